@@ -1,0 +1,60 @@
+# The two commands of the README: `make demo` and `make test`. Both set everything up themselves.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aura
+REDIS_URL ?= redis://127.0.0.1:6379/0
+export DATABASE_URL REDIS_URL
+
+.PHONY: demo test bench bench-poll services venv browser messages lint
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+# PostgreSQL and Redis on their usual local ports; started here when they are down.
+services:
+	@psql -h 127.0.0.1 -U postgres -Atqc 'select 1' >/dev/null 2>&1 || \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+	@for i in $$(seq 30); do psql -h 127.0.0.1 -U postgres -Atqc 'select 1' >/dev/null 2>&1 && break; sleep 1; done
+
+# Debian's Chromium drives the browser tests (browsers cannot be downloaded here).
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: venv services browser
+	SECRET_KEY=test-only-secret-key HTTPS=0 DEBUG=0 STATIC_MANIFEST=0 REDIS_URL=redis://127.0.0.1:6379/15 \
+		CELERY_TASK_ALWAYS_EAGER=1 EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend \
+		$(BIN)/pytest
+
+DEMO_ENV := DEBUG=1 HTTPS=0 EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend \
+	DEFAULT_LOGGER_HOST=127.0.0.1 DEFAULT_LOGGER_PORT=8899 POLL_INTERVAL_SECONDS=30
+
+demo: venv services
+	@psql -h 127.0.0.1 -U postgres -Atqc "select 1 from pg_database where datname='aura'" | grep -q 1 || \
+		psql -h 127.0.0.1 -U postgres -qc 'create database aura'
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input -v0
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
+	@echo "Portal: http://127.0.0.1:8000/  (Ctrl-C stops the portal, the simulator and the worker)"
+	@trap 'kill 0' EXIT INT TERM; \
+	$(DEMO_ENV) $(BIN)/python manage.py simulate_fleet --from-db --accept-any-serial --chaos 0.02 & \
+	$(DEMO_ENV) $(BIN)/celery -A portal worker --beat --concurrency 2 --loglevel WARNING & \
+	$(DEMO_ENV) $(BIN)/python manage.py runserver 0.0.0.0:8000
+
+bench: bench-poll
+
+bench-poll: venv services
+	SECRET_KEY=bench-only HTTPS=0 DEBUG=0 $(BIN)/python -m tests.bench.poll
+
+messages: venv
+	DEBUG=1 $(BIN)/python manage.py makemessages -l fr -l en --ignore=.venv --ignore=staticfiles
+	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv
+
+lint: venv
+	$(BIN)/ruff check .

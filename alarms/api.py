@@ -1,0 +1,61 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from . import services
+from .forms import AlarmFilterForm
+from .models import Alarm, AlarmCode
+
+
+class AlarmCodeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AlarmCode
+        fields = ["code", "kind", "severity", "meaning_fr", "meaning_en", "hint_fr", "hint_en"]
+
+
+class AlarmSerializer(serializers.ModelSerializer):
+    meaning = serializers.CharField(source="code.meaning", read_only=True)
+    kind = serializers.CharField(source="code.kind", read_only=True)
+
+    class Meta:
+        model = Alarm
+        fields = ["id", "plant", "datalogger", "inverter", "code", "kind", "meaning", "started_at",
+                  "cleared_at", "acknowledged_by", "acknowledged_at", "note"]
+        read_only_fields = fields
+
+
+class AcknowledgeSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class AlarmViewSet(viewsets.ReadOnlyModelViewSet):
+    """Alarms in triage order; filters: plant, code, kind, state (active/cleared), since, until."""
+
+    serializer_class = AlarmSerializer
+
+    def get_queryset(self):
+        alarms = Alarm.objects.for_user(self.request.user).select_related("code")
+        return AlarmFilterForm(self.request.query_params).filter(alarms).triage_order()
+
+    @extend_schema(request=AcknowledgeSerializer, responses=AlarmSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        alarm = self.get_object()
+        if not Alarm.objects.editable_by(request.user).filter(pk=alarm.pk).exists():
+            raise PermissionDenied
+        body = AcknowledgeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.alarm_acknowledge(alarm=alarm, by=request.user, note=body.validated_data.get("note", ""))
+        return Response(AlarmSerializer(alarm).data)
+
+
+class AlarmCodeViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = AlarmCode.objects.all()
+    serializer_class = AlarmCodeSerializer
+
+
+def register(router):
+    router.register("alarms", AlarmViewSet, basename="alarm")
+    router.register("alarm-codes", AlarmCodeViewSet, basename="alarm-code")

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class AlarmsConfig(AppConfig):
+    name = "alarms"
+    verbose_name = _("Alarms")
+
+    def ready(self):
+        from .models import sync_catalogue
+
+        post_migrate.connect(sync_catalogue, sender=self)

@@ -1,0 +1,128 @@
+"""Alarm codes (the guide's catalogue) and the alarms raised on devices."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from . import catalogue
+
+
+class AlarmCode(models.Model):
+    """One code of the catalogue, kept in step with alarms/catalogue.py after every migrate."""
+
+    class Kind(models.TextChoices):
+        FAULT = catalogue.FAULT, _("Fault")
+        WARNING = catalogue.WARNING, _("Warning")
+        COMMUNICATION = catalogue.COMMUNICATION, _("Communication")
+
+    code = models.CharField(max_length=4, primary_key=True)
+    kind = models.CharField(max_length=15, choices=Kind.choices)
+    severity = models.PositiveSmallIntegerField()
+    meaning_fr = models.CharField(max_length=200)
+    meaning_en = models.CharField(max_length=200)
+    hint_fr = models.TextField(blank=True)
+    hint_en = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["severity", "code"]
+
+    def __str__(self):
+        return f"{self.code} {self.meaning}"
+
+    @property
+    def meaning(self):
+        return self.meaning_en if get_language() == "en" else self.meaning_fr
+
+    @property
+    def hint(self):
+        return self.hint_en if get_language() == "en" else self.hint_fr
+
+    @property
+    def stops_production(self):
+        return self.kind == self.Kind.FAULT
+
+
+def sync_catalogue(**kwargs):
+    for code, fr, en, hint_fr, hint_en in catalogue.CODES:
+        kind = catalogue.kind_of(code)
+        AlarmCode.objects.update_or_create(code=code, defaults={
+            "kind": kind, "severity": catalogue.SEVERITY[kind], "meaning_fr": fr, "meaning_en": en,
+            "hint_fr": hint_fr, "hint_en": hint_en,
+        })
+
+
+class AlarmQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Alarms `user` may see; an end customer sees only the active ones of granted plants."""
+        from plants.models import Plant
+
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_distributor_admin:
+            return self.all()
+        visible = self.filter(plant__in=Plant.objects.for_user(user))
+        return visible.filter(cleared_at__isnull=True) if user.is_customer else visible
+
+    def editable_by(self, user):
+        from plants.models import Plant
+
+        return self.filter(plant__in=Plant.objects.editable_by(user))
+
+    def active(self):
+        return self.filter(cleared_at__isnull=True)
+
+    def triage_order(self):
+        """Active first, then by severity, then oldest first among the active."""
+        return self.order_by(
+            models.F("cleared_at").desc(nulls_first=True), "code__severity", "started_at"
+        )
+
+
+class Alarm(models.Model):
+    """A code raised on a device, from its start to its end; one open alarm per device and code."""
+
+    plant = models.ForeignKey("plants.Plant", on_delete=models.PROTECT, related_name="alarms")
+    datalogger = models.ForeignKey("devices.Datalogger", on_delete=models.PROTECT, related_name="alarms")
+    inverter = models.ForeignKey("devices.Inverter", on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="alarms")
+    code = models.ForeignKey(AlarmCode, on_delete=models.PROTECT, related_name="alarms")
+    started_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                        blank=True, related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    # Set once the notification was handled; `emailed` says whether an e-mail actually went out.
+    notified_at = models.DateTimeField(null=True, blank=True)
+    emailed = models.BooleanField(default=False)
+
+    objects = AlarmQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["datalogger", "inverter", "code"], condition=Q(cleared_at__isnull=True),
+                nulls_distinct=False, name="alarm_one_open_per_device_code",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["plant", "-started_at"]),
+            models.Index(fields=["-started_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.code_id} @ {self.plant}"
+
+    @property
+    def is_active(self):
+        return self.cleared_at is None
+
+    @property
+    def device_label(self):
+        return str(self.inverter or self.datalogger)
+
+    def duration(self):
+        return (self.cleared_at or timezone.now()) - self.started_at

@@ -1,0 +1,96 @@
+"""Alarm detection from polls, acknowledgement, and who is told.
+
+Detection is idempotent: an alarm opens only where none is open for the same device and code
+(a partial unique index enforces it), and clears only an open one. Processing the same poll twice,
+as a retried task would, finds nothing left to do the second time.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from devices.models import DeviceStatus
+from devices.registermap import active_codes
+
+from .catalogue import COMMUNICATION_LOST
+from .models import Alarm
+
+
+def alarms_from_poll(items):
+    """Open and clear alarms from one batch of poll results: [(logger, inverter | None, result)]."""
+    loggers = {logger.id for logger, _, _ in items}
+    open_alarms = {
+        (a.datalogger_id, a.inverter_id, a.code_id): a
+        for a in Alarm.objects.filter(datalogger_id__in=loggers, cleared_at__isnull=True)
+    }
+    to_open, to_clear = [], []
+    for logger, inverter, result in items:
+        com = open_alarms.get((logger.id, None, COMMUNICATION_LOST))
+        if result.ok and com:
+            to_clear.append((com, result.at))
+        elif not result.ok and logger.status == DeviceStatus.OFFLINE and not com:
+            to_open.append(Alarm(plant_id=logger.plant_id, datalogger=logger, code_id=COMMUNICATION_LOST,
+                                 started_at=result.at))
+        if inverter is None or not result.values:
+            continue  # asleep or unread: the bits are unknown, so nothing opens or clears
+        up = active_codes(result.values)
+        for code in up:
+            if (logger.id, inverter.id, code) not in open_alarms:
+                to_open.append(Alarm(plant_id=logger.plant_id, datalogger=logger, inverter=inverter,
+                                     code_id=code, started_at=result.at))
+        to_clear += [(alarm, result.at) for (lg, inv, code), alarm in open_alarms.items()
+                     if lg == logger.id and inv == inverter.id and code not in up]
+    for alarm, at in to_clear:
+        Alarm.objects.filter(pk=alarm.pk, cleared_at__isnull=True).update(cleared_at=at)
+    for alarm in to_open:
+        try:
+            with transaction.atomic():
+                alarm.save()
+        except IntegrityError:
+            continue  # another worker opened the same alarm first
+        from .tasks import notify_alarm
+
+        notify_alarm.delay_on_commit(alarm.pk)
+
+
+def alarm_acknowledge(*, alarm, by, note=""):
+    alarm.acknowledged_by, alarm.acknowledged_at = by, timezone.now()
+    if note:
+        alarm.note = note
+    alarm.save(update_fields=["acknowledged_by", "acknowledged_at", "note"])
+    return alarm
+
+
+def alarm_recipients(alarm):
+    """The active installers of the plant's company who want this kind of alarm by e-mail."""
+    members = alarm.plant.company.members.filter(is_active=True).exclude(email="")
+    if alarm.code.kind == alarm.code.Kind.WARNING:
+        members = members.filter(email_warnings=True)
+    return list(members) if alarm.plant.company.is_active else []
+
+
+def alarm_notify(alarm_id):
+    """E-mail an opened alarm once, unless the same code on the same device was e-mailed lately."""
+    now = timezone.now()
+    if not Alarm.objects.filter(pk=alarm_id, notified_at__isnull=True).update(notified_at=now):
+        return False  # already handled (a retried task)
+    alarm = Alarm.objects.select_related("plant__company", "code", "inverter", "datalogger").get(pk=alarm_id)
+    flapping = Alarm.objects.filter(
+        datalogger_id=alarm.datalogger_id, inverter_id=alarm.inverter_id, code_id=alarm.code_id,
+        emailed=True, notified_at__gte=now - timedelta(minutes=settings.ALARM_QUIET_MINUTES),
+    ).exclude(pk=alarm.pk).exists()
+    if flapping:
+        return False
+    from portal.mail import send_templated
+
+    try:
+        for user in alarm_recipients(alarm):
+            send_templated("alarm_opened", to=user.email, language=user.language,
+                           context={"alarm": alarm, "user": user})
+    except OSError:
+        Alarm.objects.filter(pk=alarm_id).update(notified_at=None)  # let the retry send it
+        raise
+    Alarm.objects.filter(pk=alarm_id).update(emailed=True)
+    return True

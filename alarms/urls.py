@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "alarms"
+urlpatterns = [
+    path("", views.alarm_list, name="list"),
+    path("export.csv", views.alarm_export, name="export"),
+    path("<int:pk>/", views.alarm_detail, name="detail"),
+    path("<int:pk>/acknowledge/", views.alarm_acknowledge, name="acknowledge"),
+    path("codes/", views.catalogue, name="catalogue"),
+    path("help/wifi-stick/", views.stick_leds, name="stick_leds"),
+    path("help/battery/", views.battery_leds, name="battery_leds"),
+]

@@ -1,0 +1,116 @@
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from . import services, troubleshooting
+from .forms import AcknowledgeForm, AlarmFilterForm
+from .models import Alarm, AlarmCode
+
+
+def _alarms_for(request):
+    alarms = Alarm.objects.for_user(request.user).select_related("code", "plant", "inverter", "datalogger")
+    filters = AlarmFilterForm(request.GET or None)
+    return filters, (filters.filter(alarms) if request.GET else alarms).triage_order()
+
+
+@login_required
+def alarm_list(request):
+    filters, alarms = _alarms_for(request)
+    page = Paginator(alarms, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "alarms/list.html", {"filters": filters, "page": page, "query": query.urlencode()})
+
+
+@login_required
+def alarm_export(request):
+    """The filtered history as CSV, times in each plant's own time zone."""
+    if request.user.is_customer:
+        raise PermissionDenied
+    _filters, alarms = _alarms_for(request)
+
+    class Echo:
+        def write(self, value):
+            return value
+
+    def rows():
+        yield [_("Plant"), _("Device"), _("Code"), _("Meaning"), _("Started"), _("Cleared"),
+               _("Acknowledged by"), _("Note")]
+        for a in alarms.iterator(chunk_size=2000):
+            tz = timezone.zoneinfo.ZoneInfo(a.plant.time_zone)
+            yield [a.plant.name, a.device_label, a.code_id, a.code.meaning,
+                   a.started_at.astimezone(tz).isoformat(timespec="seconds"),
+                   a.cleared_at.astimezone(tz).isoformat(timespec="seconds") if a.cleared_at else "",
+                   a.acknowledged_by.username if a.acknowledged_by else "", a.note]
+
+    writer = csv.writer(Echo())
+    response = StreamingHttpResponse((writer.writerow(r) for r in rows()), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="alarms.csv"'
+    return response
+
+
+@login_required
+def alarm_detail(request, pk):
+    alarm = get_object_or_404(Alarm.objects.for_user(request.user).select_related("code", "plant"), pk=pk)
+    can_ack = Alarm.objects.editable_by(request.user).filter(pk=pk).exists()
+    return render(request, "alarms/detail.html", {"alarm": alarm, "form": AcknowledgeForm(), "can_ack": can_ack})
+
+
+@login_required
+@require_POST
+def alarm_acknowledge(request, pk):
+    alarm = get_object_or_404(Alarm.objects.for_user(request.user), pk=pk)
+    if not Alarm.objects.editable_by(request.user).filter(pk=pk).exists():
+        raise PermissionDenied
+    form = AcknowledgeForm(request.POST)
+    if form.is_valid():
+        services.alarm_acknowledge(alarm=alarm, by=request.user, note=form.cleaned_data["note"])
+        messages.success(request, _("Alarm acknowledged."))
+    return redirect("alarms:detail", pk=pk)
+
+
+@login_required
+def catalogue(request):
+    q = request.GET.get("q", "").strip()
+    codes = AlarmCode.objects.all()
+    if q:
+        codes = codes.filter(Q(code__icontains=q) | Q(meaning_fr__icontains=q) | Q(meaning_en__icontains=q)
+                             | Q(hint_fr__icontains=q) | Q(hint_en__icontains=q))
+    return render(request, "alarms/catalogue.html", {"codes": codes, "q": q})
+
+
+@login_required
+def stick_leds(request):
+    states = dict(troubleshooting.LED_STATES)
+    picked = {led: request.GET.get(led) for led in ("net", "com", "ready")}
+    diagnosis = None
+    if all(v in states for v in picked.values()):
+        diagnosis = troubleshooting.diagnose_stick(picked["net"], picked["com"], picked["ready"]) or {}
+    return render(request, "alarms/stick_leds.html", {
+        "states": troubleshooting.LED_STATES, "picked": picked, "diagnosis": diagnosis,
+        "presses": troubleshooting.BUTTON_PRESSES,
+    })
+
+
+@login_required
+def battery_leds(request):
+    states = dict(troubleshooting.BATTERY_LED_STATES)
+    leds = [request.GET.get(f"led{i}") for i in range(1, 5)]
+    mode = request.GET.get("mode")
+    band = None
+    asked = mode in ("charging", "discharging") and all(v in states for v in leds)
+    if asked:
+        band = troubleshooting.diagnose_battery(mode == "charging", leds)
+    return render(request, "alarms/battery_leds.html", {
+        "states": troubleshooting.BATTERY_LED_STATES, "leds": leds, "mode": mode, "asked": asked,
+        "band": band, "led_numbers": range(1, 5),
+    })

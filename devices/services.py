@@ -1,0 +1,210 @@
+"""Polling: read a batch of dataloggers concurrently, then store values, statuses and history.
+
+1. Each logger is read over one connection, blocks one after the other (a stick serves one request
+   at a time), under a Redis lock so that no two processes ever talk to the same stick at once.
+2. A semaphore bounds the connections a worker holds; each logger has a time budget, so a slow or
+   dead one costs its own budget and never delays the rest.
+3. Storage is idempotent: history rows are keyed (inverter, slot) and inserted with ON CONFLICT DO
+   NOTHING, so a retried or duplicated task for the same cycle stores each row once.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import redis.asyncio as aioredis
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import Datalogger, DeviceStatus, Inverter, Reading
+from .registermap import INFO_PLAN, LIVE_PLAN, RATED_POWER_W
+from .transport import DeviceError, Endpoint, InverterAsleep, connect, read_values
+
+log = logging.getLogger(__name__)
+LOCK_KEY = "aura:logger-lock:{}"
+INFO_REFRESH = timedelta(hours=1)
+
+
+@dataclass
+class PollResult:
+    logger_id: int
+    ok: bool = False
+    asleep: bool = False
+    busy: bool = False  # another process held the stick: not a miss
+    values: dict = field(default_factory=dict)
+    error: str = ""
+    at: datetime | None = None
+
+
+def _endpoint(logger):
+    return Endpoint.for_logger(logger, timeout=settings.DEVICE_TIMEOUT_SECONDS,
+                               retries=settings.DEVICE_RETRIES, gap=settings.DEVICE_REQUEST_GAP_SECONDS)
+
+
+async def _read_one(logger, need_info, semaphore, redis):
+    result = PollResult(logger.id)
+    ep = _endpoint(logger)
+    # Worst case: every block times out on each attempt, plus the gaps between blocks.
+    budget = (len(LIVE_PLAN) + len(INFO_PLAN)) * ep.timeout * (ep.retries + 1) + 2
+    lock = redis.lock(LOCK_KEY.format(logger.serial_number), timeout=budget + 5, blocking=False)
+    async with semaphore:
+        if not await lock.acquire():
+            result.busy = True
+            return result
+        try:
+            async with asyncio.timeout(budget), connect(ep) as conn:
+                result.values = await read_values(conn, LIVE_PLAN)
+                if need_info:
+                    result.values.update(await read_values(conn, INFO_PLAN))
+            result.ok = True
+        except InverterAsleep:
+            result.ok = result.asleep = True
+        except DeviceError as e:
+            result.error = str(e)
+        except TimeoutError:
+            result.error = _("The logger gave no valid answer in time.")
+        except Exception:  # a worker must survive any reply; say it and carry on
+            log.exception("Unexpected failure polling logger %s", logger.serial_number)
+            result.error = _("Unexpected error while reading the logger; see the worker log.")
+        finally:
+            result.at = timezone.now()
+            try:
+                await lock.release()
+            except Exception:  # expired meanwhile: nothing to release
+                pass
+    return result
+
+
+async def _read_all(loggers, need_info):
+    semaphore = asyncio.Semaphore(settings.POLL_CONCURRENCY)
+    redis = aioredis.Redis.from_url(settings.REDIS_URL)
+    try:
+        return await asyncio.gather(*(
+            _read_one(lg, need_info[lg.id], semaphore, redis) for lg in loggers
+        ))
+    finally:
+        await redis.aclose()
+
+
+def history_slot(moment):
+    """The start of the history slot `moment` falls in (5 minutes by default)."""
+    minutes = settings.HISTORY_RESOLUTION_MINUTES
+    floored = moment.replace(second=0, microsecond=0)
+    return floored - timedelta(minutes=floored.minute % minutes)
+
+
+def poll_loggers(logger_ids, *, cycle_at=None, force_info=False):
+    """Poll these loggers once, store what was read, and update their alarms. Returns the results."""
+    loggers = list(Datalogger.objects.active().filter(id__in=logger_ids).prefetch_related("inverters"))
+    if not loggers:
+        return []
+    now = timezone.now()
+    need_info = {
+        lg.id: force_info or not any(
+            inv.info_read_at and now - inv.info_read_at < INFO_REFRESH for inv in lg.inverters.all()
+        )
+        for lg in loggers
+    }
+    results = asyncio.run(_read_all(loggers, need_info))
+    store_results(loggers, results, slot=history_slot(cycle_at or now))
+    return results
+
+
+@transaction.atomic
+def store_results(loggers, results, *, slot):
+    from alarms.services import alarms_from_poll
+
+    by_id = {lg.id: lg for lg in loggers}
+    logger_updates, inverter_updates, readings, alarm_input = [], [], [], []
+    for result in results:
+        if result.busy:
+            continue
+        logger = by_id[result.logger_id]
+        logger.status = logger.poll_outcome_status(ok=result.ok, asleep=result.asleep)
+        logger.last_polled_at = result.at
+        if result.ok:
+            logger.last_seen_at, logger.missed_polls, logger.last_error = result.at, 0, ""
+        else:
+            logger.missed_polls += 1
+            logger.last_error = result.error[:300]
+        logger_updates.append(logger)
+        inverter = _inverter_for(logger, result)
+        if inverter is None:
+            alarm_input.append((logger, None, result))
+            continue
+        if result.ok:
+            inverter.status, inverter.last_seen_at = logger.status, result.at
+        elif logger.status == DeviceStatus.OFFLINE:
+            inverter.status = DeviceStatus.OFFLINE
+        if result.values:
+            inverter.latest, inverter.latest_at = _live_values(result.values), result.at
+            readings.append(_reading(inverter, slot, result.values))
+        inverter_updates.append(inverter)
+        alarm_input.append((logger, inverter, result))
+    Datalogger.objects.bulk_update(
+        logger_updates, ["status", "last_polled_at", "last_seen_at", "missed_polls", "last_error"],
+        batch_size=500)
+    Inverter.objects.bulk_update(
+        inverter_updates, ["status", "last_seen_at", "latest", "latest_at"], batch_size=500)
+    Reading.objects.bulk_create(readings, ignore_conflicts=True, batch_size=1000)
+    alarms_from_poll(alarm_input)
+
+
+def _inverter_for(logger, result):
+    """The logger's inverter; created or re-identified from the identity registers when read."""
+    inverters = list(logger.inverters.all())
+    serial = result.values.get("serial_number")
+    if not serial:
+        return inverters[0] if inverters else None
+    inverter = next((inv for inv in inverters if inv.serial_number == serial), None)
+    if inverter is None:
+        inverter = Inverter(datalogger=logger, serial_number=serial)
+    inverter.model_name = result.values.get("model_name", "")
+    inverter.battery_name = result.values.get("battery_name", "")
+    inverter.firmware = f'{result.values.get("firmware_arm", "")} / {result.values.get("firmware_dsp", "")}'
+    inverter.rated_power_w = RATED_POWER_W.get(result.values.get("model_code"))
+    inverter.info_read_at = result.at
+    inverter.save()
+    return inverter
+
+
+def _live_values(values):
+    """What live pages show, with the sums they need (PV, home load)."""
+    live = {k: v for k, v in values.items() if not isinstance(v, str)}
+    live["pv_power"] = values["pv1_power"] + values["pv2_power"]
+    live["load_power"] = values["load_power_l1"] + values["load_power_l2"] + values["load_power_l3"]
+    live["grid_power_total"] = values["grid_power"] + values["grid_power_l2"] + values["grid_power_l3"]
+    return live
+
+
+def _reading(inverter, slot, values):
+    live = _live_values(values)
+    return Reading(
+        inverter=inverter, slot=slot, pv_power=live["pv_power"], load_power=live["load_power"],
+        grid_power=live["grid_power_total"], battery_power=values["battery_power"],
+        battery_soc=values["battery_soc"], pv_energy_total=values["pv_energy_total"],
+        load_energy_total=values["load_energy_total"], grid_import_total=values["grid_import_total"],
+        grid_export_total=values["grid_export_total"],
+        battery_charge_total=values["battery_charge_total"],
+        battery_discharge_total=values["battery_discharge_total"],
+        warning_bits=values["warning_bits"], fault_bits=values["fault_bits"],
+    )
+
+
+def due_logger_ids():
+    """Every active logger that has an address to poll, in a stable order."""
+    return list(Datalogger.objects.active().exclude(host="").order_by("id").values_list("id", flat=True))
+
+
+def batches(ids, size):
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def datalogger_test_connection(logger):
+    """Read the logger now, identity included, and store it like a poll: the commissioning check."""
+    (result,) = poll_loggers([logger.id], force_info=True) or [PollResult(logger.id, error=_("Removed."))]
+    logger.refresh_from_db()
+    return result

@@ -1,0 +1,222 @@
+"""Talking to a datalogger: one small interface over Modbus TCP (pymodbus) and Solarman V5 (pysolarmanv5).
+
+`connect(endpoint)` opens one connection; `read_values(conn, plan)` reads the blocks of a plan one
+request at a time (a stick answers one request at a time) and returns decoded values. Every failure
+is a DeviceError carrying a Reason, so that callers can say in words what went wrong.
+"""
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.utils.translation import gettext_lazy as _
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from pysolarmanv5 import NoSocketAvailableError, PySolarmanV5Async, V5FrameError
+from umodbus.exceptions import ModbusError
+
+from .registermap import BY_KEY, Table
+
+# The stick's answer while the inverter sleeps at night: a 2-byte payload instead of a Modbus frame.
+ASLEEP_PAYLOAD = b"\x05\x00"
+# What an RS485→TCP gateway answers when the inverter behind it does not (asleep at night).
+GATEWAY_NO_RESPONSE = 0x0B
+
+
+class Reason(StrEnum):
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    DROPPED = "dropped"
+    GARBAGE = "garbage"
+    EXCEPTION = "exception"
+    WRONG_SERIAL = "wrong_serial"
+
+
+REASON_TEXT = {
+    Reason.REFUSED: _("The logger refused the connection or cannot be reached: check its address "
+                      "and that it is powered and on the network."),
+    Reason.TIMEOUT: _("The logger gave no valid answer in time."),
+    Reason.DROPPED: _("The logger closed the connection in the middle of a reply."),
+    Reason.GARBAGE: _("The logger sent a reply that is not a valid frame."),
+    Reason.EXCEPTION: _("The inverter refused the request (Modbus exception %(code)s)."),
+    Reason.WRONG_SERIAL: _("A logger answered, but with another serial number: check the SN."),
+}
+
+
+class DeviceError(Exception):
+    def __init__(self, reason, code=None):
+        super().__init__(reason)
+        self.reason = Reason(reason)
+        self.code = code
+
+    def __str__(self):
+        return str(REASON_TEXT[self.reason] % {"code": self.code})
+
+
+class InverterAsleep(Exception):
+    """The stick answered, but the inverter behind it sleeps (night): not a failure."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    protocol: str  # "solarman_v5" | "modbus_tcp"
+    host: str
+    port: int
+    serial: int
+    unit_id: int = 1
+    timeout: float = 5.0
+    retries: int = 1
+    gap: float = 0.1  # pause between two requests to one stick
+
+    @classmethod
+    def for_logger(cls, logger, *, timeout, retries, gap):
+        return cls(logger.protocol, logger.host, logger.port, int(logger.serial_number),
+                   logger.unit_id, timeout, retries, gap)
+
+
+class _V5Client(PySolarmanV5Async):
+    """pysolarmanv5's async client, told two habits of real sticks it does not know by itself."""
+
+    def _v5_frame_decoder(self, v5_frame):
+        if len(v5_frame) < 13 + int.from_bytes(v5_frame[1:3], "little"):
+            raise DeviceError(Reason.DROPPED)  # the stick hung up in the middle of its reply
+        if bytes(v5_frame[25:-2]) == ASLEEP_PAYLOAD:
+            raise InverterAsleep
+        return super()._v5_frame_decoder(v5_frame)
+
+    async def _conn_keeper(self):
+        await super()._conn_keeper()
+        # The library leaves a waiting request to time out when the stick hangs up; wake it now.
+        self._send_data(b"")
+
+
+class SolarmanV5Connection:
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+        self.client = _V5Client(endpoint.host, endpoint.serial, port=endpoint.port,
+                                mb_slave_id=endpoint.unit_id, socket_timeout=endpoint.timeout,
+                                logger=_QUIET)
+
+    async def open(self):
+        try:
+            await self.client.connect()
+        except NoSocketAvailableError as e:
+            cause = e.__cause__
+            raise DeviceError(Reason.TIMEOUT if isinstance(cause, TimeoutError) else Reason.REFUSED) from e
+
+    async def _call(self, method, *args):
+        for attempt in range(self.endpoint.retries + 1):
+            try:
+                return await getattr(self.client, method)(*args)
+            except TimeoutError:
+                if attempt == self.endpoint.retries:
+                    raise DeviceError(Reason.TIMEOUT) from None
+            except NoSocketAvailableError:
+                raise DeviceError(Reason.DROPPED) from None
+            except V5FrameError as e:
+                if "serial number" in str(e):
+                    raise DeviceError(Reason.WRONG_SERIAL) from None
+                raise DeviceError(Reason.GARBAGE) from None
+            except ModbusError as e:
+                raise DeviceError(Reason.EXCEPTION, code=e.error_code) from None
+            except (ValueError, IndexError, OSError):  # umodbus' parse of a mangled frame
+                raise DeviceError(Reason.GARBAGE) from None
+
+    async def read(self, table, address, count):
+        method = "read_input_registers" if table == Table.INPUT else "read_holding_registers"
+        return await self._call(method, address, count)
+
+    async def write(self, address, value):
+        await self._call("write_holding_register", address, value)
+
+    async def close(self):
+        with contextlib.suppress(Exception):
+            await self.client.disconnect()
+
+
+class ModbusTcpConnection:
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+        self.client = AsyncModbusTcpClient(endpoint.host, port=endpoint.port, timeout=endpoint.timeout,
+                                           retries=endpoint.retries, reconnect_delay=0)
+
+    async def open(self):
+        if not await self.client.connect():
+            raise DeviceError(Reason.REFUSED)
+
+    async def _call(self, method, address, **kwargs):
+        try:
+            reply = await getattr(self.client, method)(address, device_id=self.endpoint.unit_id, **kwargs)
+        except ModbusIOException:
+            raise DeviceError(Reason.TIMEOUT if self.client.connected else Reason.DROPPED) from None
+        except ConnectionException:
+            raise DeviceError(Reason.DROPPED) from None
+        except ModbusException:
+            raise DeviceError(Reason.GARBAGE) from None
+        if reply.isError() and reply.exception_code == GATEWAY_NO_RESPONSE:
+            raise InverterAsleep  # the gateway is up, the inverter behind it sleeps
+        if reply.isError():
+            raise DeviceError(Reason.EXCEPTION, code=getattr(reply, "exception_code", None))
+        return reply
+
+    async def read(self, table, address, count):
+        method = "read_input_registers" if table == Table.INPUT else "read_holding_registers"
+        reply = await self._call(method, address, count=count)
+        if len(reply.registers) != count:
+            raise DeviceError(Reason.GARBAGE)
+        return reply.registers
+
+    async def write(self, address, value):
+        await self._call("write_register", address, value=value)
+
+    async def close(self):
+        self.client.close()
+
+
+@contextlib.asynccontextmanager
+async def connect(endpoint):
+    """One connection to one logger, always closed after use (sticks drop idle connections anyway)."""
+    cls = SolarmanV5Connection if endpoint.protocol == "solarman_v5" else ModbusTcpConnection
+    conn = cls(endpoint)
+    try:
+        await conn.open()
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def read_values(conn, blocks):
+    """Read `blocks` one after the other and return their decoded values."""
+    values = {}
+    for i, block in enumerate(blocks):
+        if i:
+            await asyncio.sleep(conn.endpoint.gap)
+        words = await conn.read(block.table, block.start, block.count)
+        if len(words) != block.count:
+            raise DeviceError(Reason.GARBAGE)
+        values.update(block.decode(words))
+    return values
+
+
+async def write_setting(conn, key, value):
+    """Write one remote-control setting; the inverter refuses it while remote control is disabled."""
+    register = BY_KEY[key]
+    if not register.writable:
+        raise ValueError(f"{key} is not a writable setting")
+    await conn.write(register.address, register.encode(value)[0])
+
+
+class _QuietLogger:
+    """pysolarmanv5 logs every frame problem; our callers report them once, in words."""
+
+    def debug(self, *args, **kwargs):
+        pass
+
+    exception = info = warning = error = debug
+
+    def setLevel(self, level):  # noqa: N802 - the library's call
+        pass
+
+
+_QUIET = _QuietLogger()

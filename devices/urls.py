@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+app_name = "devices"
+urlpatterns = [
+    path("inverters/<int:pk>/", views.inverter_detail, name="inverter"),
+]

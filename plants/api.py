@@ -1,0 +1,165 @@
+import copy
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+
+from portal.access import IsInstallerOrReadOnly
+
+from . import services
+from .forms import PlantFilterForm
+from .models import Plant, PlantGrant, PlantPhoto
+
+
+def as_drf_error(error: DjangoValidationError):
+    """The model's own refusal, with the same words the pages show."""
+    return ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages)
+
+
+class PlantSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True)
+    next_step = serializers.CharField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Plant
+        fields = ["id", "name", "address", "postcode", "city", "latitude", "longitude", "time_zone",
+                  "pv_power_kwp", "system_type", "battery_model", "grid_code", "commissioning_date",
+                  "notes", "status", "next_step", "company", "created_at", "commissioning_completed_at"]
+        read_only_fields = ["company", "created_at", "commissioning_completed_at"]
+
+    def validate(self, attrs):
+        candidate = copy.copy(self.instance) if self.instance else Plant()
+        for name, value in attrs.items():
+            setattr(candidate, name, value)
+        try:
+            candidate.full_clean(exclude=["company", "created_by"])
+        except DjangoValidationError as e:
+            raise as_drf_error(e) from None
+        return attrs
+
+
+class PlantViewSet(viewsets.ModelViewSet):
+    """Plants: everyone sees what they may; only the owning company's installers change them."""
+
+    serializer_class = PlantSerializer
+    permission_classes = [IsInstallerOrReadOnly]
+
+    def get_queryset(self):
+        plants = Plant.objects.for_user(self.request.user)
+        if self.request.method not in permissions.SAFE_METHODS:
+            plants = plants & Plant.objects.editable_by(self.request.user)
+        return PlantFilterForm(self.request.query_params).filter(plants.with_status()).order_by("name")
+
+    def perform_create(self, serializer):
+        plant = services.plant_create(company=self.request.user.company, by=self.request.user,
+                                      **serializer.validated_data)
+        serializer.instance = Plant.objects.with_status().get(pk=plant.pk)
+
+    def perform_update(self, serializer):
+        serializer.save()
+        serializer.instance = Plant.objects.with_status().get(pk=serializer.instance.pk)
+
+    def perform_destroy(self, instance):
+        services.plant_archive(plant=instance, by=self.request.user)
+
+
+class IsInstaller(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.is_installer)
+
+
+class GrantSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(write_only=True)
+    first_name = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    last_name = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    password = serializers.CharField(write_only=True, required=False, allow_blank=True, min_length=8)
+    customer_email = serializers.EmailField(source="customer.email", read_only=True)
+    plant = serializers.PrimaryKeyRelatedField(queryset=Plant.objects.none())
+
+    class Meta:
+        model = PlantGrant
+        fields = ["id", "plant", "customer", "customer_email", "created_at", "email", "first_name",
+                  "last_name", "password"]
+        read_only_fields = ["customer", "created_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request:
+            fields["plant"].queryset = Plant.objects.editable_by(request.user)
+        return fields
+
+
+class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                   mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """End-customer access to plants; only installers manage it."""
+
+    serializer_class = GrantSerializer
+    permission_classes = [IsInstaller]
+
+    def get_queryset(self):
+        return PlantGrant.objects.filter(plant__in=Plant.objects.editable_by(self.request.user)) \
+            .select_related("customer")
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        try:
+            serializer.instance = services.grant_create(
+                plant=data["plant"], by=self.request.user, email=data["email"],
+                first_name=data.get("first_name", ""), last_name=data.get("last_name", ""),
+                password=data.get("password", ""))
+        except DjangoValidationError as e:
+            raise as_drf_error(e) from None
+
+    def perform_destroy(self, instance):
+        services.grant_revoke(grant=instance)
+
+
+class PhotoSerializer(serializers.ModelSerializer):
+    plant = serializers.PrimaryKeyRelatedField(queryset=Plant.objects.none())
+    image = serializers.FileField(write_only=True)
+
+    class Meta:
+        model = PlantPhoto
+        fields = ["id", "plant", "caption", "created_at", "image"]
+        read_only_fields = ["created_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request:
+            fields["plant"].queryset = Plant.objects.editable_by(request.user)
+        return fields
+
+
+class PhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                   mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    serializer_class = PhotoSerializer
+    permission_classes = [IsInstallerOrReadOnly]
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        plants = Plant.objects.for_user(self.request.user)
+        if self.request.method not in permissions.SAFE_METHODS:
+            plants = Plant.objects.editable_by(self.request.user)
+        return PlantPhoto.objects.filter(plant__in=plants)
+
+    @extend_schema(request={"multipart/form-data": PhotoSerializer})
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        try:
+            serializer.instance = services.photo_add(plant=data["plant"], by=self.request.user,
+                                                     upload=data["image"], caption=data.get("caption", ""))
+        except DjangoValidationError as e:
+            raise as_drf_error(e) from None
+
+
+def register(router):
+    router.register("plants", PlantViewSet, basename="plant")
+    router.register("grants", GrantViewSet, basename="grant")
+    router.register("photos", PhotoViewSet, basename="photo")

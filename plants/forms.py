@@ -1,0 +1,95 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from devices.models import Protocol, validate_logger_serial
+
+from .models import Plant
+
+
+class PlantForm(forms.ModelForm):
+    class Meta:
+        model = Plant
+        fields = ["name", "address", "postcode", "city", "latitude", "longitude", "time_zone",
+                  "pv_power_kwp", "system_type", "battery_model", "grid_code", "commissioning_date",
+                  "notes"]
+        widgets = {
+            "commissioning_date": forms.DateInput(attrs={"type": "date"}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            "system_type": forms.RadioSelect,
+        }
+
+
+class DataloggerForm(forms.Form):
+    serial_number = forms.CharField(
+        label=_("Serial number (SN)"), max_length=20, validators=[validate_logger_serial],
+        help_text=_("10 digits, printed on the stick and on its box. The stick's hotspot is AP_<SN>."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off",
+                                      "data-scan-target": "1"}),
+    )
+    protocol = forms.ChoiceField(label=_("Protocol"), choices=Protocol.choices, initial=Protocol.SOLARMAN_V5)
+    host = forms.CharField(label=_("Address (IP or host name)"), max_length=255)
+    port = forms.IntegerField(label=_("Port"), min_value=1, max_value=65535, initial=8899)
+    unit_id = forms.IntegerField(label=_("Modbus unit id"), min_value=0, max_value=247, initial=1)
+
+    def clean_serial_number(self):
+        return self.cleaned_data["serial_number"].strip()
+
+
+class MoveDataloggerForm(forms.Form):
+    to_plant = forms.ModelChoiceField(label=_("Move to plant"), queryset=Plant.objects.none())
+
+    def __init__(self, *args, plants, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_plant"].queryset = plants
+
+
+class GrantForm(forms.Form):
+    email = forms.EmailField(label=_("Customer e-mail"))
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    password = forms.CharField(
+        label=_("Initial password (optional)"), required=False, min_length=8,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave empty to e-mail the customer a link to choose their own password."),
+    )
+
+
+class PhotoForm(forms.Form):
+    image = forms.FileField(label=_("Photo"), widget=forms.ClearableFileInput(attrs={"accept": "image/*"}))
+    caption = forms.CharField(label=_("Caption"), max_length=200, required=False)
+
+
+class PlantFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    system_type = forms.ChoiceField(label=_("System type"), required=False)
+    city = forms.CharField(label=_("City"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from .models import PlantStatus, SystemType
+
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", _("All"))] + PlantStatus.choices
+        self.fields["system_type"].choices = [("", _("All"))] + SystemType.choices
+
+    def filter(self, plants):
+        if not self.is_valid():
+            return plants
+        data = self.cleaned_data
+        if data["q"]:
+            from django.db.models import Q
+
+            from devices.models import Datalogger
+
+            by_sn = Datalogger.objects.filter(serial_number=data["q"]).values("plant")
+            plants = plants.filter(Q(name__icontains=data["q"]) | Q(address__icontains=data["q"])
+                                   | Q(pk__in=by_sn))
+        if data["status"]:
+            plants = plants.filter(status=data["status"])
+        if data["system_type"]:
+            plants = plants.filter(system_type=data["system_type"])
+        if data["city"]:
+            plants = plants.filter(city__icontains=data["city"])
+        return plants
+
+

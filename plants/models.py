@@ -1,0 +1,215 @@
+"""Plants (centrales), what their customers are granted, and their photos."""
+
+from decimal import Decimal
+from zoneinfo import available_timezones
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Case, Count, F, Q, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(available_timezones()) if "/" in tz]
+
+
+class SystemType(models.TextChoices):
+    """The six configurations of the installer guide, chapter 3."""
+
+    DC = "dc", _("DC-coupled")
+    DC_BACKUP = "dc_backup", _("DC-coupled + backup box")
+    DC_AC = "dc_ac", _("DC & AC coupled (retrofit of an existing PV plant)")
+    DC_AC_BACKUP = "dc_ac_backup", _("DC & AC coupled + backup box")
+    AC = "ac", _("AC-coupled (retrofit)")
+    AC_BACKUP = "ac_backup", _("AC-coupled + backup box")
+
+
+class BatteryModel(models.TextChoices):
+    AURA_5 = "AURA 5KM-BG", "AURA 5KM-BG"
+    AURA_10 = "AURA 10KM-BG", "AURA 10KM-BG"
+    AURA_15 = "AURA 15KM-BG", "AURA 15KM-BG"
+    AURA_20 = "AURA 20KM-BG", "AURA 20KM-BG"
+    AURA_25 = "AURA 25KM-BG", "AURA 25KM-BG"
+
+
+# Usable capacity per model, in kWh: one 5 kWh module per "5" of the name (to confirm on the datasheet).
+BATTERY_USABLE_KWH = {
+    BatteryModel.AURA_5: Decimal("5.0"),
+    BatteryModel.AURA_10: Decimal("10.0"),
+    BatteryModel.AURA_15: Decimal("15.0"),
+    BatteryModel.AURA_20: Decimal("20.0"),
+    BatteryModel.AURA_25: Decimal("25.0"),
+}
+
+
+class GridCode(models.IntegerChoices):
+    """Values of the inverter's grid-standard register; France uses EN 50549."""
+
+    EN_50549 = 14, "EN 50549 (France)"
+    VDE_4105 = 1, "VDE-AR-N 4105 (Allemagne)"
+    CEI_0_21 = 3, "CEI 0-21 (Italie)"
+    G98 = 9, "G98 (Royaume-Uni)"
+    DK = 24, "Danemark"
+
+
+class PlantStatus(models.TextChoices):
+    INCOMPLETE = "incomplete", _("Incomplete")
+    ONLINE = "online", _("Online")
+    PARTIALLY_OFFLINE = "partially_offline", _("Partially offline")
+    OFFLINE = "offline", _("Offline")
+
+
+class CommissioningStep(models.TextChoices):
+    PLANT = "plant", _("Create the plant")
+    DATALOGGER = "datalogger", _("Add the datalogger")
+    TEST = "test", _("Test the connection")
+    CUSTOMER = "customer", _("Authorise the end customer")
+    FINISH = "finish", _("Finish")
+
+
+# Device statuses that count as "down" for the plant status (see devices.models.DeviceStatus).
+DOWN_STATUSES = ("offline", "never_seen")
+
+
+class PlantQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """The plants `user` may see: the one scoping rule every page and API view uses."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_distributor_admin:
+            return self.all()
+        if user.is_installer:
+            return self.filter(company_id=user.company_id, archived_at__isnull=True)
+        return self.filter(grants__customer=user, archived_at__isnull=True)
+
+    def editable_by(self, user):
+        """The plants `user` may change: only an installer, only their company's."""
+        if not (user.is_authenticated and user.is_installer):
+            return self.none()
+        return self.filter(company_id=user.company_id, archived_at__isnull=True)
+
+    def with_status(self):
+        """Annotate `status` and the counts the commissioning stepper reads.
+
+        The rule, written once: no datalogger → incomplete; no device down → online;
+        every device down → offline; otherwise partially offline. An asleep inverter is not down.
+        """
+        return self.annotate(
+            n_loggers=Count("dataloggers", filter=Q(dataloggers__archived_at__isnull=True), distinct=True),
+            n_loggers_seen=Count("dataloggers", filter=Q(dataloggers__archived_at__isnull=True,
+                                                         dataloggers__last_seen_at__isnull=False),
+                                 distinct=True),
+            n_loggers_down=Count("dataloggers", filter=Q(dataloggers__archived_at__isnull=True,
+                                                         dataloggers__status__in=DOWN_STATUSES),
+                                 distinct=True),
+            n_inverters=Count("dataloggers__inverters",
+                              filter=Q(dataloggers__archived_at__isnull=True), distinct=True),
+            n_inverters_down=Count("dataloggers__inverters",
+                                   filter=Q(dataloggers__archived_at__isnull=True,
+                                            dataloggers__inverters__status__in=DOWN_STATUSES),
+                                   distinct=True),
+            n_grants=Count("grants", distinct=True),
+        ).annotate(
+            n_devices=F("n_loggers") + F("n_inverters"),
+            n_down=F("n_loggers_down") + F("n_inverters_down"),
+        ).annotate(
+            status=Case(
+                When(n_loggers=0, then=Value(PlantStatus.INCOMPLETE)),
+                When(n_down=0, then=Value(PlantStatus.ONLINE)),
+                When(n_down=F("n_devices"), then=Value(PlantStatus.OFFLINE)),
+                default=Value(PlantStatus.PARTIALLY_OFFLINE),
+                output_field=models.CharField(),
+            )
+        )
+
+
+class Plant(models.Model):
+    """A customer's solar + battery installation (centrale), owned by one installer company."""
+
+    company = models.ForeignKey("portal.Company", on_delete=models.PROTECT, related_name="plants")
+    name = models.CharField(_("name"), max_length=200)
+    address = models.CharField(_("street address"), max_length=300)
+    postcode = models.CharField(_("postcode"), max_length=20)
+    city = models.CharField(_("city"), max_length=100)
+    latitude = models.DecimalField(_("latitude"), max_digits=8, decimal_places=5, null=True, blank=True,
+                                   validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    longitude = models.DecimalField(_("longitude"), max_digits=8, decimal_places=5, null=True,
+                                    blank=True,
+                                    validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    time_zone = models.CharField(_("time zone"), max_length=64, choices=TIMEZONE_CHOICES,
+                                default="Europe/Paris")
+    pv_power_kwp = models.DecimalField(_("installed PV power (kWp)"), max_digits=7, decimal_places=2,
+                                       validators=[MinValueValidator(0), MaxValueValidator(1000)])
+    system_type = models.CharField(_("system type"), max_length=20, choices=SystemType.choices)
+    battery_model = models.CharField(_("battery model"), max_length=20, choices=BatteryModel.choices)
+    grid_code = models.PositiveSmallIntegerField(_("grid code"), choices=GridCode.choices,
+                                                 default=GridCode.EN_50549)
+    commissioning_date = models.DateField(_("commissioning date"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+", null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    commissioning_completed_at = models.DateTimeField(null=True, blank=True)
+    # Deleting a plant archives it: pages forget it, the distributor keeps its alarm history.
+    archived_at = models.DateTimeField(null=True, blank=True)
+    archived_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+", null=True, blank=True)
+
+    objects = PlantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["company", "name"])]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def battery_usable_kwh(self):
+        return BATTERY_USABLE_KWH.get(self.battery_model)
+
+    def get_status_display(self):
+        return PlantStatus(self.status).label
+
+    @property
+    def next_step(self):
+        """The first commissioning step still to do, or None once commissioned (needs with_status)."""
+        if self.n_loggers == 0:
+            return CommissioningStep.DATALOGGER
+        if self.n_loggers_seen == 0:
+            return CommissioningStep.TEST
+        if self.commissioning_completed_at is None:
+            return CommissioningStep.CUSTOMER if self.n_grants == 0 else CommissioningStep.FINISH
+        return None
+
+
+class PlantGrant(models.Model):
+    """An end customer's read-only access to a plant (the guide's "autoriser l'usine")."""
+
+    plant = models.ForeignKey(Plant, on_delete=models.CASCADE, related_name="grants")
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                 related_name="plant_grants")
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["plant", "customer"], name="grant_unique")]
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"{self.customer} → {self.plant}"
+
+
+class PlantPhoto(models.Model):
+    """A photo of the installation, with a thumbnail for lists; served only to who may see the plant."""
+
+    plant = models.ForeignKey(Plant, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(upload_to="plants/%Y/%m/")
+    thumbnail = models.ImageField(upload_to="plants/%Y/%m/thumbs/")
+    caption = models.CharField(_("caption"), max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -1,0 +1,152 @@
+"""Plant workflows: commissioning, dataloggers, customer grants, photos, archiving."""
+
+import io
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from PIL import Image, UnidentifiedImageError
+
+from devices.models import Datalogger
+from portal.mail import send_templated, set_password_url
+from portal.models import User
+
+from .models import Plant, PlantGrant, PlantPhoto
+
+PHOTO_FORMATS = {"JPEG", "PNG", "WEBP"}
+THUMBNAIL_SIZE = (480, 480)
+
+
+def plant_create(*, company, by, **fields):
+    plant = Plant(company=company, created_by=by, **fields)
+    plant.full_clean()
+    plant.save()
+    return plant
+
+
+def _sn_conflict_message(serial_number, company):
+    """Say the SN is taken without revealing another company's plant."""
+    other = Datalogger.objects.active().filter(serial_number=serial_number).select_related("plant").first()
+    if other and other.plant.company_id == company.id:
+        return _("This datalogger is already attached to your plant “%(plant)s”. Use “Move” on that "
+                 "plant to attach it here.") % {"plant": other.plant.name}
+    return _("This serial number is already registered in the portal. If the stick was moved from "
+             "another installation, ask the distributor to release it.")
+
+
+def datalogger_attach(*, plant, serial_number, protocol, host, port, unit_id):
+    """Attach a logger by its SN; an SN already attached anywhere is refused, and nothing changes."""
+    logger = Datalogger(plant=plant, serial_number=serial_number.strip(), protocol=protocol, host=host,
+                        port=port, unit_id=unit_id)
+    logger.full_clean(validate_constraints=False)
+    if Datalogger.objects.filter(serial_number=logger.serial_number, archived_at__isnull=True).exists():
+        raise ValidationError({"serial_number": _sn_conflict_message(logger.serial_number, plant.company)})
+    try:
+        with transaction.atomic():
+            logger.save()
+    except IntegrityError:  # attached by someone else between our check and our insert
+        raise ValidationError({"serial_number": _sn_conflict_message(logger.serial_number,
+                                                                     plant.company)}) from None
+    return logger
+
+
+def datalogger_move(*, logger, to_plant):
+    """Move a logger (and its inverters, history and alarms stay with it) to another plant."""
+    if to_plant.company_id != logger.plant.company_id:
+        raise ValidationError(_("A datalogger can only move between plants of the same company."))
+    logger.plant = to_plant
+    logger.save(update_fields=["plant"])
+
+
+def datalogger_remove(*, logger):
+    """Release the SN: the logger stops being polled, its history and alarms are kept."""
+    logger.archived_at = timezone.now()
+    logger.save(update_fields=["archived_at"])
+
+
+def customer_lookup(email):
+    """What granting `email` would do: "new", "existing" customer, or "unusable" (a pro account)."""
+    user = User.objects.filter(email__iexact=email.strip()).first()
+    if user is None:
+        return "new", None
+    return ("existing", user) if user.is_customer else ("unusable", user)
+
+
+@transaction.atomic
+def grant_create(*, plant, by, email, first_name="", last_name="", password=""):
+    """Give an end customer read-only access; an existing customer is granted, never duplicated."""
+    state, customer = customer_lookup(email)
+    if state == "unusable":
+        raise ValidationError({"email": _("This e-mail belongs to a professional account and cannot "
+                                          "be used for an end customer.")})
+    created = customer is None
+    if created:
+        customer = User(username=email.strip().lower(), email=email.strip(), first_name=first_name,
+                        last_name=last_name, role=User.Role.CUSTOMER)
+        if password:
+            customer.set_password(password)
+        else:
+            customer.set_unusable_password()
+        customer.save()
+    if PlantGrant.objects.filter(plant=plant, customer=customer).exists():
+        raise ValidationError({"email": _("This customer already has access to this plant.")})
+    grant = PlantGrant.objects.create(plant=plant, customer=customer, granted_by=by)
+    context = {"plant": plant, "customer": customer, "by": by, "created": created,
+               "url": set_password_url(customer) if created and not password else None}
+    transaction.on_commit(lambda: send_templated("plant_granted", to=customer.email, context=context,
+                                                 language=customer.language))
+    return grant
+
+
+def grant_revoke(*, grant):
+    grant.delete()
+
+
+def photo_add(*, plant, by, upload, caption=""):
+    """Store an image with its thumbnail; anything but a JPEG, PNG or WebP within the size is refused."""
+    if upload.size > settings.PHOTO_MAX_BYTES:
+        raise ValidationError({"image": _("The photo is too large (%(size)s MB); the limit is %(max)s MB.")
+                               % {"size": round(upload.size / 1e6, 1),
+                                  "max": round(settings.PHOTO_MAX_BYTES / 1e6, 1)}})
+    try:
+        image = Image.open(upload)
+        image.verify()  # reads the whole file: a truncated or disguised file fails here
+        upload.seek(0)
+        image = Image.open(upload)
+        image_format = image.format
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ValidationError({"image": _("This file is not an image. Please send a JPEG, PNG or WebP "
+                                          "photo.")}) from None
+    if image_format not in PHOTO_FORMATS:
+        raise ValidationError({"image": _("Photos must be JPEG, PNG or WebP (this one is %(format)s).")
+                               % {"format": image_format}})
+    thumb = image.convert("RGB")
+    thumb.thumbnail(THUMBNAIL_SIZE)
+    buffer = io.BytesIO()
+    thumb.save(buffer, "JPEG", quality=82)
+    upload.seek(0)
+    photo = PlantPhoto(plant=plant, uploaded_by=by, caption=caption)
+    photo.image.save(upload.name, upload, save=False)
+    photo.thumbnail.save("thumb.jpg", ContentFile(buffer.getvalue()), save=False)
+    photo.save()
+    return photo
+
+
+def plant_archive(*, plant, by):
+    """"Delete" a plant: hidden from installers and customers, loggers released, alarms kept."""
+    now = timezone.now()
+    with transaction.atomic():
+        plant.archived_at, plant.archived_by = now, by
+        plant.save(update_fields=["archived_at", "archived_by"])
+        plant.dataloggers.filter(archived_at__isnull=True).update(archived_at=now)
+        plant.grants.all().delete()
+
+
+def plant_complete_commissioning(*, plant):
+    if plant.commissioning_completed_at is None:
+        plant.commissioning_completed_at = timezone.now()
+        plant.save(update_fields=["commissioning_completed_at"])

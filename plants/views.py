@@ -1,0 +1,248 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from alarms.models import Alarm
+from devices.models import Datalogger
+from devices.services import datalogger_test_connection
+from portal.access import installer_required
+
+from . import services
+from .forms import DataloggerForm, GrantForm, MoveDataloggerForm, PhotoForm, PlantFilterForm, PlantForm
+from .models import CommissioningStep, Plant, PlantGrant, PlantPhoto
+
+
+def get_plant_for_user(request, pk):
+    """The plant if `request.user` may see it, else 404 (never reveal another company's plant)."""
+    return get_object_or_404(Plant.objects.for_user(request.user).with_status(), pk=pk)
+
+
+def get_rw_plant_for_user(request, pk):
+    """The plant if `request.user` may change it: 404 if unseen, 403 if seen read-only."""
+    plant = get_plant_for_user(request, pk)
+    if not Plant.objects.editable_by(request.user).filter(pk=pk).exists():
+        raise PermissionDenied
+    return plant
+
+
+def _add_errors(form, error):
+    for field, messages_ in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages_)
+
+
+@login_required
+def plant_list(request):
+    plants = Plant.objects.for_user(request.user).with_status().select_related("company")
+    filters = PlantFilterForm(request.GET or None)
+    plants = filters.filter(plants)
+    page = Paginator(plants, 25).get_page(request.GET.get("page"))
+    counts = {"active_alarms": Alarm.objects.for_user(request.user).active().count()}
+    return render(request, "plants/list.html", {"page": page, "filters": filters, "counts": counts})
+
+
+@installer_required
+def plant_create(request):
+    form = PlantForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        plant = services.plant_create(company=request.user.company, by=request.user, **form.cleaned_data)
+        messages.success(request, _("Plant created. Next: add its datalogger."))
+        return redirect("plants:commission", pk=plant.pk, step=CommissioningStep.DATALOGGER)
+    return render(request, "plants/create.html", {"form": form, "step": CommissioningStep.PLANT})
+
+
+@login_required
+def plant_detail(request, pk):
+    plant = get_plant_for_user(request, pk)
+    loggers = plant.dataloggers.filter(archived_at__isnull=True).prefetch_related("inverters")
+    inverters = [inv for lg in loggers for inv in lg.inverters.all()]
+    alarms = Alarm.objects.for_user(request.user).filter(plant=plant).select_related("code")
+    return render(request, "plants/detail.html", {
+        "plant": plant, "loggers": loggers, "inverters": inverters,
+        "live": _plant_live(inverters), "active_alarms": alarms.active().triage_order(),
+        "can_edit": Plant.objects.editable_by(request.user).filter(pk=pk).exists(),
+    })
+
+
+def _plant_live(inverters):
+    """Sum of the inverters' latest values: what the power-flow diagram and today's tiles show."""
+    keys = ["pv_power", "load_power", "grid_power_total", "battery_power", "pv_energy_today",
+            "load_energy_today", "grid_import_today", "grid_export_today"]
+    seen = [inv.latest for inv in inverters if inv.latest]
+    if not seen:
+        return None
+    live = {k: round(sum(v.get(k, 0) for v in seen), 1) for k in keys}
+    live["battery_soc"] = round(sum(v.get("battery_soc", 0) for v in seen) / len(seen), 1)
+    live["at"] = max(inv.latest_at for inv in inverters if inv.latest)
+    return live
+
+
+@login_required
+def plant_edit(request, pk):
+    plant = get_rw_plant_for_user(request, pk)
+    form = PlantForm(request.POST or None, instance=plant)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Plant saved."))
+        return redirect("plants:about", pk=pk)
+    return render(request, "plants/edit.html", {"plant": plant, "form": form})
+
+
+@login_required
+def plant_about(request, pk):
+    plant = get_plant_for_user(request, pk)
+    can_edit = Plant.objects.editable_by(request.user).filter(pk=pk).exists()
+    form = PhotoForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.photo_add(plant=plant, by=request.user, upload=form.cleaned_data["image"],
+                                   caption=form.cleaned_data["caption"])
+                messages.success(request, _("Photo added."))
+                return redirect("plants:about", pk=pk)
+            except ValidationError as e:
+                _add_errors(form, e)
+    return render(request, "plants/about.html", {
+        "plant": plant, "photos": plant.photos.all(), "form": form, "can_edit": can_edit,
+        "max_mb": round(settings.PHOTO_MAX_BYTES / 1e6, 1),
+    })
+
+
+@login_required
+def photo_file(request, pk, photo_pk, variant):
+    plant = get_plant_for_user(request, pk)
+    photo = get_object_or_404(PlantPhoto, pk=photo_pk, plant=plant)
+    field = photo.thumbnail if variant == "thumb" else photo.image
+    return FileResponse(field.open("rb"))
+
+
+@login_required
+@require_POST
+def photo_delete(request, pk, photo_pk):
+    plant = get_rw_plant_for_user(request, pk)
+    get_object_or_404(PlantPhoto, pk=photo_pk, plant=plant).delete()
+    messages.success(request, _("Photo deleted."))
+    return redirect("plants:about", pk=pk)
+
+
+@login_required
+def commission(request, pk, step):
+    """The commissioning stepper: each step is a page; the installer may leave and come back."""
+    plant = get_rw_plant_for_user(request, pk)
+    if step not in CommissioningStep.values or step == CommissioningStep.PLANT:
+        raise Http404
+    context = {"plant": plant, "step": step, "next_step": plant.next_step,
+               "loggers": plant.dataloggers.filter(archived_at__isnull=True)}
+    if step == CommissioningStep.DATALOGGER:
+        form = DataloggerForm(request.POST or None, initial={
+            "host": settings.DEFAULT_LOGGER_HOST, "port": settings.DEFAULT_LOGGER_PORT})
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.datalogger_attach(plant=plant, **form.cleaned_data)
+                messages.success(request, _("Datalogger added. Now test its connection."))
+                return redirect("plants:commission", pk=pk, step=CommissioningStep.TEST)
+            except ValidationError as e:
+                _add_errors(form, e)
+        context["form"] = form
+    elif step == CommissioningStep.TEST and request.method == "POST":
+        context["results"] = [
+            (logger, datalogger_test_connection(logger)) for logger in context["loggers"]
+        ]
+        context["inverters"] = {inv.datalogger_id: inv for logger in context["loggers"]
+                                for inv in logger.inverters.all()}
+        if request.headers.get("HX-Request"):
+            return render(request, "plants/_test_results.html", context)
+    elif step == CommissioningStep.CUSTOMER:
+        context["form"] = GrantForm()
+        context["grants"] = plant.grants.select_related("customer")
+    elif step == CommissioningStep.FINISH and request.method == "POST":
+        services.plant_complete_commissioning(plant=plant)
+        messages.success(request, _("Commissioning complete."))
+        return redirect("plants:detail", pk=pk)
+    return render(request, f"plants/commission_{step}.html", context)
+
+
+def _get_rw_logger(request, pk, logger_pk):
+    plant = get_rw_plant_for_user(request, pk)
+    return plant, get_object_or_404(Datalogger.objects.active(), pk=logger_pk, plant=plant)
+
+
+@login_required
+def datalogger_move(request, pk, logger_pk):
+    plant, logger = _get_rw_logger(request, pk, logger_pk)
+    others = Plant.objects.editable_by(request.user).exclude(pk=plant.pk)
+    form = MoveDataloggerForm(request.POST or None, plants=others)
+    if request.method == "POST" and form.is_valid():
+        services.datalogger_move(logger=logger, to_plant=form.cleaned_data["to_plant"])
+        messages.success(request, _("Datalogger %(sn)s moved.") % {"sn": logger.serial_number})
+        return redirect("plants:detail", pk=form.cleaned_data["to_plant"].pk)
+    return render(request, "plants/datalogger_move.html", {"plant": plant, "logger": logger, "form": form})
+
+
+@login_required
+@require_POST
+def datalogger_remove(request, pk, logger_pk):
+    plant, logger = _get_rw_logger(request, pk, logger_pk)
+    services.datalogger_remove(logger=logger)
+    messages.success(request, _("Datalogger %(sn)s removed; its history is kept.") % {"sn": logger.serial_number})
+    return redirect("plants:detail", pk=pk)
+
+
+@login_required
+def grants(request, pk):
+    plant = get_rw_plant_for_user(request, pk)
+    form = GrantForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.grant_create(plant=plant, by=request.user, **form.cleaned_data)
+            messages.success(request, _("Access granted to %(email)s.") % {"email": form.cleaned_data["email"]})
+            if request.POST.get("from_stepper"):
+                return redirect("plants:commission", pk=pk, step=CommissioningStep.FINISH)
+            return redirect("plants:grants", pk=pk)
+        except ValidationError as e:
+            _add_errors(form, e)
+    template = "plants/commission_customer.html" if request.POST.get("from_stepper") else "plants/grants.html"
+    return render(request, template, {
+        "plant": plant, "form": form, "grants": plant.grants.select_related("customer"),
+        "step": CommissioningStep.CUSTOMER, "next_step": plant.next_step,
+    })
+
+
+@login_required
+def grant_check(request, pk):
+    """The stepper's "check" button: says at once what granting this e-mail will do."""
+    get_rw_plant_for_user(request, pk)
+    email = request.GET.get("email", "").strip()
+    state, user = services.customer_lookup(email) if email else (None, None)
+    return render(request, "plants/_grant_check.html", {"state": state, "email": email, "customer": user})
+
+
+@login_required
+@require_POST
+def grant_revoke(request, pk, grant_pk):
+    plant = get_rw_plant_for_user(request, pk)
+    grant = get_object_or_404(PlantGrant, pk=grant_pk, plant=plant)
+    services.grant_revoke(grant=grant)
+    messages.success(request, _("Access of %(email)s revoked.") % {"email": grant.customer.email})
+    return redirect("plants:grants", pk=pk)
+
+
+@login_required
+def plant_archive(request, pk):
+    plant = get_rw_plant_for_user(request, pk)
+    if request.method == "POST":
+        if request.POST.get("confirm_name", "").strip() != plant.name:
+            messages.error(request, _("Type the plant's name exactly to confirm."))
+        else:
+            services.plant_archive(plant=plant, by=request.user)
+            messages.success(request, _("Plant “%(name)s” deleted. Its alarm history is kept.")
+                             % {"name": plant.name})
+            return redirect("plants:list")
+    return render(request, "plants/archive.html", {"plant": plant})

@@ -1,0 +1,24 @@
+"""The Celery app: a worker polls devices and sends e-mails; exactly one beat starts the cycles."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def schedule_polling(sender, **kwargs):
+    from django.conf import settings
+
+    sender.add_periodic_task(
+        settings.POLL_INTERVAL_SECONDS,
+        sender.signature("devices.tasks.start_poll_cycle"),
+        name="poll cycle",
+        # A cycle that could not start in time is skipped: the next one comes soon.
+        options={"expires": settings.POLL_INTERVAL_SECONDS},
+    )

@@ -1,0 +1,41 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import ProAccountRequest, User, validate_login
+
+
+class ProAccountRequestForm(forms.ModelForm):
+    class Meta:
+        model = ProAccountRequest
+        fields = ["company_name", "address", "mobile_phone", "email", "login", "agency",
+                  "customer_account_number"]
+        widgets = {"address": forms.Textarea(attrs={"rows": 3})}
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=_("Reason given to the requester"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class InviteColleagueForm(forms.Form):
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    email = forms.EmailField(label=_("E-mail"))
+    username = forms.CharField(label=_("Login"), max_length=50, validators=[validate_login])
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError(_("This login is already taken; please choose another one."))
+        return username
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(_("An account already uses this e-mail."))
+        return email
+
+
+class PreferencesForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "phone", "language", "email_warnings"]

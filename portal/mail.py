@@ -1,0 +1,31 @@
+"""E-mails in the recipient's language, rendered from templates/emails/<name>.txt."""
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+
+def send_templated(name, *, to, context, language="fr"):
+    """Render `emails/<name>_subject.txt` and `emails/<name>.txt` and send them to `to`."""
+    context = {**context, "portal_url": settings.PORTAL_URL}
+    with translation.override(language):
+        subject = render_to_string(f"emails/{name}_subject.txt", context).strip()
+        body = render_to_string(f"emails/{name}.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to if isinstance(to, list) else [to])
+
+
+def set_password_url(user):
+    """An absolute, single-use link where `user` chooses a password (Django's reset token)."""
+    path = reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    return settings.PORTAL_URL + path

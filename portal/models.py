@@ -1,0 +1,161 @@
+"""Who uses the portal: the distributor's admins, installer companies and their members, customers."""
+
+import re
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+LOGIN_RE = re.compile(r"^[A-Za-z0-9]+$")
+
+
+def validate_login(value):
+    if not LOGIN_RE.match(value or ""):
+        raise ValidationError(
+            _("The login may contain only letters and digits, without spaces or special characters."),
+            code="invalid_login",
+        )
+
+
+class Company(models.Model):
+    """An installer company (pro account). Deactivating it locks its installers out; nothing is deleted."""
+
+    name = models.CharField(_("company name"), max_length=200)
+    address = models.TextField(_("postal address"))
+    mobile_phone = models.CharField(_("mobile phone"), max_length=30)
+    email = models.EmailField(_("e-mail"))
+    agency = models.CharField(_("distributor agency"), max_length=200, blank=True)
+    customer_account_number = models.CharField(_("customer account number"), max_length=50, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("installer company")
+        verbose_name_plural = _("installer companies")
+
+    def __str__(self):
+        return self.name
+
+
+class User(AbstractUser):
+    """A person who logs in. The role says what they may do; installers belong to one company."""
+
+    class Role(models.TextChoices):
+        DISTRIBUTOR_ADMIN = "distributor_admin", _("Distributor admin")
+        INSTALLER = "installer", _("Installer")
+        CUSTOMER = "customer", _("End customer")
+
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CUSTOMER)
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, null=True, blank=True, related_name="members"
+    )
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    language = models.CharField(
+        _("language of e-mails"), max_length=5, choices=[("fr", "Français"), ("en", "English")],
+        default="fr",
+    )
+    email_warnings = models.BooleanField(
+        _("e-mail me warnings too"), default=True,
+        help_text=_("Faults are always e-mailed; untick to receive no e-mail for warnings."),
+    )
+
+    objects = UserManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"), condition=~models.Q(email=""), name="user_email_unique_ci",
+                violation_error_message=_("An account already uses this e-mail."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role="installer", company__isnull=False)
+                | (~models.Q(role="installer") & models.Q(company__isnull=True)),
+                name="user_company_iff_installer",
+            ),
+        ]
+
+    @property
+    def is_distributor_admin(self):
+        return self.role == self.Role.DISTRIBUTOR_ADMIN
+
+    @property
+    def is_installer(self):
+        return self.role == self.Role.INSTALLER
+
+    @property
+    def is_customer(self):
+        return self.role == self.Role.CUSTOMER
+
+    @property
+    def can_log_in(self):
+        return self.is_active and (self.company_id is None or self.company.is_active)
+
+    def display_name(self):
+        return self.get_full_name() or self.username
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ProAccountRequest(models.Model):
+    """A request for a pro account, made on the public page and decided by a distributor admin."""
+
+    Status = RequestStatus
+
+    company_name = models.CharField(_("company name"), max_length=200)
+    address = models.TextField(_("postal address"))
+    mobile_phone = models.CharField(_("mobile phone"), max_length=30)
+    email = models.EmailField(_("e-mail"))
+    login = models.CharField(
+        _("desired login"), max_length=50, validators=[validate_login],
+        help_text=_("Letters and digits only, without spaces or special characters."),
+    )
+    agency = models.CharField(_("distributor agency"), max_length=200,
+                              help_text=_("For example your Téréva agency."))
+    customer_account_number = models.CharField(_("customer account number"), max_length=50)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    rejection_reason = models.TextField(_("reason"), blank=True)
+    company = models.OneToOneField(Company, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="account_request")
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("pro-account request")
+        constraints = [
+            models.UniqueConstraint(Lower("login"), condition=models.Q(status="pending"),
+                                    name="request_pending_login_unique"),
+            models.UniqueConstraint(Lower("email"), condition=models.Q(status="pending"),
+                                    name="request_pending_email_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.company_name} ({self.login})"
+
+    def clean(self):
+        """Refuse a login or e-mail that an account or another pending request already has."""
+        errors = {}
+        pending = ProAccountRequest.objects.filter(status=self.Status.PENDING).exclude(pk=self.pk)
+        if self.login and (
+            User.objects.filter(username__iexact=self.login).exists()
+            or pending.filter(login__iexact=self.login).exists()
+        ):
+            errors["login"] = _("This login is already taken; please choose another one.")
+        if self.email and (
+            User.objects.filter(email__iexact=self.email).exists()
+            or pending.filter(email__iexact=self.email).exists()
+        ):
+            errors["email"] = _("An account or a pending request already uses this e-mail.")
+        if errors:
+            raise ValidationError(errors)

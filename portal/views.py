@@ -1,0 +1,118 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from . import services
+from .access import distributor_admin_required, installer_required
+from .forms import InviteColleagueForm, PreferencesForm, ProAccountRequestForm, RejectForm
+from .health import health_report
+from .models import Company, ProAccountRequest
+
+
+@login_required
+def home(request):
+    """Each role lands where its work is."""
+    if request.user.is_distributor_admin:
+        return redirect("account_requests")
+    return redirect("plants:list")
+
+
+def account_request(request):
+    form = ProAccountRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.account_request_submit(request_obj=form.instance)
+        return render(request, "portal/account_request_done.html", {"req": form.instance})
+    return render(request, "portal/account_request.html", {"form": form})
+
+
+@distributor_admin_required
+def account_requests(request):
+    status = request.GET.get("status", ProAccountRequest.Status.PENDING)
+    requests_ = ProAccountRequest.objects.filter(status=status).select_related("decided_by", "company")
+    return render(request, "portal/account_requests.html", {
+        "requests": requests_, "status": status, "statuses": ProAccountRequest.Status.choices,
+    })
+
+
+@distributor_admin_required
+def account_request_detail(request, pk):
+    req = get_object_or_404(ProAccountRequest, pk=pk)
+    reject_form = RejectForm(request.POST or None)
+    if request.method == "POST":
+        try:
+            if "approve" in request.POST:
+                company = services.account_request_approve(request_obj=req, by=request.user)
+                messages.success(request, _("Account created for %(name)s; a set-password e-mail was sent.")
+                                 % {"name": company.name})
+                return redirect("account_requests")
+            if reject_form.is_valid():
+                services.account_request_reject(request_obj=req, by=request.user,
+                                                reason=reject_form.cleaned_data["reason"])
+                messages.success(request, _("Request rejected; the requester was told why."))
+                return redirect("account_requests")
+        except ValidationError as e:
+            messages.error(request, " ".join(e.messages))
+    return render(request, "portal/account_request_detail.html", {"req": req, "reject_form": reject_form})
+
+
+@distributor_admin_required
+def companies(request):
+    return render(request, "portal/companies.html", {"companies": Company.objects.all()})
+
+
+@distributor_admin_required
+def company_detail(request, pk):
+    company = get_object_or_404(Company, pk=pk)
+    return render(request, "portal/company_detail.html", {
+        "company": company, "members": company.members.order_by("username"),
+    })
+
+
+@distributor_admin_required
+@require_POST
+def company_set_active(request, pk):
+    company = get_object_or_404(Company, pk=pk)
+    active = request.POST.get("active") == "1"
+    services.company_set_active(company=company, active=active)
+    if active:
+        messages.success(request, _("%(name)s is active again.") % {"name": company.name})
+    else:
+        messages.success(request, _("%(name)s is deactivated: its installers can no longer log in.")
+                         % {"name": company.name})
+    return redirect("company_detail", pk=pk)
+
+
+@installer_required
+def team(request):
+    company = request.user.company
+    form = InviteColleagueForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.colleague_invite(company=company, by=request.user, **form.cleaned_data)
+        messages.success(request, _("%(email)s was invited to choose a password.") % {"email": user.email})
+        return redirect("team")
+    return render(request, "portal/team.html", {
+        "company": company, "members": company.members.order_by("username"), "form": form,
+    })
+
+
+@login_required
+def preferences(request):
+    form = PreferencesForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Your preferences are saved."))
+        return redirect("preferences")
+    return render(request, "portal/preferences.html", {"form": form})
+
+
+def healthz(request):
+    report = health_report()
+    status = 200 if all(item["ok"] for item in report.values()) else 503
+    if "application/json" in request.headers.get("Accept", ""):
+        from django.http import JsonResponse
+
+        return JsonResponse(report, status=status)
+    return render(request, "portal/healthz.html", {"report": report}, status=status)

@@ -1,0 +1,120 @@
+"""Actors and real endpoints shared by the tests: three roles, two companies, a device simulator."""
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from devices.models import Datalogger
+from devices.simulator import FleetSimulator, SimulatedInverter, SimulatorThread
+from plants.models import BatteryModel, Plant, PlantGrant, SystemType
+from portal.models import Company, User
+
+PASSWORD = "correct-horse-battery-9"
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    cache.clear()
+
+
+def make_user(username, role, company=None, **extra):
+    user = User.objects.create_user(username=username, email=f"{username}@example.fr", password=PASSWORD,
+                                    role=role, company=company, **extra)
+    return user
+
+
+def login(user):
+    client = Client()
+    client.force_login(user, backend="portal.backends.ActiveCompanyBackend")
+    return client
+
+
+@pytest.fixture
+def company(db):
+    return Company.objects.create(name="Soleil Bleu", address="1 rue A", mobile_phone="0600000000",
+                                  email="contact@soleil.fr")
+
+
+@pytest.fixture
+def other_company(db):
+    return Company.objects.create(name="Armor Solaire", address="2 rue B", mobile_phone="0600000001",
+                                  email="contact@armor.fr")
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("admin", User.Role.DISTRIBUTOR_ADMIN)
+
+
+@pytest.fixture
+def installer(company):
+    return make_user("paul", User.Role.INSTALLER, company)
+
+
+@pytest.fixture
+def colleague(company):
+    return make_user("marie", User.Role.INSTALLER, company)
+
+
+@pytest.fixture
+def stranger(other_company):
+    return make_user("yann", User.Role.INSTALLER, other_company)
+
+
+@pytest.fixture
+def customer(db):
+    return make_user("client", User.Role.CUSTOMER)
+
+
+def make_plant(company, name="Maison Martin", **extra):
+    return Plant.objects.create(company=company, name=name, address="3 rue C", postcode="69003",
+                                city="Lyon", pv_power_kwp=6, system_type=SystemType.DC,
+                                battery_model=BatteryModel.AURA_10, **extra)
+
+
+@pytest.fixture
+def plant(company):
+    return make_plant(company)
+
+
+@pytest.fixture
+def granted_plant(plant, customer, installer):
+    PlantGrant.objects.create(plant=plant, customer=customer, granted_by=installer)
+    return plant
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    """A fleet simulator on real sockets for the whole session; tests add their own devices."""
+    sim = FleetSimulator()
+    thread = SimulatorThread(sim)
+    with thread:
+        sim.thread = thread
+        yield sim
+
+
+_next_serial = iter(range(2355550000, 2355559999))
+
+
+@pytest.fixture
+def v5_device(simulator):
+    """A simulated V5 stick with its inverter, on the shared simulator, removed afterwards."""
+    device = simulator.add_v5(SimulatedInverter(next(_next_serial), "AU7700001"))
+    yield device
+    simulator.v5_devices.pop(device.logger_serial, None)
+
+
+@pytest.fixture
+def tcp_device(simulator):
+    unit = 1 + len(simulator.tcp_devices) % 200
+    device = simulator.add_tcp(SimulatedInverter(next(_next_serial), "AU7700002", unit_id=unit),
+                               simulator.tcp_ports[0])
+    yield device
+    simulator.tcp_devices.pop((simulator.tcp_ports[0], unit), None)
+
+
+def attach_logger(plant, device, simulator, protocol="solarman_v5"):
+    port = simulator.v5_port if protocol == "solarman_v5" else simulator.tcp_ports[0]
+    return Datalogger.objects.create(plant=plant, serial_number=str(device.logger_serial),
+                                     protocol=protocol, host="127.0.0.1", port=port,
+                                     unit_id=device.unit_id)

@@ -1,0 +1,46 @@
+import pytest
+from datetime import timedelta
+
+from axes.models import AccessAttempt
+from django.urls import reverse
+
+from .conftest import PASSWORD
+
+
+def post_login(client, username, password):
+    return client.post(reverse("login"), {"username": username, "password": password})
+
+
+def test_ten_wrong_passwords_lock_the_login_until_the_lock_ends(client, installer):
+    for _ in range(10):
+        post_login(client, installer.username, "wrong-password")
+    response = post_login(client, installer.username, PASSWORD)
+    assert response.status_code == 429
+    assert "verrouill" in response.content.decode().lower()
+    assert not response.wsgi_request.user.is_authenticated
+    # The lock ends after the cool-off period: then the right password is accepted again.
+    AccessAttempt.objects.update(attempt_time=AccessAttempt.objects.get().attempt_time - timedelta(hours=1))
+    response = post_login(client, installer.username, PASSWORD)
+    assert response.status_code == 302
+
+
+def test_nine_wrong_passwords_do_not_lock(client, installer):
+    for _ in range(9):
+        post_login(client, installer.username, "wrong-password")
+    assert post_login(client, installer.username, PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize("fixture, landing", [
+    ("admin_user", "/pro-account/requests/"), ("installer", "/plants/"), ("customer", "/plants/"),
+])
+def test_each_role_lands_on_its_page(client, request, fixture, landing):
+    user = request.getfixturevalue(fixture)
+    response = post_login(client, user.username, PASSWORD)
+    assert response.status_code == 302
+    assert client.get(response.url).url == landing
+
+
+def test_password_reset_sends_a_link(client, installer, mailoutbox):
+    client.post(reverse("password_reset"), {"email": installer.email})
+    assert len(mailoutbox) == 1
+    assert "/password-reset/" in mailoutbox[0].body
