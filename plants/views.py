@@ -38,7 +38,7 @@ def _add_errors(form, error):
 
 @login_required
 def plant_list(request):
-    plants = Plant.objects.for_user(request.user).with_status().select_related("company")
+    plants = Plant.objects.for_user(request.user).with_status().select_related("company").order_by("name", "pk")
     filters = PlantFilterForm(request.GET or None)
     plants = filters.filter(plants)
     page = Paginator(plants, 25).get_page(request.GET.get("page"))

@@ -36,6 +36,8 @@ def _decide(request_obj, *, status, by, **fields):
 @transaction.atomic
 def account_request_approve(*, request_obj, by):
     """Create the company and its first installer, then e-mail them a set-your-password link."""
+    if request_obj.status != ProAccountRequest.Status.PENDING:
+        raise ValidationError(_("This request has already been decided."))
     if User.objects.filter(username__iexact=request_obj.login).exists():
         raise ValidationError(_("The login %(login)s was taken meanwhile.") % {"login": request_obj.login})
     if User.objects.filter(email__iexact=request_obj.email).exists():

@@ -1,5 +1,7 @@
 """Actors and real endpoints shared by the tests: three roles, two companies, a device simulator."""
 
+import html
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -21,6 +23,11 @@ def make_user(username, role, company=None, **extra):
     user = User.objects.create_user(username=username, email=f"{username}@example.fr", password=PASSWORD,
                                     role=role, company=company, **extra)
     return user
+
+
+def text(response):
+    """The page as a person reads it (entities such as &#x27; unescaped)."""
+    return html.unescape(response.content.decode())
 
 
 def login(user):
@@ -67,9 +74,9 @@ def customer(db):
 
 
 def make_plant(company, name="Maison Martin", **extra):
-    return Plant.objects.create(company=company, name=name, address="3 rue C", postcode="69003",
-                                city="Lyon", pv_power_kwp=6, system_type=SystemType.DC,
-                                battery_model=BatteryModel.AURA_10, **extra)
+    fields = {"address": "3 rue C", "postcode": "69003", "city": "Lyon", "pv_power_kwp": 6,
+              "system_type": SystemType.DC, "battery_model": BatteryModel.AURA_10, **extra}
+    return Plant.objects.create(company=company, name=name, **fields)
 
 
 @pytest.fixture

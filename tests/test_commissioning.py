@@ -1,0 +1,188 @@
+"""The installer's commissioning flow: plant → datalogger → test → customer → finish."""
+
+import pytest
+from django.urls import reverse
+
+from devices.models import Datalogger, DeviceStatus
+from plants.models import Plant, PlantGrant, PlantStatus
+from portal.models import User
+
+from .conftest import attach_logger, login, make_plant
+
+PLANT = {"name": "Maison Durand", "address": "5 rue D", "postcode": "69001", "city": "Lyon",
+         "time_zone": "Europe/Paris", "pv_power_kwp": "6", "system_type": "dc_backup",
+         "battery_model": "AURA 10KM-BG", "grid_code": "14"}
+
+
+def logger_form(sn, port=8899):
+    return {"serial_number": sn, "protocol": "solarman_v5", "host": "127.0.0.1", "port": port, "unit_id": 1}
+
+
+def with_status(plant):
+    return Plant.objects.with_status().get(pk=plant.pk)
+
+
+def test_creating_a_plant_leads_to_the_datalogger_step(installer):
+    response = login(installer).post(reverse("plants:create"), PLANT)
+    plant = Plant.objects.get()
+    assert response.url == reverse("plants:commission", args=[plant.pk, "datalogger"])
+    assert plant.company == installer.company and plant.grid_code == 14
+    assert with_status(plant).status == PlantStatus.INCOMPLETE
+
+
+def test_a_missing_required_field_is_refused_with_its_reason(installer):
+    response = login(installer).post(reverse("plants:create"), {**PLANT, "system_type": ""})
+    assert response.status_code == 200
+    assert "Ce champ est obligatoire." in response.content.decode()
+    assert not Plant.objects.exists()
+
+
+@pytest.mark.parametrize("sn", ["23555535", "2355 553510", "AP_2355553510", "9999999999"])
+def test_a_malformed_sn_is_refused_with_its_reason(installer, plant, sn):
+    response = login(installer).post(reverse("plants:commission", args=[plant.pk, "datalogger"]),
+                                     logger_form(sn))
+    assert response.status_code == 200
+    assert "numéro de série" in response.content.decode()
+    assert not Datalogger.objects.exists()
+
+
+def test_an_sn_of_another_company_is_refused_without_revealing_its_plant(installer, plant, other_company):
+    theirs = make_plant(other_company, name="Secret Yann")
+    Datalogger.objects.create(plant=theirs, serial_number="2355553510", host="10.0.0.9")
+    response = login(installer).post(reverse("plants:commission", args=[plant.pk, "datalogger"]),
+                                     logger_form("2355553510"))
+    body = response.content.decode()
+    assert "déjà enregistré" in body and "Secret Yann" not in body
+    assert Datalogger.objects.get().plant == theirs
+
+
+def test_an_sn_of_the_same_company_points_to_move(installer, plant, company):
+    other = make_plant(company, name="Chez Paul")
+    Datalogger.objects.create(plant=other, serial_number="2355553510", host="10.0.0.9")
+    response = login(installer).post(reverse("plants:commission", args=[plant.pk, "datalogger"]),
+                                     logger_form("2355553510"))
+    assert "Chez Paul" in response.content.decode()
+    assert Datalogger.objects.get().plant == other
+
+
+def test_the_api_refuses_a_duplicate_sn_with_the_same_words(installer, plant, other_company):
+    from rest_framework.test import APIClient
+
+    Datalogger.objects.create(plant=make_plant(other_company, name="Secret"), serial_number="2355553510")
+    api = APIClient()
+    api.force_authenticate(installer)
+    response = api.post("/api/v1/dataloggers/", {"plant": plant.pk, **logger_form("2355553510")})
+    assert response.status_code == 400
+    assert "déjà enregistré" in str(response.json()["serial_number"])
+    assert "Secret" not in str(response.json())
+
+
+def test_moving_a_logger_between_plants_of_the_company(installer, plant, company):
+    logger = Datalogger.objects.create(plant=plant, serial_number="2355553510")
+    other = make_plant(company, name="Chez Paul")
+    login(installer).post(reverse("plants:datalogger_move", args=[plant.pk, logger.pk]), {"to_plant": other.pk})
+    logger.refresh_from_db()
+    assert logger.plant == other
+
+
+def test_the_connection_test_reads_the_inverter_through_the_simulator(installer, plant, simulator, v5_device):
+    attach_logger(plant, v5_device, simulator)
+    response = login(installer).post(reverse("plants:commission", args=[plant.pk, "test"]))
+    body = response.content.decode()
+    assert "AU7700001" in body and "AURA10KM" in body and "En ligne" in body
+    logger = Datalogger.objects.get()
+    assert logger.status == DeviceStatus.ONLINE and logger.inverters.get().serial_number == "AU7700001"
+    assert with_status(plant).next_step == "customer"
+
+
+def test_the_connection_test_says_why_it_failed(installer, plant, simulator, settings):
+    settings.DEVICE_TIMEOUT_SECONDS = 0.5
+    Datalogger.objects.create(plant=plant, serial_number="2355553510", host="127.0.0.1", port=1)
+    body = login(installer).post(reverse("plants:commission", args=[plant.pk, "test"])).content.decode()
+    assert "refusé la connexion" in body
+
+
+def test_the_connection_test_names_a_wrong_serial(installer, plant, simulator):
+    Datalogger.objects.create(plant=plant, serial_number="1111111111", host="127.0.0.1",
+                              port=simulator.v5_port)
+    body = login(installer).post(reverse("plants:commission", args=[plant.pk, "test"])).content.decode()
+    assert "autre numéro de série" in body
+
+
+def test_authorising_a_new_customer_creates_the_account_and_emails_them(
+        installer, plant, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = login(installer).post(reverse("plants:grants", args=[plant.pk]), {
+            "email": "Claire@Example.fr", "first_name": "Claire", "from_stepper": "1"})
+    assert response.url == reverse("plants:commission", args=[plant.pk, "finish"])
+    claire = User.objects.get(email="Claire@Example.fr")
+    assert claire.is_customer and PlantGrant.objects.filter(plant=plant, customer=claire).exists()
+    assert mailoutbox[0].to == ["Claire@Example.fr"] and "/password-reset/" in mailoutbox[0].body
+
+
+def test_an_existing_customer_is_granted_not_duplicated(installer, plant, customer, company):
+    client = login(installer)
+    body = client.get(reverse("plants:grant_check", args=[plant.pk]), {"email": customer.email}).content.decode()
+    assert "a déjà un compte client" in body
+    client.post(reverse("plants:grants", args=[plant.pk]), {"email": customer.email.upper()})
+    second = make_plant(company, name="Résidence secondaire")
+    client.post(reverse("plants:grants", args=[second.pk]), {"email": customer.email})
+    assert User.objects.filter(email__iexact=customer.email).count() == 1
+    assert set(customer.plant_grants.values_list("plant__name", flat=True)) == {"Maison Martin",
+                                                                                "Résidence secondaire"}
+
+
+def test_a_pro_email_cannot_become_a_customer(installer, plant, stranger):
+    response = login(installer).post(reverse("plants:grants", args=[plant.pk]), {"email": stranger.email})
+    assert "compte professionnel" in response.content.decode()
+    assert not PlantGrant.objects.exists()
+
+
+def test_the_stepper_can_be_left_and_resumed(installer, plant, simulator, v5_device):
+    client = login(installer)
+    body = client.get(reverse("plants:list")).content.decode()
+    assert "Ajouter l&#x27;enregistreur" in body or "Ajouter l'enregistreur" in body
+    attach_logger(plant, v5_device, simulator)
+    assert with_status(plant).next_step == "test"
+    assert "Tester la connexion" in client.get(reverse("plants:list")).content.decode()
+    client.post(reverse("plants:commission", args=[plant.pk, "test"]))
+    client.post(reverse("plants:commission", args=[plant.pk, "finish"]))
+    plant = with_status(plant)
+    assert plant.next_step is None and plant.status == PlantStatus.ONLINE
+
+
+def test_deleting_a_plant_is_confirmed_and_keeps_its_history(installer, plant, admin_user):
+    client = login(installer)
+    client.post(reverse("plants:archive", args=[plant.pk]), {"confirm_name": "wrong"})
+    plant.refresh_from_db()
+    assert plant.archived_at is None
+    client.post(reverse("plants:archive", args=[plant.pk]), {"confirm_name": "Maison Martin"})
+    plant.refresh_from_db()
+    assert plant.archived_at is not None
+    assert client.get(reverse("plants:detail", args=[plant.pk])).status_code == 404
+    assert login(admin_user).get(reverse("plants:detail", args=[plant.pk])).status_code == 200
+
+
+def test_plant_status_rules(plant):
+    logger = Datalogger.objects.create(plant=plant, serial_number="2355553510", status=DeviceStatus.ONLINE)
+    inverter = logger.inverters.create(serial_number="AU1", status=DeviceStatus.ONLINE)
+    assert with_status(plant).status == PlantStatus.ONLINE
+    inverter.status = DeviceStatus.OFFLINE
+    inverter.save()
+    assert with_status(plant).status == PlantStatus.PARTIALLY_OFFLINE
+    logger.status = DeviceStatus.OFFLINE
+    logger.save()
+    assert with_status(plant).status == PlantStatus.OFFLINE
+    logger.status = inverter.status = DeviceStatus.ASLEEP
+    logger.save()
+    inverter.save()
+    assert with_status(plant).status == PlantStatus.ONLINE
+
+
+def test_the_fleet_list_filters_by_status_and_city(installer, plant, company):
+    make_plant(company, name="Ferme Bretonne", city="Rennes")
+    client = login(installer)
+    body = client.get(reverse("plants:list"), {"city": "renn"}).content.decode()
+    assert "Ferme Bretonne" in body and "Maison Martin" not in body
+    body = client.get(reverse("plants:list"), {"status": "online"}).content.decode()
+    assert "Ferme Bretonne" not in body
