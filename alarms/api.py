@@ -21,8 +21,20 @@ class AlarmSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Alarm
-        fields = ["id", "plant", "datalogger", "inverter", "code", "kind", "meaning", "started_at",
-                  "cleared_at", "acknowledged_by", "acknowledged_at", "note"]
+        fields = [
+            "id",
+            "plant",
+            "datalogger",
+            "inverter",
+            "code",
+            "kind",
+            "meaning",
+            "started_at",
+            "cleared_at",
+            "acknowledged_by",
+            "acknowledged_at",
+            "note",
+        ]
         read_only_fields = fields
 
 

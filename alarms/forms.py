@@ -10,10 +10,14 @@ class AlarmFilterForm(forms.Form):
 
     plant = forms.IntegerField(required=False, widget=forms.HiddenInput)
     code = forms.CharField(label=_("Code"), required=False, max_length=4)
-    kind = forms.ChoiceField(label=_("Severity"), required=False,
-                             choices=[("", _("All"))] + AlarmCode.Kind.choices)
-    state = forms.ChoiceField(label=_("State"), required=False, choices=[
-        ("", _("All")), ("active", _("Active")), ("cleared", _("Cleared"))])
+    kind = forms.ChoiceField(
+        label=_("Severity"), required=False, choices=[("", _("All"))] + AlarmCode.Kind.choices
+    )
+    state = forms.ChoiceField(
+        label=_("State"),
+        required=False,
+        choices=[("", _("All")), ("active", _("Active")), ("cleared", _("Cleared"))],
+    )
     since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 

@@ -48,10 +48,17 @@ class AlarmCode(models.Model):
 def sync_catalogue(**kwargs):
     for code, fr, en, hint_fr, hint_en in catalogue.CODES:
         kind = catalogue.kind_of(code)
-        AlarmCode.objects.update_or_create(code=code, defaults={
-            "kind": kind, "severity": catalogue.SEVERITY[kind], "meaning_fr": fr, "meaning_en": en,
-            "hint_fr": hint_fr, "hint_en": hint_en,
-        })
+        AlarmCode.objects.update_or_create(
+            code=code,
+            defaults={
+                "kind": kind,
+                "severity": catalogue.SEVERITY[kind],
+                "meaning_fr": fr,
+                "meaning_en": en,
+                "hint_fr": hint_fr,
+                "hint_en": hint_en,
+            },
+        )
 
 
 class AlarmQuerySet(models.QuerySet):
@@ -76,9 +83,7 @@ class AlarmQuerySet(models.QuerySet):
 
     def triage_order(self):
         """Active first, then by severity, then oldest first among the active."""
-        return self.order_by(
-            models.F("cleared_at").desc(nulls_first=True), "code__severity", "started_at"
-        )
+        return self.order_by(models.F("cleared_at").desc(nulls_first=True), "code__severity", "started_at")
 
 
 class Alarm(models.Model):
@@ -86,13 +91,15 @@ class Alarm(models.Model):
 
     plant = models.ForeignKey("plants.Plant", on_delete=models.PROTECT, related_name="alarms")
     datalogger = models.ForeignKey("devices.Datalogger", on_delete=models.PROTECT, related_name="alarms")
-    inverter = models.ForeignKey("devices.Inverter", on_delete=models.PROTECT, null=True, blank=True,
-                                 related_name="alarms")
+    inverter = models.ForeignKey(
+        "devices.Inverter", on_delete=models.PROTECT, null=True, blank=True, related_name="alarms"
+    )
     code = models.ForeignKey(AlarmCode, on_delete=models.PROTECT, related_name="alarms")
     started_at = models.DateTimeField()
     cleared_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                                        blank=True, related_name="+")
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
     # Set once the notification was handled; `emailed` says whether an e-mail actually went out.
@@ -104,8 +111,10 @@ class Alarm(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["datalogger", "inverter", "code"], condition=Q(cleared_at__isnull=True),
-                nulls_distinct=False, name="alarm_one_open_per_device_code",
+                fields=["datalogger", "inverter", "code"],
+                condition=Q(cleared_at__isnull=True),
+                nulls_distinct=False,
+                name="alarm_one_open_per_device_code",
             ),
         ]
         indexes = [

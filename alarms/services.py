@@ -31,17 +31,33 @@ def alarms_from_poll(items):
         if result.ok and com:
             to_clear.append((com, result.at))
         elif not result.ok and logger.status == DeviceStatus.OFFLINE and not com:
-            to_open.append(Alarm(plant_id=logger.plant_id, datalogger=logger, code_id=COMMUNICATION_LOST,
-                                 started_at=result.at))
+            to_open.append(
+                Alarm(
+                    plant_id=logger.plant_id,
+                    datalogger=logger,
+                    code_id=COMMUNICATION_LOST,
+                    started_at=result.at,
+                )
+            )
         if inverter is None or not result.values:
             continue  # asleep or unread: the bits are unknown, so nothing opens or clears
         up = active_codes(result.values)
         for code in up:
             if (logger.id, inverter.id, code) not in open_alarms:
-                to_open.append(Alarm(plant_id=logger.plant_id, datalogger=logger, inverter=inverter,
-                                     code_id=code, started_at=result.at))
-        to_clear += [(alarm, result.at) for (lg, inv, code), alarm in open_alarms.items()
-                     if lg == logger.id and inv == inverter.id and code not in up]
+                to_open.append(
+                    Alarm(
+                        plant_id=logger.plant_id,
+                        datalogger=logger,
+                        inverter=inverter,
+                        code_id=code,
+                        started_at=result.at,
+                    )
+                )
+        to_clear += [
+            (alarm, result.at)
+            for (lg, inv, code), alarm in open_alarms.items()
+            if lg == logger.id and inv == inverter.id and code not in up
+        ]
     for alarm, at in to_clear:
         Alarm.objects.filter(pk=alarm.pk, cleared_at__isnull=True).update(cleared_at=at)
     for alarm in to_open:
@@ -77,18 +93,26 @@ def alarm_notify(alarm_id):
     if not Alarm.objects.filter(pk=alarm_id, notified_at__isnull=True).update(notified_at=now):
         return False  # already handled (a retried task)
     alarm = Alarm.objects.select_related("plant__company", "code", "inverter", "datalogger").get(pk=alarm_id)
-    flapping = Alarm.objects.filter(
-        datalogger_id=alarm.datalogger_id, inverter_id=alarm.inverter_id, code_id=alarm.code_id,
-        emailed=True, notified_at__gte=now - timedelta(minutes=settings.ALARM_QUIET_MINUTES),
-    ).exclude(pk=alarm.pk).exists()
+    flapping = (
+        Alarm.objects.filter(
+            datalogger_id=alarm.datalogger_id,
+            inverter_id=alarm.inverter_id,
+            code_id=alarm.code_id,
+            emailed=True,
+            notified_at__gte=now - timedelta(minutes=settings.ALARM_QUIET_MINUTES),
+        )
+        .exclude(pk=alarm.pk)
+        .exists()
+    )
     if flapping:
         return False
     from portal.mail import send_templated
 
     try:
         for user in alarm_recipients(alarm):
-            send_templated("alarm_opened", to=user.email, language=user.language,
-                           context={"alarm": alarm, "user": user})
+            send_templated(
+                "alarm_opened", to=user.email, language=user.language, context={"alarm": alarm, "user": user}
+            )
     except OSError:
         Alarm.objects.filter(pk=alarm_id).update(notified_at=None)  # let the retry send it
         raise

@@ -3,8 +3,12 @@
 from django.utils.translation import gettext_lazy as _
 
 OFF, ON, SLOW, FAST, ANY = "off", "on", "slow", "fast", "any"
-LED_STATES = [(OFF, _("Off")), (ON, _("On (steady)")), (SLOW, _("Slow blink (1 s on / 1 s off)")),
-              (FAST, _("Fast blink (100 ms)"))]
+LED_STATES = [
+    (OFF, _("Off")),
+    (ON, _("On (steady)")),
+    (SLOW, _("Slow blink (1 s on / 1 s off)")),
+    (FAST, _("Fast blink (100 ms)")),
+]
 
 BUTTON_PRESSES = [
     (_("Short press (1 s)"), _("Quick network setup (SMARTLINK).")),
@@ -14,47 +18,104 @@ BUTTON_PRESSES = [
 
 # (NET, COM, READY) pattern → diagnosis; the first matching row wins, most specific first.
 STICK_RULES = [
-    ((FAST, ANY, ANY), {
-        "fault": _("SMARTLINK network setup in progress"), "normal": True,
-        "cause": _("Normal."),
-        "fix": [_("Leaves this mode by itself after 1 minute."),
+    (
+        (FAST, ANY, ANY),
+        {
+            "fault": _("SMARTLINK network setup in progress"),
+            "normal": True,
+            "cause": _("Normal."),
+            "fix": [
+                _("Leaves this mode by itself after 1 minute."),
                 _("Hold the reset button 5 s to restart the stick logger."),
-                _("Hold the reset button 10 s to restore factory settings.")]}),
-    ((ANY, ANY, FAST), {
-        "fault": _("Restoring factory settings"), "normal": True, "cause": _("Normal."),
-        "fix": [_("Leaves this mode by itself after 1 minute."),
-                _("Hold the reset button 5 s to restart the stick logger.")]}),
-    ((OFF, OFF, OFF), {
-        "fault": _("Abnormal power supply"),
-        "cause": _("Loose or faulty connection between the stick logger and the inverter; not enough "
-                   "power from the inverter; faulty stick logger."),
-        "fix": [_("Check the connection between the stick logger and the inverter."),
+                _("Hold the reset button 10 s to restore factory settings."),
+            ],
+        },
+    ),
+    (
+        (ANY, ANY, FAST),
+        {
+            "fault": _("Restoring factory settings"),
+            "normal": True,
+            "cause": _("Normal."),
+            "fix": [
+                _("Leaves this mode by itself after 1 minute."),
+                _("Hold the reset button 5 s to restart the stick logger."),
+            ],
+        },
+    ),
+    (
+        (OFF, OFF, OFF),
+        {
+            "fault": _("Abnormal power supply"),
+            "cause": _(
+                "Loose or faulty connection between the stick logger and the inverter; not enough "
+                "power from the inverter; faulty stick logger."
+            ),
+            "fix": [
+                _("Check the connection between the stick logger and the inverter."),
                 _("Check that the inverter is powered."),
-                _("Try another stick logger.")]}),
-    ((ANY, OFF, SLOW), {
-        "fault": _("Abnormal communication with the inverter"),
-        "cause": _("The link between the stick logger and the inverter is badly made, or the inverter's "
-                   "communication rate does not match the stick logger's."),
-        "fix": [_("Check the connection between the stick logger and the inverter: remove the stick, "
-                  "then plug it in again."),
+                _("Try another stick logger."),
+            ],
+        },
+    ),
+    (
+        (ANY, OFF, SLOW),
+        {
+            "fault": _("Abnormal communication with the inverter"),
+            "cause": _(
+                "The link between the stick logger and the inverter is badly made, or the inverter's "
+                "communication rate does not match the stick logger's."
+            ),
+            "fix": [
+                _(
+                    "Check the connection between the stick logger and the inverter: remove the stick, "
+                    "then plug it in again."
+                ),
                 _("Check that the inverter's communication rate matches the stick logger's."),
-                _("Hold the reset button 5 s to restart the stick logger.")]}),
-    ((OFF, ON, SLOW), {
-        "fault": _("Abnormal connection between the logger and the router"),
-        "cause": _("The stick logger has no network; faulty antenna; weak WiFi signal from the router."),
-        "fix": [_("Check that the wireless network is configured (WiFi configuration step).")]}),
-    ((SLOW, ON, SLOW), {
-        "fault": _("Logger–router link normal, logger–remote server link abnormal"),
-        "cause": _("The router's network is down; the logger's server address was changed; the network "
-                   "restricts the connection to the server."),
-        "fix": [_("Check that the router is connected to the internet."),
-                _("Check the router's configuration for restricted connections.")]}),
-    ((ON, ON, SLOW), {
-        "fault": _("Normal operation"), "normal": True,
-        "cause": _("Connected to the router, the server and the inverter."), "fix": []}),
-    ((ON, SLOW, SLOW), {
-        "fault": _("Normal operation"), "normal": True,
-        "cause": _("Connected to the server; communicating with the inverter."), "fix": []}),
+                _("Hold the reset button 5 s to restart the stick logger."),
+            ],
+        },
+    ),
+    (
+        (OFF, ON, SLOW),
+        {
+            "fault": _("Abnormal connection between the logger and the router"),
+            "cause": _("The stick logger has no network; faulty antenna; weak WiFi signal from the router."),
+            "fix": [_("Check that the wireless network is configured (WiFi configuration step).")],
+        },
+    ),
+    (
+        (SLOW, ON, SLOW),
+        {
+            "fault": _("Logger–router link normal, logger–remote server link abnormal"),
+            "cause": _(
+                "The router's network is down; the logger's server address was changed; the network "
+                "restricts the connection to the server."
+            ),
+            "fix": [
+                _("Check that the router is connected to the internet."),
+                _("Check the router's configuration for restricted connections."),
+            ],
+        },
+    ),
+    (
+        (ON, ON, SLOW),
+        {
+            "fault": _("Normal operation"),
+            "normal": True,
+            "cause": _("Connected to the router, the server and the inverter."),
+            "fix": [],
+        },
+    ),
+    (
+        (ON, SLOW, SLOW),
+        {
+            "fault": _("Normal operation"),
+            "normal": True,
+            "cause": _("Connected to the server; communicating with the inverter."),
+            "fix": [],
+        },
+    ),
 ]
 
 

@@ -43,14 +43,28 @@ def alarm_export(request):
             return value
 
     def rows():
-        yield [_("Plant"), _("Device"), _("Code"), _("Meaning"), _("Started"), _("Cleared"),
-               _("Acknowledged by"), _("Note")]
+        yield [
+            _("Plant"),
+            _("Device"),
+            _("Code"),
+            _("Meaning"),
+            _("Started"),
+            _("Cleared"),
+            _("Acknowledged by"),
+            _("Note"),
+        ]
         for a in alarms.iterator(chunk_size=2000):
             tz = timezone.zoneinfo.ZoneInfo(a.plant.time_zone)
-            yield [a.plant.name, a.device_label, a.code_id, a.code.meaning,
-                   a.started_at.astimezone(tz).isoformat(timespec="seconds"),
-                   a.cleared_at.astimezone(tz).isoformat(timespec="seconds") if a.cleared_at else "",
-                   a.acknowledged_by.username if a.acknowledged_by else "", a.note]
+            yield [
+                a.plant.name,
+                a.device_label,
+                a.code_id,
+                a.code.meaning,
+                a.started_at.astimezone(tz).isoformat(timespec="seconds"),
+                a.cleared_at.astimezone(tz).isoformat(timespec="seconds") if a.cleared_at else "",
+                a.acknowledged_by.username if a.acknowledged_by else "",
+                a.note,
+            ]
 
     writer = csv.writer(Echo())
     response = StreamingHttpResponse((writer.writerow(r) for r in rows()), content_type="text/csv")
@@ -62,7 +76,9 @@ def alarm_export(request):
 def alarm_detail(request, pk):
     alarm = get_object_or_404(Alarm.objects.for_user(request.user).select_related("code", "plant"), pk=pk)
     can_ack = Alarm.objects.editable_by(request.user).filter(pk=pk).exists()
-    return render(request, "alarms/detail.html", {"alarm": alarm, "form": AcknowledgeForm(), "can_ack": can_ack})
+    return render(
+        request, "alarms/detail.html", {"alarm": alarm, "form": AcknowledgeForm(), "can_ack": can_ack}
+    )
 
 
 @login_required
@@ -83,8 +99,13 @@ def catalogue(request):
     q = request.GET.get("q", "").strip()
     codes = AlarmCode.objects.all()
     if q:
-        codes = codes.filter(Q(code__icontains=q) | Q(meaning_fr__icontains=q) | Q(meaning_en__icontains=q)
-                             | Q(hint_fr__icontains=q) | Q(hint_en__icontains=q))
+        codes = codes.filter(
+            Q(code__icontains=q)
+            | Q(meaning_fr__icontains=q)
+            | Q(meaning_en__icontains=q)
+            | Q(hint_fr__icontains=q)
+            | Q(hint_en__icontains=q)
+        )
     return render(request, "alarms/catalogue.html", {"codes": codes, "q": q})
 
 
@@ -95,10 +116,16 @@ def stick_leds(request):
     diagnosis = None
     if all(v in states for v in picked.values()):
         diagnosis = troubleshooting.diagnose_stick(picked["net"], picked["com"], picked["ready"]) or {}
-    return render(request, "alarms/stick_leds.html", {
-        "states": troubleshooting.LED_STATES, "picked": picked, "diagnosis": diagnosis,
-        "presses": troubleshooting.BUTTON_PRESSES,
-    })
+    return render(
+        request,
+        "alarms/stick_leds.html",
+        {
+            "states": troubleshooting.LED_STATES,
+            "picked": picked,
+            "diagnosis": diagnosis,
+            "presses": troubleshooting.BUTTON_PRESSES,
+        },
+    )
 
 
 @login_required
@@ -110,7 +137,15 @@ def battery_leds(request):
     asked = mode in ("charging", "discharging") and all(v in states for v in leds)
     if asked:
         band = troubleshooting.diagnose_battery(mode == "charging", leds)
-    return render(request, "alarms/battery_leds.html", {
-        "states": troubleshooting.BATTERY_LED_STATES, "leds": leds, "mode": mode, "asked": asked,
-        "band": band, "led_numbers": range(1, 5),
-    })
+    return render(
+        request,
+        "alarms/battery_leds.html",
+        {
+            "states": troubleshooting.BATTERY_LED_STATES,
+            "leds": leds,
+            "mode": mode,
+            "asked": asked,
+            "band": band,
+            "led_numbers": range(1, 5),
+        },
+    )

@@ -16,8 +16,19 @@ from .models import Datalogger, Inverter, Reading
 class InverterSerializer(serializers.ModelSerializer):
     class Meta:
         model = Inverter
-        fields = ["id", "datalogger", "serial_number", "model_name", "battery_name", "firmware",
-                  "rated_power_w", "status", "last_seen_at", "latest", "latest_at"]
+        fields = [
+            "id",
+            "datalogger",
+            "serial_number",
+            "model_name",
+            "battery_name",
+            "firmware",
+            "rated_power_w",
+            "status",
+            "last_seen_at",
+            "latest",
+            "latest_at",
+        ]
         read_only_fields = fields
 
 
@@ -27,8 +38,19 @@ class DataloggerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Datalogger
-        fields = ["id", "serial_number", "plant", "protocol", "host", "port", "unit_id", "status",
-                  "last_seen_at", "last_error", "inverters"]
+        fields = [
+            "id",
+            "serial_number",
+            "plant",
+            "protocol",
+            "host",
+            "port",
+            "unit_id",
+            "status",
+            "last_seen_at",
+            "last_error",
+            "inverters",
+        ]
         read_only_fields = ["status", "last_seen_at", "last_error"]
         # The SN's uniqueness is checked by the service, which words the refusal without leaking.
         validators = []
@@ -49,8 +71,13 @@ class TestResultSerializer(serializers.Serializer):
     datalogger = DataloggerSerializer()
 
 
-class DataloggerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                        mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class DataloggerViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     serializer_class = DataloggerSerializer
     permission_classes = [IsInstallerOrReadOnly]
 
@@ -75,16 +102,35 @@ class DataloggerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         """Read the logger now and say whether it answers, and if not, why."""
         logger = self.get_object()
         result = services.datalogger_test_connection(logger)
-        return Response({"ok": result.ok and not result.asleep, "asleep": result.asleep,
-                         "error": result.error, "datalogger": DataloggerSerializer(logger).data})
+        return Response(
+            {
+                "ok": result.ok and not result.asleep,
+                "asleep": result.asleep,
+                "error": result.error,
+                "datalogger": DataloggerSerializer(logger).data,
+            }
+        )
 
 
 class ReadingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Reading
-        fields = ["slot", "pv_power", "load_power", "grid_power", "battery_power", "battery_soc",
-                  "pv_energy_total", "load_energy_total", "grid_import_total", "grid_export_total",
-                  "battery_charge_total", "battery_discharge_total", "warning_bits", "fault_bits"]
+        fields = [
+            "slot",
+            "pv_power",
+            "load_power",
+            "grid_power",
+            "battery_power",
+            "battery_soc",
+            "pv_energy_total",
+            "load_energy_total",
+            "grid_import_total",
+            "grid_export_total",
+            "battery_charge_total",
+            "battery_discharge_total",
+            "warning_bits",
+            "fault_bits",
+        ]
 
 
 class InverterViewSet(viewsets.ReadOnlyModelViewSet):

@@ -17,14 +17,17 @@ MAX_LOGGER_SERIAL = 0xFFFFFFFF
 def validate_logger_serial(value):
     if not SERIAL_RE.match(value or ""):
         raise ValidationError(
-            _("A datalogger serial number is 10 digits, as printed on the stick and its box "
-              "(for example 2355553510)."),
+            _(
+                "A datalogger serial number is 10 digits, as printed on the stick and its box "
+                "(for example 2355553510)."
+            ),
             code="serial_format",
         )
     if int(value) > MAX_LOGGER_SERIAL:
         raise ValidationError(
             _("%(sn)s is not a valid datalogger serial number (at most 4294967295)."),
-            params={"sn": value}, code="serial_range",
+            params={"sn": value},
+            code="serial_range",
         )
 
 
@@ -53,17 +56,19 @@ class DataloggerQuerySet(models.QuerySet):
 class Datalogger(models.Model):
     """A WiFi stick (or Ethernet logger) reached by the portal; its SN is unique across the portal."""
 
-    serial_number = models.CharField(_("serial number (SN)"), max_length=10,
-                                     validators=[validate_logger_serial])
+    serial_number = models.CharField(
+        _("serial number (SN)"), max_length=10, validators=[validate_logger_serial]
+    )
     plant = models.ForeignKey("plants.Plant", on_delete=models.PROTECT, related_name="dataloggers")
-    protocol = models.CharField(_("protocol"), max_length=20, choices=Protocol.choices,
-                                default=Protocol.SOLARMAN_V5)
-    host = models.CharField(_("host"), max_length=255, blank=True,
-                            help_text=_("Address at which the portal reaches the logger."))
+    protocol = models.CharField(
+        _("protocol"), max_length=20, choices=Protocol.choices, default=Protocol.SOLARMAN_V5
+    )
+    host = models.CharField(
+        _("host"), max_length=255, blank=True, help_text=_("Address at which the portal reaches the logger.")
+    )
     port = models.PositiveIntegerField(_("port"), default=8899)
     unit_id = models.PositiveSmallIntegerField(_("Modbus unit id"), default=1)
-    status = models.CharField(max_length=12, choices=DeviceStatus.choices,
-                              default=DeviceStatus.NEVER_SEEN)
+    status = models.CharField(max_length=12, choices=DeviceStatus.choices, default=DeviceStatus.NEVER_SEEN)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     missed_polls = models.PositiveIntegerField(default=0)
@@ -76,8 +81,11 @@ class Datalogger(models.Model):
     class Meta:
         ordering = ["serial_number"]
         constraints = [
-            models.UniqueConstraint(fields=["serial_number"], condition=models.Q(archived_at__isnull=True),
-                                    name="datalogger_sn_unique_active"),
+            models.UniqueConstraint(
+                fields=["serial_number"],
+                condition=models.Q(archived_at__isnull=True),
+                name="datalogger_sn_unique_active",
+            ),
         ]
 
     def __str__(self):
@@ -111,8 +119,7 @@ class Inverter(models.Model):
     battery_name = models.CharField(_("battery"), max_length=32, blank=True)
     firmware = models.CharField(_("firmware"), max_length=64, blank=True)
     rated_power_w = models.PositiveIntegerField(_("rated power (W)"), null=True, blank=True)
-    status = models.CharField(max_length=12, choices=DeviceStatus.choices,
-                              default=DeviceStatus.NEVER_SEEN)
+    status = models.CharField(max_length=12, choices=DeviceStatus.choices, default=DeviceStatus.NEVER_SEEN)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     latest = models.JSONField(default=dict, blank=True)
     latest_at = models.DateTimeField(null=True, blank=True)
@@ -157,3 +164,6 @@ class Reading(models.Model):
     class Meta:
         # Slots arrive in time order, so a small BRIN index serves fleet-wide time scans.
         indexes = [BrinIndex(fields=["slot"], name="reading_slot_brin")]
+
+    def __str__(self):
+        return f"{self.inverter_id} @ {self.slot:%Y-%m-%d %H:%M}"

@@ -114,15 +114,22 @@ REGISTERS = [
     Register("system_status", 3046, Kind.ENUM, "System status"),
     Register("inverter_status", 3047, Kind.ENUM, "Inverter status"),
     Register("dcdc_status", 3048, Kind.ENUM, "DC-DC status"),
-    Register("warning_bits", 3049, Kind.BITS, "Warnings",
-             bits={**{n: f"W{n:02d}" for n in range(29)}, 29: "W29"}),
-    Register("fault_bits", 3051, Kind.BITS, "Faults",
-             bits={**{n: f"F{n:02d}" for n in range(21) if n != 3}, 31: "F32"}),
+    Register(
+        "warning_bits", 3049, Kind.BITS, "Warnings", bits={**{n: f"W{n:02d}" for n in range(29)}, 29: "W29"}
+    ),
+    Register(
+        "fault_bits",
+        3051,
+        Kind.BITS,
+        "Faults",
+        bits={**{n: f"F{n:02d}" for n in range(21) if n != 3}, 31: "F32"},
+    ),
     Register("battery_voltage", 3063, Kind.U16, "Battery voltage", scale=0.01, unit="V"),
     Register("battery_current", 3064, Kind.S16, "Battery current", scale=0.1, unit="A"),
     Register("battery_power", 3065, Kind.S16, "Battery power", unit="W"),
-    Register("battery_soc", 3066, Kind.U16, "Battery state of charge", scale=0.1, unit="%",
-             minimum=0, maximum=100),
+    Register(
+        "battery_soc", 3066, Kind.U16, "Battery state of charge", scale=0.1, unit="%", minimum=0, maximum=100
+    ),
     Register("battery_temperature", 3067, Kind.S16, "Battery temperature", scale=0.1, unit="°C"),
     Register("battery_soh", 3075, Kind.U16, "Battery state of health", scale=0.1, unit="%"),
     Register("discharge_limit", 3078, Kind.U16, "Discharge power limit", unit="%"),
@@ -145,8 +152,7 @@ REGISTERS = [
     Register("load_energy_total", 3152, Kind.U32, "Load energy total", scale=0.1, unit="kWh"),
     Register("grid_standard", 3193, Kind.ENUM, "Grid standard"),
     Register("battery_discharge_total", 3292, Kind.U32, "Battery discharge total", unit="kWh"),
-    Register("battery_discharge_today", 3294, Kind.U16, "Battery discharge today", scale=0.1,
-             unit="kWh"),
+    Register("battery_discharge_today", 3294, Kind.U16, "Battery discharge today", scale=0.1, unit="kWh"),
     Register("battery_charge_total", 3299, Kind.U32, "Battery charge total", unit="kWh"),
     Register("battery_charge_today", 3301, Kind.U16, "Battery charge today", scale=0.1, unit="kWh"),
     Register("grid_charge_enable", 3314, Kind.ENUM, "Grid charging", choices=ON_OFF),
@@ -154,26 +160,72 @@ REGISTERS = [
     Register("grid_charge_end", 3318, Kind.U16, "Grid charging end (hhmm)"),
     # Identity (holding registers, read-only).
     Register("model_name", 3200, Kind.ASCII, "Model", group=Group.INFO, table=Table.HOLDING, length=6),
-    Register("battery_name", 3206, Kind.ASCII, "Battery", group=Group.INFO, table=Table.HOLDING,
-             length=6),
-    Register("firmware_arm", 3212, Kind.ASCII, "ARM firmware", group=Group.INFO,
-             table=Table.HOLDING, length=3),
-    Register("firmware_dsp", 3215, Kind.ASCII, "DSP firmware", group=Group.INFO,
-             table=Table.HOLDING, length=3),
-    Register("serial_number", 3218, Kind.ASCII, "Inverter serial number", group=Group.INFO,
-             table=Table.HOLDING, length=8),
+    Register("battery_name", 3206, Kind.ASCII, "Battery", group=Group.INFO, table=Table.HOLDING, length=6),
+    Register(
+        "firmware_arm", 3212, Kind.ASCII, "ARM firmware", group=Group.INFO, table=Table.HOLDING, length=3
+    ),
+    Register(
+        "firmware_dsp", 3215, Kind.ASCII, "DSP firmware", group=Group.INFO, table=Table.HOLDING, length=3
+    ),
+    Register(
+        "serial_number",
+        3218,
+        Kind.ASCII,
+        "Inverter serial number",
+        group=Group.INFO,
+        table=Table.HOLDING,
+        length=8,
+    ),
     # Remote-control settings (project-defined, see the module docstring).
-    Register("remote_control", 3400, Kind.ENUM, "Remote control", group=Group.SETTINGS,
-             table=Table.HOLDING, choices={1: "disabled", 2: "enabled"}),
-    Register("setting_working_mode", 3401, Kind.ENUM, "Working mode", group=Group.SETTINGS,
-             table=Table.HOLDING, choices=WORKING_MODES, writable=True),
-    Register("setting_eps", 3402, Kind.ENUM, "Backup (EPS) output", group=Group.SETTINGS,
-             table=Table.HOLDING, choices=ON_OFF, writable=True),
-    Register("setting_ac_coupling", 3403, Kind.ENUM, "AC coupling (retrofit)", group=Group.SETTINGS,
-             table=Table.HOLDING, choices=ON_OFF, writable=True),
-    Register("setting_grid_code", 3404, Kind.ENUM, "Grid code", group=Group.SETTINGS,
-             table=Table.HOLDING, choices={14: "EN 50549", 1: "VDE 4105", 3: "CEI 0-21",
-                                           9: "G98", 24: "DK"}, writable=True),
+    Register(
+        "remote_control",
+        3400,
+        Kind.ENUM,
+        "Remote control",
+        group=Group.SETTINGS,
+        table=Table.HOLDING,
+        choices={1: "disabled", 2: "enabled"},
+    ),
+    Register(
+        "setting_working_mode",
+        3401,
+        Kind.ENUM,
+        "Working mode",
+        group=Group.SETTINGS,
+        table=Table.HOLDING,
+        choices=WORKING_MODES,
+        writable=True,
+    ),
+    Register(
+        "setting_eps",
+        3402,
+        Kind.ENUM,
+        "Backup (EPS) output",
+        group=Group.SETTINGS,
+        table=Table.HOLDING,
+        choices=ON_OFF,
+        writable=True,
+    ),
+    Register(
+        "setting_ac_coupling",
+        3403,
+        Kind.ENUM,
+        "AC coupling (retrofit)",
+        group=Group.SETTINGS,
+        table=Table.HOLDING,
+        choices=ON_OFF,
+        writable=True,
+    ),
+    Register(
+        "setting_grid_code",
+        3404,
+        Kind.ENUM,
+        "Grid code",
+        group=Group.SETTINGS,
+        table=Table.HOLDING,
+        choices={14: "EN 50549", 1: "VDE 4105", 3: "CEI 0-21", 9: "G98", 24: "DK"},
+        writable=True,
+    ),
 ]
 
 BY_KEY = {r.key: r for r in REGISTERS}
@@ -193,16 +245,19 @@ class Block:
     registers: tuple
 
     def decode(self, words):
-        return {r.key: r.decode(words[r.address - self.start : r.address - self.start + r.count])
-                for r in self.registers}
+        return {
+            r.key: r.decode(words[r.address - self.start : r.address - self.start + r.count])
+            for r in self.registers
+        }
 
 
 def plan(group):
     """Group the registers of `group` into as few reads as possible, each at most MAX_BLOCK long."""
     blocks = []
     for table in Table:
-        regs = sorted((r for r in REGISTERS if r.group == group and r.table == table),
-                      key=lambda r: r.address)
+        regs = sorted(
+            (r for r in REGISTERS if r.group == group and r.table == table), key=lambda r: r.address
+        )
         current = []
         for reg in regs:
             if current and reg.address + reg.count - current[0].address > MAX_BLOCK:

@@ -40,8 +40,12 @@ class PollResult:
 
 
 def _endpoint(logger):
-    return Endpoint.for_logger(logger, timeout=settings.DEVICE_TIMEOUT_SECONDS,
-                               retries=settings.DEVICE_RETRIES, gap=settings.DEVICE_REQUEST_GAP_SECONDS)
+    return Endpoint.for_logger(
+        logger,
+        timeout=settings.DEVICE_TIMEOUT_SECONDS,
+        retries=settings.DEVICE_RETRIES,
+        gap=settings.DEVICE_REQUEST_GAP_SECONDS,
+    )
 
 
 async def _read_one(logger, need_info, semaphore, redis):
@@ -82,9 +86,7 @@ async def _read_all(loggers, need_info):
     semaphore = asyncio.Semaphore(settings.POLL_CONCURRENCY)
     redis = aioredis.Redis.from_url(settings.REDIS_URL)
     try:
-        return await asyncio.gather(*(
-            _read_one(lg, need_info[lg.id], semaphore, redis) for lg in loggers
-        ))
+        return await asyncio.gather(*(_read_one(lg, need_info[lg.id], semaphore, redis) for lg in loggers))
     finally:
         await redis.aclose()
 
@@ -103,9 +105,8 @@ def poll_loggers(logger_ids, *, cycle_at=None, force_info=False):
         return []
     now = timezone.now()
     need_info = {
-        lg.id: force_info or not any(
-            inv.info_read_at and now - inv.info_read_at < INFO_REFRESH for inv in lg.inverters.all()
-        )
+        lg.id: force_info
+        or not any(inv.info_read_at and now - inv.info_read_at < INFO_REFRESH for inv in lg.inverters.all())
         for lg in loggers
     }
     results = asyncio.run(_read_all(loggers, need_info))
@@ -145,10 +146,13 @@ def store_results(loggers, results, *, slot):
         inverter_updates.append(inverter)
         alarm_input.append((logger, inverter, result))
     Datalogger.objects.bulk_update(
-        logger_updates, ["status", "last_polled_at", "last_seen_at", "missed_polls", "last_error"],
-        batch_size=500)
+        logger_updates,
+        ["status", "last_polled_at", "last_seen_at", "missed_polls", "last_error"],
+        batch_size=500,
+    )
     Inverter.objects.bulk_update(
-        inverter_updates, ["status", "last_seen_at", "latest", "latest_at"], batch_size=500)
+        inverter_updates, ["status", "last_seen_at", "latest", "latest_at"], batch_size=500
+    )
     Reading.objects.bulk_create(readings, ignore_conflicts=True, batch_size=1000)
     alarms_from_poll(alarm_input)
 
@@ -164,7 +168,7 @@ def _inverter_for(logger, result):
         inverter = Inverter(datalogger=logger, serial_number=serial)
     inverter.model_name = result.values.get("model_name", "")
     inverter.battery_name = result.values.get("battery_name", "")
-    inverter.firmware = f'{result.values.get("firmware_arm", "")} / {result.values.get("firmware_dsp", "")}'
+    inverter.firmware = f"{result.values.get('firmware_arm', '')} / {result.values.get('firmware_dsp', '')}"
     inverter.rated_power_w = RATED_POWER_W.get(result.values.get("model_code"))
     inverter.info_read_at = result.at
     inverter.save()
@@ -183,14 +187,21 @@ def _live_values(values):
 def _reading(inverter, slot, values):
     live = _live_values(values)
     return Reading(
-        inverter=inverter, slot=slot, pv_power=live["pv_power"], load_power=live["load_power"],
-        grid_power=live["grid_power_total"], battery_power=values["battery_power"],
-        battery_soc=values["battery_soc"], pv_energy_total=values["pv_energy_total"],
-        load_energy_total=values["load_energy_total"], grid_import_total=values["grid_import_total"],
+        inverter=inverter,
+        slot=slot,
+        pv_power=live["pv_power"],
+        load_power=live["load_power"],
+        grid_power=live["grid_power_total"],
+        battery_power=values["battery_power"],
+        battery_soc=values["battery_soc"],
+        pv_energy_total=values["pv_energy_total"],
+        load_energy_total=values["load_energy_total"],
+        grid_import_total=values["grid_import_total"],
         grid_export_total=values["grid_export_total"],
         battery_charge_total=values["battery_charge_total"],
         battery_discharge_total=values["battery_discharge_total"],
-        warning_bits=values["warning_bits"], fault_bits=values["fault_bits"],
+        warning_bits=values["warning_bits"],
+        fault_bits=values["fault_bits"],
     )
 
 

@@ -24,7 +24,6 @@ from zoneinfo import ZoneInfo
 from umodbus.client.serial.redundancy_check import add_crc, validate_crc
 
 from .registermap import (
-    BY_KEY,
     EXCEPTION_REMOTE_DISABLED,
     REGISTERS,
     REMOTE_CONTROL,
@@ -37,6 +36,7 @@ from .transport import ASLEEP_PAYLOAD, GATEWAY_NO_RESPONSE
 V5_START, V5_END = 0xA5, 0x15
 V5_REQUEST, V5_REPLY = 0x4510, 0x1510
 MIN_SOC = 10.0  # % the battery keeps in reserve
+TABLE_REGISTERS = {table: [r for r in REGISTERS if r.table == table] for table in Table}
 
 
 class Behaviour:
@@ -74,7 +74,6 @@ class SimulatedInverter:
     settings: dict = field(default_factory=dict)
     _last_step: datetime | None = None
     _powers: dict = field(default_factory=dict)
-    _words: dict = field(default_factory=dict)
 
     def __post_init__(self):
         rng = random.Random(self.seed or self.logger_serial)
@@ -89,11 +88,19 @@ class SimulatedInverter:
             "grid_export_total": round(1500 * years, 1),
             "battery_charge_total": round(self.battery_kwh * 250 * years, 1),
             "battery_discharge_total": round(self.battery_kwh * 240 * years, 1),
-            "pv_energy_today": 0.0, "load_energy_today": 0.0, "grid_import_today": 0.0,
-            "grid_export_today": 0.0, "battery_charge_today": 0.0, "battery_discharge_today": 0.0,
+            "pv_energy_today": 0.0,
+            "load_energy_today": 0.0,
+            "grid_import_today": 0.0,
+            "grid_export_today": 0.0,
+            "battery_charge_today": 0.0,
+            "battery_discharge_today": 0.0,
         }
-        self.settings = {"setting_working_mode": self.working_mode, "setting_eps": 0,
-                         "setting_ac_coupling": 0, "setting_grid_code": 14}
+        self.settings = {
+            "setting_working_mode": self.working_mode,
+            "setting_eps": 0,
+            "setting_ac_coupling": 0,
+            "setting_grid_code": 14,
+        }
 
     # -- physics -------------------------------------------------------------------------------
     def _sun(self, local):
@@ -137,16 +144,19 @@ class SimulatedInverter:
         if self._last_step:
             hours = max(0.0, (now - self._last_step).total_seconds()) / 3600
             self.soc = min(100.0, max(0.0, self.soc - battery * hours / (self.battery_kwh * 10)))
-            for key, watts in (("pv_energy", pv), ("load_energy", load),
-                               ("grid_import", max(grid, 0)), ("grid_export", max(-grid, 0)),
-                               ("battery_charge", max(-battery, 0)),
-                               ("battery_discharge", max(battery, 0))):
+            for key, watts in (
+                ("pv_energy", pv),
+                ("load_energy", load),
+                ("grid_import", max(grid, 0)),
+                ("grid_export", max(-grid, 0)),
+                ("battery_charge", max(-battery, 0)),
+                ("battery_discharge", max(battery, 0)),
+            ):
                 kwh = watts * hours / 1000
                 self.counters[f"{key}_total"] += kwh
                 self.counters[f"{key}_today"] += kwh
         self._last_step = now
         self._powers = {"pv": pv, "load": load, "battery": battery, "grid": grid}
-        self._words = {}
 
     def refresh(self, now):
         """Step the physics unless it was stepped within the last second (one poll reads 3 blocks)."""
@@ -168,26 +178,48 @@ class SimulatedInverter:
         batt_v = 51.2 + self.soc * 0.04
         c = self.counters
         v = {
-            "pv1_voltage": 360.0 if pv1 else 0.0, "pv2_voltage": 355.0 if pv2 else 0.0,
-            "pv1_current": round(pv1 / 360, 2), "pv2_current": round(pv2 / 355, 2),
-            "pv1_power": pv1, "pv2_power": pv2,
-            "working_mode": self.settings["setting_working_mode"], "model_code": self.model_code,
-            "system_status": 2 if self.fault_bits else 1, "inverter_status": 3 if self.fault_bits else 1,
+            "pv1_voltage": 360.0 if pv1 else 0.0,
+            "pv2_voltage": 355.0 if pv2 else 0.0,
+            "pv1_current": round(pv1 / 360, 2),
+            "pv2_current": round(pv2 / 355, 2),
+            "pv1_power": pv1,
+            "pv2_power": pv2,
+            "working_mode": self.settings["setting_working_mode"],
+            "model_code": self.model_code,
+            "system_status": 2 if self.fault_bits else 1,
+            "inverter_status": 3 if self.fault_bits else 1,
             "dcdc_status": 1,
-            "warning_bits": self.warning_bits, "fault_bits": self.fault_bits,
-            "battery_voltage": round(batt_v, 2), "battery_current": round(p["battery"] / batt_v, 1),
-            "battery_power": p["battery"], "battery_soc": round(self.soc, 1),
-            "battery_temperature": 24.5, "battery_soh": 98.0,
-            "discharge_limit": 100, "charge_limit": 100,
-            "grid_voltage": 231.4, "grid_frequency": 50.0, "grid_current": round(p["grid"] / 231.4, 3),
-            "grid_power": p["grid"], "grid_power_l2": 0, "grid_power_l3": 0,
-            "eps_load_power": 0, "load_power_l1": p["load"], "load_power_l2": 0, "load_power_l3": 0,
+            "warning_bits": self.warning_bits,
+            "fault_bits": self.fault_bits,
+            "battery_voltage": round(batt_v, 2),
+            "battery_current": round(p["battery"] / batt_v, 1),
+            "battery_power": p["battery"],
+            "battery_soc": round(self.soc, 1),
+            "battery_temperature": 24.5,
+            "battery_soh": 98.0,
+            "discharge_limit": 100,
+            "charge_limit": 100,
+            "grid_voltage": 231.4,
+            "grid_frequency": 50.0,
+            "grid_current": round(p["grid"] / 231.4, 3),
+            "grid_power": p["grid"],
+            "grid_power_l2": 0,
+            "grid_power_l3": 0,
+            "eps_load_power": 0,
+            "load_power_l1": p["load"],
+            "load_power_l2": 0,
+            "load_power_l3": 0,
             "grid_standard": self.settings["setting_grid_code"],
             "grid_charge_enable": 1 if self.settings["setting_working_mode"] == 1 else 0,
-            "grid_charge_start": 200, "grid_charge_end": 500,
-            "model_name": f"AURA{self.model_code}KM", "battery_name": f"AURA{round(self.battery_kwh)}BG",
-            "firmware_arm": "V1.4", "firmware_dsp": "V2.1", "serial_number": self.inverter_serial,
-            "remote_control": self.remote_control, **self.settings,
+            "grid_charge_start": 200,
+            "grid_charge_end": 500,
+            "model_name": f"AURA{self.model_code}KM",
+            "battery_name": f"AURA{round(self.battery_kwh)}BG",
+            "firmware_arm": "V1.4",
+            "firmware_dsp": "V2.1",
+            "serial_number": self.inverter_serial,
+            "remote_control": self.remote_control,
+            **self.settings,
         }
         for key in ("pv_energy", "load_energy", "grid_import", "grid_export"):
             v[f"{key}_today"] = round(c[f"{key}_today"], 1)
@@ -200,15 +232,16 @@ class SimulatedInverter:
         return v
 
     def words(self, table):
-        """Register address → 16-bit word, built from the register map (cached until next step)."""
-        if not self._words:
-            values = self.values()
-            words = {Table.INPUT: {}, Table.HOLDING: {}}
-            for reg in REGISTERS:
-                for i, word in enumerate(reg.encode(values[reg.key])):
-                    words[reg.table][reg.address + i] = word
-            self._words = words
-        return self._words[table]
+        """Register address → 16-bit word of `table`, encoded from the register map.
+
+        Built per request rather than cached, so that an injected bit or setting shows at once.
+        """
+        values = self.values()
+        words = {}
+        for reg in TABLE_REGISTERS[table]:
+            for i, word in enumerate(reg.encode(values[reg.key])):
+                words[reg.address + i] = word
+        return words
 
     def write(self, address, value):
         """Apply a write; returns a Modbus exception code, or None when accepted."""
@@ -223,7 +256,6 @@ class SimulatedInverter:
             if reg.choices and value not in reg.choices:
                 return 3  # illegal data value
             self.settings[reg.key] = value
-        self._words = {}
         return None
 
 
@@ -422,9 +454,18 @@ class SimulatorThread:
 
     def __exit__(self, *exc):
         asyncio.run_coroutine_threadsafe(self.simulator.stop(), self.loop).result(10)
+        asyncio.run_coroutine_threadsafe(_cancel_connections(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
 
 
 async def _call(fn, *args):
     return fn(*args)
+
+
+async def _cancel_connections():
+    """End the connections still open (a device told to time out holds one forever)."""
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

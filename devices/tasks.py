@@ -18,8 +18,7 @@ def start_poll_cycle():
     return len(ids)
 
 
-@shared_task(soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
-             time_limit=settings.CELERY_TASK_TIME_LIMIT)
+@shared_task(soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT, time_limit=settings.CELERY_TASK_TIME_LIMIT)
 def poll_batch(logger_ids, cycle_at):
     """Poll one batch; safe to run twice (history is keyed by inverter and slot)."""
     results = services.poll_loggers(logger_ids, cycle_at=parse_datetime(cycle_at))

@@ -34,8 +34,10 @@ class Reason(StrEnum):
 
 
 REASON_TEXT = {
-    Reason.REFUSED: _("The logger refused the connection or cannot be reached: check its address "
-                      "and that it is powered and on the network."),
+    Reason.REFUSED: _(
+        "The logger refused the connection or cannot be reached: check its address "
+        "and that it is powered and on the network."
+    ),
     Reason.TIMEOUT: _("The logger gave no valid answer in time."),
     Reason.DROPPED: _("The logger closed the connection in the middle of a reply."),
     Reason.GARBAGE: _("The logger sent a reply that is not a valid frame."),
@@ -71,8 +73,16 @@ class Endpoint:
 
     @classmethod
     def for_logger(cls, logger, *, timeout, retries, gap):
-        return cls(logger.protocol, logger.host, logger.port, int(logger.serial_number),
-                   logger.unit_id, timeout, retries, gap)
+        return cls(
+            logger.protocol,
+            logger.host,
+            logger.port,
+            int(logger.serial_number),
+            logger.unit_id,
+            timeout,
+            retries,
+            gap,
+        )
 
 
 class _V5Client(PySolarmanV5Async):
@@ -94,9 +104,14 @@ class _V5Client(PySolarmanV5Async):
 class SolarmanV5Connection:
     def __init__(self, endpoint):
         self.endpoint = endpoint
-        self.client = _V5Client(endpoint.host, endpoint.serial, port=endpoint.port,
-                                mb_slave_id=endpoint.unit_id, socket_timeout=endpoint.timeout,
-                                logger=_QUIET)
+        self.client = _V5Client(
+            endpoint.host,
+            endpoint.serial,
+            port=endpoint.port,
+            mb_slave_id=endpoint.unit_id,
+            socket_timeout=endpoint.timeout,
+            logger=_QUIET,
+        )
 
     async def open(self):
         try:
@@ -138,8 +153,13 @@ class SolarmanV5Connection:
 class ModbusTcpConnection:
     def __init__(self, endpoint):
         self.endpoint = endpoint
-        self.client = AsyncModbusTcpClient(endpoint.host, port=endpoint.port, timeout=endpoint.timeout,
-                                           retries=endpoint.retries, reconnect_delay=0)
+        self.client = AsyncModbusTcpClient(
+            endpoint.host,
+            port=endpoint.port,
+            timeout=endpoint.timeout,
+            retries=endpoint.retries,
+            reconnect_delay=0,
+        )
 
     async def open(self):
         if not await self.client.connect():

@@ -24,9 +24,27 @@ class PlantSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Plant
-        fields = ["id", "name", "address", "postcode", "city", "latitude", "longitude", "time_zone",
-                  "pv_power_kwp", "system_type", "battery_model", "grid_code", "commissioning_date",
-                  "notes", "status", "next_step", "company", "created_at", "commissioning_completed_at"]
+        fields = [
+            "id",
+            "name",
+            "address",
+            "postcode",
+            "city",
+            "latitude",
+            "longitude",
+            "time_zone",
+            "pv_power_kwp",
+            "system_type",
+            "battery_model",
+            "grid_code",
+            "commissioning_date",
+            "notes",
+            "status",
+            "next_step",
+            "company",
+            "created_at",
+            "commissioning_completed_at",
+        ]
         read_only_fields = ["company", "created_at", "commissioning_completed_at"]
 
     def validate(self, attrs):
@@ -53,8 +71,9 @@ class PlantViewSet(viewsets.ModelViewSet):
         return PlantFilterForm(self.request.query_params).filter(plants.with_status()).order_by("name")
 
     def perform_create(self, serializer):
-        plant = services.plant_create(company=self.request.user.company, by=self.request.user,
-                                      **serializer.validated_data)
+        plant = services.plant_create(
+            company=self.request.user.company, by=self.request.user, **serializer.validated_data
+        )
         serializer.instance = Plant.objects.with_status().get(pk=plant.pk)
 
     def perform_update(self, serializer):
@@ -80,8 +99,17 @@ class GrantSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PlantGrant
-        fields = ["id", "plant", "customer", "customer_email", "created_at", "email", "first_name",
-                  "last_name", "password"]
+        fields = [
+            "id",
+            "plant",
+            "customer",
+            "customer_email",
+            "created_at",
+            "email",
+            "first_name",
+            "last_name",
+            "password",
+        ]
         read_only_fields = ["customer", "created_at"]
 
     def get_fields(self):
@@ -92,24 +120,34 @@ class GrantSerializer(serializers.ModelSerializer):
         return fields
 
 
-class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                   mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class GrantViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """End-customer access to plants; only installers manage it."""
 
     serializer_class = GrantSerializer
     permission_classes = [IsInstaller]
 
     def get_queryset(self):
-        return PlantGrant.objects.filter(plant__in=Plant.objects.editable_by(self.request.user)) \
-            .select_related("customer")
+        return PlantGrant.objects.filter(
+            plant__in=Plant.objects.editable_by(self.request.user)
+        ).select_related("customer")
 
     def perform_create(self, serializer):
         data = serializer.validated_data
         try:
             serializer.instance = services.grant_create(
-                plant=data["plant"], by=self.request.user, email=data["email"],
-                first_name=data.get("first_name", ""), last_name=data.get("last_name", ""),
-                password=data.get("password", ""))
+                plant=data["plant"],
+                by=self.request.user,
+                email=data["email"],
+                first_name=data.get("first_name", ""),
+                last_name=data.get("last_name", ""),
+                password=data.get("password", ""),
+            )
         except DjangoValidationError as e:
             raise as_drf_error(e) from None
 
@@ -134,8 +172,13 @@ class PhotoSerializer(serializers.ModelSerializer):
         return fields
 
 
-class PhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                   mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class PhotoViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     serializer_class = PhotoSerializer
     permission_classes = [IsInstallerOrReadOnly]
     parser_classes = [MultiPartParser, FormParser]
@@ -153,8 +196,12 @@ class PhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     def perform_create(self, serializer):
         data = serializer.validated_data
         try:
-            serializer.instance = services.photo_add(plant=data["plant"], by=self.request.user,
-                                                     upload=data["image"], caption=data.get("caption", ""))
+            serializer.instance = services.photo_add(
+                plant=data["plant"],
+                by=self.request.user,
+                upload=data["image"],
+                caption=data.get("caption", ""),
+            )
         except DjangoValidationError as e:
             raise as_drf_error(e) from None
 

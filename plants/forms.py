@@ -9,9 +9,21 @@ from .models import Plant
 class PlantForm(forms.ModelForm):
     class Meta:
         model = Plant
-        fields = ["name", "address", "postcode", "city", "latitude", "longitude", "time_zone",
-                  "pv_power_kwp", "system_type", "battery_model", "grid_code", "commissioning_date",
-                  "notes"]
+        fields = [
+            "name",
+            "address",
+            "postcode",
+            "city",
+            "latitude",
+            "longitude",
+            "time_zone",
+            "pv_power_kwp",
+            "system_type",
+            "battery_model",
+            "grid_code",
+            "commissioning_date",
+            "notes",
+        ]
         widgets = {
             "commissioning_date": forms.DateInput(attrs={"type": "date"}),
             "notes": forms.Textarea(attrs={"rows": 3}),
@@ -21,10 +33,13 @@ class PlantForm(forms.ModelForm):
 
 class DataloggerForm(forms.Form):
     serial_number = forms.CharField(
-        label=_("Serial number (SN)"), max_length=20, validators=[validate_logger_serial],
+        label=_("Serial number (SN)"),
+        max_length=20,
+        validators=[validate_logger_serial],
         help_text=_("10 digits, printed on the stick and on its box. The stick's hotspot is AP_<SN>."),
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off",
-                                      "data-scan-target": "1"}),
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "off", "data-scan-target": "1"}
+        ),
     )
     protocol = forms.ChoiceField(label=_("Protocol"), choices=Protocol.choices, initial=Protocol.SOLARMAN_V5)
     host = forms.CharField(label=_("Address (IP or host name)"), max_length=255)
@@ -48,7 +63,9 @@ class GrantForm(forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
     password = forms.CharField(
-        label=_("Initial password (optional)"), required=False, min_length=8,
+        label=_("Initial password (optional)"),
+        required=False,
+        min_length=8,
         widget=forms.PasswordInput(render_value=False),
         help_text=_("Leave empty to e-mail the customer a link to choose their own password."),
     )
@@ -82,8 +99,9 @@ class PlantFilterForm(forms.Form):
             from devices.models import Datalogger
 
             by_sn = Datalogger.objects.filter(serial_number=data["q"]).values("plant")
-            plants = plants.filter(Q(name__icontains=data["q"]) | Q(address__icontains=data["q"])
-                                   | Q(pk__in=by_sn))
+            plants = plants.filter(
+                Q(name__icontains=data["q"]) | Q(address__icontains=data["q"]) | Q(pk__in=by_sn)
+            )
         if data["status"]:
             plants = plants.filter(status=data["status"])
         if data["system_type"]:
@@ -91,5 +109,3 @@ class PlantFilterForm(forms.Form):
         if data["city"]:
             plants = plants.filter(city__icontains=data["city"])
         return plants
-
-

@@ -94,31 +94,46 @@ class PlantQuerySet(models.QuerySet):
         The rule, written once: no datalogger → incomplete; no device down → online;
         every device down → offline; otherwise partially offline. An asleep inverter is not down.
         """
-        return self.annotate(
-            n_loggers=Count("dataloggers", filter=Q(dataloggers__archived_at__isnull=True), distinct=True),
-            n_loggers_seen=Count("dataloggers", filter=Q(dataloggers__archived_at__isnull=True,
-                                                         dataloggers__last_seen_at__isnull=False),
-                                 distinct=True),
-            n_loggers_down=Count("dataloggers", filter=Q(dataloggers__archived_at__isnull=True,
-                                                         dataloggers__status__in=DOWN_STATUSES),
-                                 distinct=True),
-            n_inverters=Count("dataloggers__inverters",
-                              filter=Q(dataloggers__archived_at__isnull=True), distinct=True),
-            n_inverters_down=Count("dataloggers__inverters",
-                                   filter=Q(dataloggers__archived_at__isnull=True,
-                                            dataloggers__inverters__status__in=DOWN_STATUSES),
-                                   distinct=True),
-            n_grants=Count("grants", distinct=True),
-        ).annotate(
-            n_devices=F("n_loggers") + F("n_inverters"),
-            n_down=F("n_loggers_down") + F("n_inverters_down"),
-        ).annotate(
-            status=Case(
-                When(n_loggers=0, then=Value(PlantStatus.INCOMPLETE)),
-                When(n_down=0, then=Value(PlantStatus.ONLINE)),
-                When(n_down=F("n_devices"), then=Value(PlantStatus.OFFLINE)),
-                default=Value(PlantStatus.PARTIALLY_OFFLINE),
-                output_field=models.CharField(),
+        return (
+            self.annotate(
+                n_loggers=Count(
+                    "dataloggers", filter=Q(dataloggers__archived_at__isnull=True), distinct=True
+                ),
+                n_loggers_seen=Count(
+                    "dataloggers",
+                    filter=Q(dataloggers__archived_at__isnull=True, dataloggers__last_seen_at__isnull=False),
+                    distinct=True,
+                ),
+                n_loggers_down=Count(
+                    "dataloggers",
+                    filter=Q(dataloggers__archived_at__isnull=True, dataloggers__status__in=DOWN_STATUSES),
+                    distinct=True,
+                ),
+                n_inverters=Count(
+                    "dataloggers__inverters", filter=Q(dataloggers__archived_at__isnull=True), distinct=True
+                ),
+                n_inverters_down=Count(
+                    "dataloggers__inverters",
+                    filter=Q(
+                        dataloggers__archived_at__isnull=True,
+                        dataloggers__inverters__status__in=DOWN_STATUSES,
+                    ),
+                    distinct=True,
+                ),
+                n_grants=Count("grants", distinct=True),
+            )
+            .annotate(
+                n_devices=F("n_loggers") + F("n_inverters"),
+                n_down=F("n_loggers_down") + F("n_inverters_down"),
+            )
+            .annotate(
+                status=Case(
+                    When(n_loggers=0, then=Value(PlantStatus.INCOMPLETE)),
+                    When(n_down=0, then=Value(PlantStatus.ONLINE)),
+                    When(n_down=F("n_devices"), then=Value(PlantStatus.OFFLINE)),
+                    default=Value(PlantStatus.PARTIALLY_OFFLINE),
+                    output_field=models.CharField(),
+                )
             )
         )
 
@@ -131,29 +146,48 @@ class Plant(models.Model):
     address = models.CharField(_("street address"), max_length=300)
     postcode = models.CharField(_("postcode"), max_length=20)
     city = models.CharField(_("city"), max_length=100)
-    latitude = models.DecimalField(_("latitude"), max_digits=8, decimal_places=5, null=True, blank=True,
-                                   validators=[MinValueValidator(-90), MaxValueValidator(90)])
-    longitude = models.DecimalField(_("longitude"), max_digits=8, decimal_places=5, null=True,
-                                    blank=True,
-                                    validators=[MinValueValidator(-180), MaxValueValidator(180)])
-    time_zone = models.CharField(_("time zone"), max_length=64, choices=TIMEZONE_CHOICES,
-                                default="Europe/Paris")
-    pv_power_kwp = models.DecimalField(_("installed PV power (kWp)"), max_digits=7, decimal_places=2,
-                                       validators=[MinValueValidator(0), MaxValueValidator(1000)])
+    latitude = models.DecimalField(
+        _("latitude"),
+        max_digits=8,
+        decimal_places=5,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    longitude = models.DecimalField(
+        _("longitude"),
+        max_digits=8,
+        decimal_places=5,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, choices=TIMEZONE_CHOICES, default="Europe/Paris"
+    )
+    pv_power_kwp = models.DecimalField(
+        _("installed PV power (kWp)"),
+        max_digits=7,
+        decimal_places=2,
+        validators=[MinValueValidator(0), MaxValueValidator(1000)],
+    )
     system_type = models.CharField(_("system type"), max_length=20, choices=SystemType.choices)
     battery_model = models.CharField(_("battery model"), max_length=20, choices=BatteryModel.choices)
-    grid_code = models.PositiveSmallIntegerField(_("grid code"), choices=GridCode.choices,
-                                                 default=GridCode.EN_50549)
+    grid_code = models.PositiveSmallIntegerField(
+        _("grid code"), choices=GridCode.choices, default=GridCode.EN_50549
+    )
     commissioning_date = models.DateField(_("commissioning date"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                   related_name="+", null=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
     created_at = models.DateTimeField(default=timezone.now)
     commissioning_completed_at = models.DateTimeField(null=True, blank=True)
     # Deleting a plant archives it: pages forget it, the distributor keeps its alarm history.
     archived_at = models.DateTimeField(null=True, blank=True)
-    archived_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    related_name="+", null=True, blank=True)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
 
     objects = PlantQuerySet.as_manager()
 
@@ -187,10 +221,10 @@ class PlantGrant(models.Model):
     """An end customer's read-only access to a plant (the guide's "autoriser l'usine")."""
 
     plant = models.ForeignKey(Plant, on_delete=models.CASCADE, related_name="grants")
-    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                 related_name="plant_grants")
-    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                   related_name="+")
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="plant_grants"
+    )
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -213,3 +247,6 @@ class PlantPhoto(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.caption or self.image.name

@@ -31,16 +31,26 @@ def _sn_conflict_message(serial_number, company):
     """Say the SN is taken without revealing another company's plant."""
     other = Datalogger.objects.active().filter(serial_number=serial_number).select_related("plant").first()
     if other and other.plant.company_id == company.id:
-        return _("This datalogger is already attached to your plant “%(plant)s”. Use “Move” on that "
-                 "plant to attach it here.") % {"plant": other.plant.name}
-    return _("This serial number is already registered in the portal. If the stick was moved from "
-             "another installation, ask the distributor to release it.")
+        return _(
+            "This datalogger is already attached to your plant “%(plant)s”. Use “Move” on that "
+            "plant to attach it here."
+        ) % {"plant": other.plant.name}
+    return _(
+        "This serial number is already registered in the portal. If the stick was moved from "
+        "another installation, ask the distributor to release it."
+    )
 
 
 def datalogger_attach(*, plant, serial_number, protocol, host, port, unit_id):
     """Attach a logger by its SN; an SN already attached anywhere is refused, and nothing changes."""
-    logger = Datalogger(plant=plant, serial_number=serial_number.strip(), protocol=protocol, host=host,
-                        port=port, unit_id=unit_id)
+    logger = Datalogger(
+        plant=plant,
+        serial_number=serial_number.strip(),
+        protocol=protocol,
+        host=host,
+        port=port,
+        unit_id=unit_id,
+    )
     logger.full_clean(validate_constraints=False)
     if Datalogger.objects.filter(serial_number=logger.serial_number, archived_at__isnull=True).exists():
         raise ValidationError({"serial_number": _sn_conflict_message(logger.serial_number, plant.company)})
@@ -48,8 +58,9 @@ def datalogger_attach(*, plant, serial_number, protocol, host, port, unit_id):
         with transaction.atomic():
             logger.save()
     except IntegrityError:  # attached by someone else between our check and our insert
-        raise ValidationError({"serial_number": _sn_conflict_message(logger.serial_number,
-                                                                     plant.company)}) from None
+        raise ValidationError(
+            {"serial_number": _sn_conflict_message(logger.serial_number, plant.company)}
+        ) from None
     return logger
 
 
@@ -80,12 +91,22 @@ def grant_create(*, plant, by, email, first_name="", last_name="", password=""):
     """Give an end customer read-only access; an existing customer is granted, never duplicated."""
     state, customer = customer_lookup(email)
     if state == "unusable":
-        raise ValidationError({"email": _("This e-mail belongs to a professional account and cannot "
-                                          "be used for an end customer.")})
+        raise ValidationError(
+            {
+                "email": _(
+                    "This e-mail belongs to a professional account and cannot be used for an end customer."
+                )
+            }
+        )
     created = customer is None
     if created:
-        customer = User(username=email.strip().lower(), email=email.strip(), first_name=first_name,
-                        last_name=last_name, role=User.Role.CUSTOMER)
+        customer = User(
+            username=email.strip().lower(),
+            email=email.strip(),
+            first_name=first_name,
+            last_name=last_name,
+            role=User.Role.CUSTOMER,
+        )
         if password:
             customer.set_password(password)
         else:
@@ -94,10 +115,18 @@ def grant_create(*, plant, by, email, first_name="", last_name="", password=""):
     if PlantGrant.objects.filter(plant=plant, customer=customer).exists():
         raise ValidationError({"email": _("This customer already has access to this plant.")})
     grant = PlantGrant.objects.create(plant=plant, customer=customer, granted_by=by)
-    context = {"plant": plant, "customer": customer, "by": by, "created": created,
-               "url": set_password_url(customer) if created and not password else None}
-    transaction.on_commit(lambda: send_templated("plant_granted", to=customer.email, context=context,
-                                                 language=customer.language))
+    context = {
+        "plant": plant,
+        "customer": customer,
+        "by": by,
+        "created": created,
+        "url": set_password_url(customer) if created and not password else None,
+    }
+    transaction.on_commit(
+        lambda: send_templated(
+            "plant_granted", to=customer.email, context=context, language=customer.language
+        )
+    )
     return grant
 
 
@@ -108,9 +137,12 @@ def grant_revoke(*, grant):
 def photo_add(*, plant, by, upload, caption=""):
     """Store an image with its thumbnail; anything but a JPEG, PNG or WebP within the size is refused."""
     if upload.size > settings.PHOTO_MAX_BYTES:
-        raise ValidationError({"image": _("The photo is too large (%(size)s MB); the limit is %(max)s MB.")
-                               % {"size": round(upload.size / 1e6, 1),
-                                  "max": round(settings.PHOTO_MAX_BYTES / 1e6, 1)}})
+        raise ValidationError(
+            {
+                "image": _("The photo is too large (%(size)s MB); the limit is %(max)s MB.")
+                % {"size": round(upload.size / 1e6, 1), "max": round(settings.PHOTO_MAX_BYTES / 1e6, 1)}
+            }
+        )
     try:
         image = Image.open(upload)
         image.verify()  # reads the whole file: a truncated or disguised file fails here
@@ -119,11 +151,16 @@ def photo_add(*, plant, by, upload, caption=""):
         image_format = image.format
         image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ValidationError({"image": _("This file is not an image. Please send a JPEG, PNG or WebP "
-                                          "photo.")}) from None
+        raise ValidationError(
+            {"image": _("This file is not an image. Please send a JPEG, PNG or WebP photo.")}
+        ) from None
     if image_format not in PHOTO_FORMATS:
-        raise ValidationError({"image": _("Photos must be JPEG, PNG or WebP (this one is %(format)s).")
-                               % {"format": image_format}})
+        raise ValidationError(
+            {
+                "image": _("Photos must be JPEG, PNG or WebP (this one is %(format)s).")
+                % {"format": image_format}
+            }
+        )
     thumb = image.convert("RGB")
     thumb.thumbnail(THUMBNAIL_SIZE)
     buffer = io.BytesIO()
@@ -137,7 +174,7 @@ def photo_add(*, plant, by, upload, caption=""):
 
 
 def plant_archive(*, plant, by):
-    """"Delete" a plant: hidden from installers and customers, loggers released, alarms kept."""
+    """ "Delete" a plant: hidden from installers and customers, loggers released, alarms kept."""
     now = timezone.now()
     with transaction.atomic():
         plant.archived_at, plant.archived_by = now, by

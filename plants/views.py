@@ -14,7 +14,14 @@ from devices.services import datalogger_test_connection
 from portal.access import installer_required
 
 from . import services
-from .forms import DataloggerForm, GrantForm, MoveDataloggerForm, PhotoForm, PlantFilterForm, PlantForm
+from .forms import (
+    DataloggerForm,
+    GrantForm,
+    MoveDataloggerForm,
+    PhotoForm,
+    PlantFilterForm,
+    PlantForm,
+)
 from .models import CommissioningStep, Plant, PlantGrant, PlantPhoto
 
 
@@ -38,7 +45,9 @@ def _add_errors(form, error):
 
 @login_required
 def plant_list(request):
-    plants = Plant.objects.for_user(request.user).with_status().select_related("company").order_by("name", "pk")
+    plants = (
+        Plant.objects.for_user(request.user).with_status().select_related("company").order_by("name", "pk")
+    )
     filters = PlantFilterForm(request.GET or None)
     plants = filters.filter(plants)
     page = Paginator(plants, 25).get_page(request.GET.get("page"))
@@ -62,17 +71,32 @@ def plant_detail(request, pk):
     loggers = plant.dataloggers.filter(archived_at__isnull=True).prefetch_related("inverters")
     inverters = [inv for lg in loggers for inv in lg.inverters.all()]
     alarms = Alarm.objects.for_user(request.user).filter(plant=plant).select_related("code")
-    return render(request, "plants/detail.html", {
-        "plant": plant, "loggers": loggers, "inverters": inverters,
-        "live": _plant_live(inverters), "active_alarms": alarms.active().triage_order(),
-        "can_edit": Plant.objects.editable_by(request.user).filter(pk=pk).exists(),
-    })
+    return render(
+        request,
+        "plants/detail.html",
+        {
+            "plant": plant,
+            "loggers": loggers,
+            "inverters": inverters,
+            "live": _plant_live(inverters),
+            "active_alarms": alarms.active().triage_order(),
+            "can_edit": Plant.objects.editable_by(request.user).filter(pk=pk).exists(),
+        },
+    )
 
 
 def _plant_live(inverters):
     """Sum of the inverters' latest values: what the power-flow diagram and today's tiles show."""
-    keys = ["pv_power", "load_power", "grid_power_total", "battery_power", "pv_energy_today",
-            "load_energy_today", "grid_import_today", "grid_export_today"]
+    keys = [
+        "pv_power",
+        "load_power",
+        "grid_power_total",
+        "battery_power",
+        "pv_energy_today",
+        "load_energy_today",
+        "grid_import_today",
+        "grid_export_today",
+    ]
     seen = [inv.latest for inv in inverters if inv.latest]
     if not seen:
         return None
@@ -103,16 +127,27 @@ def plant_about(request, pk):
             raise PermissionDenied
         if form.is_valid():
             try:
-                services.photo_add(plant=plant, by=request.user, upload=form.cleaned_data["image"],
-                                   caption=form.cleaned_data["caption"])
+                services.photo_add(
+                    plant=plant,
+                    by=request.user,
+                    upload=form.cleaned_data["image"],
+                    caption=form.cleaned_data["caption"],
+                )
                 messages.success(request, _("Photo added."))
                 return redirect("plants:about", pk=pk)
             except ValidationError as e:
                 _add_errors(form, e)
-    return render(request, "plants/about.html", {
-        "plant": plant, "photos": plant.photos.all(), "form": form, "can_edit": can_edit,
-        "max_mb": round(settings.PHOTO_MAX_BYTES / 1e6, 1),
-    })
+    return render(
+        request,
+        "plants/about.html",
+        {
+            "plant": plant,
+            "photos": plant.photos.all(),
+            "form": form,
+            "can_edit": can_edit,
+            "max_mb": round(settings.PHOTO_MAX_BYTES / 1e6, 1),
+        },
+    )
 
 
 @login_required
@@ -138,11 +173,17 @@ def commission(request, pk, step):
     plant = get_rw_plant_for_user(request, pk)
     if step not in CommissioningStep.values or step == CommissioningStep.PLANT:
         raise Http404
-    context = {"plant": plant, "step": step, "next_step": plant.next_step,
-               "loggers": plant.dataloggers.filter(archived_at__isnull=True)}
+    context = {
+        "plant": plant,
+        "step": step,
+        "next_step": plant.next_step,
+        "loggers": plant.dataloggers.filter(archived_at__isnull=True),
+    }
     if step == CommissioningStep.DATALOGGER:
-        form = DataloggerForm(request.POST or None, initial={
-            "host": settings.DEFAULT_LOGGER_HOST, "port": settings.DEFAULT_LOGGER_PORT})
+        form = DataloggerForm(
+            request.POST or None,
+            initial={"host": settings.DEFAULT_LOGGER_HOST, "port": settings.DEFAULT_LOGGER_PORT},
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 services.datalogger_attach(plant=plant, **form.cleaned_data)
@@ -152,11 +193,10 @@ def commission(request, pk, step):
                 _add_errors(form, e)
         context["form"] = form
     elif step == CommissioningStep.TEST and request.method == "POST":
-        context["results"] = [
-            (logger, datalogger_test_connection(logger)) for logger in context["loggers"]
-        ]
-        context["inverters"] = {inv.datalogger_id: inv for logger in context["loggers"]
-                                for inv in logger.inverters.all()}
+        context["results"] = [(logger, datalogger_test_connection(logger)) for logger in context["loggers"]]
+        context["inverters"] = {
+            inv.datalogger_id: inv for logger in context["loggers"] for inv in logger.inverters.all()
+        }
         if request.headers.get("HX-Request"):
             return render(request, "plants/_test_results.html", context)
     elif step == CommissioningStep.CUSTOMER:
@@ -191,7 +231,9 @@ def datalogger_move(request, pk, logger_pk):
 def datalogger_remove(request, pk, logger_pk):
     plant, logger = _get_rw_logger(request, pk, logger_pk)
     services.datalogger_remove(logger=logger)
-    messages.success(request, _("Datalogger %(sn)s removed; its history is kept.") % {"sn": logger.serial_number})
+    messages.success(
+        request, _("Datalogger %(sn)s removed; its history is kept.") % {"sn": logger.serial_number}
+    )
     return redirect("plants:detail", pk=pk)
 
 
@@ -202,17 +244,26 @@ def grants(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             services.grant_create(plant=plant, by=request.user, **form.cleaned_data)
-            messages.success(request, _("Access granted to %(email)s.") % {"email": form.cleaned_data["email"]})
+            messages.success(
+                request, _("Access granted to %(email)s.") % {"email": form.cleaned_data["email"]}
+            )
             if request.POST.get("from_stepper"):
                 return redirect("plants:commission", pk=pk, step=CommissioningStep.FINISH)
             return redirect("plants:grants", pk=pk)
         except ValidationError as e:
             _add_errors(form, e)
     template = "plants/commission_customer.html" if request.POST.get("from_stepper") else "plants/grants.html"
-    return render(request, template, {
-        "plant": plant, "form": form, "grants": plant.grants.select_related("customer"),
-        "step": CommissioningStep.CUSTOMER, "next_step": plant.next_step,
-    })
+    return render(
+        request,
+        template,
+        {
+            "plant": plant,
+            "form": form,
+            "grants": plant.grants.select_related("customer"),
+            "step": CommissioningStep.CUSTOMER,
+            "next_step": plant.next_step,
+        },
+    )
 
 
 @login_required
@@ -242,7 +293,8 @@ def plant_archive(request, pk):
             messages.error(request, _("Type the plant's name exactly to confirm."))
         else:
             services.plant_archive(plant=plant, by=request.user)
-            messages.success(request, _("Plant “%(name)s” deleted. Its alarm history is kept.")
-                             % {"name": plant.name})
+            messages.success(
+                request, _("Plant “%(name)s” deleted. Its alarm history is kept.") % {"name": plant.name}
+            )
             return redirect("plants:list")
     return render(request, "plants/archive.html", {"plant": plant})

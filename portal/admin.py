@@ -8,8 +8,9 @@ from .models import Company, ProAccountRequest, User
 class PortalUserAdmin(UserAdmin):
     list_display = ["username", "email", "role", "company", "is_active"]
     list_filter = ["role", "is_active"]
-    fieldsets = UserAdmin.fieldsets + (("AURA", {"fields": ["role", "company", "phone", "language",
-                                                            "email_warnings"]}),)
+    fieldsets = UserAdmin.fieldsets + (
+        ("AURA", {"fields": ["role", "company", "phone", "language", "email_warnings"]}),
+    )
 
 
 @admin.register(Company)

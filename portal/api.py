@@ -19,17 +19,39 @@ class UserSerializer(serializers.ModelSerializer):
 class CompanySerializer(serializers.ModelSerializer):
     class Meta:
         model = Company
-        fields = ["id", "name", "address", "mobile_phone", "email", "agency",
-                  "customer_account_number", "is_active", "created_at", "deactivated_at"]
+        fields = [
+            "id",
+            "name",
+            "address",
+            "mobile_phone",
+            "email",
+            "agency",
+            "customer_account_number",
+            "is_active",
+            "created_at",
+            "deactivated_at",
+        ]
         read_only_fields = ["is_active", "created_at", "deactivated_at"]
 
 
 class ProAccountRequestSerializer(serializers.ModelSerializer):
     class Meta:
         model = ProAccountRequest
-        fields = ["id", "company_name", "address", "mobile_phone", "email", "login", "agency",
-                  "customer_account_number", "status", "created_at", "decided_at",
-                  "rejection_reason", "company"]
+        fields = [
+            "id",
+            "company_name",
+            "address",
+            "mobile_phone",
+            "email",
+            "login",
+            "agency",
+            "customer_account_number",
+            "status",
+            "created_at",
+            "decided_at",
+            "rejection_reason",
+            "company",
+        ]
         read_only_fields = fields
 
 
@@ -61,8 +83,7 @@ class CompanyViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(CompanySerializer(self.get_object()).data)
 
 
-class ProAccountRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                               viewsets.GenericViewSet):
+class ProAccountRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = ProAccountRequest.objects.all()
     serializer_class = ProAccountRequestSerializer
     permission_classes = [IsDistributorAdmin]
@@ -87,8 +108,9 @@ class ProAccountRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         body.is_valid(raise_exception=True)
         req = self.get_object()
         try:
-            services.account_request_reject(request_obj=req, by=request.user,
-                                            reason=body.validated_data["reason"])
+            services.account_request_reject(
+                request_obj=req, by=request.user, reason=body.validated_data["reason"]
+            )
         except ValidationError as e:
             return Response({"detail": " ".join(e.messages)}, status=status.HTTP_409_CONFLICT)
         return Response(ProAccountRequestSerializer(req).data)

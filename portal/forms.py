@@ -7,13 +7,22 @@ from .models import ProAccountRequest, User, validate_login
 class ProAccountRequestForm(forms.ModelForm):
     class Meta:
         model = ProAccountRequest
-        fields = ["company_name", "address", "mobile_phone", "email", "login", "agency",
-                  "customer_account_number"]
+        fields = [
+            "company_name",
+            "address",
+            "mobile_phone",
+            "email",
+            "login",
+            "agency",
+            "customer_account_number",
+        ]
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(label=_("Reason given to the requester"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label=_("Reason given to the requester"), widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class InviteColleagueForm(forms.Form):

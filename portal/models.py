@@ -56,11 +56,14 @@ class User(AbstractUser):
     )
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     language = models.CharField(
-        _("language of e-mails"), max_length=5, choices=[("fr", "Français"), ("en", "English")],
+        _("language of e-mails"),
+        max_length=5,
+        choices=[("fr", "Français"), ("en", "English")],
         default="fr",
     )
     email_warnings = models.BooleanField(
-        _("e-mail me warnings too"), default=True,
+        _("e-mail me warnings too"),
+        default=True,
         help_text=_("Faults are always e-mailed; untick to receive no e-mail for warnings."),
     )
 
@@ -69,7 +72,9 @@ class User(AbstractUser):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                Lower("email"), condition=~models.Q(email=""), name="user_email_unique_ci",
+                Lower("email"),
+                condition=~models.Q(email=""),
+                name="user_email_unique_ci",
                 violation_error_message=_("An account already uses this e-mail."),
             ),
             models.CheckConstraint(
@@ -115,29 +120,34 @@ class ProAccountRequest(models.Model):
     mobile_phone = models.CharField(_("mobile phone"), max_length=30)
     email = models.EmailField(_("e-mail"))
     login = models.CharField(
-        _("desired login"), max_length=50, validators=[validate_login],
+        _("desired login"),
+        max_length=50,
+        validators=[validate_login],
         help_text=_("Letters and digits only, without spaces or special characters."),
     )
-    agency = models.CharField(_("distributor agency"), max_length=200,
-                              help_text=_("For example your Téréva agency."))
+    agency = models.CharField(
+        _("distributor agency"), max_length=200, help_text=_("For example your Téréva agency.")
+    )
     customer_account_number = models.CharField(_("customer account number"), max_length=50)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(default=timezone.now)
     decided_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="+")
+    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     rejection_reason = models.TextField(_("reason"), blank=True)
-    company = models.OneToOneField(Company, on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="account_request")
+    company = models.OneToOneField(
+        Company, on_delete=models.PROTECT, null=True, blank=True, related_name="account_request"
+    )
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("pro-account request")
         constraints = [
-            models.UniqueConstraint(Lower("login"), condition=models.Q(status="pending"),
-                                    name="request_pending_login_unique"),
-            models.UniqueConstraint(Lower("email"), condition=models.Q(status="pending"),
-                                    name="request_pending_email_unique"),
+            models.UniqueConstraint(
+                Lower("login"), condition=models.Q(status="pending"), name="request_pending_login_unique"
+            ),
+            models.UniqueConstraint(
+                Lower("email"), condition=models.Q(status="pending"), name="request_pending_email_unique"
+            ),
         ]
 
     def __str__(self):

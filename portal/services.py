@@ -16,7 +16,8 @@ def account_request_submit(*, request_obj):
     if settings.DISTRIBUTOR_EMAIL:
         transaction.on_commit(
             lambda: send_templated(
-                "account_request_received", to=settings.DISTRIBUTOR_EMAIL,
+                "account_request_received",
+                to=settings.DISTRIBUTOR_EMAIL,
                 context={"req": request_obj},
             )
         )
@@ -43,18 +44,25 @@ def account_request_approve(*, request_obj, by):
     if User.objects.filter(email__iexact=request_obj.email).exists():
         raise ValidationError(_("The e-mail %(email)s was taken meanwhile.") % {"email": request_obj.email})
     company = Company.objects.create(
-        name=request_obj.company_name, address=request_obj.address,
-        mobile_phone=request_obj.mobile_phone, email=request_obj.email,
-        agency=request_obj.agency, customer_account_number=request_obj.customer_account_number,
+        name=request_obj.company_name,
+        address=request_obj.address,
+        mobile_phone=request_obj.mobile_phone,
+        email=request_obj.email,
+        agency=request_obj.agency,
+        customer_account_number=request_obj.customer_account_number,
     )
     _decide(request_obj, status=ProAccountRequest.Status.APPROVED, by=by, company=company)
     installer = User.objects.create_user(
-        username=request_obj.login, email=request_obj.email, role=User.Role.INSTALLER,
-        company=company, phone=request_obj.mobile_phone,
+        username=request_obj.login,
+        email=request_obj.email,
+        role=User.Role.INSTALLER,
+        company=company,
+        phone=request_obj.mobile_phone,
     )
     transaction.on_commit(
         lambda: send_templated(
-            "account_approved", to=installer.email,
+            "account_approved",
+            to=installer.email,
             context={"user": installer, "company": company, "url": set_password_url(installer)},
         )
     )
@@ -65,8 +73,9 @@ def account_request_approve(*, request_obj, by):
 def account_request_reject(*, request_obj, by, reason):
     _decide(request_obj, status=ProAccountRequest.Status.REJECTED, by=by, rejection_reason=reason)
     transaction.on_commit(
-        lambda: send_templated("account_rejected", to=request_obj.email,
-                               context={"req": request_obj, "reason": reason})
+        lambda: send_templated(
+            "account_rejected", to=request_obj.email, context={"req": request_obj, "reason": reason}
+        )
     )
 
 
@@ -81,15 +90,20 @@ def company_set_active(*, company, active):
 def colleague_invite(*, company, by, username, email, first_name="", last_name=""):
     """Add an installer to `company` and e-mail them a link to choose their password."""
     user = User(
-        username=username, email=email, first_name=first_name, last_name=last_name,
-        role=User.Role.INSTALLER, company=company,
+        username=username,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        role=User.Role.INSTALLER,
+        company=company,
     )
     user.set_unusable_password()
     user.full_clean()
     user.save()
     transaction.on_commit(
         lambda: send_templated(
-            "colleague_invited", to=email,
+            "colleague_invited",
+            to=email,
             context={"user": user, "by": by, "company": company, "url": set_password_url(user)},
             language=by.language,
         )

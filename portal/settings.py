@@ -250,8 +250,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"pymodbus": {"level": "CRITICAL"}, "pysolarmanv5": {"level": "CRITICAL"},
-                "axes": {"level": "WARNING"}},
+    "loggers": {
+        "pymodbus": {"level": "CRITICAL"},
+        "pysolarmanv5": {"level": "CRITICAL"},
+        "axes": {"level": "WARNING"},
+    },
 }
 # What the commissioning form proposes for a new logger's address (the demo points it at the simulator).
 DEFAULT_LOGGER_HOST = env_str("DEFAULT_LOGGER_HOST", "")

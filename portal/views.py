@@ -32,9 +32,15 @@ def account_request(request):
 def account_requests(request):
     status = request.GET.get("status", ProAccountRequest.Status.PENDING)
     requests_ = ProAccountRequest.objects.filter(status=status).select_related("decided_by", "company")
-    return render(request, "portal/account_requests.html", {
-        "requests": requests_, "status": status, "statuses": ProAccountRequest.Status.choices,
-    })
+    return render(
+        request,
+        "portal/account_requests.html",
+        {
+            "requests": requests_,
+            "status": status,
+            "statuses": ProAccountRequest.Status.choices,
+        },
+    )
 
 
 @distributor_admin_required
@@ -45,12 +51,16 @@ def account_request_detail(request, pk):
         try:
             if "approve" in request.POST:
                 company = services.account_request_approve(request_obj=req, by=request.user)
-                messages.success(request, _("Account created for %(name)s; a set-password e-mail was sent.")
-                                 % {"name": company.name})
+                messages.success(
+                    request,
+                    _("Account created for %(name)s; a set-password e-mail was sent.")
+                    % {"name": company.name},
+                )
                 return redirect("account_requests")
             if reject_form.is_valid():
-                services.account_request_reject(request_obj=req, by=request.user,
-                                                reason=reject_form.cleaned_data["reason"])
+                services.account_request_reject(
+                    request_obj=req, by=request.user, reason=reject_form.cleaned_data["reason"]
+                )
                 messages.success(request, _("Request rejected; the requester was told why."))
                 return redirect("account_requests")
         except ValidationError as e:
@@ -66,9 +76,14 @@ def companies(request):
 @distributor_admin_required
 def company_detail(request, pk):
     company = get_object_or_404(Company, pk=pk)
-    return render(request, "portal/company_detail.html", {
-        "company": company, "members": company.members.order_by("username"),
-    })
+    return render(
+        request,
+        "portal/company_detail.html",
+        {
+            "company": company,
+            "members": company.members.order_by("username"),
+        },
+    )
 
 
 @distributor_admin_required
@@ -80,8 +95,10 @@ def company_set_active(request, pk):
     if active:
         messages.success(request, _("%(name)s is active again.") % {"name": company.name})
     else:
-        messages.success(request, _("%(name)s is deactivated: its installers can no longer log in.")
-                         % {"name": company.name})
+        messages.success(
+            request,
+            _("%(name)s is deactivated: its installers can no longer log in.") % {"name": company.name},
+        )
     return redirect("company_detail", pk=pk)
 
 
@@ -93,9 +110,15 @@ def team(request):
         user = services.colleague_invite(company=company, by=request.user, **form.cleaned_data)
         messages.success(request, _("%(email)s was invited to choose a password.") % {"email": user.email})
         return redirect("team")
-    return render(request, "portal/team.html", {
-        "company": company, "members": company.members.order_by("username"), "form": form,
-    })
+    return render(
+        request,
+        "portal/team.html",
+        {
+            "company": company,
+            "members": company.members.order_by("username"),
+            "form": form,
+        },
+    )
 
 
 @login_required

@@ -20,8 +20,14 @@ def _clean_cache():
 
 
 def make_user(username, role, company=None, **extra):
-    user = User.objects.create_user(username=username, email=f"{username}@example.fr", password=PASSWORD,
-                                    role=role, company=company, **extra)
+    user = User.objects.create_user(
+        username=username,
+        email=f"{username}@example.fr",
+        password=PASSWORD,
+        role=role,
+        company=company,
+        **extra,
+    )
     return user
 
 
@@ -38,14 +44,16 @@ def login(user):
 
 @pytest.fixture
 def company(db):
-    return Company.objects.create(name="Soleil Bleu", address="1 rue A", mobile_phone="0600000000",
-                                  email="contact@soleil.fr")
+    return Company.objects.create(
+        name="Soleil Bleu", address="1 rue A", mobile_phone="0600000000", email="contact@soleil.fr"
+    )
 
 
 @pytest.fixture
 def other_company(db):
-    return Company.objects.create(name="Armor Solaire", address="2 rue B", mobile_phone="0600000001",
-                                  email="contact@armor.fr")
+    return Company.objects.create(
+        name="Armor Solaire", address="2 rue B", mobile_phone="0600000001", email="contact@armor.fr"
+    )
 
 
 @pytest.fixture
@@ -74,8 +82,15 @@ def customer(db):
 
 
 def make_plant(company, name="Maison Martin", **extra):
-    fields = {"address": "3 rue C", "postcode": "69003", "city": "Lyon", "pv_power_kwp": 6,
-              "system_type": SystemType.DC, "battery_model": BatteryModel.AURA_10, **extra}
+    fields = {
+        "address": "3 rue C",
+        "postcode": "69003",
+        "city": "Lyon",
+        "pv_power_kwp": 6,
+        "system_type": SystemType.DC,
+        "battery_model": BatteryModel.AURA_10,
+        **extra,
+    }
     return Plant.objects.create(company=company, name=name, **fields)
 
 
@@ -114,14 +129,20 @@ def v5_device(simulator):
 @pytest.fixture
 def tcp_device(simulator):
     unit = 1 + len(simulator.tcp_devices) % 200
-    device = simulator.add_tcp(SimulatedInverter(next(_next_serial), "AU7700002", unit_id=unit),
-                               simulator.tcp_ports[0])
+    device = simulator.add_tcp(
+        SimulatedInverter(next(_next_serial), "AU7700002", unit_id=unit), simulator.tcp_ports[0]
+    )
     yield device
     simulator.tcp_devices.pop((simulator.tcp_ports[0], unit), None)
 
 
 def attach_logger(plant, device, simulator, protocol="solarman_v5"):
     port = simulator.v5_port if protocol == "solarman_v5" else simulator.tcp_ports[0]
-    return Datalogger.objects.create(plant=plant, serial_number=str(device.logger_serial),
-                                     protocol=protocol, host="127.0.0.1", port=port,
-                                     unit_id=device.unit_id)
+    return Datalogger.objects.create(
+        plant=plant,
+        serial_number=str(device.logger_serial),
+        protocol=protocol,
+        host="127.0.0.1",
+        port=port,
+        unit_id=device.unit_id,
+    )

@@ -15,9 +15,14 @@ from .conftest import login
 @pytest.fixture
 def pending(db):
     return ProAccountRequest.objects.create(
-        company_name="Élec Breizh", address="8 rue du Port", mobile_phone="0698765432",
-        email="contact@elecbreizh.fr", login="elecbreizh", agency="Téréva Brest",
-        customer_account_number="C42424")
+        company_name="Élec Breizh",
+        address="8 rue du Port",
+        mobile_phone="0698765432",
+        email="contact@elecbreizh.fr",
+        login="elecbreizh",
+        agency="Téréva Brest",
+        customer_account_number="C42424",
+    )
 
 
 def test_anonymous_is_sent_to_login(client, pending):
@@ -29,7 +34,9 @@ def test_anonymous_is_sent_to_login(client, pending):
 def test_an_installer_is_refused_in_pages_and_api(installer, pending):
     client = login(installer)
     assert client.get(reverse("account_requests")).status_code == 403
-    assert client.post(reverse("account_request_detail", args=[pending.pk]), {"approve": "1"}).status_code == 403
+    assert (
+        client.post(reverse("account_request_detail", args=[pending.pk]), {"approve": "1"}).status_code == 403
+    )
     api = APIClient()
     api.force_authenticate(installer)
     assert api.get("/api/v1/account-requests/").status_code == 403
@@ -49,10 +56,12 @@ def test_the_admin_sees_pending_requests(admin_user, pending):
 
 
 def test_approval_creates_one_company_and_one_installer_who_sets_a_password_and_logs_in(
-        admin_user, pending, client, django_capture_on_commit_callbacks):
+    admin_user, pending, client, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        response = login(admin_user).post(reverse("account_request_detail", args=[pending.pk]),
-                                          {"approve": "1"})
+        response = login(admin_user).post(
+            reverse("account_request_detail", args=[pending.pk]), {"approve": "1"}
+        )
     assert response.status_code == 302
     assert Company.objects.count() == 1
     installer = User.objects.get(username="elecbreizh")
@@ -64,8 +73,10 @@ def test_approval_creates_one_company_and_one_installer_who_sets_a_password_and_
     path = link.split("://", 1)[1].split("/", 1)[1]
     response = client.get("/" + path, follow=True)
     assert response.status_code == 200
-    response = client.post(response.redirect_chain[-1][0], {
-        "new_password1": "Panneau-Solaire-2026", "new_password2": "Panneau-Solaire-2026"})
+    response = client.post(
+        response.redirect_chain[-1][0],
+        {"new_password1": "Panneau-Solaire-2026", "new_password2": "Panneau-Solaire-2026"},
+    )
     assert response.status_code == 302
     response = client.post(reverse("login"), {"username": "elecbreizh", "password": "Panneau-Solaire-2026"})
     assert response.status_code == 302 and response.wsgi_request.user.username == "elecbreizh"
@@ -80,8 +91,10 @@ def test_approving_twice_creates_nothing_more(admin_user, pending):
 
 def test_rejection_emails_the_reason(admin_user, pending, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        login(admin_user).post(reverse("account_request_detail", args=[pending.pk]),
-                               {"reject": "1", "reason": "Numéro de compte client inconnu."})
+        login(admin_user).post(
+            reverse("account_request_detail", args=[pending.pk]),
+            {"reject": "1", "reason": "Numéro de compte client inconnu."},
+        )
     pending.refresh_from_db()
     assert pending.status == ProAccountRequest.Status.REJECTED
     (message,) = mail.outbox
@@ -101,8 +114,9 @@ def test_a_deactivated_companys_installers_cannot_log_in(admin_user, installer, 
     session_client = login(installer)
     token = Token.objects.create(user=installer)
     login(admin_user).post(reverse("company_set_active", args=[installer.company.pk]), {"active": "0"})
-    response = client.post(reverse("login"), {"username": installer.username,
-                                              "password": "correct-horse-battery-9"})
+    response = client.post(
+        reverse("login"), {"username": installer.username, "password": "correct-horse-battery-9"}
+    )
     assert response.status_code == 200 and not response.wsgi_request.user.is_authenticated
     # An open session ends too, and so does API access by token.
     assert session_client.get(reverse("plants:list")).status_code == 302
@@ -112,7 +126,9 @@ def test_a_deactivated_companys_installers_cannot_log_in(admin_user, installer, 
 
 
 def test_an_installer_cannot_deactivate_a_company(installer):
-    response = login(installer).post(reverse("company_set_active", args=[installer.company.pk]), {"active": "0"})
+    response = login(installer).post(
+        reverse("company_set_active", args=[installer.company.pk]), {"active": "0"}
+    )
     assert response.status_code == 403
     installer.company.refresh_from_db()
     assert installer.company.is_active

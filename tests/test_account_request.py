@@ -1,12 +1,15 @@
 import pytest
-from django.core import mail
 from django.urls import reverse
 
 from portal.models import ProAccountRequest
 
 GOOD = {
-    "company_name": "Élec Breizh", "address": "8 rue du Port, Brest", "mobile_phone": "0698765432",
-    "email": "contact@elecbreizh.fr", "login": "elecbreizh", "agency": "Téréva Brest",
+    "company_name": "Élec Breizh",
+    "address": "8 rue du Port, Brest",
+    "mobile_phone": "0698765432",
+    "email": "contact@elecbreizh.fr",
+    "login": "elecbreizh",
+    "agency": "Téréva Brest",
     "customer_account_number": "C42424",
 }
 
@@ -31,8 +34,9 @@ def test_it_refuses_an_email_already_used_by_an_account(client, installer):
 @pytest.mark.django_db
 def test_it_refuses_a_login_already_requested(client):
     client.post(reverse("account_request"), GOOD)
-    response = client.post(reverse("account_request"), {**GOOD, "email": "autre@elec.fr",
-                                                          "login": "ElecBreizh"})
+    response = client.post(
+        reverse("account_request"), {**GOOD, "email": "autre@elec.fr", "login": "ElecBreizh"}
+    )
     assert "déjà pris" in response.content.decode()
     assert ProAccountRequest.objects.count() == 1
 

@@ -9,9 +9,17 @@ from portal.models import User
 
 from .conftest import attach_logger, login, make_plant
 
-PLANT = {"name": "Maison Durand", "address": "5 rue D", "postcode": "69001", "city": "Lyon",
-         "time_zone": "Europe/Paris", "pv_power_kwp": "6", "system_type": "dc_backup",
-         "battery_model": "AURA 10KM-BG", "grid_code": "14"}
+PLANT = {
+    "name": "Maison Durand",
+    "address": "5 rue D",
+    "postcode": "69001",
+    "city": "Lyon",
+    "time_zone": "Europe/Paris",
+    "pv_power_kwp": "6",
+    "system_type": "dc_backup",
+    "battery_model": "AURA 10KM-BG",
+    "grid_code": "14",
+}
 
 
 def logger_form(sn, port=8899):
@@ -39,8 +47,9 @@ def test_a_missing_required_field_is_refused_with_its_reason(installer):
 
 @pytest.mark.parametrize("sn", ["23555535", "2355 553510", "AP_2355553510", "9999999999"])
 def test_a_malformed_sn_is_refused_with_its_reason(installer, plant, sn):
-    response = login(installer).post(reverse("plants:commission", args=[plant.pk, "datalogger"]),
-                                     logger_form(sn))
+    response = login(installer).post(
+        reverse("plants:commission", args=[plant.pk, "datalogger"]), logger_form(sn)
+    )
     assert response.status_code == 200
     assert "numéro de série" in response.content.decode()
     assert not Datalogger.objects.exists()
@@ -49,8 +58,9 @@ def test_a_malformed_sn_is_refused_with_its_reason(installer, plant, sn):
 def test_an_sn_of_another_company_is_refused_without_revealing_its_plant(installer, plant, other_company):
     theirs = make_plant(other_company, name="Secret Yann")
     Datalogger.objects.create(plant=theirs, serial_number="2355553510", host="10.0.0.9")
-    response = login(installer).post(reverse("plants:commission", args=[plant.pk, "datalogger"]),
-                                     logger_form("2355553510"))
+    response = login(installer).post(
+        reverse("plants:commission", args=[plant.pk, "datalogger"]), logger_form("2355553510")
+    )
     body = response.content.decode()
     assert "déjà enregistré" in body and "Secret Yann" not in body
     assert Datalogger.objects.get().plant == theirs
@@ -59,8 +69,9 @@ def test_an_sn_of_another_company_is_refused_without_revealing_its_plant(install
 def test_an_sn_of_the_same_company_points_to_move(installer, plant, company):
     other = make_plant(company, name="Chez Paul")
     Datalogger.objects.create(plant=other, serial_number="2355553510", host="10.0.0.9")
-    response = login(installer).post(reverse("plants:commission", args=[plant.pk, "datalogger"]),
-                                     logger_form("2355553510"))
+    response = login(installer).post(
+        reverse("plants:commission", args=[plant.pk, "datalogger"]), logger_form("2355553510")
+    )
     assert "Chez Paul" in response.content.decode()
     assert Datalogger.objects.get().plant == other
 
@@ -80,7 +91,9 @@ def test_the_api_refuses_a_duplicate_sn_with_the_same_words(installer, plant, ot
 def test_moving_a_logger_between_plants_of_the_company(installer, plant, company):
     logger = Datalogger.objects.create(plant=plant, serial_number="2355553510")
     other = make_plant(company, name="Chez Paul")
-    login(installer).post(reverse("plants:datalogger_move", args=[plant.pk, logger.pk]), {"to_plant": other.pk})
+    login(installer).post(
+        reverse("plants:datalogger_move", args=[plant.pk, logger.pk]), {"to_plant": other.pk}
+    )
     logger.refresh_from_db()
     assert logger.plant == other
 
@@ -103,17 +116,21 @@ def test_the_connection_test_says_why_it_failed(installer, plant, simulator, set
 
 
 def test_the_connection_test_names_a_wrong_serial(installer, plant, simulator):
-    Datalogger.objects.create(plant=plant, serial_number="1111111111", host="127.0.0.1",
-                              port=simulator.v5_port)
+    Datalogger.objects.create(
+        plant=plant, serial_number="1111111111", host="127.0.0.1", port=simulator.v5_port
+    )
     body = login(installer).post(reverse("plants:commission", args=[plant.pk, "test"])).content.decode()
     assert "autre numéro de série" in body
 
 
 def test_authorising_a_new_customer_creates_the_account_and_emails_them(
-        installer, plant, mailoutbox, django_capture_on_commit_callbacks):
+    installer, plant, mailoutbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        response = login(installer).post(reverse("plants:grants", args=[plant.pk]), {
-            "email": "Claire@Example.fr", "first_name": "Claire", "from_stepper": "1"})
+        response = login(installer).post(
+            reverse("plants:grants", args=[plant.pk]),
+            {"email": "Claire@Example.fr", "first_name": "Claire", "from_stepper": "1"},
+        )
     assert response.url == reverse("plants:commission", args=[plant.pk, "finish"])
     claire = User.objects.get(email="Claire@Example.fr")
     assert claire.is_customer and PlantGrant.objects.filter(plant=plant, customer=claire).exists()
@@ -122,14 +139,18 @@ def test_authorising_a_new_customer_creates_the_account_and_emails_them(
 
 def test_an_existing_customer_is_granted_not_duplicated(installer, plant, customer, company):
     client = login(installer)
-    body = client.get(reverse("plants:grant_check", args=[plant.pk]), {"email": customer.email}).content.decode()
+    body = client.get(
+        reverse("plants:grant_check", args=[plant.pk]), {"email": customer.email}
+    ).content.decode()
     assert "a déjà un compte client" in body
     client.post(reverse("plants:grants", args=[plant.pk]), {"email": customer.email.upper()})
     second = make_plant(company, name="Résidence secondaire")
     client.post(reverse("plants:grants", args=[second.pk]), {"email": customer.email})
     assert User.objects.filter(email__iexact=customer.email).count() == 1
-    assert set(customer.plant_grants.values_list("plant__name", flat=True)) == {"Maison Martin",
-                                                                                "Résidence secondaire"}
+    assert set(customer.plant_grants.values_list("plant__name", flat=True)) == {
+        "Maison Martin",
+        "Résidence secondaire",
+    }
 
 
 def test_a_pro_email_cannot_become_a_customer(installer, plant, stranger):

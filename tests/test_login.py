@@ -1,6 +1,6 @@
-import pytest
 from datetime import timedelta
 
+import pytest
 from axes.models import AccessAttempt
 from django.urls import reverse
 
@@ -30,9 +30,14 @@ def test_nine_wrong_passwords_do_not_lock(client, installer):
     assert post_login(client, installer.username, PASSWORD).status_code == 302
 
 
-@pytest.mark.parametrize("fixture, landing", [
-    ("admin_user", "/pro-account/requests/"), ("installer", "/plants/"), ("customer", "/plants/"),
-])
+@pytest.mark.parametrize(
+    "fixture, landing",
+    [
+        ("admin_user", "/pro-account/requests/"),
+        ("installer", "/plants/"),
+        ("customer", "/plants/"),
+    ],
+)
 def test_each_role_lands_on_its_page(client, request, fixture, landing):
     user = request.getfixturevalue(fixture)
     response = post_login(client, user.username, PASSWORD)

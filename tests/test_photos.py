@@ -13,8 +13,9 @@ def image_file(fmt="JPEG", name="toit.jpg", size=(800, 600)):
     return SimpleUploadedFile(name, buffer.getvalue())
 
 
-def test_a_photo_is_stored_with_a_thumbnail_and_served_to_who_may_see_it(installer, granted_plant, customer,
-                                                                        stranger, settings, tmp_path):
+def test_a_photo_is_stored_with_a_thumbnail_and_served_to_who_may_see_it(
+    installer, granted_plant, customer, stranger, settings, tmp_path
+):
     settings.MEDIA_ROOT = tmp_path
     client = login(installer)
     client.post(reverse("plants:about", args=[granted_plant.pk]), {"image": image_file(), "caption": "Toit"})
@@ -36,8 +37,9 @@ def test_a_non_image_is_refused_with_the_reason(installer, plant, settings, tmp_
 
 def test_a_gif_is_refused_with_the_reason(installer, plant, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    response = login(installer).post(reverse("plants:about", args=[plant.pk]),
-                                     {"image": image_file("GIF", "anim.gif")})
+    response = login(installer).post(
+        reverse("plants:about", args=[plant.pk]), {"image": image_file("GIF", "anim.gif")}
+    )
     assert "JPEG, PNG ou WebP" in response.content.decode()
     assert plant.photos.count() == 0
 
@@ -46,7 +48,8 @@ def test_an_oversized_photo_is_refused_and_nothing_changes(installer, plant, set
     settings.MEDIA_ROOT = tmp_path
     settings.PHOTO_MAX_BYTES = 10_000
     login(installer).post(reverse("plants:about", args=[plant.pk]), {"image": image_file()})
-    ok = login(installer).post(reverse("plants:about", args=[plant.pk]),
-                               {"image": image_file("PNG", "grand.png", (3000, 3000))})
+    ok = login(installer).post(
+        reverse("plants:about", args=[plant.pk]), {"image": image_file("PNG", "grand.png", (3000, 3000))}
+    )
     assert "trop volumineuse" in ok.content.decode()
     assert plant.photos.count() <= 1

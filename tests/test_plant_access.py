@@ -47,8 +47,10 @@ def test_another_company_gets_404_on_every_page(stranger, equipped):
     plant, logger, photo, grant = equipped
     client = login(stranger)
     for url in [
-        reverse("plants:detail", args=[plant.pk]), reverse("plants:edit", args=[plant.pk]),
-        reverse("plants:about", args=[plant.pk]), reverse("plants:grants", args=[plant.pk]),
+        reverse("plants:detail", args=[plant.pk]),
+        reverse("plants:edit", args=[plant.pk]),
+        reverse("plants:about", args=[plant.pk]),
+        reverse("plants:grants", args=[plant.pk]),
         reverse("plants:photo", args=[plant.pk, photo.pk, "thumb"]),
         reverse("plants:commission", args=[plant.pk, "datalogger"]),
         reverse("plants:datalogger_move", args=[plant.pk, logger.pk]),
@@ -63,8 +65,12 @@ def test_another_company_gets_404_on_every_page(stranger, equipped):
 def test_another_company_gets_404_in_the_api(stranger, equipped):
     plant, logger, photo, grant = equipped
     api = api_for(stranger)
-    for url in [f"/api/v1/plants/{plant.pk}/", f"/api/v1/dataloggers/{logger.pk}/",
-                f"/api/v1/photos/{photo.pk}/", f"/api/v1/grants/{grant.pk}/"]:
+    for url in [
+        f"/api/v1/plants/{plant.pk}/",
+        f"/api/v1/dataloggers/{logger.pk}/",
+        f"/api/v1/photos/{photo.pk}/",
+        f"/api/v1/grants/{grant.pk}/",
+    ]:
         assert api.get(url).status_code == 404, url
         assert api.delete(url).status_code == 404, url
     assert api.patch(f"/api/v1/plants/{plant.pk}/", {"name": "Pirate"}).status_code == 404
@@ -88,7 +94,10 @@ def test_a_customer_can_change_nothing_in_pages(customer, equipped):
     assert client.post(reverse("plants:about", args=[plant.pk]), {"image": png_bytes()}).status_code == 403
     assert client.post(reverse("plants:photo_delete", args=[plant.pk, photo.pk])).status_code == 403
     assert client.get(reverse("plants:commission", args=[plant.pk, "test"])).status_code == 403
-    assert client.post(reverse("plants:archive", args=[plant.pk]), {"confirm_name": plant.name}).status_code == 403
+    assert (
+        client.post(reverse("plants:archive", args=[plant.pk]), {"confirm_name": plant.name}).status_code
+        == 403
+    )
     assert client.post(reverse("plants:datalogger_remove", args=[plant.pk, logger.pk])).status_code == 403
     assert client.get(reverse("plants:create")).status_code == 403
     plant.refresh_from_db()

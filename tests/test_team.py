@@ -5,8 +5,9 @@ from portal.models import User
 from .conftest import login
 
 
-def test_an_installer_invites_a_colleague_into_the_same_company(installer, mailoutbox,
-                                                               django_capture_on_commit_callbacks):
+def test_an_installer_invites_a_colleague_into_the_same_company(
+    installer, mailoutbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = login(installer).post(reverse("team"), {"email": "lea@soleil.fr", "username": "lea"})
     assert response.status_code == 302

@@ -22,24 +22,44 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--from-db", action="store_true", help="serve the database's local dataloggers")
         parser.add_argument("--count", type=int, default=0, help="add N synthetic V5 loggers")
-        parser.add_argument("--first-serial", type=int, default=3000000000,
-                            help="serial of the first synthetic logger (default 3000000000)")
+        parser.add_argument(
+            "--first-serial",
+            type=int,
+            default=3000000000,
+            help="serial of the first synthetic logger (default 3000000000)",
+        )
         parser.add_argument("--v5-port", type=int, default=8899, help="Solarman V5 port (default 8899)")
-        parser.add_argument("--tcp-port", type=int, action="append", default=None,
-                            help="Modbus TCP port(s) (default 1502, plus those of --from-db loggers)")
+        parser.add_argument(
+            "--tcp-port",
+            type=int,
+            action="append",
+            default=None,
+            help="Modbus TCP port(s) (default 1502, plus those of --from-db loggers)",
+        )
         parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every reply")
-        parser.add_argument("--accept-any-serial", action="store_true",
-                            help="answer any V5 serial with a new simulated inverter (demo commissioning)")
-        parser.add_argument("--chaos", type=float, default=0.0, metavar="P",
-                            help="each minute, each inverter raises or clears a random W/F code with "
-                                 "probability P (demo alarms)")
+        parser.add_argument(
+            "--accept-any-serial",
+            action="store_true",
+            help="answer any V5 serial with a new simulated inverter (demo commissioning)",
+        )
+        parser.add_argument(
+            "--chaos",
+            type=float,
+            default=0.0,
+            metavar="P",
+            help="each minute, each inverter raises or clears a random W/F code with "
+            "probability P (demo alarms)",
+        )
 
     def handle(self, *args, **opts):
         sim = FleetSimulator(accept_any_serial=opts["accept_any_serial"])
         tcp_ports = set(opts["tcp_port"] or [1502])
         if opts["from_db"]:
-            loggers = Datalogger.objects.active().filter(host__in=["127.0.0.1", "localhost"]) \
+            loggers = (
+                Datalogger.objects.active()
+                .filter(host__in=["127.0.0.1", "localhost"])
                 .select_related("plant")
+            )
             for logger in loggers:
                 device = _device_for(logger, opts["latency"])
                 if logger.protocol == Protocol.SOLARMAN_V5:
@@ -54,8 +74,10 @@ class Command(BaseCommand):
 
     async def _serve(self, sim, opts, tcp_ports):
         await sim.start(v5_port=opts["v5_port"], tcp_ports=tcp_ports)
-        self.stdout.write(f"Serving {len(sim.v5_devices)} V5 loggers on 127.0.0.1:{sim.v5_port} and "
-                          f"{len(sim.tcp_devices)} Modbus TCP devices on ports {sim.tcp_ports}.")
+        self.stdout.write(
+            f"Serving {len(sim.v5_devices)} V5 loggers on 127.0.0.1:{sim.v5_port} and "
+            f"{len(sim.tcp_devices)} Modbus TCP devices on ports {sim.tcp_ports}."
+        )
         try:
             while True:
                 await asyncio.sleep(60)
@@ -68,9 +90,13 @@ class Command(BaseCommand):
 def _device_for(logger, latency):
     plant = logger.plant
     return SimulatedInverter(
-        int(logger.serial_number), f"AU{logger.serial_number}", kwp=float(plant.pv_power_kwp),
-        battery_kwh=float(BATTERY_USABLE_KWH.get(plant.battery_model, 10)), tz=plant.time_zone,
-        unit_id=logger.unit_id, latency=latency,
+        int(logger.serial_number),
+        f"AU{logger.serial_number}",
+        kwp=float(plant.pv_power_kwp),
+        battery_kwh=float(BATTERY_USABLE_KWH.get(plant.battery_model, 10)),
+        tz=plant.time_zone,
+        unit_id=logger.unit_id,
+        latency=latency,
     )
 
 

@@ -15,15 +15,75 @@ COMPANIES = [
 # name, city, kWp, system type, battery, protocol, SN, port, unit id
 PLANTS = {
     "soleilbleu": [
-        ("Maison Martin", "Lyon", 6, SystemType.DC, BatteryModel.AURA_10, Protocol.SOLARMAN_V5, "2355553510", 8899, 1),
-        ("Gîte des Vignes", "Villefranche", 9, SystemType.DC_BACKUP, BatteryModel.AURA_15, Protocol.SOLARMAN_V5, "2355553511", 8899, 1),
-        ("Ferme Dubois", "Bourg-en-Bresse", 12, SystemType.DC_AC, BatteryModel.AURA_20, Protocol.SOLARMAN_V5, "2355553512", 8899, 1),
-        ("Villa Roche (retrofit)", "Vienne", 4.5, SystemType.AC, BatteryModel.AURA_5, Protocol.SOLARMAN_V5, "2355553513", 8899, 1),
+        (
+            "Maison Martin",
+            "Lyon",
+            6,
+            SystemType.DC,
+            BatteryModel.AURA_10,
+            Protocol.SOLARMAN_V5,
+            "2355553510",
+            8899,
+            1,
+        ),
+        (
+            "Gîte des Vignes",
+            "Villefranche",
+            9,
+            SystemType.DC_BACKUP,
+            BatteryModel.AURA_15,
+            Protocol.SOLARMAN_V5,
+            "2355553511",
+            8899,
+            1,
+        ),
+        (
+            "Ferme Dubois",
+            "Bourg-en-Bresse",
+            12,
+            SystemType.DC_AC,
+            BatteryModel.AURA_20,
+            Protocol.SOLARMAN_V5,
+            "2355553512",
+            8899,
+            1,
+        ),
+        (
+            "Villa Roche (retrofit)",
+            "Vienne",
+            4.5,
+            SystemType.AC,
+            BatteryModel.AURA_5,
+            Protocol.SOLARMAN_V5,
+            "2355553513",
+            8899,
+            1,
+        ),
         ("Chantier Petit", "Lyon", 3, SystemType.DC, BatteryModel.AURA_5, None, None, None, None),
     ],
     "armorsolaire": [
-        ("Longère Le Gall", "Rennes", 7.5, SystemType.DC_AC_BACKUP, BatteryModel.AURA_10, Protocol.MODBUS_TCP, "2377001001", 1502, 1),
-        ("Atelier Kerbrat", "Saint-Malo", 15, SystemType.AC_BACKUP, BatteryModel.AURA_25, Protocol.MODBUS_TCP, "2377001002", 1502, 2),
+        (
+            "Longère Le Gall",
+            "Rennes",
+            7.5,
+            SystemType.DC_AC_BACKUP,
+            BatteryModel.AURA_10,
+            Protocol.MODBUS_TCP,
+            "2377001001",
+            1502,
+            1,
+        ),
+        (
+            "Atelier Kerbrat",
+            "Saint-Malo",
+            15,
+            SystemType.AC_BACKUP,
+            BatteryModel.AURA_25,
+            Protocol.MODBUS_TCP,
+            "2377001002",
+            1502,
+            2,
+        ),
     ],
 }
 
@@ -33,38 +93,72 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **opts):
-        admin = self._user("admin", "admin@demo.aura", User.Role.DISTRIBUTOR_ADMIN, is_staff=True,
-                           is_superuser=True)
+        admin = self._user(
+            "admin", "admin@demo.aura", User.Role.DISTRIBUTOR_ADMIN, is_staff=True, is_superuser=True
+        )
         logins = [("distributor admin", admin.username)]
         for name, login, address, agency in COMPANIES:
-            company, _ = Company.objects.get_or_create(name=name, defaults={
-                "address": address, "mobile_phone": "+33 6 12 34 56 78", "email": f"contact@{login}.fr",
-                "agency": agency, "customer_account_number": f"C{abs(hash(login)) % 100000:05d}"})
+            company, _ = Company.objects.get_or_create(
+                name=name,
+                defaults={
+                    "address": address,
+                    "mobile_phone": "+33 6 12 34 56 78",
+                    "email": f"contact@{login}.fr",
+                    "agency": agency,
+                    "customer_account_number": f"C{abs(hash(login)) % 100000:05d}",
+                },
+            )
             installer = self._user(login, f"{login}@demo.aura", User.Role.INSTALLER, company=company)
             logins.append((f"installer, {name}", installer.username))
-            for (pname, city, kwp, stype, battery, protocol, sn, port, unit) in PLANTS[login]:
-                plant, _ = Plant.objects.get_or_create(company=company, name=pname, defaults={
-                    "address": "1 place de la Mairie", "postcode": "00000", "city": city,
-                    "pv_power_kwp": kwp, "system_type": stype, "battery_model": battery,
-                    "created_by": installer})
+            for pname, city, kwp, stype, battery, protocol, sn, port, unit in PLANTS[login]:
+                plant, _ = Plant.objects.get_or_create(
+                    company=company,
+                    name=pname,
+                    defaults={
+                        "address": "1 place de la Mairie",
+                        "postcode": "00000",
+                        "city": city,
+                        "pv_power_kwp": kwp,
+                        "system_type": stype,
+                        "battery_model": battery,
+                        "created_by": installer,
+                    },
+                )
                 if sn and not Datalogger.objects.filter(serial_number=sn, archived_at__isnull=True).exists():
-                    Datalogger.objects.create(plant=plant, serial_number=sn, protocol=protocol,
-                                              host="127.0.0.1", port=port, unit_id=unit)
+                    Datalogger.objects.create(
+                        plant=plant,
+                        serial_number=sn,
+                        protocol=protocol,
+                        host="127.0.0.1",
+                        port=port,
+                        unit_id=unit,
+                    )
         customer = self._user("client.martin@demo.aura", "client.martin@demo.aura", User.Role.CUSTOMER)
-        PlantGrant.objects.get_or_create(plant=Plant.objects.get(name="Maison Martin"), customer=customer,
-                                         defaults={"granted_by": User.objects.get(username="soleilbleu")})
+        PlantGrant.objects.get_or_create(
+            plant=Plant.objects.get(name="Maison Martin"),
+            customer=customer,
+            defaults={"granted_by": User.objects.get(username="soleilbleu")},
+        )
         logins.append(("end customer of Maison Martin", customer.username))
-        ProAccountRequest.objects.get_or_create(login="elecbreizh", defaults={
-            "company_name": "Élec Breizh", "address": "8 rue du Port, 29200 Brest",
-            "mobile_phone": "+33 6 98 76 54 32", "email": "contact@elecbreizh.fr",
-            "agency": "Téréva Brest", "customer_account_number": "C42424"})
-        self.stdout.write("Demo accounts (password for all: %s):" % PASSWORD)
+        ProAccountRequest.objects.get_or_create(
+            login="elecbreizh",
+            defaults={
+                "company_name": "Élec Breizh",
+                "address": "8 rue du Port, 29200 Brest",
+                "mobile_phone": "+33 6 98 76 54 32",
+                "email": "contact@elecbreizh.fr",
+                "agency": "Téréva Brest",
+                "customer_account_number": "C42424",
+            },
+        )
+        self.stdout.write(f"Demo accounts (password for all: {PASSWORD}):")
         for role, login in logins:
             self.stdout.write(f"  {login:<28} {role}")
 
     def _user(self, username, email, role, company=None, **extra):
-        user, created = User.objects.get_or_create(username=username, defaults={
-            "email": email, "role": role, "company": company, **extra})
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"email": email, "role": role, "company": company, **extra}
+        )
         if created:
             user.set_password(PASSWORD)
             user.save()

@@ -1,0 +1,113 @@
+"""From the inverter's F/W bits, through real polls of the simulator, to alarms in PostgreSQL."""
+
+import pytest
+
+from alarms.models import Alarm
+from alarms.services import alarms_from_poll
+from devices import services
+from devices.models import Datalogger
+from devices.simulator import Behaviour
+
+from .conftest import attach_logger
+
+F13 = 1 << 13
+
+
+@pytest.fixture(autouse=True)
+def fast_devices(settings):
+    settings.DEVICE_TIMEOUT_SECONDS = 0.5
+    settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
+
+
+@pytest.fixture
+def logger(simulator, plant, v5_device):
+    return attach_logger(plant, v5_device, simulator)
+
+
+def poll(logger):
+    (result,) = services.poll_loggers([logger.id])
+    return result
+
+
+def test_fault_f13_opens_one_alarm_keeps_it_and_clears_it_at_the_right_time(logger, v5_device):
+    poll(logger)
+    assert not Alarm.objects.exists()
+    v5_device.fault_bits = F13
+    first = poll(logger)
+    alarm = Alarm.objects.get()
+    assert alarm.code_id == "F13" and alarm.cleared_at is None and alarm.started_at == first.at
+    for _ in range(5):
+        poll(logger)
+    assert Alarm.objects.count() == 1
+    v5_device.fault_bits = 0
+    cleared = poll(logger)
+    alarm.refresh_from_db()
+    assert alarm.cleared_at == cleared.at
+
+
+def test_two_simultaneous_warnings_open_two_alarms(logger, v5_device):
+    v5_device.warning_bits = (1 << 0) | (1 << 28)
+    poll(logger)
+    assert sorted(Alarm.objects.values_list("code_id", flat=True)) == ["W00", "W28"]
+
+
+def test_a_code_that_returns_opens_a_new_alarm(logger, v5_device):
+    v5_device.warning_bits = 1 << 12
+    poll(logger)
+    v5_device.warning_bits = 0
+    poll(logger)
+    v5_device.warning_bits = 1 << 12
+    poll(logger)
+    assert Alarm.objects.filter(code_id="W12").count() == 2
+    assert Alarm.objects.filter(code_id="W12", cleared_at__isnull=True).count() == 1
+
+
+def test_a_logger_killed_mid_poll_raises_communication_lost_and_keeps_its_alarms(logger, v5_device, settings):
+    settings.DEVICE_OFFLINE_AFTER_MISSED = 1
+    v5_device.fault_bits = F13
+    poll(logger)
+    v5_device.behaviour = Behaviour.DROP
+    poll(logger)
+    com = Alarm.objects.get(code_id="COM")
+    assert com.inverter is None and com.cleared_at is None
+    assert Alarm.objects.get(code_id="F13").cleared_at is None
+    v5_device.behaviour = Behaviour.NORMAL
+    poll(logger)
+    com.refresh_from_db()
+    assert com.cleared_at is not None
+    assert Alarm.objects.get(code_id="F13").cleared_at is None
+
+
+def test_processing_the_same_reading_twice_changes_nothing(logger, v5_device):
+    v5_device.fault_bits = F13
+    v5_device.warning_bits = 1 << 4
+    result = poll(logger)
+    before = list(Alarm.objects.order_by("pk").values())
+    logger = Datalogger.objects.get(pk=logger.pk)
+    alarms_from_poll([(logger, logger.inverters.get(), result)])
+    assert list(Alarm.objects.order_by("pk").values()) == before
+
+
+def test_the_database_refuses_a_second_open_alarm(logger, v5_device):
+    from django.db import IntegrityError, transaction
+
+    v5_device.fault_bits = F13
+    poll(logger)
+    alarm = Alarm.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Alarm.objects.create(
+            plant=alarm.plant,
+            datalogger=alarm.datalogger,
+            inverter=alarm.inverter,
+            code_id="F13",
+            started_at=alarm.started_at,
+        )
+
+
+def test_an_asleep_inverter_raises_and_clears_nothing(logger, v5_device):
+    v5_device.fault_bits = F13
+    poll(logger)
+    v5_device.behaviour = Behaviour.ASLEEP
+    poll(logger)
+    assert Alarm.objects.get().cleared_at is None
+    assert not Alarm.objects.filter(code_id="COM").exists()

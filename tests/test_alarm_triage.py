@@ -1,0 +1,174 @@
+"""The installer's alarm list, acknowledgement, export and e-mails; who may see and act."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from alarms.models import Alarm
+from alarms.services import alarm_notify
+from devices.models import Datalogger
+
+from .conftest import login, make_plant, text
+
+
+@pytest.fixture
+def logger(plant):
+    logger = Datalogger.objects.create(plant=plant, serial_number="2355553510", host="127.0.0.1")
+    logger.inverters.create(serial_number="AU1")
+    return logger
+
+
+def open_alarm(logger, code, minutes_ago=10, cleared=False):
+    now = timezone.now()
+    return Alarm.objects.create(
+        plant=logger.plant,
+        datalogger=logger,
+        inverter=None if code == "COM" else logger.inverters.get(),
+        code_id=code,
+        started_at=now - timedelta(minutes=minutes_ago),
+        cleared_at=now if cleared else None,
+    )
+
+
+def api_for(user):
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def test_the_list_puts_active_first_then_severity_then_age(installer, logger):
+    warning = open_alarm(logger, "W04", minutes_ago=60)
+    fault = open_alarm(logger, "F13", minutes_ago=5)
+    old_fault = open_alarm(logger, "F07", minutes_ago=30)
+    cleared = open_alarm(logger, "F12", minutes_ago=90, cleared=True)
+    ids = [a["id"] for a in api_for(installer).get("/api/v1/alarms/").json()["results"]]
+    assert ids == [old_fault.pk, fault.pk, warning.pk, cleared.pk]
+    body = text(login(installer).get(reverse("alarms:list")))
+    assert body.index(">F07<") < body.index(">F13<") < body.index(">W04<") < body.index(">F12<")
+
+
+def test_filters_by_code_severity_and_state(installer, logger):
+    open_alarm(logger, "W04")
+    open_alarm(logger, "F13")
+    open_alarm(logger, "F12", cleared=True)
+    api = api_for(installer)
+    assert [a["code"] for a in api.get("/api/v1/alarms/?kind=warning").json()["results"]] == ["W04"]
+    assert [a["code"] for a in api.get("/api/v1/alarms/?state=cleared").json()["results"]] == ["F12"]
+    assert [a["code"] for a in api.get("/api/v1/alarms/?code=f13").json()["results"]] == ["F13"]
+    body = text(login(installer).get(reverse("alarms:list"), {"kind": "fault", "state": "active"}))
+    assert ">F13<" in body and ">W04<" not in body and ">F12<" not in body
+
+
+def test_acknowledging_with_a_note(installer, logger):
+    alarm = open_alarm(logger, "F13")
+    login(installer).post(reverse("alarms:acknowledge", args=[alarm.pk]), {"note": "Ventilation dégagée"})
+    alarm.refresh_from_db()
+    assert alarm.acknowledged_by == installer and alarm.note == "Ventilation dégagée"
+
+
+def test_another_company_can_neither_see_nor_acknowledge(stranger, logger):
+    alarm = open_alarm(logger, "F13")
+    client = login(stranger)
+    assert client.get(reverse("alarms:detail", args=[alarm.pk])).status_code == 404
+    assert client.post(reverse("alarms:acknowledge", args=[alarm.pk])).status_code == 404
+    api = api_for(stranger)
+    assert api.get(f"/api/v1/alarms/{alarm.pk}/").status_code == 404
+    assert api.post(f"/api/v1/alarms/{alarm.pk}/acknowledge/", {"note": "x"}).status_code == 404
+    assert api.get("/api/v1/alarms/").json()["count"] == 0
+    assert ">F13<" not in text(client.get(reverse("alarms:list")))
+    alarm.refresh_from_db()
+    assert alarm.acknowledged_at is None
+
+
+def test_a_customer_sees_active_alarms_of_granted_plants_and_cannot_acknowledge(
+    customer, granted_plant, logger
+):
+    active = open_alarm(logger, "F13")
+    open_alarm(logger, "F12", cleared=True)
+    api = api_for(customer)
+    assert [a["code"] for a in api.get("/api/v1/alarms/").json()["results"]] == ["F13"]
+    assert api.post(f"/api/v1/alarms/{active.pk}/acknowledge/", {"note": "x"}).status_code == 403
+    assert login(customer).post(reverse("alarms:acknowledge", args=[active.pk])).status_code == 403
+    assert login(customer).get(reverse("alarms:export")).status_code == 403
+    assert "F13" in text(login(customer).get(reverse("plants:detail", args=[granted_plant.pk])))
+    active.refresh_from_db()
+    assert active.acknowledged_at is None
+
+
+def test_csv_export_gives_the_history_in_the_plants_time_zone(installer, logger, company):
+    logger.plant.time_zone = "Indian/Reunion"
+    logger.plant.save()
+    alarm = open_alarm(logger, "F13", cleared=True)
+    response = login(installer).get(reverse("alarms:export"))
+    body = b"".join(response.streaming_content).decode()
+    assert "F13" in body and "+04:00" in body
+    assert alarm.plant.name in body
+
+
+def test_the_fleet_list_counts_active_alarms(installer, logger):
+    open_alarm(logger, "F13")
+    open_alarm(logger, "W04")
+    assert "2 alarmes actives" in text(login(installer).get(reverse("plants:list")))
+
+
+def test_a_fault_emails_the_companys_installers_in_french(installer, colleague, logger, mailoutbox):
+    alarm = open_alarm(logger, "F13")
+    assert alarm_notify(alarm.pk)
+    assert sorted(m.to[0] for m in mailoutbox) == sorted([installer.email, colleague.email])
+    message = mailoutbox[0]
+    assert "F13" in message.subject and "Maison Martin" in message.subject
+    assert "Température élevée dissipateur" in message.body and "Que vérifier" in message.body
+
+
+def test_an_installer_can_turn_off_warning_emails(installer, colleague, logger, mailoutbox):
+    colleague.email_warnings = False
+    colleague.save()
+    alarm_notify(open_alarm(logger, "W04").pk)
+    assert [m.to[0] for m in mailoutbox] == [installer.email]
+
+
+def test_an_english_speaking_installer_gets_english(installer, logger, mailoutbox):
+    installer.language = "en"
+    installer.save()
+    alarm_notify(open_alarm(logger, "F13").pk)
+    assert "Heat-sink temperature high" in mailoutbox[0].body
+
+
+def test_flapping_within_the_quiet_period_sends_no_second_email(installer, logger, mailoutbox):
+    first = open_alarm(logger, "F13", minutes_ago=20)
+    alarm_notify(first.pk)
+    Alarm.objects.filter(pk=first.pk).update(cleared_at=timezone.now() - timedelta(minutes=10))
+    second = open_alarm(logger, "F13", minutes_ago=5)
+    assert not alarm_notify(second.pk)
+    assert len(mailoutbox) == 1
+
+
+def test_a_retried_notification_sends_nothing_twice(installer, logger, mailoutbox):
+    alarm = open_alarm(logger, "F13")
+    alarm_notify(alarm.pk)
+    alarm_notify(alarm.pk)
+    assert len(mailoutbox) == 1
+
+
+def test_other_companies_get_no_email(installer, stranger, logger, mailoutbox, other_company):
+    alarm_notify(open_alarm(logger, "F13").pk)
+    assert stranger.email not in [m.to[0] for m in mailoutbox]
+
+
+def test_detection_enqueues_the_email_after_commit(
+    installer, logger, simulator, v5_device, mailoutbox, django_capture_on_commit_callbacks, settings
+):
+    from devices.services import poll_loggers
+
+    from .conftest import attach_logger
+
+    settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
+    plant = make_plant(installer.company, name="Chez Dupont")
+    live = attach_logger(plant, v5_device, simulator)
+    v5_device.fault_bits = 1 << 13
+    with django_capture_on_commit_callbacks(execute=True):
+        poll_loggers([live.id])
+    assert any("Chez Dupont" in m.subject for m in mailoutbox)

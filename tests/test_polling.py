@@ -1,0 +1,115 @@
+"""Polling batches of loggers over real sockets, storing readings and statuses in PostgreSQL."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.utils import timezone
+
+from devices import services, tasks
+from devices.models import Datalogger, DeviceStatus, Reading
+from devices.simulator import Behaviour, SimulatedInverter
+
+from .conftest import attach_logger, make_plant
+
+
+@pytest.fixture(autouse=True)
+def fast_devices(settings):
+    settings.DEVICE_TIMEOUT_SECONDS = 0.5
+    settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
+
+
+def add_devices(simulator, plant, behaviours):
+    loggers = {}
+    for i, behaviour in enumerate(behaviours):
+        device = simulator.add_v5(
+            SimulatedInverter(
+                2400000000 + i + 100 * len(simulator.v5_devices), f"AUP{i}", behaviour=behaviour
+            )
+        )
+        loggers[behaviour] = (attach_logger(plant, device, simulator), device)
+    return loggers
+
+
+def test_a_batch_stores_the_good_loggers_and_says_why_the_others_failed(simulator, plant, tcp_device):
+    loggers = add_devices(
+        simulator,
+        plant,
+        [Behaviour.NORMAL, Behaviour.DROP, Behaviour.GARBAGE, Behaviour.EXCEPTION, Behaviour.TIMEOUT],
+    )
+    tcp_logger = attach_logger(plant, tcp_device, simulator, protocol="modbus_tcp")
+    refused = Datalogger.objects.create(plant=plant, serial_number="2399999999", host="127.0.0.1", port=1)
+    ids = [lg.id for lg, _ in loggers.values()] + [tcp_logger.id, refused.id]
+    services.poll_loggers(ids)
+
+    good = Datalogger.objects.get(pk=loggers[Behaviour.NORMAL][0].pk)
+    assert good.status == DeviceStatus.ONLINE and good.last_error == ""
+    assert good.inverters.get().latest["pv_power"] >= 0
+    assert Datalogger.objects.get(pk=tcp_logger.pk).status == DeviceStatus.ONLINE
+    assert Reading.objects.count() == 2
+    errors = {b: Datalogger.objects.get(pk=lg.pk).last_error for b, (lg, _) in loggers.items()}
+    assert "coupé la connexion" in errors[Behaviour.DROP]
+    assert "pas une trame valide" in errors[Behaviour.GARBAGE]
+    assert "exception Modbus 4" in errors[Behaviour.EXCEPTION]
+    assert "réponse valable à temps" in errors[Behaviour.TIMEOUT]
+    assert "refusé la connexion" in Datalogger.objects.get(pk=refused.pk).last_error
+    for behaviour in (Behaviour.DROP, Behaviour.TIMEOUT):
+        # One miss is not yet "offline" (three in a row are, by default).
+        assert Datalogger.objects.get(pk=loggers[behaviour][0].pk).status == DeviceStatus.NEVER_SEEN
+
+
+def test_a_logger_goes_offline_after_the_configured_missed_polls(simulator, plant, v5_device, settings):
+    settings.DEVICE_OFFLINE_AFTER_MISSED = 2
+    logger = attach_logger(plant, v5_device, simulator)
+    services.poll_loggers([logger.id])
+    v5_device.behaviour = Behaviour.DROP
+    services.poll_loggers([logger.id])
+    logger.refresh_from_db()
+    assert logger.status == DeviceStatus.ONLINE and logger.missed_polls == 1
+    services.poll_loggers([logger.id])
+    logger.refresh_from_db()
+    assert logger.status == DeviceStatus.OFFLINE
+    assert logger.inverters.get().status == DeviceStatus.OFFLINE
+    v5_device.behaviour = Behaviour.NORMAL
+    services.poll_loggers([logger.id])
+    logger.refresh_from_db()
+    assert logger.status == DeviceStatus.ONLINE and logger.missed_polls == 0
+
+
+def test_an_inverter_asleep_at_night_is_asleep_not_offline(simulator, plant, v5_device, settings):
+    settings.DEVICE_OFFLINE_AFTER_MISSED = 1
+    logger = attach_logger(plant, v5_device, simulator)
+    services.poll_loggers([logger.id])
+    v5_device.behaviour = Behaviour.ASLEEP
+    services.poll_loggers([logger.id])
+    logger.refresh_from_db()
+    assert logger.status == DeviceStatus.ASLEEP and logger.last_error == ""
+    assert logger.inverters.get().status == DeviceStatus.ASLEEP
+    assert not logger.alarms.exists()
+
+
+def test_running_the_same_poll_task_twice_stores_the_rows_once(simulator, plant, v5_device, tcp_device):
+    ids = [
+        attach_logger(plant, v5_device, simulator).id,
+        attach_logger(plant, tcp_device, simulator, protocol="modbus_tcp").id,
+    ]
+    cycle_at = timezone.now().isoformat()
+    tasks.poll_batch.apply(args=(ids, cycle_at))
+    tasks.poll_batch.apply(args=(ids, cycle_at))
+    assert Reading.objects.count() == 2
+    assert Reading.objects.values("inverter").distinct().count() == 2
+
+
+def test_a_cycle_splits_the_fleet_into_batches_and_polls_all(simulator, company, settings):
+    settings.POLL_BATCH_SIZE = 2
+    plant = make_plant(company)
+    add_devices(simulator, plant, [Behaviour.NORMAL] * 1)
+    extra = [simulator.add_v5(SimulatedInverter(2410000000 + i, f"AUX{i}")) for i in range(4)]
+    for device in extra:
+        attach_logger(plant, device, simulator)
+    assert tasks.start_poll_cycle.apply().get() == 1 + len(extra)
+    assert Datalogger.objects.filter(status=DeviceStatus.ONLINE).count() == 1 + len(extra)
+
+
+def test_the_history_slot_is_five_minutes():
+    moment = datetime(2026, 6, 1, 12, 8, 41, tzinfo=UTC)
+    assert services.history_slot(moment) == datetime(2026, 6, 1, 12, 5, tzinfo=UTC)
