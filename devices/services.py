@@ -1,7 +1,8 @@
 """Polling: read a batch of dataloggers concurrently, then store values, statuses and history.
 
 1. Each logger is read over one connection, blocks one after the other (a stick serves one request
-   at a time), under a Redis lock so that no two processes ever talk to the same stick at once.
+   at a time), under a Redis lock per logger (taken for the whole batch in one round trip), so that
+   no two processes ever talk to the same stick at once.
 2. A semaphore bounds the connections a worker holds; each logger has a time budget, so a slow or
    dead one costs its own budget and never delays the rest.
 3. Storage is idempotent: history rows are keyed (inverter, slot) and inserted with ON CONFLICT DO
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 
 import redis.asyncio as aioredis
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,16 +49,12 @@ def _endpoint(logger):
     )
 
 
-async def _read_one(logger, need_info, semaphore, redis):
+async def _read_one(logger, need_info, semaphore):
     result = PollResult(logger.id)
     ep = _endpoint(logger)
     # Worst case: every block times out on each attempt, plus the gaps between blocks.
     budget = (len(LIVE_PLAN) + len(INFO_PLAN)) * ep.timeout * (ep.retries + 1) + 2
-    lock = redis.lock(LOCK_KEY.format(logger.serial_number), timeout=budget + 5, blocking=False)
     async with semaphore:
-        if not await lock.acquire():
-            result.busy = True
-            return result
         try:
             async with asyncio.timeout(budget), connect(ep) as conn:
                 result.values = await read_values(conn, LIVE_PLAN)
@@ -75,20 +72,46 @@ async def _read_one(logger, need_info, semaphore, redis):
             result.error = _("Unexpected error while reading the logger; see the worker log.")
         finally:
             result.at = timezone.now()
-            try:
-                await lock.release()
-            except Exception:  # expired meanwhile: nothing to release
-                pass
     return result
 
 
 async def _read_all(loggers, need_info):
-    semaphore = asyncio.Semaphore(settings.POLL_CONCURRENCY)
+    """Read every logger this process could lock; the others are reported busy."""
     redis = aioredis.Redis.from_url(settings.REDIS_URL)
     try:
-        return await asyncio.gather(*(_read_one(lg, need_info[lg.id], semaphore, redis) for lg in loggers))
+        locked = await _lock(redis, loggers)
+        semaphore = asyncio.Semaphore(settings.POLL_CONCURRENCY)
+        try:
+            return await asyncio.gather(*(
+                _read_one(lg, need_info[lg.id], semaphore) if lg.id in locked
+                else _busy(lg) for lg in loggers
+            ))
+        finally:
+            await _unlock(redis, [lg for lg in loggers if lg.id in locked])
     finally:
         await redis.aclose()
+
+
+async def _busy(logger):
+    return PollResult(logger.id, busy=True, at=timezone.now())
+
+
+async def _lock(redis, loggers):
+    """Take every logger's lock in one round trip (SET NX); returns the ids this process holds.
+
+    The lock lives as long as a task may run, so it is released by us, never taken over mid-read.
+    """
+    ttl = int(settings.CELERY_TASK_TIME_LIMIT * 1000) + 5000
+    async with redis.pipeline(transaction=False) as pipe:
+        for logger in loggers:
+            pipe.set(LOCK_KEY.format(logger.serial_number), 1, nx=True, px=ttl)
+        acquired = await pipe.execute()
+    return {logger.id for logger, ok in zip(loggers, acquired, strict=True) if ok}
+
+
+async def _unlock(redis, loggers):
+    if loggers:
+        await redis.delete(*(LOCK_KEY.format(logger.serial_number) for logger in loggers))
 
 
 def history_slot(moment):
@@ -145,16 +168,31 @@ def store_results(loggers, results, *, slot):
             readings.append(_reading(inverter, slot, result.values))
         inverter_updates.append(inverter)
         alarm_input.append((logger, inverter, result))
-    Datalogger.objects.bulk_update(
-        logger_updates,
-        ["status", "last_polled_at", "last_seen_at", "missed_polls", "last_error"],
-        batch_size=500,
-    )
-    Inverter.objects.bulk_update(
-        inverter_updates, ["status", "last_seen_at", "latest", "latest_at"], batch_size=500
-    )
+    _update_rows(Datalogger, logger_updates,
+                 ["status", "last_polled_at", "last_seen_at", "missed_polls", "last_error"])
+    _update_rows(Inverter, inverter_updates, ["status", "last_seen_at", "latest", "latest_at"])
     Reading.objects.bulk_create(readings, ignore_conflicts=True, batch_size=1000)
     alarms_from_poll(alarm_input)
+
+
+def _update_rows(model, objs, fields):
+    """One UPDATE … FROM unnest(arrays) for many rows: Django's bulk_update builds a CASE per row and
+    field, which costs seconds per thousand rows; this costs milliseconds."""
+    if not objs:
+        return
+    table = model._meta.db_table
+    columns = [model._meta.get_field(name) for name in fields]
+    with connection.cursor() as cursor:
+        types = [c.db_type(connection) for c in columns]
+        arrays = [[c.get_db_prep_save(getattr(obj, c.attname), connection) for obj in objs]
+                  for c in columns]
+        assignments = ", ".join(f'"{c.column}" = v."{c.column}"' for c in columns)
+        unnest = ", ".join(f"%s::{t}[]" for t in ["bigint", *types])
+        names = ", ".join(["id", *(f'"{c.column}"' for c in columns)])
+        cursor.execute(
+            f'UPDATE "{table}" AS t SET {assignments} FROM unnest({unnest}) AS v({names}) WHERE t.id = v.id',
+            [[obj.pk for obj in objs], *arrays],
+        )
 
 
 def _inverter_for(logger, result):
