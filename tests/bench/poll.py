@@ -105,7 +105,7 @@ def main():
     try:
         wait_for_port(port, simulator)
         ok, cold = run_cycle()
-        print(f"cold cycle (identities read, inverters created): {ok}/{INVERTERS} in {cold:.1f} s", flush=True)
+        print(f"cold cycle (identities read): {ok}/{INVERTERS} in {cold:.1f} s", flush=True)
         from devices.models import Reading
 
         ok, cycle = run_cycle()
