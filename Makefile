@@ -29,7 +29,7 @@ browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 test: venv services browser
-	SECRET_KEY=test-only-secret-key HTTPS=0 DEBUG=0 STATIC_MANIFEST=0 REDIS_URL=redis://127.0.0.1:6379/15 \
+	SECRET_KEY=test-only-secret-key HTTPS=0 DEBUG=0 STATIC_MANIFEST=0 DATABASE_CONN_MAX_AGE=0 REDIS_URL=redis://127.0.0.1:6379/15 \
 		CELERY_TASK_ALWAYS_EAGER=1 EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend \
 		$(BIN)/pytest
 

@@ -82,10 +82,12 @@ async def _read_all(loggers, need_info):
         locked = await _lock(redis, loggers)
         semaphore = asyncio.Semaphore(settings.POLL_CONCURRENCY)
         try:
-            return await asyncio.gather(*(
-                _read_one(lg, need_info[lg.id], semaphore) if lg.id in locked
-                else _busy(lg) for lg in loggers
-            ))
+            return await asyncio.gather(
+                *(
+                    _read_one(lg, need_info[lg.id], semaphore) if lg.id in locked else _busy(lg)
+                    for lg in loggers
+                )
+            )
         finally:
             await _unlock(redis, [lg for lg in loggers if lg.id in locked])
     finally:
@@ -168,8 +170,9 @@ def store_results(loggers, results, *, slot):
             readings.append(_reading(inverter, slot, result.values))
         inverter_updates.append(inverter)
         alarm_input.append((logger, inverter, result))
-    _update_rows(Datalogger, logger_updates,
-                 ["status", "last_polled_at", "last_seen_at", "missed_polls", "last_error"])
+    _update_rows(
+        Datalogger, logger_updates, ["status", "last_polled_at", "last_seen_at", "missed_polls", "last_error"]
+    )
     _update_rows(Inverter, inverter_updates, ["status", "last_seen_at", "latest", "latest_at"])
     Reading.objects.bulk_create(readings, ignore_conflicts=True, batch_size=1000)
     alarms_from_poll(alarm_input)
@@ -184,8 +187,7 @@ def _update_rows(model, objs, fields):
     columns = [model._meta.get_field(name) for name in fields]
     with connection.cursor() as cursor:
         types = [c.db_type(connection) for c in columns]
-        arrays = [[c.get_db_prep_save(getattr(obj, c.attname), connection) for obj in objs]
-                  for c in columns]
+        arrays = [[c.get_db_prep_save(getattr(obj, c.attname), connection) for obj in objs] for c in columns]
         assignments = ", ".join(f'"{c.column}" = v."{c.column}"' for c in columns)
         unnest = ", ".join(f"%s::{t}[]" for t in ["bigint", *types])
         names = ", ".join(["id", *(f'"{c.column}"' for c in columns)])

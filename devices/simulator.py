@@ -18,7 +18,7 @@ import random
 import struct
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from umodbus.client.serial.redundancy_check import add_crc, validate_crc
@@ -123,6 +123,8 @@ class SimulatedInverter:
 
     def step(self, now):
         """Advance the plant to `now`: powers for this instant, counters integrated since last step."""
+        if self._last_step is None:
+            self._start_of_day(now)
         local = now.astimezone(ZoneInfo(self.tz))
         if self._last_step and local.date() != self._last_step.astimezone(ZoneInfo(self.tz)).date():
             for key in self.counters:
@@ -162,6 +164,16 @@ class SimulatedInverter:
         """Step the physics unless it was stepped within the last second (one poll reads 3 blocks)."""
         if self._last_step is None or (now - self._last_step).total_seconds() > 1:
             self.step(now)
+
+    def _start_of_day(self, now):
+        """A simulator started mid-day: integrate today so far, in half-hour steps, so that the
+        day's counters look like those of an inverter that was running since midnight."""
+        local = now.astimezone(ZoneInfo(self.tz))
+        moment = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(now.tzinfo)
+        self._last_step = moment
+        while (now - moment).total_seconds() > 1800:
+            moment += timedelta(minutes=30)
+            self.step(moment)
 
     @property
     def asleep(self):

@@ -61,14 +61,25 @@ def create_fleet(port):
 
     company = Company.objects.create(name="Bench", address="-", mobile_phone="-", email="b@b.fr")
     plants = Plant.objects.bulk_create(
-        Plant(company=company, name=f"Plant {i}", address="-", postcode="-", city="-", pv_power_kwp=6,
-              system_type=SystemType.DC, battery_model=BatteryModel.AURA_10)
+        Plant(
+            company=company,
+            name=f"Plant {i}",
+            address="-",
+            postcode="-",
+            city="-",
+            pv_power_kwp=6,
+            system_type=SystemType.DC,
+            battery_model=BatteryModel.AURA_10,
+        )
         for i in range(INVERTERS // 10)
     )
     Datalogger.objects.bulk_create(
-        (Datalogger(plant=plants[i // 10], serial_number=str(FIRST_SERIAL + i), host="127.0.0.1",
-                    port=port)
-         for i in range(INVERTERS)),
+        (
+            Datalogger(
+                plant=plants[i // 10], serial_number=str(FIRST_SERIAL + i), host="127.0.0.1", port=port
+            )
+            for i in range(INVERTERS)
+        ),
         batch_size=2000,
     )
 
@@ -98,9 +109,23 @@ def main():
     port = free_port()
     create_fleet(port)
     simulator = subprocess.Popen(
-        [sys.executable, "manage.py", "simulate_fleet", "--count", str(INVERTERS), "--first-serial",
-         str(FIRST_SERIAL), "--latency", LATENCY, "--v5-port", str(port), "--tcp-port", str(free_port())],
-        cwd=ROOT, stdout=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "manage.py",
+            "simulate_fleet",
+            "--count",
+            str(INVERTERS),
+            "--first-serial",
+            str(FIRST_SERIAL),
+            "--latency",
+            LATENCY,
+            "--v5-port",
+            str(port),
+            "--tcp-port",
+            str(free_port()),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
     )
     try:
         wait_for_port(port, simulator)

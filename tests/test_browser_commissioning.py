@@ -1,0 +1,95 @@
+"""End to end on a phone-sized screen: an installer commissions a plant, the customer sees it."""
+
+import shutil
+
+import pytest
+
+from devices.simulator import SimulatedInverter
+from plants.models import Plant
+from portal.models import User
+
+from .conftest import PASSWORD, make_user
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed"),
+]
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the test's ORM calls are still sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport=PHONE, locale="fr-FR")
+        yield context.new_page()
+        browser.close()
+
+
+def log_in(page, base, username):
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("article button[type=submit]")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_installer_commissions_a_plant_on_a_phone(live_server, browser_page, company, simulator, settings):
+    settings.DEFAULT_LOGGER_HOST = "127.0.0.1"
+    settings.DEFAULT_LOGGER_PORT = simulator.v5_port
+    device = simulator.add_v5(SimulatedInverter(2355557777, "AU5557777"))
+    make_user("paul", User.Role.INSTALLER, company)
+    page, base = browser_page, live_server.url
+
+    log_in(page, base, "paul")
+    page.click("text=Nouvelle centrale")
+    page.fill("#id_name", "Maison Lefèvre")
+    page.fill("#id_address", "7 chemin des Vignes")
+    page.fill("#id_postcode", "69400")
+    page.fill("#id_city", "Villefranche")
+    page.fill("#id_pv_power_kwp", "6")
+    page.check("input[value=dc_backup]")
+    page.select_option("#id_battery_model", "AURA 10KM-BG")
+    page.click("text=Créer la centrale >> nth=-1")
+
+    # The installer leaves half-way: the fleet list shows what is left to do.
+    page.goto(f"{base}/plants/")
+    assert "Ajouter l'enregistreur" in page.inner_text("table")
+    page.click("text=Ajouter l'enregistreur")
+    page.fill("#id_serial_number", "2355557777")
+    page.click("main form button:has-text('Ajouter l')")
+
+    page.click("main form button:has-text('Tester la connexion')")
+    page.wait_for_selector("#results article")
+    assert "AU5557777" in page.inner_text("#results")
+    assert "En ligne" in page.inner_text("#results")
+
+    page.click("text=Étape suivante : autoriser le client")
+    page.fill("#id_email", "claire@example.fr")
+    page.click("button:has-text('Vérifier')")
+    page.wait_for_selector("#check p")
+    assert "un compte client sera créé" in page.inner_text("#check")
+    page.fill("#id_password", PASSWORD)
+    page.click("main form button:has-text('Enregistrer')")
+    page.click("button:has-text('Terminer la mise en service')")
+    assert "Mise en service terminée" in page.inner_text("main")
+
+    plant = Plant.objects.with_status().get(name="Maison Lefèvre")
+    assert plant.status == "online" and plant.next_step is None
+    simulator.v5_devices.pop(device.logger_serial)
+
+    # The customer sees the plant read-only, with its live values.
+    page.click("text=Déconnexion")
+    log_in(page, base, "claire@example.fr")
+    page.click("text=Maison Lefèvre")
+    body = page.inner_text("main")
+    assert "Production du jour" in body and "Batterie" in body
+    assert page.locator("text=Modifier la centrale").count() == 0
+    assert page.locator("text=Nouvelle centrale").count() == 0
