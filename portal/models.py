@@ -42,6 +42,13 @@ class Company(models.Model):
         return self.name
 
 
+class PortalUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        """`createsuperuser` makes a distributor admin: the portal's own pages are theirs too."""
+        extra_fields.setdefault("role", User.Role.DISTRIBUTOR_ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
     """A person who logs in. The role says what they may do; installers belong to one company."""
 
@@ -67,7 +74,7 @@ class User(AbstractUser):
         help_text=_("Faults are always e-mailed; untick to receive no e-mail for warnings."),
     )
 
-    objects = UserManager()
+    objects = PortalUserManager()
 
     class Meta:
         constraints = [
