@@ -29,7 +29,10 @@ def browser_page(monkeypatch):
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         context = browser.new_context(viewport=PHONE, locale="fr-FR")
-        yield context.new_page()
+        page = context.new_page()
+        yield page
+        # Let the server finish every request (and close its connection) before the test ends.
+        page.goto("about:blank")
         browser.close()
 
 
