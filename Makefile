@@ -44,7 +44,7 @@ demo: venv services
 	@echo "Portal: http://127.0.0.1:8000/  (Ctrl-C stops the portal, the simulator and the worker)"
 	@trap 'kill 0' EXIT INT TERM; \
 	$(DEMO_ENV) $(BIN)/python manage.py simulate_fleet --from-db --accept-any-serial --chaos 0.02 & \
-	$(DEMO_ENV) $(BIN)/celery -A portal worker --beat --concurrency 2 --loglevel WARNING & \
+	$(DEMO_ENV) $(BIN)/celery -A portal worker --beat --schedule $(VENV)/celerybeat-schedule --concurrency 2 --loglevel WARNING & \
 	$(DEMO_ENV) $(BIN)/python manage.py runserver 0.0.0.0:8000
 
 bench: bench-poll

@@ -1,11 +1,11 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from plants import services as plant_services
-from plants.api import as_drf_error
+from plants.api import EditablePlantField, ListCreateDestroyViewSet, as_drf_error
 from plants.models import Plant
 from portal.access import IsInstallerOrReadOnly
 
@@ -33,7 +33,7 @@ class InverterSerializer(serializers.ModelSerializer):
 
 
 class DataloggerSerializer(serializers.ModelSerializer):
-    plant = serializers.PrimaryKeyRelatedField(queryset=Plant.objects.none())
+    plant = EditablePlantField()
     inverters = InverterSerializer(many=True, read_only=True)
 
     class Meta:
@@ -56,13 +56,6 @@ class DataloggerSerializer(serializers.ModelSerializer):
         validators = []
         extra_kwargs = {"serial_number": {"validators": []}}
 
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request:
-            fields["plant"].queryset = Plant.objects.editable_by(request.user)
-        return fields
-
 
 class TestResultSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
@@ -71,13 +64,7 @@ class TestResultSerializer(serializers.Serializer):
     datalogger = DataloggerSerializer()
 
 
-class DataloggerViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class DataloggerViewSet(ListCreateDestroyViewSet):
     serializer_class = DataloggerSerializer
     permission_classes = [IsInstallerOrReadOnly]
 

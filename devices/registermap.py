@@ -54,9 +54,6 @@ class Register:
     choices: dict = field(default_factory=dict)
     bits: dict = field(default_factory=dict)
     writable: bool = False
-    # Plausible range of the physical value (simulator and settings forms keep within it).
-    minimum: float | None = None
-    maximum: float | None = None
 
     @property
     def count(self):
@@ -97,9 +94,35 @@ class Register:
         return self.bits.get(bit)
 
 
+def identity(key, address, label, length):
+    """An ASCII identity field (holding register, read-only)."""
+    return Register(key, address, Kind.ASCII, label, group=Group.INFO, table=Table.HOLDING, length=length)
+
+
+def setting(key, address, label, choices):
+    """A writable remote-control setting (holding register, one of `choices`)."""
+    return Register(
+        key,
+        address,
+        Kind.ENUM,
+        label,
+        group=Group.SETTINGS,
+        table=Table.HOLDING,
+        choices=choices,
+        writable=True,
+    )
+
+
 WORKING_MODES = {0: "self_use", 1: "time_of_use", 2: "battery_priority"}
+REMOTE_CONTROL_CHOICES = {1: "disabled", 2: "enabled"}  # the inverter screen's CONTRÔLE À DISTANCE
+GRID_CODES = {14: "EN 50549", 1: "VDE 4105", 3: "CEI 0-21", 9: "G98", 24: "DK"}
 ON_OFF = {0: "off", 1: "on"}
 
+# Warning word bit n is Wnn (bit 29: W29, the guide's second "W26"); fault word bit n is Fnn (F32: bit 31).
+WARNING_BITS = {n: f"W{n:02d}" for n in range(30)}
+FAULT_BITS = {**{n: f"F{n:02d}" for n in range(21) if n != 3}, 31: "F32"}
+
+# fmt: off
 REGISTERS = [
     Register("pv1_voltage", 3000, Kind.U16, "PV1 voltage", scale=0.1, unit="V"),
     Register("pv2_voltage", 3001, Kind.U16, "PV2 voltage", scale=0.1, unit="V"),
@@ -114,22 +137,12 @@ REGISTERS = [
     Register("system_status", 3046, Kind.ENUM, "System status"),
     Register("inverter_status", 3047, Kind.ENUM, "Inverter status"),
     Register("dcdc_status", 3048, Kind.ENUM, "DC-DC status"),
-    Register(
-        "warning_bits", 3049, Kind.BITS, "Warnings", bits={**{n: f"W{n:02d}" for n in range(29)}, 29: "W29"}
-    ),
-    Register(
-        "fault_bits",
-        3051,
-        Kind.BITS,
-        "Faults",
-        bits={**{n: f"F{n:02d}" for n in range(21) if n != 3}, 31: "F32"},
-    ),
+    Register("warning_bits", 3049, Kind.BITS, "Warnings", bits=WARNING_BITS),
+    Register("fault_bits", 3051, Kind.BITS, "Faults", bits=FAULT_BITS),
     Register("battery_voltage", 3063, Kind.U16, "Battery voltage", scale=0.01, unit="V"),
     Register("battery_current", 3064, Kind.S16, "Battery current", scale=0.1, unit="A"),
     Register("battery_power", 3065, Kind.S16, "Battery power", unit="W"),
-    Register(
-        "battery_soc", 3066, Kind.U16, "Battery state of charge", scale=0.1, unit="%", minimum=0, maximum=100
-    ),
+    Register("battery_soc", 3066, Kind.U16, "Battery state of charge", scale=0.1, unit="%"),
     Register("battery_temperature", 3067, Kind.S16, "Battery temperature", scale=0.1, unit="°C"),
     Register("battery_soh", 3075, Kind.U16, "Battery state of health", scale=0.1, unit="%"),
     Register("discharge_limit", 3078, Kind.U16, "Discharge power limit", unit="%"),
@@ -159,74 +172,20 @@ REGISTERS = [
     Register("grid_charge_start", 3317, Kind.U16, "Grid charging start (hhmm)"),
     Register("grid_charge_end", 3318, Kind.U16, "Grid charging end (hhmm)"),
     # Identity (holding registers, read-only).
-    Register("model_name", 3200, Kind.ASCII, "Model", group=Group.INFO, table=Table.HOLDING, length=6),
-    Register("battery_name", 3206, Kind.ASCII, "Battery", group=Group.INFO, table=Table.HOLDING, length=6),
-    Register(
-        "firmware_arm", 3212, Kind.ASCII, "ARM firmware", group=Group.INFO, table=Table.HOLDING, length=3
-    ),
-    Register(
-        "firmware_dsp", 3215, Kind.ASCII, "DSP firmware", group=Group.INFO, table=Table.HOLDING, length=3
-    ),
-    Register(
-        "serial_number",
-        3218,
-        Kind.ASCII,
-        "Inverter serial number",
-        group=Group.INFO,
-        table=Table.HOLDING,
-        length=8,
-    ),
+    identity("model_name", 3200, "Model", 6),
+    identity("battery_name", 3206, "Battery", 6),
+    identity("firmware_arm", 3212, "ARM firmware", 3),
+    identity("firmware_dsp", 3215, "DSP firmware", 3),
+    identity("serial_number", 3218, "Inverter serial number", 8),
     # Remote-control settings (project-defined, see the module docstring).
-    Register(
-        "remote_control",
-        3400,
-        Kind.ENUM,
-        "Remote control",
-        group=Group.SETTINGS,
-        table=Table.HOLDING,
-        choices={1: "disabled", 2: "enabled"},
-    ),
-    Register(
-        "setting_working_mode",
-        3401,
-        Kind.ENUM,
-        "Working mode",
-        group=Group.SETTINGS,
-        table=Table.HOLDING,
-        choices=WORKING_MODES,
-        writable=True,
-    ),
-    Register(
-        "setting_eps",
-        3402,
-        Kind.ENUM,
-        "Backup (EPS) output",
-        group=Group.SETTINGS,
-        table=Table.HOLDING,
-        choices=ON_OFF,
-        writable=True,
-    ),
-    Register(
-        "setting_ac_coupling",
-        3403,
-        Kind.ENUM,
-        "AC coupling (retrofit)",
-        group=Group.SETTINGS,
-        table=Table.HOLDING,
-        choices=ON_OFF,
-        writable=True,
-    ),
-    Register(
-        "setting_grid_code",
-        3404,
-        Kind.ENUM,
-        "Grid code",
-        group=Group.SETTINGS,
-        table=Table.HOLDING,
-        choices={14: "EN 50549", 1: "VDE 4105", 3: "CEI 0-21", 9: "G98", 24: "DK"},
-        writable=True,
-    ),
+    Register("remote_control", 3400, Kind.ENUM, "Remote control", group=Group.SETTINGS, table=Table.HOLDING,
+             choices=REMOTE_CONTROL_CHOICES),
+    setting("setting_working_mode", 3401, "Working mode", WORKING_MODES),
+    setting("setting_eps", 3402, "Backup (EPS) output", ON_OFF),
+    setting("setting_ac_coupling", 3403, "AC coupling (retrofit)", ON_OFF),
+    setting("setting_grid_code", 3404, "Grid code", GRID_CODES),
 ]
+# fmt: on
 
 BY_KEY = {r.key: r for r in REGISTERS}
 REMOTE_CONTROL = BY_KEY["remote_control"]

@@ -9,7 +9,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from portal.access import IsInstallerOrReadOnly
 
 from . import services
-from .forms import PlantFilterForm
+from .forms import PlantFilterForm, PlantForm
 from .models import Plant, PlantGrant, PlantPhoto
 
 
@@ -18,27 +18,33 @@ def as_drf_error(error: DjangoValidationError):
     return ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages)
 
 
+class EditablePlantField(serializers.PrimaryKeyRelatedField):
+    """A plant the requesting installer may change; any other id is "does not exist"."""
+
+    def get_queryset(self):
+        return Plant.objects.editable_by(self.context["request"].user)
+
+
+class ListCreateDestroyViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Things attached to a plant: listed, added and removed, never edited in place."""
+
+
 class PlantSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True)
     next_step = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
         model = Plant
+        # The same fields as the pages' form, plus what the API also reports.
         fields = [
             "id",
-            "name",
-            "address",
-            "postcode",
-            "city",
-            "latitude",
-            "longitude",
-            "time_zone",
-            "pv_power_kwp",
-            "system_type",
-            "battery_model",
-            "grid_code",
-            "commissioning_date",
-            "notes",
+            *PlantForm.Meta.fields,
             "status",
             "next_step",
             "company",
@@ -95,7 +101,7 @@ class GrantSerializer(serializers.ModelSerializer):
     last_name = serializers.CharField(write_only=True, required=False, allow_blank=True)
     password = serializers.CharField(write_only=True, required=False, allow_blank=True, min_length=8)
     customer_email = serializers.EmailField(source="customer.email", read_only=True)
-    plant = serializers.PrimaryKeyRelatedField(queryset=Plant.objects.none())
+    plant = EditablePlantField()
 
     class Meta:
         model = PlantGrant
@@ -112,21 +118,8 @@ class GrantSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["customer", "created_at"]
 
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request:
-            fields["plant"].queryset = Plant.objects.editable_by(request.user)
-        return fields
 
-
-class GrantViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class GrantViewSet(ListCreateDestroyViewSet):
     """End-customer access to plants; only installers manage it."""
 
     serializer_class = GrantSerializer
@@ -156,7 +149,7 @@ class GrantViewSet(
 
 
 class PhotoSerializer(serializers.ModelSerializer):
-    plant = serializers.PrimaryKeyRelatedField(queryset=Plant.objects.none())
+    plant = EditablePlantField()
     image = serializers.FileField(write_only=True)
 
     class Meta:
@@ -164,21 +157,8 @@ class PhotoSerializer(serializers.ModelSerializer):
         fields = ["id", "plant", "caption", "created_at", "image"]
         read_only_fields = ["created_at"]
 
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request:
-            fields["plant"].queryset = Plant.objects.editable_by(request.user)
-        return fields
 
-
-class PhotoViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class PhotoViewSet(ListCreateDestroyViewSet):
     serializer_class = PhotoSerializer
     permission_classes = [IsInstallerOrReadOnly]
     parser_classes = [MultiPartParser, FormParser]

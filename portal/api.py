@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from . import services
 from .access import IsDistributorAdmin
+from .forms import ProAccountRequestForm
 from .models import Company, ProAccountRequest, User
 
 
@@ -39,13 +40,7 @@ class ProAccountRequestSerializer(serializers.ModelSerializer):
         model = ProAccountRequest
         fields = [
             "id",
-            "company_name",
-            "address",
-            "mobile_phone",
-            "email",
-            "login",
-            "agency",
-            "customer_account_number",
+            *ProAccountRequestForm.Meta.fields,
             "status",
             "created_at",
             "decided_at",
