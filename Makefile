@@ -34,7 +34,7 @@ test: venv services browser
 		$(BIN)/pytest
 
 DEMO_ENV := DEBUG=1 HTTPS=0 EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend \
-	DEFAULT_LOGGER_HOST=127.0.0.1 DEFAULT_LOGGER_PORT=8899 POLL_INTERVAL_SECONDS=30
+	DEFAULT_LOGGER_HOST=127.0.0.1 DEFAULT_LOGGER_PORT=8899
 
 demo: venv services
 	@psql -h 127.0.0.1 -U postgres -Atqc "select 1 from pg_database where datname='aura'" | grep -q 1 || \

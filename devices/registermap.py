@@ -17,6 +17,9 @@ Conventions chosen here, and followed by the simulator:
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
+
 MAX_BLOCK = 125  # registers per Modbus read
 
 
@@ -90,8 +93,11 @@ class Register:
             return [raw >> 16, raw & 0xFFFF]
         return [raw & 0xFFFF]
 
-    def code_for_bit(self, bit):
-        return self.bits.get(bit)
+    def display(self, value):
+        """The value as a person reads it: a choice's name, or the number with its unit."""
+        if self.choices:
+            return self.choices.get(value, value)
+        return f"{number_format(value)} {self.unit}".strip()
 
 
 def identity(key, address, label, length):
@@ -124,66 +130,66 @@ FAULT_BITS = {**{n: f"F{n:02d}" for n in range(21) if n != 3}, 31: "F32"}
 
 # fmt: off
 REGISTERS = [
-    Register("pv1_voltage", 3000, Kind.U16, "PV1 voltage", scale=0.1, unit="V"),
-    Register("pv2_voltage", 3001, Kind.U16, "PV2 voltage", scale=0.1, unit="V"),
-    Register("pv1_current", 3012, Kind.S16, "PV1 current", scale=0.01, unit="A"),
-    Register("pv2_current", 3013, Kind.S16, "PV2 current", scale=0.01, unit="A"),
-    Register("pv1_power", 3024, Kind.S16, "PV1 power", unit="W"),
-    Register("pv2_power", 3025, Kind.S16, "PV2 power", unit="W"),
-    Register("pv_energy_today", 3036, Kind.U16, "PV energy today", scale=0.1, unit="kWh"),
-    Register("pv_energy_total", 3041, Kind.U32, "PV energy total", scale=0.1, unit="kWh"),
-    Register("working_mode", 3044, Kind.ENUM, "Working mode", choices=WORKING_MODES),
-    Register("model_code", 3045, Kind.ENUM, "Model code"),
-    Register("system_status", 3046, Kind.ENUM, "System status"),
-    Register("inverter_status", 3047, Kind.ENUM, "Inverter status"),
-    Register("dcdc_status", 3048, Kind.ENUM, "DC-DC status"),
-    Register("warning_bits", 3049, Kind.BITS, "Warnings", bits=WARNING_BITS),
-    Register("fault_bits", 3051, Kind.BITS, "Faults", bits=FAULT_BITS),
-    Register("battery_voltage", 3063, Kind.U16, "Battery voltage", scale=0.01, unit="V"),
-    Register("battery_current", 3064, Kind.S16, "Battery current", scale=0.1, unit="A"),
-    Register("battery_power", 3065, Kind.S16, "Battery power", unit="W"),
-    Register("battery_soc", 3066, Kind.U16, "Battery state of charge", scale=0.1, unit="%"),
-    Register("battery_temperature", 3067, Kind.S16, "Battery temperature", scale=0.1, unit="°C"),
-    Register("battery_soh", 3075, Kind.U16, "Battery state of health", scale=0.1, unit="%"),
-    Register("discharge_limit", 3078, Kind.U16, "Discharge power limit", unit="%"),
-    Register("charge_limit", 3079, Kind.U16, "Charge power limit", unit="%"),
-    Register("grid_voltage", 3097, Kind.U16, "Grid voltage", scale=0.1, unit="V"),
-    Register("grid_frequency", 3098, Kind.U16, "Grid frequency", scale=0.01, unit="Hz"),
-    Register("grid_current", 3099, Kind.S16, "Grid current", scale=0.001, unit="A"),
-    Register("grid_power", 3100, Kind.S16, "Grid power L1", unit="W"),
-    Register("grid_power_l2", 3104, Kind.S16, "Grid power L2", unit="W"),
-    Register("grid_power_l3", 3108, Kind.S16, "Grid power L3", unit="W"),
-    Register("grid_import_today", 3109, Kind.U16, "Grid import today", scale=0.1, unit="kWh"),
-    Register("grid_import_total", 3114, Kind.U32, "Grid import total", scale=0.1, unit="kWh"),
-    Register("grid_export_today", 3116, Kind.U16, "Grid export today", scale=0.1, unit="kWh"),
-    Register("grid_export_total", 3121, Kind.U32, "Grid export total", scale=0.1, unit="kWh"),
-    Register("eps_load_power", 3137, Kind.U16, "Backup (EPS) load power", unit="W"),
-    Register("load_power_l1", 3144, Kind.U16, "Home load power L1", unit="W"),
-    Register("load_power_l2", 3145, Kind.U16, "Home load power L2", unit="W"),
-    Register("load_power_l3", 3146, Kind.U16, "Home load power L3", unit="W"),
-    Register("load_energy_today", 3147, Kind.U16, "Load energy today", scale=0.1, unit="kWh"),
-    Register("load_energy_total", 3152, Kind.U32, "Load energy total", scale=0.1, unit="kWh"),
-    Register("grid_standard", 3193, Kind.ENUM, "Grid standard"),
-    Register("battery_discharge_total", 3292, Kind.U32, "Battery discharge total", unit="kWh"),
-    Register("battery_discharge_today", 3294, Kind.U16, "Battery discharge today", scale=0.1, unit="kWh"),
-    Register("battery_charge_total", 3299, Kind.U32, "Battery charge total", unit="kWh"),
-    Register("battery_charge_today", 3301, Kind.U16, "Battery charge today", scale=0.1, unit="kWh"),
-    Register("grid_charge_enable", 3314, Kind.ENUM, "Grid charging", choices=ON_OFF),
-    Register("grid_charge_start", 3317, Kind.U16, "Grid charging start (hhmm)"),
-    Register("grid_charge_end", 3318, Kind.U16, "Grid charging end (hhmm)"),
+    Register("pv1_voltage", 3000, Kind.U16, _("PV1 voltage"), scale=0.1, unit="V"),
+    Register("pv2_voltage", 3001, Kind.U16, _("PV2 voltage"), scale=0.1, unit="V"),
+    Register("pv1_current", 3012, Kind.S16, _("PV1 current"), scale=0.01, unit="A"),
+    Register("pv2_current", 3013, Kind.S16, _("PV2 current"), scale=0.01, unit="A"),
+    Register("pv1_power", 3024, Kind.S16, _("PV1 power"), unit="W"),
+    Register("pv2_power", 3025, Kind.S16, _("PV2 power"), unit="W"),
+    Register("pv_energy_today", 3036, Kind.U16, _("PV energy today"), scale=0.1, unit="kWh"),
+    Register("pv_energy_total", 3041, Kind.U32, _("PV energy total"), scale=0.1, unit="kWh"),
+    Register("working_mode", 3044, Kind.ENUM, _("Working mode"), choices=WORKING_MODES),
+    Register("model_code", 3045, Kind.ENUM, _("Model code")),
+    Register("system_status", 3046, Kind.ENUM, _("System status")),
+    Register("inverter_status", 3047, Kind.ENUM, _("Inverter status")),
+    Register("dcdc_status", 3048, Kind.ENUM, _("DC-DC status")),
+    Register("warning_bits", 3049, Kind.BITS, _("Warnings"), bits=WARNING_BITS),
+    Register("fault_bits", 3051, Kind.BITS, _("Faults"), bits=FAULT_BITS),
+    Register("battery_voltage", 3063, Kind.U16, _("Battery voltage"), scale=0.01, unit="V"),
+    Register("battery_current", 3064, Kind.S16, _("Battery current"), scale=0.1, unit="A"),
+    Register("battery_power", 3065, Kind.S16, _("Battery power"), unit="W"),
+    Register("battery_soc", 3066, Kind.U16, _("Battery state of charge"), scale=0.1, unit="%"),
+    Register("battery_temperature", 3067, Kind.S16, _("Battery temperature"), scale=0.1, unit="°C"),
+    Register("battery_soh", 3075, Kind.U16, _("Battery state of health"), scale=0.1, unit="%"),
+    Register("discharge_limit", 3078, Kind.U16, _("Discharge power limit"), unit="%"),
+    Register("charge_limit", 3079, Kind.U16, _("Charge power limit"), unit="%"),
+    Register("grid_voltage", 3097, Kind.U16, _("Grid voltage"), scale=0.1, unit="V"),
+    Register("grid_frequency", 3098, Kind.U16, _("Grid frequency"), scale=0.01, unit="Hz"),
+    Register("grid_current", 3099, Kind.S16, _("Grid current"), scale=0.001, unit="A"),
+    Register("grid_power", 3100, Kind.S16, _("Grid power L1"), unit="W"),
+    Register("grid_power_l2", 3104, Kind.S16, _("Grid power L2"), unit="W"),
+    Register("grid_power_l3", 3108, Kind.S16, _("Grid power L3"), unit="W"),
+    Register("grid_import_today", 3109, Kind.U16, _("Grid import today"), scale=0.1, unit="kWh"),
+    Register("grid_import_total", 3114, Kind.U32, _("Grid import total"), scale=0.1, unit="kWh"),
+    Register("grid_export_today", 3116, Kind.U16, _("Grid export today"), scale=0.1, unit="kWh"),
+    Register("grid_export_total", 3121, Kind.U32, _("Grid export total"), scale=0.1, unit="kWh"),
+    Register("eps_load_power", 3137, Kind.U16, _("Backup (EPS) load power"), unit="W"),
+    Register("load_power_l1", 3144, Kind.U16, _("Home load power L1"), unit="W"),
+    Register("load_power_l2", 3145, Kind.U16, _("Home load power L2"), unit="W"),
+    Register("load_power_l3", 3146, Kind.U16, _("Home load power L3"), unit="W"),
+    Register("load_energy_today", 3147, Kind.U16, _("Load energy today"), scale=0.1, unit="kWh"),
+    Register("load_energy_total", 3152, Kind.U32, _("Load energy total"), scale=0.1, unit="kWh"),
+    Register("grid_standard", 3193, Kind.ENUM, _("Grid standard")),
+    Register("battery_discharge_total", 3292, Kind.U32, _("Battery discharge total"), unit="kWh"),
+    Register("battery_discharge_today", 3294, Kind.U16, _("Battery discharge today"), scale=0.1, unit="kWh"),
+    Register("battery_charge_total", 3299, Kind.U32, _("Battery charge total"), unit="kWh"),
+    Register("battery_charge_today", 3301, Kind.U16, _("Battery charge today"), scale=0.1, unit="kWh"),
+    Register("grid_charge_enable", 3314, Kind.ENUM, _("Grid charging"), choices=ON_OFF),
+    Register("grid_charge_start", 3317, Kind.U16, _("Grid charging start (hhmm)")),
+    Register("grid_charge_end", 3318, Kind.U16, _("Grid charging end (hhmm)")),
     # Identity (holding registers, read-only).
-    identity("model_name", 3200, "Model", 6),
-    identity("battery_name", 3206, "Battery", 6),
-    identity("firmware_arm", 3212, "ARM firmware", 3),
-    identity("firmware_dsp", 3215, "DSP firmware", 3),
-    identity("serial_number", 3218, "Inverter serial number", 8),
+    identity("model_name", 3200, _("Model"), 6),
+    identity("battery_name", 3206, _("Battery"), 6),
+    identity("firmware_arm", 3212, _("ARM firmware"), 3),
+    identity("firmware_dsp", 3215, _("DSP firmware"), 3),
+    identity("serial_number", 3218, _("Inverter serial number"), 8),
     # Remote-control settings (project-defined, see the module docstring).
-    Register("remote_control", 3400, Kind.ENUM, "Remote control", group=Group.SETTINGS, table=Table.HOLDING,
-             choices=REMOTE_CONTROL_CHOICES),
-    setting("setting_working_mode", 3401, "Working mode", WORKING_MODES),
-    setting("setting_eps", 3402, "Backup (EPS) output", ON_OFF),
-    setting("setting_ac_coupling", 3403, "AC coupling (retrofit)", ON_OFF),
-    setting("setting_grid_code", 3404, "Grid code", GRID_CODES),
+    Register("remote_control", 3400, Kind.ENUM, _("Remote control"), group=Group.SETTINGS,
+             table=Table.HOLDING, choices=REMOTE_CONTROL_CHOICES),
+    setting("setting_working_mode", 3401, _("Working mode"), WORKING_MODES),
+    setting("setting_eps", 3402, _("Backup (EPS) output"), ON_OFF),
+    setting("setting_ac_coupling", 3403, _("AC coupling (retrofit)"), ON_OFF),
+    setting("setting_grid_code", 3404, _("Grid code"), GRID_CODES),
 ]
 # fmt: on
 

@@ -12,7 +12,7 @@ def inverter_detail(request, pk):
         Inverter.objects.for_user(request.user).select_related("datalogger__plant"), pk=pk
     )
     rows = [
-        (reg, inverter.latest.get(reg.key))
+        (reg.label, reg.display(inverter.latest[reg.key]))
         for reg in REGISTERS
         if reg.group == Group.LIVE and reg.key in inverter.latest
     ]

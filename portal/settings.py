@@ -227,14 +227,19 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = 50
-CELERY_TASK_TIME_LIMIT = 55
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 # Device polling (see devices/): one cycle a minute, batches polled concurrently by the workers.
 POLL_INTERVAL_SECONDS = env_int("POLL_INTERVAL_SECONDS", 60)
+if POLL_INTERVAL_SECONDS < 60:
+    # A dead logger may take ~45 s to give up (5 s timeout, one retry, four reads): a batch task must
+    # be able to finish within one cycle.
+    raise ImproperlyConfigured("POLL_INTERVAL_SECONDS must be at least 60.")
+# Time limits below the cycle length, so that a stuck batch never overlaps the next cycle's.
+CELERY_TASK_SOFT_TIME_LIMIT = POLL_INTERVAL_SECONDS - 10
+CELERY_TASK_TIME_LIMIT = POLL_INTERVAL_SECONDS - 5
 POLL_BATCH_SIZE = env_int("POLL_BATCH_SIZE", 1000)
 POLL_CONCURRENCY = env_int("POLL_CONCURRENCY", 400)
 DEVICE_TIMEOUT_SECONDS = float(env_str("DEVICE_TIMEOUT_SECONDS", "5"))

@@ -1,0 +1,42 @@
+"""The inverter page and the device API: live values with units, history, and who may see them."""
+
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from devices import services
+from devices.models import Reading
+
+from .conftest import attach_logger, login, text
+
+
+def api_for(user):
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def test_the_inverter_page_lists_live_values_with_units(installer, plant, simulator, v5_device, settings):
+    settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
+    v5_device.overrides = {"grid_voltage": 231.4, "battery_soc": 55.5}
+    logger = attach_logger(plant, v5_device, simulator)
+    services.poll_loggers([logger.id])
+    inverter = logger.inverters.get()
+    body = text(login(installer).get(reverse("devices:inverter", args=[inverter.pk])))
+    assert "Tension réseau" in body and "231,4 V" in body and "55,5 %" in body
+
+
+def test_history_and_test_endpoint_in_the_api(
+    installer, stranger, customer, granted_plant, simulator, v5_device, settings
+):
+    settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
+    logger = attach_logger(granted_plant, v5_device, simulator)
+    response = api_for(installer).post(f"/api/v1/dataloggers/{logger.pk}/test/")
+    assert response.status_code == 200 and response.json()["ok"] is True
+    assert response.json()["datalogger"]["inverters"][0]["serial_number"] == "AU7700001"
+    inverter = logger.inverters.get()
+    assert Reading.objects.filter(inverter=inverter).count() == 1
+    readings = api_for(customer).get(f"/api/v1/inverters/{inverter.pk}/readings/").json()["results"]
+    assert len(readings) == 1 and "pv_power" in readings[0]
+    assert api_for(stranger).get(f"/api/v1/inverters/{inverter.pk}/readings/").status_code == 404
+    assert api_for(stranger).post(f"/api/v1/dataloggers/{logger.pk}/test/").status_code == 404
+    assert login(stranger).get(reverse("devices:inverter", args=[inverter.pk])).status_code == 404
