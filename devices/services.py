@@ -167,7 +167,7 @@ def store_results(loggers, results, *, slot):
             inverter.status = DeviceStatus.OFFLINE
         if result.values:
             inverter.latest, inverter.latest_at = _live_values(result.values), result.at
-            readings.append(_reading(inverter, slot, result.values))
+            readings.append(_reading(inverter, slot, inverter.latest))
         inverter_updates.append(inverter)
         alarm_input.append((logger, inverter, result))
     _update_rows(
@@ -224,24 +224,20 @@ def _live_values(values):
     return live
 
 
-def _reading(inverter, slot, values):
-    live = _live_values(values)
+# History columns read from the live values under the same name (grid power: all three phases).
+HISTORY_FIELDS = [
+    "pv_power", "load_power", "battery_power", "battery_soc", "pv_energy_total", "load_energy_total",
+    "grid_import_total", "grid_export_total", "battery_charge_total", "battery_discharge_total",
+    "warning_bits", "fault_bits",
+]  # fmt: skip
+
+
+def _reading(inverter, slot, live):
     return Reading(
         inverter=inverter,
         slot=slot,
-        pv_power=live["pv_power"],
-        load_power=live["load_power"],
         grid_power=live["grid_power_total"],
-        battery_power=values["battery_power"],
-        battery_soc=values["battery_soc"],
-        pv_energy_total=values["pv_energy_total"],
-        load_energy_total=values["load_energy_total"],
-        grid_import_total=values["grid_import_total"],
-        grid_export_total=values["grid_export_total"],
-        battery_charge_total=values["battery_charge_total"],
-        battery_discharge_total=values["battery_discharge_total"],
-        warning_bits=values["warning_bits"],
-        fault_bits=values["fault_bits"],
+        **{name: live[name] for name in HISTORY_FIELDS},
     )
 
 
