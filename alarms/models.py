@@ -3,7 +3,6 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -126,12 +125,5 @@ class Alarm(models.Model):
         return f"{self.code_id} @ {self.plant}"
 
     @property
-    def is_active(self):
-        return self.cleared_at is None
-
-    @property
     def device_label(self):
         return str(self.inverter or self.datalogger)
-
-    def duration(self):
-        return (self.cleared_at or timezone.now()) - self.started_at
