@@ -3,10 +3,13 @@
 import html
 
 import pytest
+import redis
+from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 
 from devices.models import Datalogger
+from devices.services import LOCK_KEY
 from devices.simulator import FleetSimulator, SimulatedInverter, SimulatorThread
 from plants.models import BatteryModel, Plant, PlantGrant, SystemType
 from portal.models import Company, User
@@ -17,6 +20,15 @@ PASSWORD = "correct-horse-battery-9"
 @pytest.fixture(autouse=True)
 def _clean_cache():
     cache.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stale_logger_locks():
+    """A run killed mid-poll leaves its logger locks in Redis until they expire; start without them."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter(LOCK_KEY.format("*")):
+        client.delete(key)
+    client.close()
 
 
 def make_user(username, role, company=None, **extra):

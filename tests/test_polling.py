@@ -113,3 +113,21 @@ def test_a_cycle_splits_the_fleet_into_batches_and_polls_all(simulator, company,
 def test_the_history_slot_is_five_minutes():
     moment = datetime(2026, 6, 1, 12, 8, 41, tzinfo=UTC)
     assert services.history_slot(moment) == datetime(2026, 6, 1, 12, 5, tzinfo=UTC)
+
+
+def test_a_stick_read_by_another_process_is_skipped_not_missed(simulator, plant, v5_device, settings):
+    import redis
+
+    logger = attach_logger(plant, v5_device, simulator)
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.set(services.LOCK_KEY.format(logger.serial_number), 1, px=10_000)
+    try:
+        (result,) = services.poll_loggers([logger.id])
+    finally:
+        client.delete(services.LOCK_KEY.format(logger.serial_number))
+    assert result.busy
+    logger.refresh_from_db()
+    assert logger.missed_polls == 0 and logger.status == DeviceStatus.NEVER_SEEN
+    services.poll_loggers([logger.id])
+    logger.refresh_from_db()
+    assert logger.status == DeviceStatus.ONLINE
