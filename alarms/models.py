@@ -80,6 +80,13 @@ class AlarmQuerySet(models.QuerySet):
     def active(self):
         return self.filter(cleared_at__isnull=True)
 
+    def active_counts(self):
+        """Active alarms by kind: {"fault": n, "warning": n, "communication": n}."""
+        counts = dict.fromkeys(AlarmCode.Kind.values, 0)
+        rows = self.active().values("code__kind").annotate(n=models.Count("pk")).order_by()
+        counts.update({row["code__kind"]: row["n"] for row in rows})
+        return counts
+
     def triage_order(self):
         """Active first, then by severity, then oldest first among the active."""
         return self.order_by(models.F("cleared_at").desc(nulls_first=True), "code__severity", "started_at")

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from plants.models import Plant
+
 from . import services, troubleshooting
 from .forms import AcknowledgeForm, AlarmFilterForm
 from .models import Alarm, AlarmCode
@@ -24,11 +26,26 @@ def _alarms_for(request):
 
 @login_required
 def alarm_list(request):
+    """The fleet's alarms, or one plant's (its "Alarms" tab) when filtered by plant."""
     filters, alarms = _alarms_for(request)
     page = Paginator(alarms, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "alarms/list.html", {"filters": filters, "page": page, "query": query.urlencode()})
+    plant = None
+    if filters.is_bound and filters.is_valid() and filters.cleaned_data["plant"]:
+        plant = get_object_or_404(
+            Plant.objects.for_user(request.user).with_status(), pk=filters.cleaned_data["plant"]
+        )
+    return render(
+        request,
+        "alarms/list.html",
+        {
+            "filters": filters,
+            "page": page,
+            "query": query.urlencode(),
+            "plant": plant,
+        },
+    )
 
 
 @login_required

@@ -138,6 +138,14 @@ class PlantQuerySet(models.QuerySet):
         )
 
 
+def status_counts(plants):
+    """How many of `plants` (a with_status() queryset) are in each status, every status present."""
+    counts = dict.fromkeys(PlantStatus.values, 0)
+    for status in plants.values_list("status", flat=True):
+        counts[status] += 1
+    return counts
+
+
 class Plant(models.Model):
     """A customer's solar + battery installation (centrale), owned by one installer company."""
 

@@ -22,7 +22,7 @@ from .forms import (
     PlantFilterForm,
     PlantForm,
 )
-from .models import CommissioningStep, Plant, PlantGrant, PlantPhoto
+from .models import CommissioningStep, Plant, PlantGrant, PlantPhoto, status_counts
 
 
 def get_plant_for_user(request, pk):
@@ -49,10 +49,19 @@ def plant_list(request):
         Plant.objects.for_user(request.user).with_status().select_related("company").order_by("name", "pk")
     )
     filters = PlantFilterForm(request.GET or None)
-    plants = filters.filter(plants)
-    page = Paginator(plants, 25).get_page(request.GET.get("page"))
-    counts = {"active_alarms": Alarm.objects.for_user(request.user).active().count()}
-    return render(request, "plants/list.html", {"page": page, "filters": filters, "counts": counts})
+    page = Paginator(filters.filter(plants), 25).get_page(request.GET.get("page"))
+    plant_counts = status_counts(plants)
+    return render(
+        request,
+        "plants/list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "plant_counts": plant_counts,
+            "plant_total": sum(plant_counts.values()),
+            "alarm_counts": Alarm.objects.for_user(request.user).active_counts(),
+        },
+    )
 
 
 @installer_required

@@ -108,10 +108,19 @@ def test_csv_export_gives_the_history_in_the_plants_time_zone(installer, logger,
     assert alarm.plant.name in body
 
 
-def test_the_fleet_list_counts_active_alarms(installer, logger):
+def test_the_fleet_home_counts_plants_by_status_and_active_alarms_by_kind(installer, logger, company):
+    from .conftest import make_plant
+
+    make_plant(company, name="Sans enregistreur")
     open_alarm(logger, "F13")
+    open_alarm(logger, "F07")
     open_alarm(logger, "W04")
-    assert "2 alarmes actives" in text(login(installer).get(reverse("plants:list")))
+    open_alarm(logger, "W12", cleared=True)
+    response = login(installer).get(reverse("plants:list"))
+    assert response.context["plant_total"] == 2
+    assert response.context["plant_counts"]["incomplete"] == 1
+    assert response.context["alarm_counts"] == {"fault": 2, "warning": 1, "communication": 0}
+    assert "Défauts actifs" in text(response)
 
 
 def test_a_fault_emails_the_companys_installers_in_french(installer, colleague, logger, mailoutbox):
@@ -172,3 +181,13 @@ def test_detection_enqueues_the_email_after_commit(
     with django_capture_on_commit_callbacks(execute=True):
         poll_loggers([live.id])
     assert any("Chez Dupont" in m.subject for m in mailoutbox)
+
+
+def test_a_plants_alarm_tab_shows_its_history_only(installer, stranger, logger, company):
+    other = Datalogger.objects.create(plant=make_plant(company, name="Voisin"), serial_number="2355553599")
+    open_alarm(logger, "F13", cleared=True)
+    open_alarm(other, "COM")
+    response = login(installer).get(reverse("alarms:list"), {"plant": logger.plant.pk})
+    body = text(response)
+    assert response.context["plant"] == logger.plant and ">F13<" in body and ">COM<" not in body
+    assert login(stranger).get(reverse("alarms:list"), {"plant": logger.plant.pk}).status_code == 404
