@@ -55,7 +55,7 @@ class AlarmViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         alarm = self.get_object()
-        if not Alarm.objects.editable_by(request.user).filter(pk=alarm.pk).exists():
+        if not Alarm.objects.can_change(request.user, alarm.pk):
             raise PermissionDenied
         body = AcknowledgeSerializer(data=request.data)
         body.is_valid(raise_exception=True)

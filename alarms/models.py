@@ -77,6 +77,10 @@ class AlarmQuerySet(models.QuerySet):
 
         return self.filter(plant__in=Plant.objects.editable_by(user))
 
+    def can_change(self, user, pk):
+        """Whether `user` may acknowledge the alarm `pk`."""
+        return self.editable_by(user).filter(pk=pk).exists()
+
     def active(self):
         return self.filter(cleared_at__isnull=True)
 

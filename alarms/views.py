@@ -92,7 +92,7 @@ def alarm_export(request):
 @login_required
 def alarm_detail(request, pk):
     alarm = get_object_or_404(Alarm.objects.for_user(request.user).select_related("code", "plant"), pk=pk)
-    can_ack = Alarm.objects.editable_by(request.user).filter(pk=pk).exists()
+    can_ack = Alarm.objects.can_change(request.user, pk)
     return render(
         request, "alarms/detail.html", {"alarm": alarm, "form": AcknowledgeForm(), "can_ack": can_ack}
     )
@@ -102,7 +102,7 @@ def alarm_detail(request, pk):
 @require_POST
 def alarm_acknowledge(request, pk):
     alarm = get_object_or_404(Alarm.objects.for_user(request.user), pk=pk)
-    if not Alarm.objects.editable_by(request.user).filter(pk=pk).exists():
+    if not Alarm.objects.can_change(request.user, pk):
         raise PermissionDenied
     form = AcknowledgeForm(request.POST)
     if form.is_valid():

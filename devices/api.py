@@ -1,12 +1,11 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, serializers, viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from plants import services as plant_services
-from plants.api import EditablePlantField, ListCreateDestroyViewSet, as_drf_error
-from plants.models import Plant
+from plants.api import EditablePlantField, ListCreateDestroyViewSet, as_drf_error, plants_for
 from portal.access import IsInstallerOrReadOnly
 
 from . import services
@@ -69,10 +68,11 @@ class DataloggerViewSet(ListCreateDestroyViewSet):
     permission_classes = [IsInstallerOrReadOnly]
 
     def get_queryset(self):
-        loggers = Datalogger.objects.for_user(self.request.user)
-        if self.request.method not in permissions.SAFE_METHODS:
-            loggers = loggers.filter(plant__in=Plant.objects.editable_by(self.request.user))
-        return loggers.prefetch_related("inverters")
+        return (
+            Datalogger.objects.active()
+            .filter(plant__in=plants_for(self.request))
+            .prefetch_related("inverters")
+        )
 
     def perform_create(self, serializer):
         try:

@@ -18,6 +18,13 @@ def as_drf_error(error: DjangoValidationError):
     return ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages)
 
 
+def plants_for(request):
+    """The plants an API request may read or, when it writes, may change: one scope for every viewset."""
+    if request.method in permissions.SAFE_METHODS:
+        return Plant.objects.for_user(request.user)
+    return Plant.objects.editable_by(request.user)
+
+
 class EditablePlantField(serializers.PrimaryKeyRelatedField):
     """A plant the requesting installer may change; any other id is "does not exist"."""
 
@@ -71,10 +78,8 @@ class PlantViewSet(viewsets.ModelViewSet):
     permission_classes = [IsInstallerOrReadOnly]
 
     def get_queryset(self):
-        plants = Plant.objects.for_user(self.request.user)
-        if self.request.method not in permissions.SAFE_METHODS:
-            plants = plants & Plant.objects.editable_by(self.request.user)
-        return PlantFilterForm(self.request.query_params).filter(plants.with_status()).order_by("name")
+        plants = plants_for(self.request).with_status()
+        return PlantFilterForm(self.request.query_params).filter(plants).order_by("name")
 
     def perform_create(self, serializer):
         plant = services.plant_create(
@@ -164,10 +169,7 @@ class PhotoViewSet(ListCreateDestroyViewSet):
     parser_classes = [MultiPartParser, FormParser]
 
     def get_queryset(self):
-        plants = Plant.objects.for_user(self.request.user)
-        if self.request.method not in permissions.SAFE_METHODS:
-            plants = Plant.objects.editable_by(self.request.user)
-        return PlantPhoto.objects.filter(plant__in=plants)
+        return PlantPhoto.objects.filter(plant__in=plants_for(self.request))
 
     @extend_schema(request={"multipart/form-data": PhotoSerializer})
     def create(self, request, *args, **kwargs):

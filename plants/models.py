@@ -88,6 +88,10 @@ class PlantQuerySet(models.QuerySet):
             return self.none()
         return self.filter(company_id=user.company_id, archived_at__isnull=True)
 
+    def can_change(self, user, pk):
+        """Whether `user` may change the plant `pk` (the page's 403 as opposed to 404)."""
+        return self.editable_by(user).filter(pk=pk).exists()
+
     def with_status(self):
         """Annotate `status` and the counts the commissioning stepper reads.
 

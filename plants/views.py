@@ -33,7 +33,7 @@ def get_plant_for_user(request, pk):
 def get_rw_plant_for_user(request, pk):
     """The plant if `request.user` may change it: 404 if unseen, 403 if seen read-only."""
     plant = get_plant_for_user(request, pk)
-    if not Plant.objects.editable_by(request.user).filter(pk=pk).exists():
+    if not Plant.objects.can_change(request.user, pk):
         raise PermissionDenied
     return plant
 
@@ -89,7 +89,7 @@ def plant_detail(request, pk):
             "inverters": inverters,
             "live": _plant_live(inverters),
             "active_alarms": alarms.active().triage_order(),
-            "can_edit": Plant.objects.editable_by(request.user).filter(pk=pk).exists(),
+            "can_edit": Plant.objects.can_change(request.user, pk),
         },
     )
 
@@ -129,7 +129,7 @@ def plant_edit(request, pk):
 @login_required
 def plant_about(request, pk):
     plant = get_plant_for_user(request, pk)
-    can_edit = Plant.objects.editable_by(request.user).filter(pk=pk).exists()
+    can_edit = Plant.objects.can_change(request.user, pk)
     form = PhotoForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
         if not can_edit:
