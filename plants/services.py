@@ -1,6 +1,9 @@
 """Plant workflows: commissioning, dataloggers, customer grants, photos, archiving."""
 
 import io
+import struct
+import uuid
+import warnings
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -8,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from devices.models import Datalogger
 from portal.mail import send_templated, set_password_url
@@ -135,7 +138,11 @@ def grant_revoke(*, grant):
 
 
 def photo_add(*, plant, by, upload, caption=""):
-    """Store an image with its thumbnail; anything but a JPEG, PNG or WebP within the size is refused."""
+    """Store a photo re-encoded as JPEG under a generated name, with its thumbnail.
+
+    Nothing the uploader sent is kept: not the name (a PNG named `x.html` would otherwise be served
+    as HTML), not the bytes (a text chunk can carry a script), not the metadata (GPS position).
+    """
     if upload.size > settings.PHOTO_MAX_BYTES:
         raise ValidationError(
             {
@@ -143,34 +150,54 @@ def photo_add(*, plant, by, upload, caption=""):
                 % {"size": round(upload.size / 1e6, 1), "max": round(settings.PHOTO_MAX_BYTES / 1e6, 1)}
             }
         )
-    try:
-        image = Image.open(upload)
-        image.verify()  # reads the whole file: a truncated or disguised file fails here
-        upload.seek(0)
-        image = Image.open(upload)
-        image_format = image.format
-        image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ValidationError(
-            {"image": _("This file is not an image. Please send a JPEG, PNG or WebP photo.")}
-        ) from None
-    if image_format not in PHOTO_FORMATS:
-        raise ValidationError(
-            {
-                "image": _("Photos must be JPEG, PNG or WebP (this one is %(format)s).")
-                % {"format": image_format}
-            }
-        )
-    thumb = image.convert("RGB")
-    thumb.thumbnail(THUMBNAIL_SIZE)
-    buffer = io.BytesIO()
-    thumb.save(buffer, "JPEG", quality=82)
-    upload.seek(0)
+    image = _open_photo(upload)
+    image = ImageOps.exif_transpose(image).convert("RGB")  # upright, as the phone showed it
     photo = PlantPhoto(plant=plant, uploaded_by=by, caption=caption)
-    photo.image.save(upload.name, upload, save=False)
-    photo.thumbnail.save("thumb.jpg", ContentFile(buffer.getvalue()), save=False)
+    name = uuid.uuid4().hex
+    photo.image.save(f"{name}.jpg", _jpeg(image, quality=88), save=False)
+    image.thumbnail(THUMBNAIL_SIZE)
+    photo.thumbnail.save(f"{name}-thumb.jpg", _jpeg(image, quality=82), save=False)
     photo.save()
     return photo
+
+
+def _open_photo(upload):
+    """The decoded image, or the reason in words: not an image, not an allowed format, too many pixels."""
+    not_an_image = ValidationError(
+        {"image": _("This file is not an image. Please send a JPEG, PNG or WebP photo.")}
+    )
+    max_pixels = settings.PHOTO_MAX_MEGAPIXELS * 1_000_000
+    too_big = ValidationError(
+        {
+            "image": _("The photo has too many pixels; the limit is %(max)s megapixels.")
+            % {"max": settings.PHOTO_MAX_MEGAPIXELS}
+        }
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(upload)  # reads the header only: the pixel count is known before decoding
+            if image.width * image.height > max_pixels:
+                raise too_big
+            if image.format not in PHOTO_FORMATS:
+                raise ValidationError(
+                    {
+                        "image": _("Photos must be JPEG, PNG or WebP (this one is %(format)s).")
+                        % {"format": image.format}
+                    }
+                )
+            image.load()  # a truncated or disguised file fails here
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_big from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error):
+        raise not_an_image from None
+    return image
+
+
+def _jpeg(image, *, quality):
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return ContentFile(buffer.getvalue())
 
 
 def plant_archive(*, plant, by):

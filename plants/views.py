@@ -164,7 +164,12 @@ def photo_file(request, pk, photo_pk, variant):
     plant = get_plant_for_user(request, pk)
     photo = get_object_or_404(PlantPhoto, pk=photo_pk, plant=plant)
     field = photo.thumbnail if variant == "thumb" else photo.image
-    return FileResponse(field.open("rb"))
+    # Stored photos are JPEGs re-encoded by the portal; say so whatever the file is called, and forbid
+    # the browser anything but showing an image (no script, no sniffing into HTML).
+    response = FileResponse(field.open("rb"), content_type="image/jpeg")
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required
