@@ -2,14 +2,22 @@
 
 Numbering of the guide's misprints: "FII" is F11 and "WII" is W11 (a letter I for a digit 1); the
 table's last row, a second "W26" (clock-initialisation failure), is W29 here, the code newer firmware
-gives it, so that W26 keeps its BMS-program meaning. "COM" is the portal's own alarm for a logger
-that stopped answering. Faults stop production; warnings do not.
+gives it, so that W26 keeps its BMS-program meaning (no public source confirms W29: users are told).
+"COM" is the portal's own alarm for a logger that stopped answering, "INV" for a stick whose inverter
+does not answer it. Faults stop production; warnings do not.
 """
 
 FAULT, WARNING, COMMUNICATION = "fault", "warning", "communication"
 # Triage order: a fault first, then a lost logger (we no longer know), then warnings.
 SEVERITY = {FAULT: 1, COMMUNICATION: 2, WARNING: 3}
 COMMUNICATION_LOST = "COM"
+# The stick answers but the inverter behind it does not (its `05 00` in daylight): RS485, unit id, COM LED.
+INVERTER_SILENT = "INV"
+COMMUNICATION_CODES = (COMMUNICATION_LOST, INVERTER_SILENT)
+# Printed otherwise in the guide: shown to people as "W29 (printed « W26 » in the guide: …)".
+PRINTED_AS = {"W29": "W26"}
+# Raised every night by many hybrids when PV fades: never opened while it is night at the plant.
+NIGHT_NOISE = {"W04"}
 
 # code, French meaning (guide), English meaning, French hint, English hint
 CODES = [
@@ -365,6 +373,15 @@ CODES = [
         "Set date and time on the inverter's screen.",
     ),
     (
+        INVERTER_SILENT,
+        "L'onduleur ne répond pas à l'enregistreur",
+        "The inverter does not answer the logger",
+        "La clé répond mais pas l'onduleur : vérifier le câble RS485 entre clé et onduleur, l'identifiant "
+        "Modbus (unit id) et le voyant COM de la clé.",
+        "The stick answers but the inverter does not: check the RS485 cable between stick and inverter, "
+        "the Modbus unit id and the stick's COM LED.",
+    ),
+    (
         COMMUNICATION_LOST,
         "Communication perdue avec l'enregistreur",
         "Communication lost with the logger",
@@ -375,6 +392,37 @@ CODES = [
 
 
 def kind_of(code):
-    if code == COMMUNICATION_LOST:
+    if code in COMMUNICATION_CODES:
         return COMMUNICATION
     return FAULT if code.startswith("F") else WARNING
+
+
+def bit_of(code):
+    """The bit of the warning (Wnn) or fault (Fnn) word that raises `code`.
+
+    UNVERIFIED: no public document maps bits to codes; the documented choice is bit n = code n. A
+    32-bit word has no bit 32, so F32 (SCI) is bit 31.
+    """
+    return min(int(code[1:]), 31)
+
+
+def _bits(prefix):
+    return {bit_of(code): code for code, *_rest in CODES if code.startswith(prefix) and code[1:].isdigit()}
+
+
+WARNING_BITS = _bits("W")
+FAULT_BITS = _bits("F")
+
+
+def active_codes(values):
+    """The codes whose bits are up in decoded values: {"F13", "W02", ...}; an unread word raises none."""
+    codes = set()
+    for key, bits in (("warning_bits", WARNING_BITS), ("fault_bits", FAULT_BITS)):
+        word = values.get(key) or 0
+        codes.update(code for bit, code in bits.items() if word >> bit & 1)
+    return codes
+
+
+def word_for(codes, prefix):
+    """The raw word with the bits of `codes` of one kind up (the simulator raises alarms with it)."""
+    return sum(1 << bit_of(code) for code in codes if code.startswith(prefix))

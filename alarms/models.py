@@ -40,6 +40,17 @@ class AlarmCode(models.Model):
         return self.hint_en if get_language() == "en" else self.hint_fr
 
     @property
+    def display_code(self):
+        """The code as people read it; W29 says it is the guide's misprinted second « W26 »."""
+        printed = catalogue.PRINTED_AS.get(self.code)
+        if printed:
+            return _("%(code)s (printed « %(printed)s » in the guide, unconfirmed)") % {
+                "code": self.code,
+                "printed": printed,
+            }
+        return self.code
+
+    @property
     def stops_production(self):
         return self.kind == self.Kind.FAULT
 

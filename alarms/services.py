@@ -12,14 +12,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from devices.models import DeviceStatus
-from devices.registermap import active_codes
 
-from .catalogue import COMMUNICATION_LOST
+from .catalogue import COMMUNICATION_LOST, INVERTER_SILENT, NIGHT_NOISE, active_codes
 from .models import Alarm
 
 
 def alarms_from_poll(items):
-    """Open and clear alarms from one batch of poll results: [(logger, inverter | None, result)]."""
+    """Open and clear alarms from one batch of poll results: [(logger, inverter | None, result)].
+
+    1. Communication: "COM" while the logger is offline, "INV" while its stick answers but the
+       inverter has not (after as many polls as make a logger offline); each clears once answered.
+    2. Codes from the inverter's warning and fault words, when they were read; W04 (PV lost) is
+       neither opened nor cleared while it is night at the plant, when many hybrids raise it.
+    """
     loggers = {logger.id for logger, _, _ in items}
     open_alarms = {
         (a.datalogger_id, a.inverter_id, a.code_id): a
@@ -27,22 +32,23 @@ def alarms_from_poll(items):
     }
     to_open, to_clear = [], []
     for logger, inverter, result in items:
-        com = open_alarms.get((logger.id, None, COMMUNICATION_LOST))
-        if result.ok and com:
-            to_clear.append((com, result.at))
-        elif not result.ok and logger.status == DeviceStatus.OFFLINE and not com:
-            to_open.append(
-                Alarm(
-                    plant_id=logger.plant_id,
-                    datalogger=logger,
-                    code_id=COMMUNICATION_LOST,
-                    started_at=result.at,
+        for code, up in _communication(logger):  # 1
+            alarm = open_alarms.get((logger.id, None, code))
+            if alarm and up is False:
+                to_clear.append((alarm, result.at))
+            elif up and not alarm:
+                to_open.append(
+                    Alarm(plant_id=logger.plant_id, datalogger=logger, code_id=code, started_at=result.at)
                 )
-            )
-        if inverter is None or not result.values:
+        if inverter is None or not result.ok:
             continue  # asleep or unread: the bits are unknown, so nothing opens or clears
-        up = active_codes(result.values)
-        for code in up:
+        up = active_codes(result.values)  # 2
+        unknown = set()
+        if NIGHT_NOISE & (up | {c for (lg, inv, c) in open_alarms if lg == logger.id}):
+            pv = sum(result.values.get(k) or 0 for k in ("pv1_power", "pv2_power"))
+            if logger.plant.is_plausibly_night(result.at, last_pv=pv):
+                unknown = NIGHT_NOISE
+        for code in up - unknown:
             if (logger.id, inverter.id, code) not in open_alarms:
                 to_open.append(
                     Alarm(
@@ -56,7 +62,7 @@ def alarms_from_poll(items):
         to_clear += [
             (alarm, result.at)
             for (lg, inv, code), alarm in open_alarms.items()
-            if lg == logger.id and inv == inverter.id and code not in up
+            if lg == logger.id and inv == inverter.id and code not in up and code not in unknown
         ]
     for alarm, at in to_clear:
         Alarm.objects.filter(pk=alarm.pk, cleared_at__isnull=True).update(cleared_at=at)
@@ -69,6 +75,24 @@ def alarms_from_poll(items):
         from .tasks import notify_alarm
 
         notify_alarm.delay_on_commit(alarm.pk)
+
+
+def _communication(logger):
+    """(code, up) for the logger's two communication alarms: True open, False clear, None leave."""
+    silent_long = logger.missed_polls >= settings.DEVICE_OFFLINE_AFTER_MISSED
+    answered = logger.status not in (DeviceStatus.OFFLINE, DeviceStatus.NEVER_SEEN)
+    return [
+        (
+            COMMUNICATION_LOST,
+            True if logger.status == DeviceStatus.OFFLINE else (False if answered else None),
+        ),
+        (
+            INVERTER_SILENT,
+            (silent_long or None)
+            if logger.status == DeviceStatus.INVERTER_SILENT
+            else (False if answered else None),
+        ),
+    ]
 
 
 def alarm_acknowledge(*, alarm, by, note=""):

@@ -1,5 +1,5 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -9,10 +9,30 @@ from plants.api import EditablePlantField, ListCreateDestroyViewSet, as_drf_erro
 from portal.access import IsInstallerOrReadOnly
 
 from . import services
-from .models import Datalogger, Inverter, Reading
+from .models import Datalogger, DeviceStatus, Inverter, Reading
+from .registermap import HISTORY_FIELDS, describe
+
+
+class LiveValueSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField(help_text="In the request's language.")
+    value = serializers.JSONField(help_text="As decoded: a number, a code or a text.")
+    text = serializers.CharField(help_text="As people read it: a choice's name, or the number with its unit.")
+    unit = serializers.CharField()
 
 
 class InverterSerializer(serializers.ModelSerializer):
+    values = serializers.SerializerMethodField(help_text="The latest values, labelled, in the map's order.")
+    grid_sign_flagged_on = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="Local day on which grid power disagreed with the counters.",
+    )
+
+    @extend_schema_field(LiveValueSerializer(many=True))
+    def get_values(self, inverter):
+        return describe(inverter.latest)
+
     class Meta:
         model = Inverter
         fields = [
@@ -26,7 +46,9 @@ class InverterSerializer(serializers.ModelSerializer):
             "status",
             "last_seen_at",
             "latest",
+            "values",
             "latest_at",
+            "grid_sign_flagged_on",
         ]
         read_only_fields = fields
 
@@ -57,9 +79,10 @@ class DataloggerSerializer(serializers.ModelSerializer):
 
 
 class TestResultSerializer(serializers.Serializer):
-    ok = serializers.BooleanField()
+    ok = serializers.BooleanField(help_text="The logger and its identified inverter answered.")
+    status = serializers.ChoiceField(choices=DeviceStatus.choices)
     asleep = serializers.BooleanField()
-    error = serializers.CharField()
+    error = serializers.CharField(help_text="Why not, in words (empty when all is well).")
     datalogger = DataloggerSerializer()
 
 
@@ -91,9 +114,10 @@ class DataloggerViewSet(ListCreateDestroyViewSet):
         result = services.datalogger_test_connection(logger)
         return Response(
             {
-                "ok": result.ok and not result.asleep,
-                "asleep": result.asleep,
-                "error": result.error,
+                "ok": logger.status == DeviceStatus.ONLINE,
+                "status": logger.status,
+                "asleep": logger.status == DeviceStatus.ASLEEP,
+                "error": result.error or logger.last_error,
                 "datalogger": DataloggerSerializer(logger).data,
             }
         )
@@ -102,22 +126,7 @@ class DataloggerViewSet(ListCreateDestroyViewSet):
 class ReadingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Reading
-        fields = [
-            "slot",
-            "pv_power",
-            "load_power",
-            "grid_power",
-            "battery_power",
-            "battery_soc",
-            "pv_energy_total",
-            "load_energy_total",
-            "grid_import_total",
-            "grid_export_total",
-            "battery_charge_total",
-            "battery_discharge_total",
-            "warning_bits",
-            "fault_bits",
-        ]
+        fields = ["slot", *HISTORY_FIELDS]
 
 
 class InverterViewSet(viewsets.ReadOnlyModelViewSet):

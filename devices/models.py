@@ -1,6 +1,7 @@
 """Dataloggers (WiFi sticks), the inverters behind them, their live values and their history."""
 
 import re
+from enum import StrEnum
 
 from django.conf import settings
 from django.contrib.postgres.indexes import BrinIndex
@@ -8,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from .registermap import PLANT_SUMS
 
 SERIAL_RE = re.compile(r"^\d{10}$")
 # The Solarman V5 frame carries the logger serial as an unsigned 32-bit number.
@@ -35,7 +38,29 @@ class DeviceStatus(models.TextChoices):
     NEVER_SEEN = "never_seen", _("Never seen")
     ONLINE = "online", _("Online")
     ASLEEP = "asleep", _("Asleep (night)")
+    # The stick answers, but its inverter does not (`05 00` in daylight): RS485, unit id, COM LED.
+    INVERTER_SILENT = "inverter_silent", _("Inverter not answering the stick")
+    # The stick and the live values answer, but no inverter could be identified yet: nothing is stored.
+    NO_IDENTITY = "no_identity", _("Inverter not identified")
     OFFLINE = "offline", _("Offline")
+
+
+# Statuses in which the portal receives no data from a device: the plant counts it as down.
+DOWN_STATUSES = (
+    DeviceStatus.OFFLINE,
+    DeviceStatus.NEVER_SEEN,
+    DeviceStatus.INVERTER_SILENT,
+    DeviceStatus.NO_IDENTITY,
+)
+
+
+class PollOutcome(StrEnum):
+    """What one poll of a logger gave, before the plant's time of day is taken into account."""
+
+    OK = "ok"  # the live values were read
+    NO_INVERTER = "no_inverter"  # the stick answered `05 00`: asleep at night, silent by day
+    FAILED = "failed"  # the logger itself did not answer properly
+    BUSY = "busy"  # another process held the stick: not a miss
 
 
 class Protocol(models.TextChoices):
@@ -68,11 +93,13 @@ class Datalogger(models.Model):
     )
     port = models.PositiveIntegerField(_("port"), default=8899)
     unit_id = models.PositiveSmallIntegerField(_("Modbus unit id"), default=1)
-    status = models.CharField(max_length=12, choices=DeviceStatus.choices, default=DeviceStatus.NEVER_SEEN)
+    status = models.CharField(max_length=20, choices=DeviceStatus.choices, default=DeviceStatus.NEVER_SEEN)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     missed_polls = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
+    # When the inverter's identity was last asked for: retried on its own schedule, not every poll.
+    identity_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     archived_at = models.DateTimeField(null=True, blank=True)
 
@@ -96,18 +123,66 @@ class Datalogger(models.Model):
         """The stick's own WiFi hotspot, as the installer sees it on the phone."""
         return f"AP_{self.serial_number}"
 
-    def poll_outcome_status(self, *, ok, asleep):
-        """The status after one poll: offline only after enough missed polls in a row."""
-        if ok:
-            return DeviceStatus.ASLEEP if asleep else DeviceStatus.ONLINE
-        if self.missed_polls + 1 >= settings.DEVICE_OFFLINE_AFTER_MISSED:
-            return DeviceStatus.OFFLINE
-        return self.status
+    def record_poll(self, *, outcome, at, night=False, identified=True, error=""):
+        """Apply one poll's outcome to the logger: one status per poll, and why in words.
+
+        Offline only after DEVICE_OFFLINE_AFTER_MISSED failed polls in a row; `05 00` is "asleep" at
+        night and "inverter not answering" by day; live values without an identified inverter are
+        "not identified" (nothing can be stored against it).
+        """
+        self.last_polled_at = at
+        if outcome == PollOutcome.FAILED:
+            self.missed_polls += 1
+            self.last_error = error[:300]
+            if self.missed_polls >= settings.DEVICE_OFFLINE_AFTER_MISSED:
+                self.status = DeviceStatus.OFFLINE
+            return
+        self.last_seen_at = at
+        if outcome == PollOutcome.NO_INVERTER and night:
+            self.status, self.missed_polls, self.last_error = DeviceStatus.ASLEEP, 0, ""
+        elif outcome == PollOutcome.NO_INVERTER:
+            self.status, self.last_error = DeviceStatus.INVERTER_SILENT, str(INVERTER_SILENT_TEXT)
+            self.missed_polls += 1
+        elif not identified:
+            self.status, self.missed_polls = DeviceStatus.NO_IDENTITY, 0
+            self.last_error = (error or str(NO_IDENTITY_TEXT))[:300]
+        else:
+            self.status, self.missed_polls, self.last_error = DeviceStatus.ONLINE, 0, error[:300]
+
+    def identity_due(self, now, *, identified):
+        """Whether this poll should also read the identity block (hourly; every 10 min until known)."""
+        if self.identity_checked_at is None:
+            return True
+        every = settings.IDENTITY_REFRESH if identified else settings.IDENTITY_RETRY
+        return now - self.identity_checked_at >= every
+
+
+INVERTER_SILENT_TEXT = _(
+    "The stick answers but the inverter does not: check the RS485 cable between stick and inverter, "
+    "the unit id, and the stick's COM LED."
+)
+NO_IDENTITY_TEXT = _(
+    "The stick answers but the inverter gave no identity: check the RS485 cable between stick and "
+    "inverter, the unit id, and the COM LED."
+)
 
 
 class InverterQuerySet(models.QuerySet):
     def for_user(self, user):
         return self.filter(datalogger__in=Datalogger.objects.for_user(user))
+
+
+def live_totals(inverters):
+    """A plant's live figures from its inverters' latest values: the register map's plant sums, the
+    mean state of charge, and the time of the freshest value (None when nothing was read yet)."""
+    seen = [inv for inv in inverters if inv.latest]
+    if not seen:
+        return None
+    live = {k: round(sum(inv.latest.get(k) or 0 for inv in seen), 1) for k in PLANT_SUMS}
+    socs = [inv.latest["battery_soc"] for inv in seen if inv.latest.get("battery_soc") is not None]
+    live["battery_soc"] = round(sum(socs) / len(socs), 1) if socs else None
+    live["at"] = max(inv.latest_at for inv in seen)
+    return live
 
 
 class Inverter(models.Model):
@@ -119,11 +194,14 @@ class Inverter(models.Model):
     battery_name = models.CharField(_("battery"), max_length=32, blank=True)
     firmware = models.CharField(_("firmware"), max_length=64, blank=True)
     rated_power_w = models.PositiveIntegerField(_("rated power (W)"), null=True, blank=True)
-    status = models.CharField(max_length=12, choices=DeviceStatus.choices, default=DeviceStatus.NEVER_SEEN)
+    status = models.CharField(max_length=20, choices=DeviceStatus.choices, default=DeviceStatus.NEVER_SEEN)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     latest = models.JSONField(default=dict, blank=True)
     latest_at = models.DateTimeField(null=True, blank=True)
     info_read_at = models.DateTimeField(null=True, blank=True)
+    # Evidence for the grid-power sign, per local day: does the sign agree with the day counter that
+    # grows (import 3109 / export 3116)? {"day", "agree", "disagree", "flagged_on"}.
+    grid_sign_check = models.JSONField(default=dict, blank=True)
 
     objects = InverterQuerySet.as_manager()
 
@@ -136,6 +214,42 @@ class Inverter(models.Model):
     def __str__(self):
         return self.serial_number
 
+    def observe_grid_sign(self, previous, current, day):
+        """Count today's evidence that the declared grid-power sign is right; flag a day that says not.
+
+        A poll where only the import counter grew must show grid power > 0 (import), one where only
+        the export counter grew, < 0. Never "fixed": a disagreement is shown to the installer (a
+        reversed CT clamp, W28, or firmware with the other convention).
+        """
+        check = self.grid_sign_check
+        if check.get("day") != day:
+            check = {"day": day, "agree": 0, "disagree": 0, "flagged_on": check.get("flagged_on")}
+            previous = {}  # the day counters restarted at midnight: nothing to compare with
+        imported = _growth(previous, current, "grid_import_today")
+        exported = _growth(previous, current, "grid_export_today")
+        power = current.get("grid_power")
+        if power is not None and abs(power) >= GRID_SIGN_MIN_W and (imported > 0) != (exported > 0):
+            check["agree" if (power > 0) == (imported > 0) else "disagree"] += 1
+            if check["disagree"] >= GRID_SIGN_MIN_EVIDENCE and check["disagree"] > check["agree"]:
+                check["flagged_on"] = day
+            elif check["agree"] >= GRID_SIGN_MIN_EVIDENCE and not check["disagree"]:
+                check["flagged_on"] = None
+        self.grid_sign_check = check
+
+    @property
+    def grid_sign_flagged_on(self):
+        """The local day on which grid power disagreed with the day counters, if any."""
+        return self.grid_sign_check.get("flagged_on")
+
+
+GRID_SIGN_MIN_W = 50  # below this, a phase imbalance or the meter's noise can show either sign
+GRID_SIGN_MIN_EVIDENCE = 3
+
+
+def _growth(previous, current, key):
+    before, after = previous.get(key), current.get(key)
+    return 0 if before is None or after is None else max(0, after - before)
+
 
 class Reading(models.Model):
     """One inverter's values at one history slot (5 minutes by default).
@@ -147,19 +261,21 @@ class Reading(models.Model):
     pk = models.CompositePrimaryKey("inverter_id", "slot")
     inverter = models.ForeignKey(Inverter, on_delete=models.CASCADE, related_name="readings")
     slot = models.DateTimeField()
-    pv_power = models.IntegerField(help_text="W")
-    load_power = models.IntegerField(help_text="W")
-    grid_power = models.IntegerField(help_text="W, positive = import")
-    battery_power = models.IntegerField(help_text="W, positive = discharge")
-    battery_soc = models.DecimalField(max_digits=4, decimal_places=1, help_text="%")
-    pv_energy_total = models.DecimalField(max_digits=12, decimal_places=1, help_text="kWh")
-    load_energy_total = models.DecimalField(max_digits=12, decimal_places=1, help_text="kWh")
-    grid_import_total = models.DecimalField(max_digits=12, decimal_places=1, help_text="kWh")
-    grid_export_total = models.DecimalField(max_digits=12, decimal_places=1, help_text="kWh")
-    battery_charge_total = models.IntegerField(help_text="kWh")
-    battery_discharge_total = models.IntegerField(help_text="kWh")
-    warning_bits = models.BigIntegerField()
-    fault_bits = models.BigIntegerField()
+    # The columns are the register map's history values (registermap.HISTORY_FIELDS; a test holds
+    # them equal). Null where the inverter's value was outside its sanity limits and discarded.
+    pv_power = models.IntegerField(null=True, help_text="W")
+    load_power = models.IntegerField(null=True, help_text="W")
+    grid_power = models.IntegerField(null=True, help_text="W, three phases, positive = import")
+    battery_power = models.IntegerField(null=True, help_text="W, positive = discharge")
+    battery_soc = models.DecimalField(max_digits=4, decimal_places=1, null=True, help_text="%")
+    pv_energy_total = models.DecimalField(max_digits=12, decimal_places=1, null=True, help_text="kWh")
+    load_energy_total = models.DecimalField(max_digits=12, decimal_places=1, null=True, help_text="kWh")
+    grid_import_total = models.DecimalField(max_digits=12, decimal_places=1, null=True, help_text="kWh")
+    grid_export_total = models.DecimalField(max_digits=12, decimal_places=1, null=True, help_text="kWh")
+    battery_charge_total = models.IntegerField(null=True, help_text="kWh")
+    battery_discharge_total = models.IntegerField(null=True, help_text="kWh")
+    warning_bits = models.BigIntegerField(null=True)
+    fault_bits = models.BigIntegerField(null=True)
 
     class Meta:
         # Slots arrive in time order, so a small BRIN index serves fleet-wide time scans.

@@ -1,17 +1,25 @@
 """The AURA register map: the one declarative source for decoding, polling, simulating and settings.
 
-AURA inverters are KSTAR BluE-S hybrids; the input registers follow the public KSTAR hybrid
-definitions. Holding registers 3218–3225 (inverter serial) and 3400–3404 (settings) are not
-published: this project defines them, to be confirmed against the manufacturer's Modbus document
-before touching real hardware.
-
-Conventions chosen here, and followed by the simulator:
-- 32-bit values span two registers, high word first.
-- Grid power is positive when importing from the grid, negative when exporting.
-- Battery power and current are positive when discharging, negative when charging.
-- Warning word (3049–3050) bit n is code Wnn; fault word (3051–3052) bit n is code Fnn for
-  n ≤ 20. A 32-bit word has no bit 32: fault F32 (SCI) is bit 31, and the clock-initialisation
-  failure that the guide prints as a second "W26" is bit 29, code W29.
+AURA inverters are KSTAR BluE-S hybrids. This map follows, value by value, the public KSTAR hybrid
+definition shipped by the Home Assistant solarman integration (davidrapan/ha-solarman,
+inverter_definitions/kstar_hybrid.yaml), which cites "KSTAR Hybrid Inverter Modbus V2.9.1"
+(2024-07-21) as provided by KSTAR support. What that file says is taken as is; what it does not say
+is marked UNVERIFIED below and told to users where it matters:
+- 32-bit counters span two registers, high word first (the file lists [3042, 3041]: low, high).
+- Grid power 3100 / 3104 / 3108 is raw positive on EXPORT: the newest version of the file negates it
+  ("Inverse value to match standard behavior of the other inverters"). The portal's convention is
+  positive = import, so these registers carry sign=-1; every inverter is checked on data (the sign
+  must agree with the import / export day counters, see Inverter.grid_sign_verdict).
+- Grid current 3099 gets the same sign as grid power (UNVERIFIED: the file negates only the powers).
+- Battery power 3065 is positive while DISCHARGING: the file's "Power losses" adds it to PV as an
+  input of the inverter (PV1 + PV2 + battery − AC output).
+- Warning / fault words 3049–3050 / 3051–3052: the bit → code mapping is NOT published; the alarm
+  catalogue (alarms.catalogue) holds the documented choice, bit n = code n.
+- Writable settings: only those the file writes with function 06 (working mode 3044, discharge /
+  charge power limit 3078 / 3079, grid-charge max SOC 3260, grid-charge enable / start / end
+  3314 / 3317 / 3318, restart 3243). Remote-control enable, EPS output, AC coupling and the grid
+  standard have no public write: they are set on the inverter screen (SCREEN_ONLY).
+Input registers exist from 3000 to 3792, holding registers from 3200 to 3246 (the file's header).
 """
 
 from dataclasses import dataclass, field
@@ -19,28 +27,64 @@ from enum import StrEnum
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 MAX_BLOCK = 125  # registers per Modbus read
+INPUT_RANGE = range(3000, 3793)  # function 04, per the public definition's header
+HOLDING_RANGE = range(3200, 3247)  # function 03
+PUBLIC_DOCUMENT = "KSTAR Hybrid Inverter Modbus V2.9.1 (2024-07-21), via ha-solarman kstar_hybrid.yaml"
 
 
 class Table(StrEnum):
-    INPUT = "input"  # function 04
-    HOLDING = "holding"  # functions 03 / 06 / 16
+    INPUT = "input"  # function 04 (and 06 for the writable ones, at the same address)
+    HOLDING = "holding"  # function 03
 
 
 class Kind(StrEnum):
     U16 = "u16"
     S16 = "s16"
-    U32 = "u32"
+    U32 = "u32"  # high word first
     ASCII = "ascii"
     ENUM = "enum"
     BITS = "bits"  # 32-bit field, high word first
+    HHMM = "hhmm"  # hex-coded time: 0x0230 is 02:30
+    VERSION = "version"  # high byte X.Y × 0.1, low byte Z: 0x0C03 is 1.2.3
 
 
 class Group(StrEnum):
     LIVE = "live"  # read every poll
     INFO = "info"  # identity and firmware: read when testing a connection, then hourly
-    SETTINGS = "settings"  # remote-control settings, read and written on demand
+    COMMAND = "command"  # written only (restart), never read
+
+
+class SettingGroup(StrEnum):
+    WORKING_MODE = "working_mode"
+    BATTERY = "battery"
+    GRID_CHARGING = "grid_charging"
+    SYSTEM = "system"
+
+
+SETTING_GROUP_LABELS = {
+    SettingGroup.WORKING_MODE: _("Working mode"),
+    SettingGroup.BATTERY: _("Battery"),
+    SettingGroup.GRID_CHARGING: _("Grid charging"),
+    SettingGroup.SYSTEM: _("System"),
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How a register is changed: written with function 06 within a range, or only on the screen."""
+
+    group: SettingGroup
+    minimum: int | None = None  # physical, inclusive
+    maximum: int | None = None
+    confirm: bool = False  # ask for confirmation with the old and new values in words
+    screen_instruction: str = ""  # set on the inverter screen: no write, this instruction instead
+
+    @property
+    def writable(self):
+        return not self.screen_instruction
 
 
 @dataclass(frozen=True)
@@ -52,11 +96,13 @@ class Register:
     group: Group = Group.LIVE
     table: Table = Table.INPUT
     scale: float = 1
+    sign: int = 1  # -1 where the device's sign is the opposite of the portal's convention
     unit: str = ""
     length: int = 1  # registers; u32/bits are 2, ASCII as given
     choices: dict = field(default_factory=dict)
-    bits: dict = field(default_factory=dict)
-    writable: bool = False
+    limits: tuple | None = None  # physical sanity limits: a value outside is discarded, not stored
+    setting: Setting | None = None
+    history: bool = False  # a column of devices.Reading
 
     @property
     def count(self):
@@ -67,8 +113,12 @@ class Register:
         """Decimal places of the scale (0.01 → 2): decoded values are rounded to them."""
         return len(repr(self.scale).partition(".")[2].rstrip("0"))
 
+    @property
+    def writable(self):
+        return self.setting is not None and self.setting.writable
+
     def decode(self, words):
-        """Physical value of this register from its raw 16-bit words."""
+        """Physical value of this register from its raw 16-bit words (None when not decodable)."""
         if self.kind == Kind.ASCII:
             raw = b"".join(w.to_bytes(2, "big") for w in words)
             return raw.replace(b"\x00", b"").decode("ascii", "replace").strip()
@@ -78,128 +128,298 @@ class Register:
             raw = words[0] - 0x10000 if words[0] & 0x8000 else words[0]
         else:
             raw = words[0]
+        if self.kind == Kind.HHMM:
+            return _hhmm_decode(raw)
+        if self.kind == Kind.VERSION:
+            return f"{(raw >> 8) // 10}.{(raw >> 8) % 10}.{raw & 0xFF}"
         if self.kind in (Kind.BITS, Kind.ENUM):
             return raw
-        return round(raw * self.scale, self.decimals) if self.scale != 1 else raw
+        value = raw * self.sign
+        return round(value * self.scale, self.decimals) if self.scale != 1 else value
 
     def encode(self, value):
         """Raw 16-bit words for a physical value (the inverse of decode)."""
         if self.kind == Kind.ASCII:
             raw = str(value).encode("ascii")[: self.count * 2].ljust(self.count * 2, b"\x00")
             return [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2)]
-        raw = int(value) if self.kind in (Kind.BITS, Kind.ENUM) else round(value / self.scale)
+        if self.kind == Kind.HHMM:
+            hours, minutes = (int(part) for part in value.split(":"))
+            return [int(f"{hours:02d}{minutes:02d}", 16)]
+        if self.kind == Kind.VERSION:
+            xy, _dot, z = value.rpartition(".")
+            return [(int(xy.replace(".", "")) << 8) | int(z)]
+        if self.kind in (Kind.BITS, Kind.ENUM):
+            raw = int(value)
+        else:
+            raw = round(value * self.sign / self.scale)
         if self.kind in (Kind.U32, Kind.BITS):
             raw &= 0xFFFFFFFF
             return [raw >> 16, raw & 0xFFFF]
         return [raw & 0xFFFF]
 
+    def sane(self, value):
+        """Whether a decoded value is physically possible (an out-of-range reading is discarded)."""
+        if value is None:
+            return False
+        if self.limits is None:  # an enum value outside its list is kept and shown as "unknown (n)"
+            return True
+        low, high = self.limits
+        return low <= value <= high
+
     def display(self, value):
         """The value as a person reads it: a choice's name, or the number with its unit."""
+        if value is None:
+            return "—"
         if self.choices:
-            return self.choices.get(value, value)
-        return f"{number_format(value)} {self.unit}".strip()
+            return str(self.choices.get(value, _("unknown (%(value)s)") % {"value": value}))
+        if self.kind in (Kind.ASCII, Kind.HHMM, Kind.VERSION):
+            return value
+        return f"{number_format(value)}\u00a0{self.unit}".strip()
 
 
-def identity(key, address, label, length):
-    """An ASCII identity field (holding register, read-only)."""
-    return Register(key, address, Kind.ASCII, label, group=Group.INFO, table=Table.HOLDING, length=length)
+def _hhmm_decode(raw):
+    digits = f"{raw:04x}"
+    if not digits.isdigit() or int(digits[:2]) > 23 or int(digits[2:]) > 59:
+        return None  # not a hex-coded time: discarded by sanity
+    return f"{digits[:2]}:{digits[2:]}"
 
 
-def setting(key, address, label, choices):
-    """A writable remote-control setting (holding register, one of `choices`)."""
-    return Register(
-        key,
-        address,
-        Kind.ENUM,
-        label,
-        group=Group.SETTINGS,
-        table=Table.HOLDING,
-        choices=choices,
-        writable=True,
-    )
+@dataclass(frozen=True)
+class Derived:
+    """A value computed from registers of the map (a sum of phases or inputs), declared once."""
+
+    key: str
+    label: str
+    parts: tuple
+    unit: str = "W"
+    history: bool = False
+
+    def compute(self, values):
+        parts = [values.get(key) for key in self.parts]
+        return None if any(p is None for p in parts) else sum(parts)
+
+    def display(self, value):
+        return "—" if value is None else f"{number_format(value)}\u00a0{self.unit}"
 
 
-WORKING_MODES = {0: "self_use", 1: "time_of_use", 2: "battery_priority"}
-REMOTE_CONTROL_CHOICES = {1: "disabled", 2: "enabled"}  # the inverter screen's CONTRÔLE À DISTANCE
-GRID_CODES = {14: "EN 50549", 1: "VDE 4105", 3: "CEI 0-21", 9: "G98", 24: "DK"}
-ON_OFF = {0: "off", 1: "on"}
+WORKING_MODES = {
+    0: pgettext_lazy("working mode", "Self-use"),
+    1: pgettext_lazy("working mode", "Time of use"),
+    2: pgettext_lazy("working mode", "Battery priority"),
+}
+# Register 3045, with each model's rated AC power in W (from the model name; the M1 variants alike).
+MODELS = {
+    0: ("KSE-2K-048S", 2000),
+    1: ("KSE-3K-048S", 3000),
+    2: ("KSE-3.6K-048S", 3600),
+    3: ("KSE-4.6K-048S", 4600),
+    4: ("KSE-5K-048S", 5000),
+    5: ("KSE-3.6K-048", 3600),
+    6: ("KSE-4.6K-048", 4600),
+    7: ("KSE-5K-048", 5000),
+    8: ("KSE-6K-048", 6000),
+    9: ("BluE-S 3680D", 3680),
+    11: ("BluE-S 5000D", 5000),
+    12: ("BluE-S 6000D", 6000),
+    14: ("KSE-3K-048S M1", 3000),
+    15: ("BluE-S 3680D M1", 3680),
+    17: ("BluE-S 5000D M1", 5000),
+    18: ("BluE-S 6000D M1", 6000),
+    32: ("E10KT", 10000),
+    33: ("E8KT", 8000),
+    34: ("E12KT", 12000),
+}
+MODEL_NAMES = {code: name for code, (name, _watts) in MODELS.items()}
+RATED_POWER_W = {code: watts for code, (_name, watts) in MODELS.items()}
+SYSTEM_STATUSES = {
+    0: _("Initialising"),
+    1: _("Standby"),
+    2: _("On grid (hybrid)"),
+    3: _("Off grid"),
+    4: _("Charging from the grid"),
+    5: _("Charging from PV"),
+    6: _("Grid bypass"),
+    7: _("Fault"),
+    8: _("Debug"),
+    9: _("Forced charge"),
+    10: _("Powered separately"),  # the public list truncates this one
+    11: _("DSP programming"),
+    12: _("MCU programming"),
+    13: _("Permanent error"),
+}
+SYSTEM_STATUS_FAULTS = {7, 13}
+INVERTER_STATUSES = {
+    0: _("Standby"),
+    1: _("Off grid"),
+    2: _("On grid"),
+    3: _("Off grid → on grid"),
+    4: _("On grid → off grid"),
+}
+DCDC_STATUSES = {0: _("Standby"), 1: _("Soft start"), 2: _("Charging"), 3: _("Discharging")}
+BATTERY_TYPES = {1: _("Lead-acid"), 6: _("Lithium iron phosphate (LFP)")}
+# Register 3193; 0–21 from the public list. The guide's screen (chapter 3-d) also shows 24: Denmark,
+# which newer firmware has; it is kept so that such an inverter's value is named.
+GRID_STANDARDS = {
+    0: _("China"),
+    1: _("Germany"),
+    2: _("Australia"),
+    3: _("Italy"),
+    4: _("Spain"),
+    5: _("United Kingdom"),
+    6: _("Hungary"),
+    7: _("Belgium"),
+    8: _("Western Australia"),
+    9: _("Greece"),
+    10: _("France"),
+    11: _("Bangkok"),
+    12: _("Thailand"),
+    13: _("South Africa"),
+    14: "EN 50549",
+    15: _("Brazil"),
+    16: "VDE 0126",
+    17: _("Ireland"),
+    18: _("Israel"),
+    19: _("Poland"),
+    20: _("Chile"),
+    21: _("Local"),
+    24: _("Denmark"),
+}
+ON_OFF = {0: _("Off"), 1: _("On")}
 
-# Warning word bit n is Wnn (bit 29: W29, the guide's second "W26"); fault word bit n is Fnn (F32: bit 31).
-WARNING_BITS = {n: f"W{n:02d}" for n in range(30)}
-FAULT_BITS = {**{n: f"F{n:02d}" for n in range(21) if n != 3}, 31: "F32"}
+GUIDE_REMOTE_CONTROL = _(
+    "On the inverter's screen: CONTRÔLE À DISTANCE → 2 : ACTIVER (installer guide, chapter 4-4-e)."
+)
+SCREEN_ONLY = {
+    "remote_control": (_("Remote control"), GUIDE_REMOTE_CONTROL),
+    "eps_output": (
+        _("Backup (EPS) output"),
+        _("Set on the inverter's screen, or in the stick's local mode (Advanced Function → EPS)."),
+    ),
+    "ac_coupling": (
+        _("AC coupling (retrofit)"),
+        _("Set on the inverter's screen, or in the stick's local mode (Advanced Function → AC COUPLE)."),
+    ),
+}
+GRID_STANDARD_INSTRUCTION = _(
+    "Set on the inverter's screen, or in the stick's local mode (Grid Code → EN 50549 in France)."
+)
+
+MODE = SettingGroup.WORKING_MODE
+BATT = SettingGroup.BATTERY
+GRID = SettingGroup.GRID_CHARGING
+SYSTEM = SettingGroup.SYSTEM
+POWER = (-30000, 30000)  # W: beyond any BluE-S or three-phase KSTAR
+ENERGY = (0, 10_000_000)  # kWh
 
 # fmt: off
 REGISTERS = [
-    Register("pv1_voltage", 3000, Kind.U16, _("PV1 voltage"), scale=0.1, unit="V"),
-    Register("pv2_voltage", 3001, Kind.U16, _("PV2 voltage"), scale=0.1, unit="V"),
-    Register("pv1_current", 3012, Kind.S16, _("PV1 current"), scale=0.01, unit="A"),
-    Register("pv2_current", 3013, Kind.S16, _("PV2 current"), scale=0.01, unit="A"),
-    Register("pv1_power", 3024, Kind.S16, _("PV1 power"), unit="W"),
-    Register("pv2_power", 3025, Kind.S16, _("PV2 power"), unit="W"),
+    Register("pv1_voltage", 3000, Kind.U16, _("PV1 voltage"), scale=0.1, unit="V", limits=(0, 1000)),
+    Register("pv2_voltage", 3001, Kind.U16, _("PV2 voltage"), scale=0.1, unit="V", limits=(0, 1000)),
+    Register("pv1_current", 3012, Kind.S16, _("PV1 current"), scale=0.01, unit="A", limits=(-1, 40)),
+    Register("pv2_current", 3013, Kind.S16, _("PV2 current"), scale=0.01, unit="A", limits=(-1, 40)),
+    Register("pv1_power", 3024, Kind.S16, _("PV1 power"), unit="W", limits=(-100, 20000)),
+    Register("pv2_power", 3025, Kind.S16, _("PV2 power"), unit="W", limits=(-100, 20000)),
     Register("pv_energy_today", 3036, Kind.U16, _("PV energy today"), scale=0.1, unit="kWh"),
-    Register("pv_energy_total", 3041, Kind.U32, _("PV energy total"), scale=0.1, unit="kWh"),
-    Register("working_mode", 3044, Kind.ENUM, _("Working mode"), choices=WORKING_MODES),
-    Register("model_code", 3045, Kind.ENUM, _("Model code")),
-    Register("system_status", 3046, Kind.ENUM, _("System status")),
-    Register("inverter_status", 3047, Kind.ENUM, _("Inverter status")),
-    Register("dcdc_status", 3048, Kind.ENUM, _("DC-DC status")),
-    Register("warning_bits", 3049, Kind.BITS, _("Warnings"), bits=WARNING_BITS),
-    Register("fault_bits", 3051, Kind.BITS, _("Faults"), bits=FAULT_BITS),
-    Register("battery_voltage", 3063, Kind.U16, _("Battery voltage"), scale=0.01, unit="V"),
-    Register("battery_current", 3064, Kind.S16, _("Battery current"), scale=0.1, unit="A"),
-    Register("battery_power", 3065, Kind.S16, _("Battery power"), unit="W"),
-    Register("battery_soc", 3066, Kind.U16, _("Battery state of charge"), scale=0.1, unit="%"),
-    Register("battery_temperature", 3067, Kind.S16, _("Battery temperature"), scale=0.1, unit="°C"),
-    Register("battery_soh", 3075, Kind.U16, _("Battery state of health"), scale=0.1, unit="%"),
-    Register("discharge_limit", 3078, Kind.U16, _("Discharge power limit"), unit="%"),
-    Register("charge_limit", 3079, Kind.U16, _("Charge power limit"), unit="%"),
-    Register("grid_voltage", 3097, Kind.U16, _("Grid voltage"), scale=0.1, unit="V"),
-    Register("grid_frequency", 3098, Kind.U16, _("Grid frequency"), scale=0.01, unit="Hz"),
-    Register("grid_current", 3099, Kind.S16, _("Grid current"), scale=0.001, unit="A"),
-    Register("grid_power", 3100, Kind.S16, _("Grid power L1"), unit="W"),
-    Register("grid_power_l2", 3104, Kind.S16, _("Grid power L2"), unit="W"),
-    Register("grid_power_l3", 3108, Kind.S16, _("Grid power L3"), unit="W"),
+    Register("pv_energy_total", 3041, Kind.U32, _("PV energy total"), scale=0.1, unit="kWh",
+             limits=ENERGY, history=True),
+    Register("working_mode", 3044, Kind.ENUM, _("Working mode"), choices=WORKING_MODES,
+             setting=Setting(MODE, confirm=True)),
+    Register("model_code", 3045, Kind.ENUM, _("Inverter model"), choices=MODEL_NAMES),
+    Register("system_status", 3046, Kind.ENUM, _("System status"), choices=SYSTEM_STATUSES),
+    Register("inverter_status", 3047, Kind.ENUM, _("Inverter status"), choices=INVERTER_STATUSES),
+    Register("dcdc_status", 3048, Kind.ENUM, _("DC-DC status"), choices=DCDC_STATUSES),
+    Register("warning_bits", 3049, Kind.BITS, _("Warnings"), history=True),
+    Register("fault_bits", 3051, Kind.BITS, _("Faults"), history=True),
+    Register("inverter_temperature", 3055, Kind.S16, _("Inverter radiator temperature"), scale=0.1,
+             unit="°C", limits=(-40, 120)),
+    Register("battery_type", 3062, Kind.ENUM, _("Battery type"), choices=BATTERY_TYPES),
+    Register("battery_voltage", 3063, Kind.U16, _("Battery voltage"), scale=0.01, unit="V",
+             limits=(0, 600)),
+    Register("battery_current", 3064, Kind.S16, _("Battery current"), scale=0.1, unit="A",
+             limits=(-300, 300)),
+    Register("battery_power", 3065, Kind.S16, _("Battery power"), unit="W", limits=POWER, history=True),
+    Register("battery_soc", 3066, Kind.U16, _("Battery state of charge"), scale=0.1, unit="%",
+             limits=(0, 100), history=True),
+    Register("battery_temperature", 3067, Kind.S16, _("Battery temperature"), scale=0.1, unit="°C",
+             limits=(-40, 90)),
+    Register("battery_depth_of_discharge", 3068, Kind.U16, _("Battery discharge depth"), unit="%",
+             limits=(0, 100)),
+    Register("battery_soh", 3075, Kind.U16, _("Battery state of health"), scale=0.1, unit="%",
+             limits=(0, 100)),
+    Register("discharge_limit", 3078, Kind.U16, _("Battery discharging power"), unit="%",
+             limits=(0, 100), setting=Setting(BATT, 1, 100, confirm=True)),
+    Register("charge_limit", 3079, Kind.U16, _("Battery charging power"), unit="%",
+             limits=(0, 100), setting=Setting(BATT, 1, 100, confirm=True)),
+    Register("grid_voltage", 3097, Kind.U16, _("Grid voltage"), scale=0.1, unit="V", limits=(0, 500)),
+    Register("grid_frequency", 3098, Kind.U16, _("Grid frequency"), scale=0.01, unit="Hz",
+             limits=(0, 70)),
+    Register("grid_current", 3099, Kind.S16, _("Grid current"), scale=0.001, sign=-1, unit="A"),
+    Register("grid_power_l1", 3100, Kind.S16, _("Grid power L1"), sign=-1, unit="W", limits=POWER),
+    Register("grid_power_l2", 3104, Kind.S16, _("Grid power L2"), sign=-1, unit="W", limits=POWER),
+    Register("grid_power_l3", 3108, Kind.S16, _("Grid power L3"), sign=-1, unit="W", limits=POWER),
     Register("grid_import_today", 3109, Kind.U16, _("Grid import today"), scale=0.1, unit="kWh"),
-    Register("grid_import_total", 3114, Kind.U32, _("Grid import total"), scale=0.1, unit="kWh"),
+    Register("grid_import_total", 3114, Kind.U32, _("Grid import total"), scale=0.1, unit="kWh",
+             limits=ENERGY, history=True),
     Register("grid_export_today", 3116, Kind.U16, _("Grid export today"), scale=0.1, unit="kWh"),
-    Register("grid_export_total", 3121, Kind.U32, _("Grid export total"), scale=0.1, unit="kWh"),
-    Register("eps_load_power", 3137, Kind.U16, _("Backup (EPS) load power"), unit="W"),
-    Register("load_power_l1", 3144, Kind.U16, _("Home load power L1"), unit="W"),
-    Register("load_power_l2", 3145, Kind.U16, _("Home load power L2"), unit="W"),
-    Register("load_power_l3", 3146, Kind.U16, _("Home load power L3"), unit="W"),
+    Register("grid_export_total", 3121, Kind.U32, _("Grid export total"), scale=0.1, unit="kWh",
+             limits=ENERGY, history=True),
+    Register("eps_load_power", 3137, Kind.U16, _("Backup (EPS) load power"), unit="W", limits=POWER),
+    Register("load_power_l1", 3144, Kind.U16, _("Home load power L1"), unit="W", limits=POWER),
+    Register("load_power_l2", 3145, Kind.U16, _("Home load power L2"), unit="W", limits=POWER),
+    Register("load_power_l3", 3146, Kind.U16, _("Home load power L3"), unit="W", limits=POWER),
     Register("load_energy_today", 3147, Kind.U16, _("Load energy today"), scale=0.1, unit="kWh"),
-    Register("load_energy_total", 3152, Kind.U32, _("Load energy total"), scale=0.1, unit="kWh"),
-    Register("grid_standard", 3193, Kind.ENUM, _("Grid standard")),
-    Register("battery_discharge_total", 3292, Kind.U32, _("Battery discharge total"), unit="kWh"),
-    Register("battery_discharge_today", 3294, Kind.U16, _("Battery discharge today"), scale=0.1, unit="kWh"),
-    Register("battery_charge_total", 3299, Kind.U32, _("Battery charge total"), unit="kWh"),
+    Register("load_energy_total", 3152, Kind.U32, _("Load energy total"), scale=0.1, unit="kWh",
+             limits=ENERGY, history=True),
+    Register("grid_standard", 3193, Kind.ENUM, _("Grid standard"), choices=GRID_STANDARDS,
+             setting=Setting(SYSTEM, screen_instruction=GRID_STANDARD_INSTRUCTION)),
+    Register("grid_charge_max_soc", 3260, Kind.U16, _("Grid charging maximum SOC"), unit="%",
+             limits=(0, 100), setting=Setting(GRID, 20, 100)),
+    Register("battery_discharge_total", 3292, Kind.U32, _("Battery discharge total"), unit="kWh",
+             limits=ENERGY, history=True),
+    Register("battery_discharge_today", 3294, Kind.U16, _("Battery discharge today"), scale=0.1,
+             unit="kWh"),
+    Register("battery_charge_total", 3299, Kind.U32, _("Battery charge total"), unit="kWh",
+             limits=ENERGY, history=True),
     Register("battery_charge_today", 3301, Kind.U16, _("Battery charge today"), scale=0.1, unit="kWh"),
-    Register("grid_charge_enable", 3314, Kind.ENUM, _("Grid charging"), choices=ON_OFF),
-    Register("grid_charge_start", 3317, Kind.U16, _("Grid charging start (hhmm)")),
-    Register("grid_charge_end", 3318, Kind.U16, _("Grid charging end (hhmm)")),
-    # Identity (holding registers, read-only).
-    identity("model_name", 3200, _("Model"), 6),
-    identity("battery_name", 3206, _("Battery"), 6),
-    identity("firmware_arm", 3212, _("ARM firmware"), 3),
-    identity("firmware_dsp", 3215, _("DSP firmware"), 3),
-    identity("serial_number", 3218, _("Inverter serial number"), 8),
-    # Remote-control settings (project-defined, see the module docstring).
-    Register("remote_control", 3400, Kind.ENUM, _("Remote control"), group=Group.SETTINGS,
-             table=Table.HOLDING, choices=REMOTE_CONTROL_CHOICES),
-    setting("setting_working_mode", 3401, _("Working mode"), WORKING_MODES),
-    setting("setting_eps", 3402, _("Backup (EPS) output"), ON_OFF),
-    setting("setting_ac_coupling", 3403, _("AC coupling (retrofit)"), ON_OFF),
-    setting("setting_grid_code", 3404, _("Grid code"), GRID_CODES),
+    Register("grid_charge_enable", 3314, Kind.ENUM, _("Grid charging"), choices=ON_OFF,
+             setting=Setting(GRID, confirm=True)),
+    Register("grid_charge_start", 3317, Kind.HHMM, _("Grid charging start"), setting=Setting(GRID)),
+    Register("grid_charge_end", 3318, Kind.HHMM, _("Grid charging end"), setting=Setting(GRID)),
+    # Identity: holding registers (03), except the serial, which is in the input table (04).
+    Register("model_name", 3200, Kind.ASCII, _("Model name"), Group.INFO, Table.HOLDING, length=8),
+    Register("battery_name", 3208, Kind.ASCII, _("Battery name"), Group.INFO, Table.HOLDING, length=8),
+    Register("firmware_arm", 3216, Kind.VERSION, _("ARM firmware"), Group.INFO, Table.HOLDING),
+    Register("firmware_dsp", 3217, Kind.VERSION, _("DSP firmware"), Group.INFO, Table.HOLDING),
+    Register("serial_number", 3228, Kind.ASCII, _("Inverter serial number"), Group.INFO, length=11),
+    # Commands: written, never read.
+    Register("restart", 3243, Kind.ENUM, _("Restart the inverter"), Group.COMMAND, choices={1: _("Restart")},
+             setting=Setting(SYSTEM, 1, 1, confirm=True)),
+]
+DERIVED = [
+    Derived("pv_power", _("PV power"), ("pv1_power", "pv2_power"), history=True),
+    Derived("load_power", _("Home load power"), ("load_power_l1", "load_power_l2", "load_power_l3"),
+            history=True),
+    Derived("grid_power", _("Grid power"), ("grid_power_l1", "grid_power_l2", "grid_power_l3"),
+            history=True),
 ]
 # fmt: on
 
 BY_KEY = {r.key: r for r in REGISTERS}
-REMOTE_CONTROL = BY_KEY["remote_control"]
-REMOTE_CONTROL_ENABLED = 2
-# The inverter refuses settings writes with this Modbus exception while remote control is disabled.
-EXCEPTION_REMOTE_DISABLED = 4
-# Model code (register 3045) → rated power in W, by the kW in the AURA model name.
-RATED_POWER_W = {5: 5000, 10: 10000, 15: 15000, 20: 20000, 25: 25000}
+DERIVED_BY_KEY = {d.key: d for d in DERIVED}
+SETTINGS = [r for r in REGISTERS if r.setting is not None]
+# History columns of devices.Reading, in the map's order (derived values first).
+HISTORY_FIELDS = [d.key for d in DERIVED if d.history] + [r.key for r in REGISTERS if r.history]
+# Live values the plant pages sum over the plant's inverters.
+PLANT_SUMS = [
+    "pv_power",
+    "load_power",
+    "grid_power",
+    "battery_power",
+    "pv_energy_today",
+    "load_energy_today",
+    "grid_import_today",
+    "grid_export_today",
+]
 
 
 @dataclass(frozen=True)
@@ -216,13 +436,11 @@ class Block:
         }
 
 
-def plan(group):
-    """Group the registers of `group` into as few reads as possible, each at most MAX_BLOCK long."""
+def plan(registers):
+    """Group `registers` into as few reads as possible, each at most MAX_BLOCK long."""
     blocks = []
     for table in Table:
-        regs = sorted(
-            (r for r in REGISTERS if r.group == group and r.table == table), key=lambda r: r.address
-        )
+        regs = sorted((r for r in registers if r.table == table), key=lambda r: r.address)
         current = []
         for reg in regs:
             if current and reg.address + reg.count - current[0].address > MAX_BLOCK:
@@ -240,16 +458,42 @@ def _block(table, regs):
     return Block(table, start, end - start, tuple(regs))
 
 
-LIVE_PLAN = plan(Group.LIVE)
-INFO_PLAN = plan(Group.INFO)
-SETTINGS_PLAN = plan(Group.SETTINGS)
+LIVE_PLAN = plan([r for r in REGISTERS if r.group == Group.LIVE])
+INFO_PLAN = plan([r for r in REGISTERS if r.group == Group.INFO])
+# "Lire": the blocks holding every readable setting, read live on demand.
+SETTINGS_PLAN = plan([r for r in SETTINGS if r.group != Group.COMMAND])
 
 
-def active_codes(values):
-    """The alarm codes whose bits are up in decoded values: {"F13", "W02", ...}."""
-    codes = set()
-    for key in ("warning_bits", "fault_bits"):
-        word = values.get(key) or 0
-        reg = BY_KEY[key]
-        codes.update(code for bit, code in reg.bits.items() if word >> bit & 1)
-    return codes
+def sanitise(values):
+    """Drop the values outside their sanity limits; returns the keys dropped (to be logged)."""
+    dropped = [key for key, value in values.items() if key in BY_KEY and not BY_KEY[key].sane(value)]
+    for key in dropped:
+        values[key] = None
+    return dropped
+
+
+def live_values(values):
+    """Decoded values plus the derived ones (sums), as stored in Inverter.latest."""
+    live = {k: v for k, v in values.items() if BY_KEY.get(k) is None or BY_KEY[k].group == Group.LIVE}
+    for derived in DERIVED:
+        live[derived.key] = derived.compute(values)
+    return live
+
+
+def describe(latest):
+    """Every live value in `latest`, in the map's order, as people read it (enum words, units):
+    what the inverter page and the API show."""
+    rows = []
+    for item in [*DERIVED, *(r for r in REGISTERS if r.group == Group.LIVE)]:
+        if item.key in latest:
+            value = latest[item.key]
+            rows.append(
+                {
+                    "key": item.key,
+                    "label": str(item.label),
+                    "value": value,
+                    "text": str(item.display(value)),
+                    "unit": item.unit,
+                }
+            )
+    return rows

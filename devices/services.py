@@ -20,24 +20,28 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Datalogger, DeviceStatus, Inverter, Reading
-from .registermap import INFO_PLAN, LIVE_PLAN, RATED_POWER_W
-from .transport import DeviceError, Endpoint, InverterAsleep, connect, read_values
+from .models import Datalogger, DeviceStatus, Inverter, PollOutcome, Reading
+from .registermap import HISTORY_FIELDS, INFO_PLAN, LIVE_PLAN, RATED_POWER_W, live_values, sanitise
+from .transport import DeviceError, Endpoint, NoInverterAnswer, connect, read_values
 
 log = logging.getLogger(__name__)
 LOCK_KEY = "aura:logger-lock:{}"
-INFO_REFRESH = timedelta(hours=1)
 
 
 @dataclass
 class PollResult:
     logger_id: int
-    ok: bool = False
-    asleep: bool = False
-    busy: bool = False  # another process held the stick: not a miss
-    values: dict = field(default_factory=dict)
+    outcome: PollOutcome = PollOutcome.FAILED
+    values: dict = field(default_factory=dict)  # live values, decoded and sanitised
+    identity: dict = field(default_factory=dict)  # identity block, when it was due and answered
+    identity_asked: bool = False
+    identity_error: str = ""
     error: str = ""
     at: datetime | None = None
+
+    @property
+    def ok(self):
+        return self.outcome == PollOutcome.OK
 
 
 def _endpoint(logger):
@@ -50,6 +54,8 @@ def _endpoint(logger):
 
 
 async def _read_one(logger, need_info, semaphore):
+    """1. live blocks (the poll's outcome); 2. the identity block when due, whose failure is said
+    in words but does not undo the live values."""
     result = PollResult(logger.id)
     ep = _endpoint(logger)
     # Worst case: every block times out on each attempt, plus the gaps between blocks.
@@ -58,11 +64,12 @@ async def _read_one(logger, need_info, semaphore):
         try:
             async with asyncio.timeout(budget), connect(ep) as conn:
                 result.values = await read_values(conn, LIVE_PLAN)
+                result.outcome = PollOutcome.OK
                 if need_info:
-                    result.values.update(await read_values(conn, INFO_PLAN))
-            result.ok = True
-        except InverterAsleep:
-            result.ok = result.asleep = True
+                    result.identity_asked = True
+                    result.identity, result.identity_error = await _read_identity(conn)
+        except NoInverterAnswer:
+            result.outcome = PollOutcome.NO_INVERTER
         except DeviceError as e:
             result.error = str(e)
         except TimeoutError:
@@ -72,7 +79,20 @@ async def _read_one(logger, need_info, semaphore):
             result.error = _("Unexpected error while reading the logger; see the worker log.")
         finally:
             result.at = timezone.now()
+    if dropped := sanitise(result.values):
+        log.warning("Logger %s: discarded values outside their limits: %s", logger.serial_number, dropped)
     return result
+
+
+async def _read_identity(conn):
+    """The identity block and, when it cannot be read, why (in words)."""
+    try:
+        identity = await read_values(conn, INFO_PLAN)
+    except (DeviceError, NoInverterAnswer):
+        return {}, _("The inverter's identity could not be read (serial number, model, firmware).")
+    if not identity.get("serial_number"):
+        return {}, _("The inverter gave no serial number.")
+    return identity, ""
 
 
 async def _read_all(loggers, need_info):
@@ -95,7 +115,7 @@ async def _read_all(loggers, need_info):
 
 
 async def _busy(logger):
-    return PollResult(logger.id, busy=True, at=timezone.now())
+    return PollResult(logger.id, outcome=PollOutcome.BUSY, at=timezone.now())
 
 
 async def _lock(redis, loggers):
@@ -125,14 +145,17 @@ def history_slot(moment):
 
 def poll_loggers(logger_ids, *, cycle_at=None, force_info=False):
     """Poll these loggers once, store what was read, and update their alarms. Returns the results."""
-    loggers = list(Datalogger.objects.active().filter(id__in=logger_ids).prefetch_related("inverters"))
+    loggers = list(
+        Datalogger.objects.active()
+        .filter(id__in=logger_ids)
+        .select_related("plant")
+        .prefetch_related("inverters")
+    )
     if not loggers:
         return []
     now = timezone.now()
     need_info = {
-        lg.id: force_info
-        or not any(inv.info_read_at and now - inv.info_read_at < INFO_REFRESH for inv in lg.inverters.all())
-        for lg in loggers
+        lg.id: force_info or lg.identity_due(now, identified=bool(lg.inverters.all())) for lg in loggers
     }
     results = asyncio.run(_read_all(loggers, need_info))
     store_results(loggers, results, slot=history_slot(cycle_at or now))
@@ -141,39 +164,56 @@ def poll_loggers(logger_ids, *, cycle_at=None, force_info=False):
 
 @transaction.atomic
 def store_results(loggers, results, *, slot):
+    """Store one batch of poll results, in numbered steps, with one outcome per logger:
+
+    1. the logger's inverter, created or re-identified from the identity block when it was read;
+    2. the logger's status and words (`05 00` is asleep only when it is plausibly night);
+    3. the inverter's status, latest values, grid-sign evidence and this slot's history row;
+    4. every row written set-based, then alarms opened and cleared from the same results.
+    """
     from alarms.services import alarms_from_poll
 
     by_id = {lg.id: lg for lg in loggers}
     logger_updates, inverter_updates, readings, alarm_input = [], [], [], []
     for result in results:
-        if result.busy:
+        if result.outcome == PollOutcome.BUSY:
             continue
         logger = by_id[result.logger_id]
-        logger.status = logger.poll_outcome_status(ok=result.ok, asleep=result.asleep)
-        logger.last_polled_at = result.at
-        if result.ok:
-            logger.last_seen_at, logger.missed_polls, logger.last_error = result.at, 0, ""
-        else:
-            logger.missed_polls += 1
-            logger.last_error = result.error[:300]
+        inverter = _inverter_for(logger, result)  # 1
+        night = result.outcome == PollOutcome.NO_INVERTER and logger.plant.is_plausibly_night(
+            result.at, last_pv=(inverter.latest.get("pv_power") if inverter else None)
+        )
+        if result.identity_asked:
+            logger.identity_checked_at = result.at
+        logger.record_poll(  # 2
+            outcome=result.outcome,
+            at=result.at,
+            night=night,
+            identified=inverter is not None,
+            error=result.error or result.identity_error,
+        )
         logger_updates.append(logger)
-        inverter = _inverter_for(logger, result)
-        if inverter is None:
-            alarm_input.append((logger, None, result))
-            continue
-        if result.ok:
-            inverter.status, inverter.last_seen_at = logger.status, result.at
-        elif logger.status == DeviceStatus.OFFLINE:
-            inverter.status = DeviceStatus.OFFLINE
-        if result.values:
-            inverter.latest, inverter.latest_at = _live_values(result.values), result.at
-            readings.append(_reading(inverter, slot, inverter.latest))
-        inverter_updates.append(inverter)
+        if inverter is not None:  # 3
+            if result.outcome != PollOutcome.FAILED or logger.status == DeviceStatus.OFFLINE:
+                inverter.status = logger.status
+            if result.outcome != PollOutcome.FAILED:
+                inverter.last_seen_at = result.at
+            if result.ok:
+                live = live_values(result.values)
+                local_day = timezone.localtime(result.at, logger.plant.tzinfo).date().isoformat()
+                inverter.observe_grid_sign(inverter.latest, live, local_day)
+                inverter.latest, inverter.latest_at = live, result.at
+                readings.append(Reading(inverter=inverter, slot=slot, **{k: live[k] for k in HISTORY_FIELDS}))
+            inverter_updates.append(inverter)
         alarm_input.append((logger, inverter, result))
-    _update_rows(
-        Datalogger, logger_updates, ["status", "last_polled_at", "last_seen_at", "missed_polls", "last_error"]
+    _update_rows(  # 4
+        Datalogger,
+        logger_updates,
+        ["status", "last_polled_at", "last_seen_at", "missed_polls", "last_error", "identity_checked_at"],
     )
-    _update_rows(Inverter, inverter_updates, ["status", "last_seen_at", "latest", "latest_at"])
+    _update_rows(
+        Inverter, inverter_updates, ["status", "last_seen_at", "latest", "latest_at", "grid_sign_check"]
+    )
     Reading.objects.bulk_create(readings, ignore_conflicts=True, batch_size=1000)
     alarms_from_poll(alarm_input)
 
@@ -198,47 +238,22 @@ def _update_rows(model, objs, fields):
 
 
 def _inverter_for(logger, result):
-    """The logger's inverter; created or re-identified from the identity registers when read."""
+    """The logger's inverter: created or re-identified when the identity block was read."""
     inverters = list(logger.inverters.all())
-    serial = result.values.get("serial_number")
+    serial = result.identity.get("serial_number")
     if not serial:
         return inverters[0] if inverters else None
     inverter = next((inv for inv in inverters if inv.serial_number == serial), None)
     if inverter is None:
         inverter = Inverter(datalogger=logger, serial_number=serial)
-    inverter.model_name = result.values.get("model_name", "")
-    inverter.battery_name = result.values.get("battery_name", "")
-    inverter.firmware = f"{result.values.get('firmware_arm', '')} / {result.values.get('firmware_dsp', '')}"
+    identity = result.identity
+    inverter.model_name = identity.get("model_name", "")
+    inverter.battery_name = identity.get("battery_name", "")
+    inverter.firmware = f"ARM {identity.get('firmware_arm')} · DSP {identity.get('firmware_dsp')}"
     inverter.rated_power_w = RATED_POWER_W.get(result.values.get("model_code"))
     inverter.info_read_at = result.at
     inverter.save()
     return inverter
-
-
-def _live_values(values):
-    """What live pages show, with the sums they need (PV, home load)."""
-    live = {k: v for k, v in values.items() if not isinstance(v, str)}
-    live["pv_power"] = values["pv1_power"] + values["pv2_power"]
-    live["load_power"] = values["load_power_l1"] + values["load_power_l2"] + values["load_power_l3"]
-    live["grid_power_total"] = values["grid_power"] + values["grid_power_l2"] + values["grid_power_l3"]
-    return live
-
-
-# History columns read from the live values under the same name (grid power: all three phases).
-HISTORY_FIELDS = [
-    "pv_power", "load_power", "battery_power", "battery_soc", "pv_energy_total", "load_energy_total",
-    "grid_import_total", "grid_export_total", "battery_charge_total", "battery_discharge_total",
-    "warning_bits", "fault_bits",
-]  # fmt: skip
-
-
-def _reading(inverter, slot, live):
-    return Reading(
-        inverter=inverter,
-        slot=slot,
-        grid_power=live["grid_power_total"],
-        **{name: live[name] for name in HISTORY_FIELDS},
-    )
 
 
 def due_logger_ids():

@@ -1,14 +1,20 @@
 """A fleet of simulated AURA inverters behind simulated dataloggers, on real TCP sockets.
 
-Each `SimulatedInverter` behaves like a plant: PV follows the sun for its time zone and kWp, the
-household draws a daily load curve, the battery charges and discharges by working mode and SOC
-limits, the grid balances the rest, and energy counters integrate the powers. Its registers are
-produced from the one register map (devices.registermap), so the portal decodes what it encodes.
+Each `SimulatedInverter` behaves like a plant: PV follows the sun's elevation at the plant's latitude
+and longitude (southern hemisphere and solar noon included), the household draws a daily load curve,
+the battery charges and discharges by working mode, power limits and SOC, the grid balances the rest
+within the inverter's AC rating, and energy counters integrate the powers.
+
+It answers as the public KSTAR definition describes the real device (devices.registermap): identity
+in holding 3200–3217 and the serial in input 3228–3238, grid power raw positive on export, hex-coded
+grid-charge times, Modbus exception 02 outside the published register ranges, writes (function 06)
+only at the registers the public definition writes, 03 for a value out of range. Behaviour the public
+sources do not describe is marked UNVERIFIED where it is chosen.
 
 `FleetSimulator` serves them: Solarman V5 loggers on one port told apart by their serial number,
 Modbus TCP devices by (port, unit id). Per device, tests and the demo can inject warning and fault
-bits, latency, a dropped connection, a timeout, garbage, a Modbus exception, night sleep, and
-enable or disable remote control.
+codes, latency, a dropped connection, a timeout, garbage, a Modbus exception, an inverter that sleeps
+or does not answer its stick, and remote control switched on or off on the inverter's screen.
 """
 
 import asyncio
@@ -21,22 +27,34 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from astral import Observer
+from astral.sun import elevation
 from umodbus.client.serial.redundancy_check import add_crc, validate_crc
 
+from alarms import catalogue
+
+from . import v5
 from .registermap import (
-    EXCEPTION_REMOTE_DISABLED,
+    HOLDING_RANGE,
+    INPUT_RANGE,
+    MODEL_NAMES,
+    RATED_POWER_W,
     REGISTERS,
-    REMOTE_CONTROL,
-    REMOTE_CONTROL_ENABLED,
     Group,
     Table,
 )
-from .transport import ASLEEP_PAYLOAD, GATEWAY_NO_RESPONSE
+from .transport import GATEWAY_NO_RESPONSE, NO_INVERTER_PAYLOAD
 
-V5_START, V5_END = 0xA5, 0x15
-V5_REQUEST, V5_REPLY = 0x4510, 0x1510
 MIN_SOC = 10.0  # % the battery keeps in reserve
-TABLE_REGISTERS = {table: [r for r in REGISTERS if r.table == table] for table in Table}
+TABLE_REGISTERS = {
+    table: [r for r in REGISTERS if r.table == table and r.group != Group.COMMAND] for table in Table
+}
+# Modbus exception codes.
+ILLEGAL_FUNCTION, ILLEGAL_ADDRESS, ILLEGAL_VALUE, DEVICE_FAILURE = 1, 2, 3, 4
+# UNVERIFIED: no public source says how the inverter refuses a write while remote control is off
+# on its screen. The simulator answers "device failure"; the portal words any refusal of an allowed
+# write the same way (remote control may be off: the guide's instruction).
+EXCEPTION_REMOTE_DISABLED = DEVICE_FAILURE
 
 
 class Behaviour:
@@ -47,7 +65,21 @@ class Behaviour:
     TIMEOUT = "timeout"  # never answer
     GARBAGE = "garbage"  # answer with a corrupt frame
     EXCEPTION = "exception"  # answer every request with Modbus exception 04
-    ASLEEP = "asleep"  # the inverter sleeps: the stick answers 05 00
+    ASLEEP = "asleep"  # the inverter sleeps whatever the time: the stick answers 05 00
+    UNPLUGGED = "unplugged"  # RS485 between stick and inverter broken: the stick answers 05 00
+    NO_IDENTITY = "no_identity"  # the identity registers answer exception 02 (the live ones answer)
+
+
+# Settings the simulated inverter starts with, by register key (physical values).
+DEFAULT_SETTINGS = {
+    "working_mode": 0,
+    "discharge_limit": 100,
+    "charge_limit": 100,
+    "grid_charge_max_soc": 90,
+    "grid_charge_enable": 0,
+    "grid_charge_start": "02:00",
+    "grid_charge_end": "05:00",
+}
 
 
 @dataclass
@@ -57,12 +89,14 @@ class SimulatedInverter:
     kwp: float = 6.0
     battery_kwh: float = 10.0
     tz: str = "Europe/Paris"
+    latitude: float = 45.76  # Lyon
+    longitude: float = 4.84
     unit_id: int = 1
-    model_code: int = 10
+    model_code: int = 12  # BluE-S 6000D
     seed: int = 0
     soc: float = 60.0
-    working_mode: int = 0
-    remote_control: int = 1
+    remote_control: bool = False  # on the inverter's screen: CONTRÔLE À DISTANCE
+    grid_standard: int = 14  # EN 50549, set on the screen
     warning_bits: int = 0
     fault_bits: int = 0
     latency: float = 0.0
@@ -71,14 +105,17 @@ class SimulatedInverter:
     # Values forced by a test, by register key, in physical units.
     overrides: dict = field(default_factory=dict)
     counters: dict = field(default_factory=dict)
-    settings: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=lambda: dict(DEFAULT_SETTINGS))
+    writes: list = field(default_factory=list)  # (address, raw value) of every write the device received
+    restarts: int = 0
     _last_step: datetime | None = None
     _powers: dict = field(default_factory=dict)
 
     def __post_init__(self):
         rng = random.Random(self.seed or self.logger_serial)
-        self._rng = rng
         self._load_scale = rng.uniform(0.7, 1.4)
+        self._observer = Observer(self.latitude, self.longitude)
+        self.rated_w = RATED_POWER_W.get(self.model_code, 5000)
         # Years of history already on the counters, as on an inverter in service.
         years = rng.uniform(0.5, 4)
         self.counters = {
@@ -88,32 +125,16 @@ class SimulatedInverter:
             "grid_export_total": round(1500 * years, 1),
             "battery_charge_total": round(self.battery_kwh * 250 * years, 1),
             "battery_discharge_total": round(self.battery_kwh * 240 * years, 1),
-            "pv_energy_today": 0.0,
-            "load_energy_today": 0.0,
-            "grid_import_today": 0.0,
-            "grid_export_today": 0.0,
-            "battery_charge_today": 0.0,
-            "battery_discharge_today": 0.0,
-        }
-        self.settings = {
-            "setting_working_mode": self.working_mode,
-            "setting_eps": 0,
-            "setting_ac_coupling": 0,
-            "setting_grid_code": 14,
+            **dict.fromkeys(TODAY_COUNTERS, 0.0),
         }
 
     # -- physics -------------------------------------------------------------------------------
-    def _sun(self, local):
-        """PV fraction of kWp: a clear-sky bell between a seasonal sunrise and sunset."""
-        doy = local.timetuple().tm_yday
-        day_length = 12 + 4 * math.sin(2 * math.pi * (doy - 80) / 365)
-        hour = local.hour + local.minute / 60 + local.second / 3600
-        sunrise = 13 - day_length / 2  # solar noon near 13:00 in France's legal time
-        x = (hour - sunrise) / day_length
-        if not 0 < x < 1:
+    def sun(self, now):
+        """PV fraction of kWp under a clear sky: from the sun's elevation at the plant."""
+        height = elevation(self._observer, now)
+        if height <= 0:
             return 0.0
-        season = 0.65 + 0.35 * math.sin(2 * math.pi * (doy - 80) / 365)
-        return 0.85 * season * math.sin(math.pi * x) ** 1.5
+        return 0.85 * math.sin(math.radians(height)) ** 1.2
 
     def _load(self, local):
         """Household draw in W: a base, a morning and a larger evening peak."""
@@ -121,27 +142,39 @@ class SimulatedInverter:
         load = 250 + 900 * math.exp(-((h - 7.5) ** 2) / 1.5) + 1600 * math.exp(-((h - 19.5) ** 2) / 3)
         return load * self._load_scale
 
+    def _in_grid_charge_window(self, local):
+        start, end = (self.settings[k] for k in ("grid_charge_start", "grid_charge_end"))
+        now = f"{local.hour:02d}:{local.minute:02d}"
+        return start <= now < end if start <= end else now >= start or now < end
+
+    def _battery_power(self, local, pv, load):
+        """Battery power in W, positive = discharge, within the power limits and the AC rating."""
+        max_w = min(self.battery_kwh * 500, self.rated_w)  # 0.5 C, never above the inverter's rating
+        max_charge = max_w * self.settings["charge_limit"] / 100
+        max_discharge = max_w * self.settings["discharge_limit"] / 100
+        mode = self.settings["working_mode"]
+        grid_charge = self.settings["grid_charge_enable"] and self._in_grid_charge_window(local)
+        if grid_charge and self.soc < self.settings["grid_charge_max_soc"]:
+            return -max_charge  # cheap hours fill the battery from the grid
+        if pv > load and self.soc < 100:
+            return -min(pv - load, max_charge)
+        if pv < load and self.soc > MIN_SOC and mode != 2:  # battery priority keeps it for backup
+            return min(load - pv, max_discharge)
+        return 0
+
     def step(self, now):
         """Advance the plant to `now`: powers for this instant, counters integrated since last step."""
         if self._last_step is None:
             self._start_of_day(now)
         local = now.astimezone(ZoneInfo(self.tz))
         if self._last_step and local.date() != self._last_step.astimezone(ZoneInfo(self.tz)).date():
-            for key in self.counters:
-                if key.endswith("_today"):
-                    self.counters[key] = 0.0
-        pv = round(self.kwp * 1000 * self._sun(local))
+            for key in TODAY_COUNTERS:
+                self.counters[key] = 0.0
+        pv = round(self.kwp * 1000 * self.sun(now))
         load = round(self._load(local))
-        max_batt = self.battery_kwh * 500  # 0.5 C
-        mode = self.settings["setting_working_mode"]
-        battery = 0  # positive = discharge
-        if mode == 1 and 2 <= local.hour < 5 and self.soc < 90:
-            battery = -max_batt  # time-of-use: cheap night hours fill the battery from the grid
-        elif pv > load and self.soc < 100:
-            battery = -min(pv - load, max_batt)
-        elif pv < load and self.soc > MIN_SOC and mode != 2:
-            battery = min(load - pv, max_batt)  # battery priority keeps its charge for backup
-        battery = round(battery)
+        battery = round(self._battery_power(local, pv, load))
+        # The inverter's AC side carries PV and battery; above its rating, PV is curtailed.
+        pv = max(0, min(pv, self.rated_w - battery)) if pv + battery > self.rated_w else pv
         grid = load - pv - battery  # positive = import
         if self._last_step:
             hours = max(0.0, (now - self._last_step).total_seconds()) / 3600
@@ -176,11 +209,17 @@ class SimulatedInverter:
             self.step(moment)
 
     @property
-    def asleep(self):
-        if self.behaviour == Behaviour.ASLEEP:
-            return True
+    def answers_stick(self):
+        """False when the stick gets no answer from the inverter (it answers `05 00` instead)."""
+        if self.behaviour in (Behaviour.ASLEEP, Behaviour.UNPLUGGED):
+            return False
         p = self._powers
-        return self.sleeps_at_night and p.get("pv", 1) == 0 and self.soc <= MIN_SOC
+        return not (self.sleeps_at_night and p.get("pv", 1) == 0 and self.soc <= MIN_SOC)
+
+    def raise_codes(self, *codes):
+        """Raise alarm codes (F.., W..) through the inverter's words, as the catalogue maps them."""
+        self.warning_bits = catalogue.word_for(codes, "W")
+        self.fault_bits = catalogue.word_for(codes, "F")
 
     def values(self):
         """Every register's physical value now, as the portal should decode it."""
@@ -189,6 +228,7 @@ class SimulatedInverter:
         pv2 = p["pv"] - pv1
         batt_v = 51.2 + self.soc * 0.04
         c = self.counters
+        status = 7 if self.fault_bits else 2  # fault / on grid (hybrid)
         v = {
             "pv1_voltage": 360.0 if pv1 else 0.0,
             "pv2_voltage": 355.0 if pv2 else 0.0,
@@ -196,48 +236,43 @@ class SimulatedInverter:
             "pv2_current": round(pv2 / 355, 2),
             "pv1_power": pv1,
             "pv2_power": pv2,
-            "working_mode": self.settings["setting_working_mode"],
             "model_code": self.model_code,
-            "system_status": 2 if self.fault_bits else 1,
-            "inverter_status": 3 if self.fault_bits else 1,
-            "dcdc_status": 1,
+            "system_status": status,
+            "inverter_status": 2,
+            "dcdc_status": 3 if p["battery"] > 0 else 2 if p["battery"] < 0 else 0,
             "warning_bits": self.warning_bits,
             "fault_bits": self.fault_bits,
+            "inverter_temperature": 38.5,
+            "battery_type": 6,
             "battery_voltage": round(batt_v, 2),
             "battery_current": round(p["battery"] / batt_v, 1),
             "battery_power": p["battery"],
             "battery_soc": round(self.soc, 1),
             "battery_temperature": 24.5,
+            "battery_depth_of_discharge": 90,
             "battery_soh": 98.0,
-            "discharge_limit": 100,
-            "charge_limit": 100,
             "grid_voltage": 231.4,
             "grid_frequency": 50.0,
             "grid_current": round(p["grid"] / 231.4, 3),
-            "grid_power": p["grid"],
+            "grid_power_l1": p["grid"],
             "grid_power_l2": 0,
             "grid_power_l3": 0,
             "eps_load_power": 0,
             "load_power_l1": p["load"],
             "load_power_l2": 0,
             "load_power_l3": 0,
-            "grid_standard": self.settings["setting_grid_code"],
-            "grid_charge_enable": 1 if self.settings["setting_working_mode"] == 1 else 0,
-            "grid_charge_start": 200,
-            "grid_charge_end": 500,
-            "model_name": f"AURA{self.model_code}KM",
-            "battery_name": f"AURA{round(self.battery_kwh)}BG",
-            "firmware_arm": "V1.4",
-            "firmware_dsp": "V2.1",
+            "grid_standard": self.grid_standard,
+            "model_name": MODEL_NAMES.get(self.model_code, ""),
+            "battery_name": f"AURA {round(self.battery_kwh)}KM-BG",
+            "firmware_arm": "1.2.3",
+            "firmware_dsp": "2.0.7",
             "serial_number": self.inverter_serial,
-            "remote_control": self.remote_control,
             **self.settings,
         }
+        for key in TODAY_COUNTERS:
+            v[key] = round(c[key], 1)
         for key in ("pv_energy", "load_energy", "grid_import", "grid_export"):
-            v[f"{key}_today"] = round(c[f"{key}_today"], 1)
             v[f"{key}_total"] = round(c[f"{key}_total"], 1)
-        v["battery_charge_today"] = round(c["battery_charge_today"], 1)
-        v["battery_discharge_today"] = round(c["battery_discharge_today"], 1)
         v["battery_charge_total"] = int(c["battery_charge_total"])
         v["battery_discharge_total"] = int(c["battery_discharge_total"])
         v.update(self.overrides)
@@ -255,35 +290,65 @@ class SimulatedInverter:
                 words[reg.address + i] = word
         return words
 
-    def write(self, address, value):
-        """Apply a write; returns a Modbus exception code, or None when accepted."""
-        if address == REMOTE_CONTROL.address:
-            self.remote_control = value
+    def write(self, address, word):
+        """Apply a function-06 write; returns a Modbus exception code, or None when accepted."""
+        self.writes.append((address, word))
+        reg = WRITABLE_AT.get(address)
+        if reg is None:
+            return ILLEGAL_ADDRESS
+        if not self.remote_control:
+            return EXCEPTION_REMOTE_DISABLED
+        value = reg.decode([word])
+        setting = reg.setting
+        if (reg.choices and value not in reg.choices) or value is None:
+            return ILLEGAL_VALUE
+        if setting.minimum is not None and not setting.minimum <= value <= setting.maximum:
+            return ILLEGAL_VALUE
+        if reg.key == "restart":
+            self.restarts += 1
         else:
-            reg = next((r for r in REGISTERS if r.address == address and r.group == Group.SETTINGS), None)
-            if reg is None or not reg.writable:
-                return 2  # illegal data address
-            if self.remote_control != REMOTE_CONTROL_ENABLED:
-                return EXCEPTION_REMOTE_DISABLED
-            if reg.choices and value not in reg.choices:
-                return 3  # illegal data value
             self.settings[reg.key] = value
         return None
+
+
+TODAY_COUNTERS = [
+    "pv_energy_today",
+    "load_energy_today",
+    "grid_import_today",
+    "grid_export_today",
+    "battery_charge_today",
+    "battery_discharge_today",
+]
+WRITABLE_AT = {r.address: r for r in REGISTERS if r.writable}
+TABLE_RANGES = {Table.INPUT: INPUT_RANGE, Table.HOLDING: HOLDING_RANGE}
 
 
 def _read_pdu(device, function, address, count):
     table = Table.INPUT if function == 4 else Table.HOLDING
     if not 1 <= count <= 125:
-        return bytes([function | 0x80, 3])
+        return bytes([function | 0x80, ILLEGAL_VALUE])
+    valid = TABLE_RANGES[table]
+    if address not in valid or address + count - 1 not in valid:
+        return bytes([function | 0x80, ILLEGAL_ADDRESS])
+    if device.behaviour == Behaviour.NO_IDENTITY and _overlaps_identity(table, address, count):
+        return bytes([function | 0x80, ILLEGAL_ADDRESS])
     words = device.words(table)
     data = [words.get(a, 0) for a in range(address, address + count)]
     return struct.pack(f">BB{count}H", function, count * 2, *data)
 
 
+IDENTITY = [r for r in REGISTERS if r.group == Group.INFO]
+
+
+def _overlaps_identity(table, address, count):
+    """A read of the identity block itself (the live blocks that span 3228–3238 still answer)."""
+    return any(r.table == table and r.address == address for r in IDENTITY)
+
+
 def handle_pdu(device, pdu, now):
-    """Answer one Modbus PDU for `device` (functions 03, 04, 06, 16)."""
+    """Answer one Modbus PDU for `device` (functions 03, 04 and 06)."""
     if device.behaviour == Behaviour.EXCEPTION:
-        return bytes([pdu[0] | 0x80, 4])
+        return bytes([pdu[0] | 0x80, DEVICE_FAILURE])
     device.refresh(now)
     function = pdu[0]
     if function in (3, 4):
@@ -293,32 +358,17 @@ def handle_pdu(device, pdu, now):
         address, value = struct.unpack(">HH", pdu[1:5])
         error = device.write(address, value)
         return bytes([0x86, error]) if error else pdu[:5]
-    if function == 16:
-        address, count = struct.unpack(">HH", pdu[1:5])
-        values = struct.unpack(f">{count}H", pdu[6 : 6 + count * 2])
-        for i, value in enumerate(values):
-            if error := device.write(address + i, value):
-                return bytes([0x90, error])
-        return pdu[:5]
-    return bytes([function | 0x80, 1])
-
-
-def v5_checksum(frame):
-    return sum(frame[1:-2]) & 0xFF
-
-
-def v5_frame(control, sequence, serial, payload):
-    frame = bytearray(struct.pack("<BHHHI", V5_START, len(payload), control, sequence, serial))
-    frame += payload + b"\x00\x15"
-    frame[-2] = v5_checksum(frame)
-    return bytes(frame)
+    # UNVERIFIED: the public definition writes with 06 only; what the device does with 16 is not
+    # published, so the simulator refuses it and the portal never sends it.
+    return bytes([function | 0x80, ILLEGAL_FUNCTION])
 
 
 class FleetSimulator:
     """Serves simulated devices on 127.0.0.1: V5 on one port, Modbus TCP on one or more ports."""
 
-    def __init__(self, host="127.0.0.1", clock=None, accept_any_serial=False):
+    def __init__(self, host="127.0.0.1", clock=None, accept_any_serial=False, heartbeat_seconds=120):
         self.host = host
+        self.heartbeat_seconds = heartbeat_seconds
         self.clock = clock or (lambda: datetime.now(UTC))
         self.accept_any_serial = accept_any_serial
         self.v5_devices = {}
@@ -372,42 +422,63 @@ class FleetSimulator:
         return False
 
     async def _serve_v5(self, reader, writer):
-        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+        """One stick connection: answer each request frame; send a heartbeat now and then, as sticks do."""
+        stick = {"serial": 0}  # learned from the first request: one port serves many sticks
+        beat = asyncio.create_task(self._heartbeats(writer, stick))
+        with contextlib.suppress(
+            ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError, v5.FrameError
+        ):
             while True:
-                header = await reader.readexactly(11)
-                start, length, control, sequence, serial = struct.unpack("<BHHHI", header)
-                rest = await reader.readexactly(length + 2)
-                if start != V5_START or control != V5_REQUEST:
+                raw = await v5.read_frame(reader)
+                if v5.control_of(raw) != v5.REQUEST:
                     continue  # not a request: a real stick ignores it too
                 self.requests += 1
-                rtu = rest[15:length]
-                device = self._v5_device(serial)
-                if device is None:
-                    # Another stick's serial: answer as a stick would, with a serial that does not match.
-                    writer.write(v5_frame(V5_REPLY, sequence, 0, bytes(14) + rtu))
-                    await writer.drain()
+                stick["serial"] = v5.serial_of(raw)
+                device = self._v5_device(stick["serial"])
+                reply = self.v5_reply(device, raw)
+                if reply is None:
                     continue
-                now = self.clock()
-                device.refresh(now)
-                if device.asleep:
-                    payload = ASLEEP_PAYLOAD
-                elif not validate_crc_ok(rtu):
-                    continue
-                else:
-                    payload = add_crc(rtu[:1] + handle_pdu(device, rtu[1:-2], now))
-                reply = v5_frame(V5_REPLY, sequence, serial, b"\x02\x01" + bytes(12) + payload)
-                if device.behaviour == Behaviour.GARBAGE:
-                    reply = reply[:-2] + bytes([(reply[-2] + 1) & 0xFF, V5_END])  # bad checksum
-                if await self._misbehave(device, writer, reply):
+                if device is not None and await self._misbehave(device, writer, reply):
                     return
                 writer.write(reply)
                 await writer.drain()
+        beat.cancel()
         writer.close()
+
+    async def _heartbeats(self, writer, stick):
+        """The stick's own heartbeat frame every `heartbeat_seconds` (120 s on real sticks)."""
+        with contextlib.suppress(ConnectionError, asyncio.CancelledError, RuntimeError):
+            sequence = 0
+            while self.heartbeat_seconds:
+                await asyncio.sleep(self.heartbeat_seconds)
+                sequence = (sequence + 1) & 0xFFFF
+                writer.write(v5.heartbeat(sequence, stick["serial"]))
+                await writer.drain()
+
+    def v5_reply(self, device, raw):
+        """The stick's reply frame to the request frame `raw` (None: a stick says nothing)."""
+        sequence, serial = struct.unpack("<HI", raw[5:11])
+        rtu = raw[26:-2]
+        if device is None:
+            # Another stick's serial: answer as a stick would, with a serial that does not match.
+            return v5.frame(v5.REPLY, sequence, 0, bytes(14) + rtu)
+        now = self.clock()
+        device.refresh(now)
+        if not validate_crc_ok(rtu):
+            return None
+        if not device.answers_stick:
+            payload = NO_INVERTER_PAYLOAD
+        else:
+            payload = add_crc(rtu[:1] + handle_pdu(device, rtu[1:-2], now))
+        reply = v5.frame(v5.REPLY, sequence, serial, b"\x02\x01" + bytes(12) + payload)
+        if device.behaviour == Behaviour.GARBAGE:
+            reply = reply[:-2] + bytes([(reply[-2] + 1) & 0xFF, v5.END])  # bad checksum
+        return reply
 
     def _v5_device(self, serial):
         device = self.v5_devices.get(serial)
         if device is None and self.accept_any_serial:
-            device = self.add_v5(SimulatedInverter(serial, f"AU{serial:010d}"))
+            device = self.add_v5(SimulatedInverter(serial, f"AU{serial:010d}"[:22]))
         return device
 
     async def _serve_tcp(self, reader, writer):
@@ -423,7 +494,7 @@ class FleetSimulator:
                     reply_pdu = bytes([pdu[0] | 0x80, GATEWAY_NO_RESPONSE])
                 else:
                     device.refresh(now)
-                    if device.asleep:
+                    if not device.answers_stick:
                         reply_pdu = bytes([pdu[0] | 0x80, GATEWAY_NO_RESPONSE])
                     else:
                         reply_pdu = handle_pdu(device, pdu, now)

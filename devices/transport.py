@@ -17,11 +17,14 @@ from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOEx
 from pysolarmanv5 import NoSocketAvailableError, PySolarmanV5, PySolarmanV5Async, V5FrameError
 from umodbus.exceptions import ModbusError
 
-from .registermap import BY_KEY, Table
+from . import v5
+from .registermap import BY_KEY, Kind, Table
 
-# The stick's answer while the inverter sleeps at night: a 2-byte payload instead of a Modbus frame.
-ASLEEP_PAYLOAD = b"\x05\x00"
-# What an RS485→TCP gateway answers when the inverter behind it does not (asleep at night).
+# The stick's answer when the inverter behind it gave none: a 2-byte payload instead of a Modbus frame
+# (pysolarmanv5 reports it as the Acknowledge exception). Asleep at night, but also a wrong unit id,
+# an unsupported range or a broken RS485 link: the caller decides which from the time of day.
+NO_INVERTER_PAYLOAD = b"\x05\x00"
+# What an RS485→TCP gateway answers when the inverter behind it does not.
 GATEWAY_NO_RESPONSE = 0x0B
 
 
@@ -57,8 +60,12 @@ class DeviceError(Exception):
         return str(REASON_TEXT[self.reason] % {"code": self.code})
 
 
-class InverterAsleep(Exception):
-    """The stick answered, but the inverter behind it sleeps (night): not a failure."""
+class NoInverterAnswer(Exception):
+    """The logger answered, but the inverter behind it did not (`05 00`, or a gateway's 0x0B)."""
+
+
+class SettingRefused(ValueError):
+    """A write refused before anything is sent: not writable, wrong type or out of range."""
 
 
 @dataclass(frozen=True)
@@ -102,14 +109,25 @@ class _V5Client(PySolarmanV5Async):
     def _v5_frame_decoder(self, v5_frame):
         if len(v5_frame) < 13 + int.from_bytes(v5_frame[1:3], "little"):
             raise DeviceError(Reason.DROPPED)  # the stick hung up in the middle of its reply
-        if bytes(v5_frame[25:-2]) == ASLEEP_PAYLOAD:
-            raise InverterAsleep
+        if bytes(v5_frame[25:-2]) == NO_INVERTER_PAYLOAD:
+            raise NoInverterAnswer
         return super()._v5_frame_decoder(v5_frame)
 
     async def _conn_keeper(self):
-        await super()._conn_keeper()
-        # The library leaves a waiting request to time out when the stick hangs up; wake it now.
-        self._send_data(b"")
+        """The library reads 1,024-byte chunks and takes each for one frame, so a heartbeat arriving
+        with a reply hides the reply, and a reply split over two segments is garbage. Read whole
+        frames instead, skip the stick's own, and hand the rest to the library's checks."""
+        try:
+            while True:
+                raw = await v5.read_frame(self.reader)
+                if v5.is_stick_own(raw) or not self._received_frame_is_valid(raw):
+                    continue
+                self._send_data(raw)
+        except (asyncio.IncompleteReadError, ConnectionError, v5.FrameError):
+            pass
+        finally:
+            # The library leaves a waiting request to time out when the stick hangs up; wake it now.
+            self._send_data(b"")
 
 
 class SolarmanV5Connection:
@@ -186,7 +204,7 @@ class ModbusTcpConnection:
         except ModbusException:
             raise DeviceError(Reason.GARBAGE) from None
         if reply.isError() and reply.exception_code == GATEWAY_NO_RESPONSE:
-            raise InverterAsleep  # the gateway is up, the inverter behind it sleeps
+            raise NoInverterAnswer  # the gateway is up, the inverter behind it does not answer
         if reply.isError():
             raise DeviceError(Reason.EXCEPTION, code=getattr(reply, "exception_code", None))
         return reply
@@ -230,12 +248,42 @@ async def read_values(conn, blocks):
     return values
 
 
+def setting_word(key, value):
+    """The raw word to write for a setting, or SettingRefused with the reason in words.
+
+    Checked against the map before anything is sent: only registers the public definition writes,
+    within their range or choices.
+    """
+    register = BY_KEY.get(key)
+    if register is None or not register.writable:
+        raise SettingRefused(_("This value cannot be changed remotely."))
+    setting = register.setting
+    try:
+        if register.kind == Kind.HHMM:
+            word = register.encode(value)[0]
+            if register.decode([word]) != value:
+                raise ValueError
+            return word
+        number = int(value)
+        if number != value and str(number) != str(value):
+            raise ValueError
+    except (TypeError, ValueError, AttributeError):
+        raise SettingRefused(
+            _("The value “%(value)s” is not valid for this setting.") % {"value": value}
+        ) from None
+    if register.choices and number not in register.choices:
+        raise SettingRefused(_("The value %(value)s is not one of the allowed choices.") % {"value": number})
+    if setting.minimum is not None and not setting.minimum <= number <= setting.maximum:
+        raise SettingRefused(
+            _("The value must be between %(min)s and %(max)s.")
+            % {"min": setting.minimum, "max": setting.maximum}
+        )
+    return register.encode(number)[0]
+
+
 async def write_setting(conn, key, value):
-    """Write one remote-control setting; the inverter refuses it while remote control is disabled."""
-    register = BY_KEY[key]
-    if not register.writable:
-        raise ValueError(f"{key} is not a writable setting")
-    await conn.write(register.address, register.encode(value)[0])
+    """Write one setting with function 06 at its address; refused before sending when not allowed."""
+    await conn.write(BY_KEY[key].address, setting_word(key, value))
 
 
 class _QuietLogger:

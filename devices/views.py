@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 
 from .models import Inverter
-from .registermap import REGISTERS, Group
+from .registermap import PUBLIC_DOCUMENT, describe
 
 
 @login_required
@@ -11,13 +11,13 @@ def inverter_detail(request, pk):
     inverter = get_object_or_404(
         Inverter.objects.for_user(request.user).select_related("datalogger__plant"), pk=pk
     )
-    rows = [
-        (reg.label, reg.display(inverter.latest[reg.key]))
-        for reg in REGISTERS
-        if reg.group == Group.LIVE and reg.key in inverter.latest
-    ]
     return render(
         request,
         "devices/inverter.html",
-        {"inverter": inverter, "rows": rows, "plant": inverter.datalogger.plant},
+        {
+            "inverter": inverter,
+            "rows": describe(inverter.latest),
+            "plant": inverter.datalogger.plant,
+            "public_document": PUBLIC_DOCUMENT,
+        },
     )

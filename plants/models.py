@@ -1,14 +1,20 @@
 """Plants (centrales), what their customers are granted, and their photos."""
 
+from datetime import datetime, timedelta
 from decimal import Decimal
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
+from astral import Observer
+from astral.sun import elevation
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from devices.models import DOWN_STATUSES
+from devices.registermap import GRID_STANDARDS
 
 TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(available_timezones()) if "/" in tz]
 
@@ -42,14 +48,12 @@ BATTERY_USABLE_KWH = {
 }
 
 
-class GridCode(models.IntegerChoices):
-    """Values of the inverter's grid-standard register; France uses EN 50549."""
+# An inverter may still sleep this long after sunrise (and fall asleep this long before sunset).
+WAKE_UP_DELAY = timedelta(hours=1)
 
-    EN_50549 = 14, "EN 50549 (France)"
-    VDE_4105 = 1, "VDE-AR-N 4105 (Allemagne)"
-    CEI_0_21 = 3, "CEI 0-21 (Italie)"
-    G98 = 9, "G98 (Royaume-Uni)"
-    DK = 24, "Danemark"
+# The inverter's grid-standard register (3193) values, named as the public list names them.
+GRID_CODE_CHOICES = list(GRID_STANDARDS.items())
+GRID_CODE_EN_50549 = 14  # France
 
 
 class PlantStatus(models.TextChoices):
@@ -65,10 +69,6 @@ class CommissioningStep(models.TextChoices):
     TEST = "test", _("Test the connection")
     CUSTOMER = "customer", _("Authorise the end customer")
     FINISH = "finish", _("Finish")
-
-
-# Device statuses that count as "down" for the plant status (see devices.models.DeviceStatus).
-DOWN_STATUSES = ("offline", "never_seen")
 
 
 class PlantQuerySet(models.QuerySet):
@@ -186,7 +186,7 @@ class Plant(models.Model):
     system_type = models.CharField(_("system type"), max_length=20, choices=SystemType.choices)
     battery_model = models.CharField(_("battery model"), max_length=20, choices=BatteryModel.choices)
     grid_code = models.PositiveSmallIntegerField(
-        _("grid code"), choices=GridCode.choices, default=GridCode.EN_50549
+        _("grid code"), choices=GRID_CODE_CHOICES, default=GRID_CODE_EN_50549
     )
     commissioning_date = models.DateField(_("commissioning date"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
@@ -213,6 +213,34 @@ class Plant(models.Model):
     @property
     def battery_usable_kwh(self):
         return BATTERY_USABLE_KWH.get(self.battery_model)
+
+    @property
+    def tzinfo(self):
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def coordinates(self):
+        """Latitude and longitude in degrees; where not entered, estimated from the time zone (the
+        standard UTC offset gives the longitude, 15° an hour, at the latitude of France)."""
+        if self.latitude is not None and self.longitude is not None:
+            return float(self.latitude), float(self.longitude)
+        offset = ZoneInfo(self.time_zone).utcoffset(datetime(2026, 1, 15)).total_seconds() / 3600
+        return 46.5, offset * 15
+
+    def sun_elevation(self, at):
+        """The sun's elevation above the plant's horizon at `at`, in degrees."""
+        return elevation(Observer(*self.coordinates), at)
+
+    def is_plausibly_night(self, at, *, last_pv=None):
+        """Whether an inverter that does not answer its stick (`05 00`) may just be asleep.
+
+        Yes while the sun is down and in the first hour after sunrise (an inverter wakes when PV is
+        enough); in the last hour before sunset only if the last reading had no PV left. Otherwise
+        the inverter should be awake, and its silence is a fault to report.
+        """
+        if self.sun_elevation(at) <= 0 or self.sun_elevation(at - WAKE_UP_DELAY) <= 0:
+            return True
+        return last_pv == 0 and self.sun_elevation(at + WAKE_UP_DELAY) <= 0
 
     def get_status_display(self):
         return PlantStatus(self.status).label

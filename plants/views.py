@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from alarms.models import Alarm
-from devices.models import Datalogger
+from devices.models import Datalogger, live_totals
 from devices.services import datalogger_test_connection
 from portal.access import installer_required
 
@@ -87,32 +87,11 @@ def plant_detail(request, pk):
             "plant": plant,
             "loggers": loggers,
             "inverters": inverters,
-            "live": _plant_live(inverters),
+            "live": live_totals(inverters),
             "active_alarms": alarms.active().triage_order(),
             "can_edit": Plant.objects.can_change(request.user, pk),
         },
     )
-
-
-def _plant_live(inverters):
-    """Sum of the inverters' latest values: what the power-flow diagram and today's tiles show."""
-    keys = [
-        "pv_power",
-        "load_power",
-        "grid_power_total",
-        "battery_power",
-        "pv_energy_today",
-        "load_energy_today",
-        "grid_import_today",
-        "grid_export_today",
-    ]
-    seen = [inv.latest for inv in inverters if inv.latest]
-    if not seen:
-        return None
-    live = {k: round(sum(v.get(k, 0) for v in seen), 1) for k in keys}
-    live["battery_soc"] = round(sum(v.get("battery_soc", 0) for v in seen) / len(seen), 1)
-    live["at"] = max(inv.latest_at for inv in inverters if inv.latest)
-    return live
 
 
 @login_required

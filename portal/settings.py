@@ -248,6 +248,9 @@ DEVICE_TIMEOUT_SECONDS = float(env_str("DEVICE_TIMEOUT_SECONDS", "5"))
 DEVICE_RETRIES = env_int("DEVICE_RETRIES", 1)
 DEVICE_REQUEST_GAP_SECONDS = float(env_str("DEVICE_REQUEST_GAP_SECONDS", "0.1"))
 DEVICE_OFFLINE_AFTER_MISSED = env_int("DEVICE_OFFLINE_AFTER_MISSED", 3)
+# The inverter's identity (serial, model, firmware) is read hourly, and every 10 minutes until known.
+IDENTITY_REFRESH = timedelta(minutes=env_int("IDENTITY_REFRESH_MINUTES", 60))
+IDENTITY_RETRY = timedelta(minutes=env_int("IDENTITY_RETRY_MINUTES", 10))
 HISTORY_RESOLUTION_MINUTES = env_int("HISTORY_RESOLUTION_MINUTES", 5)
 # Alarm e-mails: the same code on the same device within this period sends no second e-mail.
 ALARM_QUIET_MINUTES = env_int("ALARM_QUIET_MINUTES", 60)

@@ -111,3 +111,35 @@ def test_an_asleep_inverter_raises_and_clears_nothing(logger, v5_device):
     poll(logger)
     assert Alarm.objects.get().cleared_at is None
     assert not Alarm.objects.filter(code_id="COM").exists()
+
+
+def test_w04_pv_lost_opens_nothing_at_night_but_does_by_day(logger, v5_device, plant):
+    from .test_polling import place_at_solar_hour
+
+    place_at_solar_hour(plant, 23)
+    v5_device.raise_codes("W04")
+    poll(logger)
+    assert not Alarm.objects.exists()
+    place_at_solar_hour(plant, 12)
+    poll(logger)
+    assert list(Alarm.objects.values_list("code_id", flat=True)) == ["W04"]
+
+
+def test_the_bit_to_code_mapping_comes_from_the_catalogue():
+    from alarms import catalogue
+
+    assert catalogue.active_codes({"warning_bits": 1 << 29, "fault_bits": (1 << 31) | (1 << 11)}) == {
+        "W29",
+        "F11",
+        "F32",
+    }
+    assert catalogue.active_codes({"warning_bits": None, "fault_bits": None}) == set()
+
+
+def test_w29_is_shown_as_the_guides_misprinted_w26(db):
+    from alarms.models import AlarmCode
+
+    assert (
+        AlarmCode.objects.get(code="W29").display_code == "W29 (imprimé « W26 » dans le guide, non confirmé)"
+    )
+    assert AlarmCode.objects.get(code="W26").display_code == "W26"

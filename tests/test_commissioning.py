@@ -102,7 +102,7 @@ def test_the_connection_test_reads_the_inverter_through_the_simulator(installer,
     attach_logger(plant, v5_device, simulator)
     response = login(installer).post(reverse("plants:commission", args=[plant.pk, "test"]))
     body = response.content.decode()
-    assert "AU7700001" in body and "AURA10KM" in body and "En ligne" in body
+    assert "AU7700001" in body and "BluE-S 6000D" in body and "En ligne" in body
     logger = Datalogger.objects.get()
     assert logger.status == DeviceStatus.ONLINE and logger.inverters.get().serial_number == "AU7700001"
     assert with_status(plant).next_step == "customer"

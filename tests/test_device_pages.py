@@ -22,7 +22,44 @@ def test_the_inverter_page_lists_live_values_with_units(installer, plant, simula
     services.poll_loggers([logger.id])
     inverter = logger.inverters.get()
     body = text(login(installer).get(reverse("devices:inverter", args=[inverter.pk])))
-    assert "Tension réseau" in body and "231,4 V" in body and "55,5 %" in body
+    assert "Tension réseau" in body and "231,4\xa0V" in body and "55,5\xa0%" in body
+    # Enums are words, never raw numbers.
+    assert "Sur réseau (hybride)" in body and "Autoconsommation" in body and "BluE-S 6000D" in body
+
+
+def test_the_inverter_api_gives_enum_words_in_the_requests_language(installer, plant, simulator, v5_device):
+    logger = attach_logger(plant, v5_device, simulator)
+    services.poll_loggers([logger.id])
+    inverter = logger.inverters.get()
+    api = api_for(installer)
+    values = {
+        v["key"]: v
+        for v in api.get(f"/api/v1/inverters/{inverter.pk}/", HTTP_ACCEPT_LANGUAGE="en").json()["values"]
+    }
+    assert values["system_status"]["value"] == 2 and values["system_status"]["text"] == "On grid (hybrid)"
+    assert values["working_mode"]["text"] == "Self-use"
+    values = {
+        v["key"]: v
+        for v in api.get(f"/api/v1/inverters/{inverter.pk}/", HTTP_ACCEPT_LANGUAGE="fr").json()["values"]
+    }
+    assert values["working_mode"]["text"] == "Autoconsommation"
+
+
+def test_a_grid_sign_that_disagrees_with_the_counters_is_flagged_on_the_inverter_page(
+    installer, plant, simulator, v5_device
+):
+    logger = attach_logger(plant, v5_device, simulator)
+    services.poll_loggers([logger.id])
+    inverter = logger.inverters.get()
+    day = inverter.grid_sign_check["day"]
+    importing = {"grid_import_today": 1.0, "grid_export_today": 0.0, "grid_power": -800}  # sign says export
+    for step in range(4):
+        before = {**importing, "grid_import_today": 1.0 + step / 10}
+        after = {**importing, "grid_import_today": 1.1 + step / 10}
+        inverter.observe_grid_sign(before, after, day)
+    inverter.save()
+    body = text(login(installer).get(reverse("devices:inverter", args=[inverter.pk])))
+    assert "contredisait les compteurs" in body
 
 
 def test_history_and_test_endpoint_in_the_api(

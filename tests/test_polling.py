@@ -75,8 +75,18 @@ def test_a_logger_goes_offline_after_the_configured_missed_polls(simulator, plan
     assert logger.status == DeviceStatus.ONLINE and logger.missed_polls == 0
 
 
-def test_an_inverter_asleep_at_night_is_asleep_not_offline(simulator, plant, v5_device, settings):
+def place_at_solar_hour(plant, hour):
+    """Move the plant to the equator at the longitude where it is now `hour` o'clock solar time, so
+    that day and night tests need no fake clock."""
+    now = timezone.now()
+    utc_hours = now.hour + now.minute / 60
+    plant.latitude, plant.longitude = 0, round((hour - utc_hours + 12) % 24 * 15 - 180, 4)
+    plant.save()
+
+
+def test_05_00_at_night_is_asleep_and_opens_nothing(simulator, plant, v5_device, settings):
     settings.DEVICE_OFFLINE_AFTER_MISSED = 1
+    place_at_solar_hour(plant, 0)
     logger = attach_logger(plant, v5_device, simulator)
     services.poll_loggers([logger.id])
     v5_device.behaviour = Behaviour.ASLEEP
@@ -85,6 +95,76 @@ def test_an_inverter_asleep_at_night_is_asleep_not_offline(simulator, plant, v5_
     assert logger.status == DeviceStatus.ASLEEP and logger.last_error == ""
     assert logger.inverters.get().status == DeviceStatus.ASLEEP
     assert not logger.alarms.exists()
+
+
+def test_05_00_at_noon_is_an_inverter_not_answering_its_stick_with_its_own_alarm(
+    simulator, plant, v5_device, settings
+):
+    settings.DEVICE_OFFLINE_AFTER_MISSED = 2
+    place_at_solar_hour(plant, 12)
+    logger = attach_logger(plant, v5_device, simulator)
+    services.poll_loggers([logger.id])
+    v5_device.behaviour = Behaviour.UNPLUGGED
+    services.poll_loggers([logger.id])
+    logger.refresh_from_db()
+    assert logger.status == DeviceStatus.INVERTER_SILENT
+    assert "câble RS485" in logger.last_error and not logger.alarms.exists()
+    services.poll_loggers([logger.id])
+    assert list(logger.alarms.values_list("code_id", flat=True)) == ["INV"]  # not "COM": the stick answers
+    v5_device.behaviour = Behaviour.NORMAL
+    services.poll_loggers([logger.id])
+    logger.refresh_from_db()
+    assert logger.status == DeviceStatus.ONLINE and not logger.alarms.filter(cleared_at__isnull=True).exists()
+
+
+def test_live_values_are_stored_when_the_identity_block_is_refused(simulator, plant, v5_device):
+    logger = attach_logger(plant, v5_device, simulator)
+    services.poll_loggers([logger.id])  # identified once
+    v5_device.behaviour = Behaviour.NO_IDENTITY
+    services.poll_loggers([logger.id], force_info=True)
+    logger.refresh_from_db()
+    assert logger.status == DeviceStatus.ONLINE and logger.missed_polls == 0
+    assert "identité de l'onduleur n'a pas pu être lue" in logger.last_error
+    assert Reading.objects.filter(inverter__datalogger=logger).exists()
+    assert not logger.alarms.exists()
+
+
+def test_a_stick_whose_inverter_gives_no_identity_is_not_online(simulator, plant, v5_device):
+    v5_device.behaviour = Behaviour.NO_IDENTITY
+    logger = attach_logger(plant, v5_device, simulator)
+    services.datalogger_test_connection(logger)
+    logger.refresh_from_db()
+    assert logger.status == DeviceStatus.NO_IDENTITY and not logger.inverters.exists()
+    assert "identité" in logger.last_error
+
+
+def test_the_identity_is_read_on_its_own_schedule_not_every_poll(simulator, plant, v5_device):
+    logger = attach_logger(plant, v5_device, simulator)
+    services.poll_loggers([logger.id])
+    (result,) = services.poll_loggers([logger.id])
+    assert not result.identity_asked
+
+
+def test_a_real_inverters_layout_is_identified_and_its_readings_stored(simulator, plant, v5_device):
+    """Serial in input 3228–3238 and grid power negative (raw) while importing, as a real BluE-S."""
+    simulator.thread.call(
+        v5_device.overrides.update,
+        {"serial_number": "KS6K24010001", "grid_power_l1": 1500, "grid_power_l2": 0, "grid_power_l3": 0},
+    )
+    logger = attach_logger(plant, v5_device, simulator)
+    services.poll_loggers([logger.id])
+    inverter = logger.inverters.get()
+    assert inverter.serial_number == "KS6K24010001" and inverter.rated_power_w == 6000
+    assert inverter.latest["grid_power"] == 1500  # import, positive
+    assert Reading.objects.get(inverter=inverter).grid_power == 1500
+
+
+def test_an_out_of_range_value_is_discarded_not_stored(simulator, plant, v5_device):
+    simulator.thread.call(v5_device.overrides.update, {"battery_soc": 250.0})
+    logger = attach_logger(plant, v5_device, simulator)
+    services.poll_loggers([logger.id])
+    reading = Reading.objects.get(inverter__datalogger=logger)
+    assert reading.battery_soc is None and reading.pv_power is not None
 
 
 def test_running_the_same_poll_task_twice_stores_the_rows_once(simulator, plant, v5_device, tcp_device):
@@ -125,7 +205,7 @@ def test_a_stick_read_by_another_process_is_skipped_not_missed(simulator, plant,
         (result,) = services.poll_loggers([logger.id])
     finally:
         client.delete(services.LOCK_KEY.format(logger.serial_number))
-    assert result.busy
+    assert result.outcome == "busy"
     logger.refresh_from_db()
     assert logger.missed_polls == 0 and logger.status == DeviceStatus.NEVER_SEEN
     services.poll_loggers([logger.id])

@@ -1,38 +1,31 @@
-"""The portal's transports against the simulator, and the simulator against independent clients."""
+"""The transports against golden frames and the simulator; the simulator against independent clients.
+
+Golden values are raw words and frames written by hand from the public KSTAR definition (V2.9.1, as
+ha-solarman's kstar_hybrid.yaml gives it) and the V5 layout, never produced by the project's encoder,
+so that a wrong address, scale, sign or layout fails here.
+"""
 
 import asyncio
+import socket
+import threading
 
 import pytest
+from django.utils import translation
 from pymodbus.client import AsyncModbusTcpClient
-from pysolarmanv5 import PySolarmanV5Async
+from pysolarmanv5 import PySolarmanV5
 
-from devices.registermap import BY_KEY, INFO_PLAN, LIVE_PLAN, SETTINGS_PLAN
-from devices.simulator import Behaviour
+from devices.registermap import BY_KEY, INFO_PLAN, LIVE_PLAN, RATED_POWER_W, Block, Table
+from devices.simulator import Behaviour, SimulatedInverter
 from devices.transport import (
     DeviceError,
     Endpoint,
-    InverterAsleep,
+    NoInverterAnswer,
     Reason,
+    SettingRefused,
     connect,
     read_values,
     write_setting,
 )
-
-# Negative (s16), 32-bit, scaled and bit-field values the decoding must get exactly.
-FORCED = {
-    "grid_power": -2750,
-    "battery_power": -1834,
-    "battery_current": -35.7,
-    "grid_current": -11.883,
-    "pv_energy_total": 123456.7,
-    "grid_export_total": 98765.4,
-    "battery_charge_total": 81234,
-    "battery_temperature": -4.5,
-    "warning_bits": (1 << 28) | (1 << 2),
-    "fault_bits": 1 << 31,
-    "grid_frequency": 49.98,
-    "battery_soc": 87.3,
-}
 
 
 def endpoint(simulator, device, protocol, **kw):
@@ -49,6 +42,14 @@ def read(ep, plan=LIVE_PLAN + INFO_PLAN):
     return asyncio.run(go())
 
 
+def write(ep, key, value):
+    async def go():
+        async with connect(ep) as conn:
+            await write_setting(conn, key, value)
+
+    asyncio.run(go())
+
+
 @pytest.fixture(params=["solarman_v5", "modbus_tcp"])
 def device(request, simulator):
     fixture = "v5_device" if request.param == "solarman_v5" else "tcp_device"
@@ -57,48 +58,186 @@ def device(request, simulator):
     return dev
 
 
-def test_decoded_values_equal_the_simulators_own(simulator, device):
-    simulator.thread.call(device.overrides.update, FORCED)
-    values = read(endpoint(simulator, device, device.protocol))
-    own = simulator.thread.call(device.values)
-    for key in values:
-        assert values[key] == own[key], key
-    for key, expected in FORCED.items():
-        assert values[key] == expected, key
+# -- golden words: the public definition, decoded ----------------------------------------------
 
 
-def test_an_independent_pymodbus_client_reads_what_the_portal_reads(simulator, tcp_device):
-    simulator.thread.call(tcp_device.overrides.update, FORCED)
+@pytest.mark.parametrize(
+    "key, words, expected",
+    [
+        ("grid_power_l1", [0x0ABE], -2750),  # raw +2750 is export; the portal's + is import
+        ("grid_power_l1", [0xF542], 2750),  # raw −2750: importing
+        ("battery_power", [0xF8D6], -1834),  # raw negative: charging (the losses formula's input)
+        ("pv_energy_total", [0x0001, 0xE240], 12345.6),  # high word first, × 0.1
+        ("battery_soc", [0x0369], 87.3),
+        ("grid_frequency", [0x1386], 49.98),
+        ("battery_temperature", [0xFFD3], -4.5),
+        ("grid_charge_start", [0x0200], "02:00"),  # hex-coded HH:MM
+        ("grid_charge_end", [0x0530], "05:30"),
+        ("firmware_arm", [0x0C03], "1.2.3"),  # high byte X.Y × 0.1, low byte Z
+        ("battery_discharge_total", [0x0000, 0x1F40], 8000),  # kWh, no scale
+    ],
+)
+def test_raw_words_from_the_public_definition_decode_to_the_right_values(key, words, expected):
+    assert BY_KEY[key].decode(words) == expected
+
+
+def test_the_identity_block_decodes_serial_model_and_firmware_from_the_public_layout():
+    serial = b"KS6K2401000123\x00\x00\x00\x00\x00\x00\x00\x00"  # 11 input registers from 3228
+    words = [int.from_bytes(serial[i : i + 2], "big") for i in range(0, 22, 2)]
+    block = Block(Table.INPUT, 3228, 11, (BY_KEY["serial_number"],))
+    assert block.decode(words) == {"serial_number": "KS6K2401000123"}
+    name = b"BluE-S 6000D\x00\x00\x00\x00"
+    assert BY_KEY["model_name"].decode([int.from_bytes(name[i : i + 2], "big") for i in range(0, 16, 2)]) == (
+        "BluE-S 6000D"
+    )
+    assert RATED_POWER_W[12] == 6000 and RATED_POWER_W[9] == 3680
+
+
+@pytest.mark.parametrize(
+    "key, raw, fr, en",
+    [
+        ("system_status", 7, "Défaut", "Fault"),
+        ("system_status", 2, "Sur réseau (hybride)", "On grid (hybrid)"),
+        ("grid_standard", 14, "EN 50549", "EN 50549"),
+        ("grid_standard", 10, "France", "France"),
+        ("grid_standard", 9, "Grèce", "Greece"),
+        ("working_mode", 2, "Priorité batterie", "Battery priority"),
+        ("model_code", 11, "BluE-S 5000D", "BluE-S 5000D"),
+    ],
+)
+def test_enums_are_words_in_french_and_english(key, raw, fr, en):
+    reg = BY_KEY[key]
+    with translation.override("fr"):
+        assert reg.display(reg.decode([raw])) == fr
+    with translation.override("en"):
+        assert reg.display(reg.decode([raw])) == en
+
+
+def test_settings_live_at_the_public_addresses_and_nothing_is_invented():
+    writable = {r.key: r.address for r in BY_KEY.values() if r.writable}
+    assert writable == {
+        "working_mode": 3044,
+        "discharge_limit": 3078,
+        "charge_limit": 3079,
+        "grid_charge_max_soc": 3260,
+        "grid_charge_enable": 3314,
+        "grid_charge_start": 3317,
+        "grid_charge_end": 3318,
+        "restart": 3243,
+    }
+    assert not any(3400 <= r.address <= 3404 for r in BY_KEY.values())
+    assert BY_KEY["serial_number"].table == Table.INPUT and BY_KEY["serial_number"].address == 3228
+
+
+# -- a golden V5 frame, served by a bare socket -------------------------------------------------
+
+
+def golden_v5_server(reply_for):
+    """A one-connection TCP server that answers each request with `reply_for(request)`."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            while request := conn.recv(1024):
+                conn.sendall(reply_for(request))
+        listener.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1]
+
+
+def v5_reply(request, payload_hex, prefix=b""):
+    """The stick's reply to `request`, laid out by hand from the V5 documentation:
+    A5, length (LE), control 0x1510, sequence echoed, serial, frame type 02, status 01, 12 bytes of
+    times, the Modbus RTU reply, checksum (sum of bytes 1..n-3 mod 256), 15."""
+    payload = bytes.fromhex("02 01" + " 00" * 12) + bytes.fromhex(payload_hex)
+    frame = bytearray(b"\xa5" + len(payload).to_bytes(2, "little") + b"\x10\x15")
+    frame += request[5:7] + request[7:11] + payload + b"\x00\x15"
+    frame[-2] = sum(frame[1:-2]) & 0xFF
+    return prefix + bytes(frame)
+
+
+def test_a_golden_v5_reply_with_grid_power_exporting_decodes_as_export():
+    # Read input 3100, 1 register → 0x0ABE (2750 W raw: exporting). RTU: 01 04 02 0A BE + CRC.
+    port = golden_v5_server(lambda request: v5_reply(request, "01 04 02 0A BE 3F E0"))
+    block = Block(Table.INPUT, 3100, 1, (BY_KEY["grid_power_l1"],))
+    assert read(Endpoint("solarman_v5", "127.0.0.1", port, 2355553510), [block]) == {"grid_power_l1": -2750}
+
+
+def test_a_heartbeat_arriving_with_the_reply_does_not_hide_it():
+    # The stick's heartbeat (14 bytes, control 0x4710) in the same TCP segment as the reply.
+    def reply(request):
+        heartbeat = bytearray(bytes.fromhex("a5 01 00 10 47 00 01") + request[7:11] + b"\x00\x00\x15")
+        heartbeat[-2] = sum(heartbeat[1:-2]) & 0xFF
+        return v5_reply(request, "01 04 02 0A BE 3F E0", prefix=bytes(heartbeat))
+
+    port = golden_v5_server(reply)
+    block = Block(Table.INPUT, 3100, 1, (BY_KEY["grid_power_l1"],))
+    assert read(Endpoint("solarman_v5", "127.0.0.1", port, 2355553510), [block]) == {"grid_power_l1": -2750}
+
+
+def test_the_sticks_05_00_is_no_inverter_answer():
+    port = golden_v5_server(lambda request: v5_reply(request, "05 00"))
+    with pytest.raises(NoInverterAnswer):
+        read(Endpoint("solarman_v5", "127.0.0.1", port, 2355553510), LIVE_PLAN)
+
+
+# -- the simulator, read by independent clients -------------------------------------------------
+
+
+def test_pymodbus_reads_the_public_layout_from_the_simulator(simulator, tcp_device):
+    simulator.thread.call(
+        tcp_device.overrides.update, {"grid_power_l1": -2750, "serial_number": "KS6K24010001"}
+    )
 
     async def go():
         client = AsyncModbusTcpClient("127.0.0.1", port=simulator.tcp_ports[0])
         await client.connect()
-        reg = BY_KEY["grid_power"]
-        rr = await client.read_input_registers(reg.address, count=1, device_id=tcp_device.unit_id)
-        rr32 = await client.read_input_registers(3041, count=2, device_id=tcp_device.unit_id)
+        unit = tcp_device.unit_id
+        power = await client.read_input_registers(3100, count=1, device_id=unit)
+        serial = await client.read_input_registers(3228, count=11, device_id=unit)
+        name = await client.read_holding_registers(3200, count=8, device_id=unit)
+        window = await client.read_input_registers(3317, count=2, device_id=unit)
+        undefined = await client.read_input_registers(2990, count=5, device_id=unit)
         client.close()
-        return rr.registers, rr32.registers
+        return power, serial, name, window, undefined
 
-    words, words32 = asyncio.run(go())
-    assert BY_KEY["grid_power"].decode(words) == -2750
-    assert BY_KEY["pv_energy_total"].decode(words32) == 123456.7
+    power, serial, name, window, undefined = asyncio.run(go())
+    assert power.registers == [2750]  # exporting reads positive on the wire
+    assert b"".join(w.to_bytes(2, "big") for w in serial.registers).rstrip(b"\x00") == b"KS6K24010001"
+    assert b"".join(w.to_bytes(2, "big") for w in name.registers).rstrip(b"\x00") == b"BluE-S 6000D"
+    assert window.registers == [0x0200, 0x0500]
+    assert undefined.isError() and undefined.exception_code == 2
 
 
-def test_an_independent_pysolarmanv5_client_reads_what_the_portal_reads(simulator, v5_device):
-    simulator.thread.call(v5_device.overrides.update, FORCED)
+def test_pysolarmanv5s_own_client_reads_the_simulators_v5_stick(simulator, v5_device):
+    simulator.thread.call(v5_device.overrides.update, {"battery_power": -1834, "battery_soc": 87.3})
+    client = PySolarmanV5("127.0.0.1", v5_device.logger_serial, port=simulator.v5_port, socket_timeout=3)
+    try:
+        words = client.read_input_registers(3063, 5)
+    finally:
+        client.disconnect()
+    assert words[2] == 0x10000 - 1834 and words[3] == 873
 
-    async def go():
-        client = PySolarmanV5Async(
-            "127.0.0.1", v5_device.logger_serial, port=simulator.v5_port, socket_timeout=3
-        )
-        await client.connect()
-        words = await client.read_input_registers(3063, 5)
-        await client.disconnect()
-        return words
 
-    words = asyncio.run(go())
-    assert BY_KEY["battery_power"].decode(words[2:3]) == -1834
-    assert BY_KEY["battery_soc"].decode(words[3:4]) == 87.3
+def test_decoded_values_equal_the_simulators_own(simulator, device):
+    forced = {"grid_power_l1": -2750, "pv_energy_total": 123456.7, "battery_current": -35.7}
+    simulator.thread.call(device.overrides.update, forced)
+    values = read(endpoint(simulator, device, device.protocol))
+    own = simulator.thread.call(device.values)
+    for key, value in values.items():
+        assert value == own[key], key
+
+
+def test_heartbeats_between_replies_do_not_disturb_a_poll(simulator):
+    from devices.simulator import FleetSimulator, SimulatorThread
+
+    sim = FleetSimulator(heartbeat_seconds=0.005)
+    device = sim.add_v5(SimulatedInverter(2366660001, "KS6K24010009"))
+    with SimulatorThread(sim):
+        values = read(Endpoint("solarman_v5", "127.0.0.1", sim.v5_port, device.logger_serial, gap=0.02))
+    assert values["serial_number"] == "KS6K24010009"
 
 
 @pytest.mark.parametrize(
@@ -130,9 +269,10 @@ def test_modbus_tcp_garbage_is_no_valid_answer(simulator, tcp_device):
     assert error.value.reason == Reason.TIMEOUT
 
 
-def test_a_sleeping_inverter_is_asleep_not_an_error(simulator, device):
-    device.behaviour = Behaviour.ASLEEP
-    with pytest.raises(InverterAsleep):
+@pytest.mark.parametrize("behaviour", [Behaviour.ASLEEP, Behaviour.UNPLUGGED])
+def test_an_inverter_that_does_not_answer_its_stick_is_no_inverter_answer(simulator, device, behaviour):
+    device.behaviour = behaviour
+    with pytest.raises(NoInverterAnswer):
         read(endpoint(simulator, device, device.protocol))
 
 
@@ -142,17 +282,58 @@ def test_a_closed_port_is_refused(simulator):
     assert error.value.reason == Reason.REFUSED
 
 
-def test_settings_are_refused_while_remote_control_is_disabled(simulator, device):
+# -- writes -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("grid_standard", 10),  # set on the inverter screen: no public write
+        ("battery_soc", 50),  # a measurement
+        ("charge_limit", 0),  # below the public range 1–100
+        ("grid_charge_max_soc", 10),  # below 20
+        ("working_mode", 7),  # not a choice
+        ("charge_limit", "abc"),  # not a number
+        ("grid_charge_start", "25:00"),  # not a time
+    ],
+)
+def test_a_write_that_the_map_does_not_allow_is_refused_before_anything_is_sent(
+    simulator, device, key, value
+):
+    device.remote_control = True
+    with pytest.raises(SettingRefused):
+        write(endpoint(simulator, device, device.protocol), key, value)
+    assert device.writes == []
+
+
+def test_settings_are_refused_while_remote_control_is_off_on_the_screen(simulator, device):
     ep = endpoint(simulator, device, device.protocol)
-
-    async def write(value):
-        async with connect(ep) as conn:
-            await write_setting(conn, "setting_working_mode", value)
-
     with pytest.raises(DeviceError) as error:
-        asyncio.run(write(2))
-    assert error.value.reason == Reason.EXCEPTION and error.value.code == 4
-    device.remote_control = 2
-    asyncio.run(write(2))
-    assert read(ep, SETTINGS_PLAN)["setting_working_mode"] == 2
-    assert read(ep, LIVE_PLAN)["working_mode"] == 2
+        write(ep, "working_mode", 2)
+    assert error.value.reason == Reason.EXCEPTION
+    device.remote_control = True
+    write(ep, "working_mode", 2)
+    write(ep, "grid_charge_start", "01:30")
+    values = read(ep, LIVE_PLAN)
+    assert values["working_mode"] == 2 and values["grid_charge_start"] == "01:30"
+    assert (3317, 0x0130) in device.writes  # hex-coded on the wire
+
+
+def test_the_simulator_refuses_writes_outside_the_public_writable_registers(simulator, tcp_device):
+    tcp_device.remote_control = True
+
+    async def go():
+        client = AsyncModbusTcpClient("127.0.0.1", port=simulator.tcp_ports[0])
+        await client.connect()
+        unit = tcp_device.unit_id
+        invented = await client.write_register(3400, 1, device_id=unit)
+        measurement = await client.write_register(3066, 500, device_id=unit)
+        out_of_range = await client.write_register(3079, 150, device_id=unit)
+        multiple = await client.write_registers(3078, [50, 50], device_id=unit)
+        client.close()
+        return invented, measurement, out_of_range, multiple
+
+    invented, measurement, out_of_range, multiple = asyncio.run(go())
+    assert invented.exception_code == 2 and measurement.exception_code == 2
+    assert out_of_range.exception_code == 3
+    assert multiple.exception_code == 1  # the public definition writes with 06 only

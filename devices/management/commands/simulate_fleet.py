@@ -95,6 +95,8 @@ def _device_for(logger, latency):
         kwp=float(plant.pv_power_kwp),
         battery_kwh=float(BATTERY_USABLE_KWH.get(plant.battery_model, 10)),
         tz=plant.time_zone,
+        latitude=plant.coordinates[0],
+        longitude=plant.coordinates[1],
         unit_id=logger.unit_id,
         latency=latency,
     )
@@ -106,8 +108,8 @@ def _chaos(sim, probability):
         if random.random() >= probability:
             continue
         if device.warning_bits or device.fault_bits:
-            device.warning_bits = device.fault_bits = 0
+            device.raise_codes()
         elif random.random() < 0.7:
-            device.warning_bits = 1 << random.choice([0, 4, 7, 12, 20, 28])
+            device.raise_codes(random.choice(["W00", "W07", "W12", "W20", "W28"]))
         else:
-            device.fault_bits = 1 << random.choice([7, 12, 13])
+            device.raise_codes(random.choice(["F07", "F12", "F13"]))
