@@ -28,12 +28,12 @@ services:
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: venv services browser
-	SECRET_KEY=test-only-secret-key HTTPS=0 DEBUG=0 STATIC_MANIFEST=0 DATABASE_CONN_MAX_AGE=0 REDIS_URL=redis://127.0.0.1:6379/15 \
+test: venv services browser lint
+	SECRET_KEY=test-only-secret-key DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 HTTPS=0 DEBUG=0 STATIC_MANIFEST=0 DATABASE_CONN_MAX_AGE=0 REDIS_URL=redis://127.0.0.1:6379/15 \
 		CELERY_TASK_ALWAYS_EAGER=1 EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend \
 		$(BIN)/pytest
 
-DEMO_ENV := DEBUG=1 HTTPS=0 EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend \
+DEMO_ENV := DEBUG=1 HTTPS=0 DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend \
 	DEFAULT_LOGGER_HOST=127.0.0.1 DEFAULT_LOGGER_PORT=8899
 
 demo: venv services

@@ -4,11 +4,16 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from plants import services as plant_services
-from plants.api import EditablePlantField, ListCreateDestroyViewSet, as_drf_error, plants_for
+from plants.api import (
+    EditablePlantField,
+    ListCreateDestroyViewSet,
+    ModelCleanSerializer,
+    as_drf_error,
+    plants_for,
+)
 from portal.access import IsInstallerOrReadOnly
 
-from . import services
+from . import polling, services
 from .models import Datalogger, DeviceStatus, Inverter, Reading
 from .registermap import HISTORY_FIELDS, describe
 
@@ -53,8 +58,9 @@ class InverterSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DataloggerSerializer(serializers.ModelSerializer):
+class DataloggerSerializer(ModelCleanSerializer):
     plant = EditablePlantField()
+    # The SN's uniqueness is a constraint, worded by the service (validate_constraints=False here).
     inverters = InverterSerializer(many=True, read_only=True)
 
     class Meta:
@@ -99,19 +105,19 @@ class DataloggerViewSet(ListCreateDestroyViewSet):
 
     def perform_create(self, serializer):
         try:
-            serializer.instance = plant_services.datalogger_attach(**serializer.validated_data)
+            serializer.instance = services.datalogger_attach(**serializer.validated_data)
         except DjangoValidationError as e:
             raise as_drf_error(e) from None
 
     def perform_destroy(self, instance):
-        plant_services.datalogger_remove(logger=instance)
+        services.datalogger_remove(logger=instance)
 
     @extend_schema(request=None, responses=TestResultSerializer)
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
         """Read the logger now and say whether it answers, and if not, why."""
         logger = self.get_object()
-        result = services.datalogger_test_connection(logger)
+        result = polling.datalogger_test_connection(logger)
         return Response(
             {
                 "ok": logger.status == DeviceStatus.ONLINE,

@@ -1,11 +1,13 @@
 """Dataloggers (WiFi sticks), the inverters behind them, their live values and their history."""
 
+import ipaddress
 import re
 from enum import StrEnum
 
 from django.conf import settings
 from django.contrib.postgres.indexes import BrinIndex
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +34,39 @@ def validate_logger_serial(value):
             params={"sn": value},
             code="serial_range",
         )
+
+
+HOSTNAME_RE = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$", re.I
+)
+
+
+def validate_logger_host(value):
+    """An IP address or a DNS name: nothing else is ever connected to (no URL, no space, no port)."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        if not HOSTNAME_RE.match(value or "") or value.replace(".", "").isdigit():
+            raise ValidationError(
+                _("Enter the logger's IP address or host name (e.g. 192.0.2.10 or logger.example.fr)."),
+                code="host_format",
+            ) from None
+
+
+def address_allowed(address):
+    """Whether the portal may connect to `address` (an IP): public addresses, and the private or
+    loopback ranges that the distributor admin listed (DATALOGGER_ALLOWED_NETWORKS, e.g. a VPN),
+    so that "test the connection" cannot probe the portal's own network."""
+    ip = ipaddress.ip_address(address)
+    if any(ip in net for net in settings.DATALOGGER_ALLOWED_NETWORKS):
+        return True
+    return ip.is_global and not ip.is_multicast
+
+
+NOT_ALLOWED_TEXT = _(
+    "This address is in a private or reserved range that the portal is not allowed to reach. "
+    "Ask the distributor to allow your VPN's range."
+)
 
 
 class DeviceStatus(models.TextChoices):
@@ -89,10 +124,18 @@ class Datalogger(models.Model):
         _("protocol"), max_length=20, choices=Protocol.choices, default=Protocol.SOLARMAN_V5
     )
     host = models.CharField(
-        _("host"), max_length=255, blank=True, help_text=_("Address at which the portal reaches the logger.")
+        _("host"),
+        max_length=253,
+        blank=True,
+        validators=[validate_logger_host],
+        help_text=_("Address at which the portal reaches the logger."),
     )
-    port = models.PositiveIntegerField(_("port"), default=8899)
-    unit_id = models.PositiveSmallIntegerField(_("Modbus unit id"), default=1)
+    port = models.PositiveIntegerField(
+        _("port"), default=8899, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    unit_id = models.PositiveSmallIntegerField(
+        _("Modbus unit id"), default=1, validators=[MinValueValidator(1), MaxValueValidator(247)]
+    )
     status = models.CharField(max_length=20, choices=DeviceStatus.choices, default=DeviceStatus.NEVER_SEEN)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
@@ -117,6 +160,16 @@ class Datalogger(models.Model):
 
     def __str__(self):
         return self.serial_number
+
+    def clean(self):
+        if not self.host:
+            raise ValidationError({"host": _("Enter the address at which the portal reaches the logger.")})
+        try:
+            literal = ipaddress.ip_address(self.host)
+        except ValueError:
+            return  # a host name: its addresses are checked when connecting (transport.resolve)
+        if not address_allowed(literal):
+            raise ValidationError({"host": NOT_ALLOWED_TEXT})
 
     @property
     def ap_name(self):

@@ -1,19 +1,19 @@
-"""Thin Celery tasks: beat starts a cycle; each batch task polls ids through devices.services."""
+"""Thin Celery tasks: beat starts a cycle; each batch task polls ids through devices.polling."""
 
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from . import services
+from . import polling
 
 
 @shared_task
 def start_poll_cycle():
     """Split the due loggers into batches and hand each batch to a worker."""
     cycle_at = timezone.now().isoformat()
-    ids = services.due_logger_ids()
-    for batch in services.batches(ids, settings.POLL_BATCH_SIZE):
+    ids = polling.due_logger_ids()
+    for batch in polling.batches(ids, settings.POLL_BATCH_SIZE):
         poll_batch.apply_async((batch, cycle_at), expires=settings.POLL_INTERVAL_SECONDS)
     return len(ids)
 
@@ -21,5 +21,5 @@ def start_poll_cycle():
 @shared_task(soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT, time_limit=settings.CELERY_TASK_TIME_LIMIT)
 def poll_batch(logger_ids, cycle_at):
     """Poll one batch; safe to run twice (history is keyed by inverter and slot)."""
-    results = services.poll_loggers(logger_ids, cycle_at=parse_datetime(cycle_at))
+    results = polling.poll_loggers(logger_ids, cycle_at=parse_datetime(cycle_at))
     return sum(r.ok for r in results)

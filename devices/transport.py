@@ -7,7 +7,10 @@ is a DeviceError carrying a Reason, so that callers can say in words what went w
 
 import asyncio
 import contextlib
+import dataclasses
+import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -29,6 +32,7 @@ GATEWAY_NO_RESPONSE = 0x0B
 
 
 class Reason(StrEnum):
+    NOT_ALLOWED = "not_allowed"
     REFUSED = "refused"
     TIMEOUT = "timeout"
     DROPPED = "dropped"
@@ -38,6 +42,10 @@ class Reason(StrEnum):
 
 
 REASON_TEXT = {
+    Reason.NOT_ALLOWED: _(
+        "This address is in a private or reserved range that the portal is not allowed to reach. "
+        "Ask the distributor to allow your VPN's range."
+    ),
     Reason.REFUSED: _(
         "The logger refused the connection or cannot be reached: check its address "
         "and that it is powered and on the network."
@@ -78,9 +86,12 @@ class Endpoint:
     timeout: float = 5.0
     retries: int = 1
     gap: float = 0.1  # pause between two requests to one stick
+    # Which resolved addresses may be connected to (None: any). Checked on every connection, so that
+    # a host name cannot lead the portal into its own network.
+    allowed: Callable[[str], bool] | None = None
 
     @classmethod
-    def for_logger(cls, logger, *, timeout, retries, gap):
+    def for_logger(cls, logger, *, timeout, retries, gap, allowed=None):
         return cls(
             logger.protocol,
             logger.host,
@@ -90,7 +101,24 @@ class Endpoint:
             timeout,
             retries,
             gap,
+            allowed,
         )
+
+
+async def resolve(endpoint):
+    """The endpoint with its host resolved to an address it is allowed to reach (DeviceError if none)."""
+    if endpoint.allowed is None:
+        return endpoint
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            endpoint.host, endpoint.port, type=socket.SOCK_STREAM
+        )
+    except (OSError, UnicodeError):
+        raise DeviceError(Reason.REFUSED) from None
+    addresses = [info[4][0] for info in infos]
+    if not addresses or not all(endpoint.allowed(address) for address in addresses):
+        raise DeviceError(Reason.NOT_ALLOWED)
+    return dataclasses.replace(endpoint, host=addresses[0])
 
 
 class _V5Client(PySolarmanV5Async):
@@ -226,6 +254,7 @@ class ModbusTcpConnection:
 @contextlib.asynccontextmanager
 async def connect(endpoint):
     """One connection to one logger, always closed after use (sticks drop idle connections anyway)."""
+    endpoint = await resolve(endpoint)
     cls = SolarmanV5Connection if endpoint.protocol == "solarman_v5" else ModbusTcpConnection
     conn = cls(endpoint)
     try:

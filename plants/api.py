@@ -42,7 +42,24 @@ class ListCreateDestroyViewSet(
     """Things attached to a plant: listed, added and removed, never edited in place."""
 
 
-class PlantSerializer(serializers.ModelSerializer):
+class ModelCleanSerializer(serializers.ModelSerializer):
+    """Validation by the model's own clean(), so that a page and a POST are refused for the same
+    reason in the same words (NetBox's full_clean in serializers)."""
+
+    clean_exclude = ()
+
+    def validate(self, attrs):
+        candidate = copy.copy(self.instance) if self.instance else self.Meta.model()
+        for name, value in attrs.items():
+            setattr(candidate, name, value)
+        try:
+            candidate.full_clean(exclude=list(self.clean_exclude), validate_constraints=False)
+        except DjangoValidationError as e:
+            raise as_drf_error(e) from None
+        return attrs
+
+
+class PlantSerializer(ModelCleanSerializer):
     status = serializers.CharField(read_only=True)
     next_step = serializers.CharField(read_only=True, allow_null=True)
 
@@ -60,15 +77,7 @@ class PlantSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["company", "created_at", "commissioning_completed_at"]
 
-    def validate(self, attrs):
-        candidate = copy.copy(self.instance) if self.instance else Plant()
-        for name, value in attrs.items():
-            setattr(candidate, name, value)
-        try:
-            candidate.full_clean(exclude=["company", "created_by"])
-        except DjangoValidationError as e:
-            raise as_drf_error(e) from None
-        return attrs
+    clean_exclude = ("company", "created_by")
 
 
 class PlantViewSet(viewsets.ModelViewSet):

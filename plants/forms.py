@@ -1,8 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from devices.models import Protocol, validate_logger_serial
-
 from .models import Plant
 
 
@@ -29,33 +27,6 @@ class PlantForm(forms.ModelForm):
             "notes": forms.Textarea(attrs={"rows": 3}),
             "system_type": forms.RadioSelect,
         }
-
-
-class DataloggerForm(forms.Form):
-    serial_number = forms.CharField(
-        label=_("Serial number (SN)"),
-        max_length=20,
-        validators=[validate_logger_serial],
-        help_text=_("10 digits, printed on the stick and on its box. The stick's hotspot is AP_<SN>."),
-        widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "off", "data-scan-target": "1"}
-        ),
-    )
-    protocol = forms.ChoiceField(label=_("Protocol"), choices=Protocol.choices, initial=Protocol.SOLARMAN_V5)
-    host = forms.CharField(label=_("Address (IP or host name)"), max_length=255)
-    port = forms.IntegerField(label=_("Port"), min_value=1, max_value=65535, initial=8899)
-    unit_id = forms.IntegerField(label=_("Modbus unit id"), min_value=0, max_value=247, initial=1)
-
-    def clean_serial_number(self):
-        return self.cleaned_data["serial_number"].strip()
-
-
-class MoveDataloggerForm(forms.Form):
-    to_plant = forms.ModelChoiceField(label=_("Move to plant"), queryset=Plant.objects.none())
-
-    def __init__(self, *args, plants, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["to_plant"].queryset = plants
 
 
 class GrantForm(forms.Form):

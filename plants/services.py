@@ -1,4 +1,4 @@
-"""Plant workflows: commissioning, dataloggers, customer grants, photos, archiving."""
+"""Plant workflows: creation, customer grants, photos, archiving (dataloggers: devices.services)."""
 
 import io
 import struct
@@ -8,12 +8,12 @@ import warnings
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from devices.models import Datalogger
+from alarms.models import Alarm
 from portal.mail import send_templated, set_password_url
 from portal.models import User
 
@@ -28,57 +28,6 @@ def plant_create(*, company, by, **fields):
     plant.full_clean()
     plant.save()
     return plant
-
-
-def _sn_conflict_message(serial_number, company):
-    """Say the SN is taken without revealing another company's plant."""
-    other = Datalogger.objects.active().filter(serial_number=serial_number).select_related("plant").first()
-    if other and other.plant.company_id == company.id:
-        return _(
-            "This datalogger is already attached to your plant “%(plant)s”. Use “Move” on that "
-            "plant to attach it here."
-        ) % {"plant": other.plant.name}
-    return _(
-        "This serial number is already registered in the portal. If the stick was moved from "
-        "another installation, ask the distributor to release it."
-    )
-
-
-def datalogger_attach(*, plant, serial_number, protocol, host, port, unit_id):
-    """Attach a logger by its SN; an SN already attached anywhere is refused, and nothing changes."""
-    logger = Datalogger(
-        plant=plant,
-        serial_number=serial_number.strip(),
-        protocol=protocol,
-        host=host,
-        port=port,
-        unit_id=unit_id,
-    )
-    logger.full_clean(validate_constraints=False)
-    if Datalogger.objects.filter(serial_number=logger.serial_number, archived_at__isnull=True).exists():
-        raise ValidationError({"serial_number": _sn_conflict_message(logger.serial_number, plant.company)})
-    try:
-        with transaction.atomic():
-            logger.save()
-    except IntegrityError:  # attached by someone else between our check and our insert
-        raise ValidationError(
-            {"serial_number": _sn_conflict_message(logger.serial_number, plant.company)}
-        ) from None
-    return logger
-
-
-def datalogger_move(*, logger, to_plant):
-    """Move a logger (and its inverters, history and alarms stay with it) to another plant."""
-    if to_plant.company_id != logger.plant.company_id:
-        raise ValidationError(_("A datalogger can only move between plants of the same company."))
-    logger.plant = to_plant
-    logger.save(update_fields=["plant"])
-
-
-def datalogger_remove(*, logger):
-    """Release the SN: the logger stops being polled, its history and alarms are kept."""
-    logger.archived_at = timezone.now()
-    logger.save(update_fields=["archived_at"])
 
 
 def customer_lookup(email):
@@ -208,6 +157,7 @@ def plant_archive(*, plant, by):
         plant.save(update_fields=["archived_at", "archived_by"])
         plant.dataloggers.filter(archived_at__isnull=True).update(archived_at=now)
         plant.grants.all().delete()
+        Alarm.objects.active().filter(plant=plant).update(cleared_at=now)
 
 
 def plant_complete_commissioning(*, plant):

@@ -9,15 +9,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from alarms.models import Alarm
+from devices import services as device_services
+from devices.forms import DataloggerForm, MoveDataloggerForm
 from devices.models import Datalogger, live_totals
-from devices.services import datalogger_test_connection
+from devices.polling import datalogger_test_connection
 from portal.access import installer_required
 
 from . import services
 from .forms import (
-    DataloggerForm,
     GrantForm,
-    MoveDataloggerForm,
     PhotoForm,
     PlantFilterForm,
     PlantForm,
@@ -179,7 +179,7 @@ def commission(request, pk, step):
         )
         if request.method == "POST" and form.is_valid():
             try:
-                services.datalogger_attach(plant=plant, **form.cleaned_data)
+                device_services.datalogger_attach(plant=plant, **form.cleaned_data)
                 messages.success(request, _("Datalogger added. Now test its connection."))
                 return redirect("plants:commission", pk=pk, step=CommissioningStep.TEST)
             except ValidationError as e:
@@ -213,7 +213,7 @@ def datalogger_move(request, pk, logger_pk):
     others = Plant.objects.editable_by(request.user).exclude(pk=plant.pk)
     form = MoveDataloggerForm(request.POST or None, plants=others)
     if request.method == "POST" and form.is_valid():
-        services.datalogger_move(logger=logger, to_plant=form.cleaned_data["to_plant"])
+        device_services.datalogger_move(logger=logger, to_plant=form.cleaned_data["to_plant"])
         messages.success(request, _("Datalogger %(sn)s moved.") % {"sn": logger.serial_number})
         return redirect("plants:detail", pk=form.cleaned_data["to_plant"].pk)
     return render(request, "plants/datalogger_move.html", {"plant": plant, "logger": logger, "form": form})
@@ -223,7 +223,7 @@ def datalogger_move(request, pk, logger_pk):
 @require_POST
 def datalogger_remove(request, pk, logger_pk):
     plant, logger = _get_rw_logger(request, pk, logger_pk)
-    services.datalogger_remove(logger=logger)
+    device_services.datalogger_remove(logger=logger)
     messages.success(
         request, _("Datalogger %(sn)s removed; its history is kept.") % {"sn": logger.serial_number}
     )

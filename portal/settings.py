@@ -4,6 +4,7 @@ Every value that differs between a laptop, CI and production comes from an envir
 read by the strict helpers below: a malformed value stops start-up instead of being guessed.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -31,6 +32,14 @@ def env_bool(name, default):
     if value.lower() in ("0", "false", "no", "off"):
         return False
     raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use 1/0, true/false).")
+
+
+def env_networks(name, default):
+    value = os.environ.get(name, default)
+    try:
+        return [ipaddress.ip_network(part.strip()) for part in value.split(",") if part.strip()]
+    except ValueError as e:
+        raise ImproperlyConfigured(f"{name}={value!r}: {e}") from None
 
 
 def env_int(name, default):
@@ -248,6 +257,8 @@ DEVICE_TIMEOUT_SECONDS = float(env_str("DEVICE_TIMEOUT_SECONDS", "5"))
 DEVICE_RETRIES = env_int("DEVICE_RETRIES", 1)
 DEVICE_REQUEST_GAP_SECONDS = float(env_str("DEVICE_REQUEST_GAP_SECONDS", "0.1"))
 DEVICE_OFFLINE_AFTER_MISSED = env_int("DEVICE_OFFLINE_AFTER_MISSED", 3)
+# Private or loopback ranges the portal may connect to for direct loggers (e.g. a VPN), comma-separated.
+DATALOGGER_ALLOWED_NETWORKS = env_networks("DATALOGGER_ALLOWED_NETWORKS", "")
 # The inverter's identity (serial, model, firmware) is read hourly, and every 10 minutes until known.
 IDENTITY_REFRESH = timedelta(minutes=env_int("IDENTITY_REFRESH_MINUTES", 60))
 IDENTITY_RETRY = timedelta(minutes=env_int("IDENTITY_RETRY_MINUTES", 10))

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from devices.models import Datalogger
-from devices.services import LOCK_KEY
+from devices.polling import LOCK_KEY
 from devices.simulator import FleetSimulator, SimulatedInverter, SimulatorThread
 from plants.models import BatteryModel, Plant, PlantGrant, SystemType
 from portal.models import Company, User

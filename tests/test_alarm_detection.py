@@ -4,7 +4,7 @@ import pytest
 
 from alarms.models import Alarm
 from alarms.services import alarms_from_poll
-from devices import services
+from devices import polling
 from devices.models import Datalogger
 from devices.simulator import Behaviour
 
@@ -25,7 +25,7 @@ def logger(simulator, plant, v5_device):
 
 
 def poll(logger):
-    (result,) = services.poll_loggers([logger.id])
+    (result,) = polling.poll_loggers([logger.id])
     return result
 
 

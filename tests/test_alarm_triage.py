@@ -170,7 +170,7 @@ def test_other_companies_get_no_email(installer, stranger, logger, mailoutbox, o
 def test_detection_enqueues_the_email_after_commit(
     installer, logger, simulator, v5_device, mailoutbox, django_capture_on_commit_callbacks, settings
 ):
-    from devices.services import poll_loggers
+    from devices.polling import poll_loggers
 
     from .conftest import attach_logger
 

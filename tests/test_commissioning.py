@@ -112,7 +112,7 @@ def test_the_connection_test_says_why_it_failed(installer, plant, simulator, set
     settings.DEVICE_TIMEOUT_SECONDS = 0.5
     Datalogger.objects.create(plant=plant, serial_number="2355553510", host="127.0.0.1", port=1)
     body = login(installer).post(reverse("plants:commission", args=[plant.pk, "test"])).content.decode()
-    assert "refusé la connexion" in body
+    assert "Aucun enregistreur n&#x27;a répondu à cette adresse" in body
 
 
 def test_the_connection_test_names_a_wrong_serial(installer, plant, simulator):

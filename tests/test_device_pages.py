@@ -3,7 +3,7 @@
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from devices import services
+from devices import polling
 from devices.models import Reading
 
 from .conftest import attach_logger, login, text
@@ -19,7 +19,7 @@ def test_the_inverter_page_lists_live_values_with_units(installer, plant, simula
     settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
     v5_device.overrides = {"grid_voltage": 231.4, "battery_soc": 55.5}
     logger = attach_logger(plant, v5_device, simulator)
-    services.poll_loggers([logger.id])
+    polling.poll_loggers([logger.id])
     inverter = logger.inverters.get()
     body = text(login(installer).get(reverse("devices:inverter", args=[inverter.pk])))
     assert "Tension réseau" in body and "231,4\xa0V" in body and "55,5\xa0%" in body
@@ -29,7 +29,7 @@ def test_the_inverter_page_lists_live_values_with_units(installer, plant, simula
 
 def test_the_inverter_api_gives_enum_words_in_the_requests_language(installer, plant, simulator, v5_device):
     logger = attach_logger(plant, v5_device, simulator)
-    services.poll_loggers([logger.id])
+    polling.poll_loggers([logger.id])
     inverter = logger.inverters.get()
     api = api_for(installer)
     values = {
@@ -49,7 +49,7 @@ def test_a_grid_sign_that_disagrees_with_the_counters_is_flagged_on_the_inverter
     installer, plant, simulator, v5_device
 ):
     logger = attach_logger(plant, v5_device, simulator)
-    services.poll_loggers([logger.id])
+    polling.poll_loggers([logger.id])
     inverter = logger.inverters.get()
     day = inverter.grid_sign_check["day"]
     importing = {"grid_import_today": 1.0, "grid_export_today": 0.0, "grid_power": -800}  # sign says export

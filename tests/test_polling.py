@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone
 
-from devices import services, tasks
+from devices import polling, tasks
 from devices.models import Datalogger, DeviceStatus, Reading
 from devices.simulator import Behaviour, SimulatedInverter
 
@@ -39,7 +39,8 @@ def test_a_batch_stores_the_good_loggers_and_says_why_the_others_failed(simulato
     tcp_logger = attach_logger(plant, tcp_device, simulator, protocol="modbus_tcp")
     refused = Datalogger.objects.create(plant=plant, serial_number="2399999999", host="127.0.0.1", port=1)
     ids = [lg.id for lg, _ in loggers.values()] + [tcp_logger.id, refused.id]
-    services.poll_loggers(ids)
+    Datalogger.objects.filter(id__in=ids).update(last_seen_at=timezone.now())  # known loggers: reasons said
+    polling.poll_loggers(ids)
 
     good = Datalogger.objects.get(pk=loggers[Behaviour.NORMAL][0].pk)
     assert good.status == DeviceStatus.ONLINE and good.last_error == ""
@@ -60,17 +61,17 @@ def test_a_batch_stores_the_good_loggers_and_says_why_the_others_failed(simulato
 def test_a_logger_goes_offline_after_the_configured_missed_polls(simulator, plant, v5_device, settings):
     settings.DEVICE_OFFLINE_AFTER_MISSED = 2
     logger = attach_logger(plant, v5_device, simulator)
-    services.poll_loggers([logger.id])
+    polling.poll_loggers([logger.id])
     v5_device.behaviour = Behaviour.DROP
-    services.poll_loggers([logger.id])
+    polling.poll_loggers([logger.id])
     logger.refresh_from_db()
     assert logger.status == DeviceStatus.ONLINE and logger.missed_polls == 1
-    services.poll_loggers([logger.id])
+    polling.poll_loggers([logger.id])
     logger.refresh_from_db()
     assert logger.status == DeviceStatus.OFFLINE
     assert logger.inverters.get().status == DeviceStatus.OFFLINE
     v5_device.behaviour = Behaviour.NORMAL
-    services.poll_loggers([logger.id])
+    polling.poll_loggers([logger.id])
     logger.refresh_from_db()
     assert logger.status == DeviceStatus.ONLINE and logger.missed_polls == 0
 
@@ -88,9 +89,9 @@ def test_05_00_at_night_is_asleep_and_opens_nothing(simulator, plant, v5_device,
     settings.DEVICE_OFFLINE_AFTER_MISSED = 1
     place_at_solar_hour(plant, 0)
     logger = attach_logger(plant, v5_device, simulator)
-    services.poll_loggers([logger.id])
+    polling.poll_loggers([logger.id])
     v5_device.behaviour = Behaviour.ASLEEP
-    services.poll_loggers([logger.id])
+    polling.poll_loggers([logger.id])
     logger.refresh_from_db()
     assert logger.status == DeviceStatus.ASLEEP and logger.last_error == ""
     assert logger.inverters.get().status == DeviceStatus.ASLEEP
@@ -103,25 +104,25 @@ def test_05_00_at_noon_is_an_inverter_not_answering_its_stick_with_its_own_alarm
     settings.DEVICE_OFFLINE_AFTER_MISSED = 2
     place_at_solar_hour(plant, 12)
     logger = attach_logger(plant, v5_device, simulator)
-    services.poll_loggers([logger.id])
+    polling.poll_loggers([logger.id])
     v5_device.behaviour = Behaviour.UNPLUGGED
-    services.poll_loggers([logger.id])
+    polling.poll_loggers([logger.id])
     logger.refresh_from_db()
     assert logger.status == DeviceStatus.INVERTER_SILENT
     assert "câble RS485" in logger.last_error and not logger.alarms.exists()
-    services.poll_loggers([logger.id])
+    polling.poll_loggers([logger.id])
     assert list(logger.alarms.values_list("code_id", flat=True)) == ["INV"]  # not "COM": the stick answers
     v5_device.behaviour = Behaviour.NORMAL
-    services.poll_loggers([logger.id])
+    polling.poll_loggers([logger.id])
     logger.refresh_from_db()
     assert logger.status == DeviceStatus.ONLINE and not logger.alarms.filter(cleared_at__isnull=True).exists()
 
 
 def test_live_values_are_stored_when_the_identity_block_is_refused(simulator, plant, v5_device):
     logger = attach_logger(plant, v5_device, simulator)
-    services.poll_loggers([logger.id])  # identified once
+    polling.poll_loggers([logger.id])  # identified once
     v5_device.behaviour = Behaviour.NO_IDENTITY
-    services.poll_loggers([logger.id], force_info=True)
+    polling.poll_loggers([logger.id], force_info=True)
     logger.refresh_from_db()
     assert logger.status == DeviceStatus.ONLINE and logger.missed_polls == 0
     assert "identité de l'onduleur n'a pas pu être lue" in logger.last_error
@@ -132,7 +133,7 @@ def test_live_values_are_stored_when_the_identity_block_is_refused(simulator, pl
 def test_a_stick_whose_inverter_gives_no_identity_is_not_online(simulator, plant, v5_device):
     v5_device.behaviour = Behaviour.NO_IDENTITY
     logger = attach_logger(plant, v5_device, simulator)
-    services.datalogger_test_connection(logger)
+    polling.datalogger_test_connection(logger)
     logger.refresh_from_db()
     assert logger.status == DeviceStatus.NO_IDENTITY and not logger.inverters.exists()
     assert "identité" in logger.last_error
@@ -140,8 +141,8 @@ def test_a_stick_whose_inverter_gives_no_identity_is_not_online(simulator, plant
 
 def test_the_identity_is_read_on_its_own_schedule_not_every_poll(simulator, plant, v5_device):
     logger = attach_logger(plant, v5_device, simulator)
-    services.poll_loggers([logger.id])
-    (result,) = services.poll_loggers([logger.id])
+    polling.poll_loggers([logger.id])
+    (result,) = polling.poll_loggers([logger.id])
     assert not result.identity_asked
 
 
@@ -152,7 +153,7 @@ def test_a_real_inverters_layout_is_identified_and_its_readings_stored(simulator
         {"serial_number": "KS6K24010001", "grid_power_l1": 1500, "grid_power_l2": 0, "grid_power_l3": 0},
     )
     logger = attach_logger(plant, v5_device, simulator)
-    services.poll_loggers([logger.id])
+    polling.poll_loggers([logger.id])
     inverter = logger.inverters.get()
     assert inverter.serial_number == "KS6K24010001" and inverter.rated_power_w == 6000
     assert inverter.latest["grid_power"] == 1500  # import, positive
@@ -162,7 +163,7 @@ def test_a_real_inverters_layout_is_identified_and_its_readings_stored(simulator
 def test_an_out_of_range_value_is_discarded_not_stored(simulator, plant, v5_device):
     simulator.thread.call(v5_device.overrides.update, {"battery_soc": 250.0})
     logger = attach_logger(plant, v5_device, simulator)
-    services.poll_loggers([logger.id])
+    polling.poll_loggers([logger.id])
     reading = Reading.objects.get(inverter__datalogger=logger)
     assert reading.battery_soc is None and reading.pv_power is not None
 
@@ -192,7 +193,7 @@ def test_a_cycle_splits_the_fleet_into_batches_and_polls_all(simulator, company,
 
 def test_the_history_slot_is_five_minutes():
     moment = datetime(2026, 6, 1, 12, 8, 41, tzinfo=UTC)
-    assert services.history_slot(moment) == datetime(2026, 6, 1, 12, 5, tzinfo=UTC)
+    assert polling.history_slot(moment) == datetime(2026, 6, 1, 12, 5, tzinfo=UTC)
 
 
 def test_a_stick_read_by_another_process_is_skipped_not_missed(simulator, plant, v5_device, settings):
@@ -200,14 +201,43 @@ def test_a_stick_read_by_another_process_is_skipped_not_missed(simulator, plant,
 
     logger = attach_logger(plant, v5_device, simulator)
     client = redis.Redis.from_url(settings.REDIS_URL)
-    client.set(services.LOCK_KEY.format(logger.serial_number), 1, px=10_000)
+    client.set(polling.LOCK_KEY.format(logger.serial_number), 1, px=10_000)
     try:
-        (result,) = services.poll_loggers([logger.id])
+        (result,) = polling.poll_loggers([logger.id])
     finally:
-        client.delete(services.LOCK_KEY.format(logger.serial_number))
+        client.delete(polling.LOCK_KEY.format(logger.serial_number))
     assert result.outcome == "busy"
     logger.refresh_from_db()
     assert logger.missed_polls == 0 and logger.status == DeviceStatus.NEVER_SEEN
-    services.poll_loggers([logger.id])
+    polling.poll_loggers([logger.id])
     logger.refresh_from_db()
     assert logger.status == DeviceStatus.ONLINE
+
+
+def test_a_never_seen_address_gets_one_neutral_answer_whatever_the_port_does(simulator, plant, settings):
+    """Closed, silent and garbage-speaking ports read alike: no mapping of the portal's network."""
+    settings.DEVICE_TIMEOUT_SECONDS = 0.3
+    settings.DEVICE_RETRIES = 0
+    silent = simulator.add_v5(SimulatedInverter(2420000001, "AUS", behaviour=Behaviour.TIMEOUT))
+    loggers = [
+        Datalogger.objects.create(plant=plant, serial_number="2420000000", host="127.0.0.1", port=1),
+        attach_logger(plant, silent, simulator),
+    ]
+    polling.poll_loggers([lg.id for lg in loggers])
+    errors = {Datalogger.objects.get(pk=lg.pk).last_error for lg in loggers}
+    assert len(errors) == 1 and "Aucun enregistreur n'a répondu" in errors.pop()
+
+
+def test_an_address_outside_the_allowed_ranges_is_refused_before_connecting(simulator, plant, settings):
+    import socket
+
+    settings.DATALOGGER_ALLOWED_NETWORKS = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    logger = Datalogger.objects.create(plant=plant, serial_number="2420000002", host="localhost", port=port)
+    (result,) = polling.poll_loggers([logger.id])
+    assert "plage privée ou réservée" in result.error
+    with pytest.raises(BlockingIOError):
+        listener.accept()  # nobody ever connected
+    listener.close()

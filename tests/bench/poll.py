@@ -88,12 +88,12 @@ def run_cycle():
     from django.conf import settings
     from django.utils import timezone
 
-    from devices import services, tasks
+    from devices import polling, tasks
 
     cycle_at = timezone.now().isoformat()
     started = time.monotonic()
     ok = 0
-    for batch in services.batches(services.due_logger_ids(), settings.POLL_BATCH_SIZE):
+    for batch in polling.batches(polling.due_logger_ids(), settings.POLL_BATCH_SIZE):
         ok += tasks.poll_batch.apply(args=(batch, cycle_at)).get()
     return ok, time.monotonic() - started
 

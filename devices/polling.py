@@ -1,0 +1,283 @@
+"""Polling: read a batch of dataloggers concurrently, then store values, statuses and history.
+
+1. Each logger is read over one connection, blocks one after the other (a stick serves one request
+   at a time), under a Redis lock per logger (taken for the whole batch in one round trip), so that
+   no two processes ever talk to the same stick at once.
+2. A semaphore bounds the connections a worker holds; each logger has a time budget, so a slow or
+   dead one costs its own budget and never delays the rest.
+3. Storage is idempotent: history rows are keyed (inverter, slot) and inserted with ON CONFLICT DO
+   NOTHING, so a retried or duplicated task for the same cycle stores each row once.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import redis.asyncio as aioredis
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .models import Datalogger, DeviceStatus, Inverter, PollOutcome, Reading, address_allowed
+from .registermap import HISTORY_FIELDS, INFO_PLAN, LIVE_PLAN, RATED_POWER_W, live_values, sanitise
+from .transport import DeviceError, Endpoint, NoInverterAnswer, Reason, connect, read_values
+
+log = logging.getLogger(__name__)
+LOCK_KEY = "aura:logger-lock:{}"
+NETWORK_REASONS = {Reason.REFUSED, Reason.TIMEOUT, Reason.DROPPED, Reason.GARBAGE}
+NO_LOGGER_TEXT = gettext_lazy(
+    "No datalogger answered at this address and port: check the address, the port, and that the "
+    "logger is powered and on the network."
+)
+
+
+@dataclass
+class PollResult:
+    logger_id: int
+    outcome: PollOutcome = PollOutcome.FAILED
+    values: dict = field(default_factory=dict)  # live values, decoded and sanitised
+    identity: dict = field(default_factory=dict)  # identity block, when it was due and answered
+    identity_asked: bool = False
+    identity_error: str = ""
+    error: str = ""
+    at: datetime | None = None
+
+    @property
+    def ok(self):
+        return self.outcome == PollOutcome.OK
+
+
+def _endpoint(logger):
+    return Endpoint.for_logger(
+        logger,
+        timeout=settings.DEVICE_TIMEOUT_SECONDS,
+        retries=settings.DEVICE_RETRIES,
+        gap=settings.DEVICE_REQUEST_GAP_SECONDS,
+        allowed=address_allowed,
+    )
+
+
+async def _read_one(logger, need_info, semaphore):
+    """1. live blocks (the poll's outcome); 2. the identity block when due, whose failure is said
+    in words but does not undo the live values."""
+    result = PollResult(logger.id)
+    ep = _endpoint(logger)
+    # Worst case: every block times out on each attempt, plus the gaps between blocks.
+    budget = (len(LIVE_PLAN) + len(INFO_PLAN)) * ep.timeout * (ep.retries + 1) + 2
+    async with semaphore:
+        try:
+            async with asyncio.timeout(budget), connect(ep) as conn:
+                result.values = await read_values(conn, LIVE_PLAN)
+                result.outcome = PollOutcome.OK
+                if need_info:
+                    result.identity_asked = True
+                    result.identity, result.identity_error = await _read_identity(conn)
+        except NoInverterAnswer:
+            result.outcome = PollOutcome.NO_INVERTER
+        except DeviceError as e:
+            result.error = str(e)
+            if e.reason in NETWORK_REASONS and logger.last_seen_at is None:
+                # Never seen: whether the port is closed, silent or speaks something else would map
+                # the portal's network for whoever typed the address. Say one thing.
+                result.error = str(NO_LOGGER_TEXT)
+        except TimeoutError:
+            result.error = _("The logger gave no valid answer in time.")
+        except Exception:  # a worker must survive any reply; say it and carry on
+            log.exception("Unexpected failure polling logger %s", logger.serial_number)
+            result.error = _("Unexpected error while reading the logger; see the worker log.")
+        finally:
+            result.at = timezone.now()
+    if dropped := sanitise(result.values):
+        log.warning("Logger %s: discarded values outside their limits: %s", logger.serial_number, dropped)
+    return result
+
+
+async def _read_identity(conn):
+    """The identity block and, when it cannot be read, why (in words)."""
+    try:
+        identity = await read_values(conn, INFO_PLAN)
+    except (DeviceError, NoInverterAnswer):
+        return {}, _("The inverter's identity could not be read (serial number, model, firmware).")
+    if not identity.get("serial_number"):
+        return {}, _("The inverter gave no serial number.")
+    return identity, ""
+
+
+async def _read_all(loggers, need_info):
+    """Read every logger this process could lock; the others are reported busy."""
+    redis = aioredis.Redis.from_url(settings.REDIS_URL)
+    try:
+        locked = await _lock(redis, loggers)
+        semaphore = asyncio.Semaphore(settings.POLL_CONCURRENCY)
+        try:
+            return await asyncio.gather(
+                *(
+                    _read_one(lg, need_info[lg.id], semaphore) if lg.id in locked else _busy(lg)
+                    for lg in loggers
+                )
+            )
+        finally:
+            await _unlock(redis, [lg for lg in loggers if lg.id in locked])
+    finally:
+        await redis.aclose()
+
+
+async def _busy(logger):
+    return PollResult(logger.id, outcome=PollOutcome.BUSY, at=timezone.now())
+
+
+async def _lock(redis, loggers):
+    """Take every logger's lock in one round trip (SET NX); returns the ids this process holds.
+
+    The lock lives as long as a task may run, so it is released by us, never taken over mid-read.
+    """
+    ttl = int(settings.CELERY_TASK_TIME_LIMIT * 1000) + 5000
+    async with redis.pipeline(transaction=False) as pipe:
+        for logger in loggers:
+            pipe.set(LOCK_KEY.format(logger.serial_number), 1, nx=True, px=ttl)
+        acquired = await pipe.execute()
+    return {logger.id for logger, ok in zip(loggers, acquired, strict=True) if ok}
+
+
+async def _unlock(redis, loggers):
+    if loggers:
+        await redis.delete(*(LOCK_KEY.format(logger.serial_number) for logger in loggers))
+
+
+def history_slot(moment):
+    """The start of the history slot `moment` falls in (5 minutes by default)."""
+    minutes = settings.HISTORY_RESOLUTION_MINUTES
+    floored = moment.replace(second=0, microsecond=0)
+    return floored - timedelta(minutes=floored.minute % minutes)
+
+
+def poll_loggers(logger_ids, *, cycle_at=None, force_info=False):
+    """Poll these loggers once, store what was read, and update their alarms. Returns the results."""
+    loggers = list(
+        Datalogger.objects.active()
+        .filter(id__in=logger_ids)
+        .select_related("plant")
+        .prefetch_related("inverters")
+    )
+    if not loggers:
+        return []
+    now = timezone.now()
+    need_info = {
+        lg.id: force_info or lg.identity_due(now, identified=bool(lg.inverters.all())) for lg in loggers
+    }
+    results = asyncio.run(_read_all(loggers, need_info))
+    store_results(loggers, results, slot=history_slot(cycle_at or now))
+    return results
+
+
+@transaction.atomic
+def store_results(loggers, results, *, slot):
+    """Store one batch of poll results, in numbered steps, with one outcome per logger:
+
+    1. the logger's inverter, created or re-identified from the identity block when it was read;
+    2. the logger's status and words (`05 00` is asleep only when it is plausibly night);
+    3. the inverter's status, latest values, grid-sign evidence and this slot's history row;
+    4. every row written set-based, then alarms opened and cleared from the same results.
+    """
+    from alarms.services import alarms_from_poll
+
+    by_id = {lg.id: lg for lg in loggers}
+    logger_updates, inverter_updates, readings, alarm_input = [], [], [], []
+    for result in results:
+        if result.outcome == PollOutcome.BUSY:
+            continue
+        logger = by_id[result.logger_id]
+        inverter = _inverter_for(logger, result)  # 1
+        night = result.outcome == PollOutcome.NO_INVERTER and logger.plant.is_plausibly_night(
+            result.at, last_pv=(inverter.latest.get("pv_power") if inverter else None)
+        )
+        if result.identity_asked:
+            logger.identity_checked_at = result.at
+        logger.record_poll(  # 2
+            outcome=result.outcome,
+            at=result.at,
+            night=night,
+            identified=inverter is not None,
+            error=result.error or result.identity_error,
+        )
+        logger_updates.append(logger)
+        if inverter is not None:  # 3
+            if result.outcome != PollOutcome.FAILED or logger.status == DeviceStatus.OFFLINE:
+                inverter.status = logger.status
+            if result.outcome != PollOutcome.FAILED:
+                inverter.last_seen_at = result.at
+            if result.ok:
+                live = live_values(result.values)
+                local_day = timezone.localtime(result.at, logger.plant.tzinfo).date().isoformat()
+                inverter.observe_grid_sign(inverter.latest, live, local_day)
+                inverter.latest, inverter.latest_at = live, result.at
+                readings.append(Reading(inverter=inverter, slot=slot, **{k: live[k] for k in HISTORY_FIELDS}))
+            inverter_updates.append(inverter)
+        alarm_input.append((logger, inverter, result))
+    _update_rows(  # 4
+        Datalogger,
+        logger_updates,
+        ["status", "last_polled_at", "last_seen_at", "missed_polls", "last_error", "identity_checked_at"],
+    )
+    _update_rows(
+        Inverter, inverter_updates, ["status", "last_seen_at", "latest", "latest_at", "grid_sign_check"]
+    )
+    Reading.objects.bulk_create(readings, ignore_conflicts=True, batch_size=1000)
+    alarms_from_poll(alarm_input)
+
+
+def _update_rows(model, objs, fields):
+    """One UPDATE … FROM unnest(arrays) for many rows: Django's bulk_update builds a CASE per row and
+    field, which costs seconds per thousand rows; this costs milliseconds."""
+    if not objs:
+        return
+    table = model._meta.db_table
+    columns = [model._meta.get_field(name) for name in fields]
+    with connection.cursor() as cursor:
+        types = [c.db_type(connection) for c in columns]
+        arrays = [[c.get_db_prep_save(getattr(obj, c.attname), connection) for obj in objs] for c in columns]
+        assignments = ", ".join(f'"{c.column}" = v."{c.column}"' for c in columns)
+        unnest = ", ".join(f"%s::{t}[]" for t in ["bigint", *types])
+        names = ", ".join(["id", *(f'"{c.column}"' for c in columns)])
+        cursor.execute(
+            f'UPDATE "{table}" AS t SET {assignments} FROM unnest({unnest}) AS v({names}) WHERE t.id = v.id',
+            [[obj.pk for obj in objs], *arrays],
+        )
+
+
+def _inverter_for(logger, result):
+    """The logger's inverter: created or re-identified when the identity block was read."""
+    inverters = list(logger.inverters.all())
+    serial = result.identity.get("serial_number")
+    if not serial:
+        return inverters[0] if inverters else None
+    inverter = next((inv for inv in inverters if inv.serial_number == serial), None)
+    if inverter is None:
+        inverter = Inverter(datalogger=logger, serial_number=serial)
+    identity = result.identity
+    inverter.model_name = identity.get("model_name", "")
+    inverter.battery_name = identity.get("battery_name", "")
+    inverter.firmware = f"ARM {identity.get('firmware_arm')} · DSP {identity.get('firmware_dsp')}"
+    inverter.rated_power_w = RATED_POWER_W.get(result.values.get("model_code"))
+    inverter.info_read_at = result.at
+    inverter.save()
+    return inverter
+
+
+def due_logger_ids():
+    """Every active logger that has an address to poll, in a stable order."""
+    return list(Datalogger.objects.active().exclude(host="").order_by("id").values_list("id", flat=True))
+
+
+def batches(ids, size):
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def datalogger_test_connection(logger):
+    """Read the logger now, identity included, and store it like a poll: the commissioning check."""
+    (result,) = poll_loggers([logger.id], force_info=True) or [PollResult(logger.id, error=_("Removed."))]
+    logger.refresh_from_db()
+    return result
