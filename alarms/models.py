@@ -126,6 +126,8 @@ class Alarm(models.Model):
     # Set once the notification was handled; `emailed` says whether an e-mail actually went out.
     notified_at = models.DateTimeField(null=True, blank=True)
     emailed = models.BooleanField(default=False)
+    # The outbox's claim: who sends the e-mail now (see alarms.services.alarm_notify).
+    notify_claimed_at = models.DateTimeField(null=True, blank=True)
 
     objects = AlarmQuerySet.as_manager()
 

@@ -5,20 +5,28 @@ Detection is idempotent: an alarm opens only where none is open for the same dev
 as a retried task would, finds nothing left to do the second time.
 """
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from devices.models import DeviceStatus
+from portal.mail import send_templated
 
 from .catalogue import COMMUNICATION_LOST, INVERTER_SILENT, NIGHT_NOISE, active_codes
 from .models import Alarm
 
+log = logging.getLogger(__name__)
+# A worker that claimed an alarm's e-mail and died leaves the claim; after this long it is taken again.
+NOTIFY_LEASE = timedelta(minutes=5)
+
 
 def alarms_from_poll(items):
     """Open and clear alarms from one batch of poll results: [(logger, inverter | None, result)].
+    Returns the alarms it opened; the caller has them notified once its transaction commits.
 
     1. Communication: "COM" while the logger is offline, "INV" while its stick answers but the
        inverter has not (after as many polls as make a logger offline); each clears once answered.
@@ -66,15 +74,15 @@ def alarms_from_poll(items):
         ]
     for alarm, at in to_clear:
         Alarm.objects.filter(pk=alarm.pk, cleared_at__isnull=True).update(cleared_at=at)
+    opened = []
     for alarm in to_open:
         try:
             with transaction.atomic():
                 alarm.save()
         except IntegrityError:
             continue  # another worker opened the same alarm first
-        from .tasks import notify_alarm
-
-        notify_alarm.delay_on_commit(alarm.pk)
+        opened.append(alarm)
+    return opened
 
 
 def _communication(logger):
@@ -112,10 +120,21 @@ def alarm_recipients(alarm):
 
 
 def alarm_notify(alarm_id):
-    """E-mail an opened alarm once, unless the same code on the same device was e-mailed lately."""
+    """E-mail an opened alarm once, unless the same code on the same device was e-mailed lately.
+
+    1. Claim it with a conditional update (a lease: a claim older than NOTIFY_LEASE, left by a
+       worker that died, may be taken again), so that two workers never both send it.
+    2. Send to the recipients; on a mail failure release the claim and raise, so that the task's
+       retry or the outbox sweep sends it later (never silently dropped).
+    3. Mark it done, with whether an e-mail went out.
+    Returns True when an e-mail was sent.
+    """
     now = timezone.now()
-    if not Alarm.objects.filter(pk=alarm_id, notified_at__isnull=True).update(notified_at=now):
-        return False  # already handled (a retried task)
+    claimable = Q(notify_claimed_at__isnull=True) | Q(notify_claimed_at__lt=now - NOTIFY_LEASE)
+    if not Alarm.objects.filter(claimable, pk=alarm_id, notified_at__isnull=True).update(
+        notify_claimed_at=now
+    ):
+        return False  # done already, or another worker holds it
     alarm = Alarm.objects.select_related("plant__company", "code", "inverter", "datalogger").get(pk=alarm_id)
     flapping = (
         Alarm.objects.filter(
@@ -128,17 +147,29 @@ def alarm_notify(alarm_id):
         .exclude(pk=alarm.pk)
         .exists()
     )
-    if flapping:
-        return False
-    from portal.mail import send_templated
-
+    recipients = [] if flapping else alarm_recipients(alarm)
     try:
-        for user in alarm_recipients(alarm):
+        for user in recipients:
             send_templated(
                 "alarm_opened", to=user.email, language=user.language, context={"alarm": alarm, "user": user}
             )
-    except OSError:
-        Alarm.objects.filter(pk=alarm_id).update(notified_at=None)  # let the retry send it
+    except Exception:
+        log.warning("E-mail of alarm %s failed; it will be retried", alarm_id, exc_info=True)
+        Alarm.objects.filter(pk=alarm_id).update(notify_claimed_at=None)
         raise
-    Alarm.objects.filter(pk=alarm_id).update(emailed=True)
-    return True
+    Alarm.objects.filter(pk=alarm_id).update(notified_at=timezone.now(), emailed=bool(recipients))
+    return bool(recipients)
+
+
+def alarms_pending_notification():
+    """Ids of alarms whose notification has not gone out (the outbox the beat sweeps).
+
+    Only alarms older than a minute: younger ones are being notified by their poll's own task.
+    """
+    now = timezone.now()
+    return list(
+        Alarm.objects.filter(notified_at__isnull=True, started_at__lt=now - timedelta(minutes=1))
+        .filter(Q(notify_claimed_at__isnull=True) | Q(notify_claimed_at__lt=now - NOTIFY_LEASE))
+        .order_by("started_at")
+        .values_list("pk", flat=True)[:500]
+    )

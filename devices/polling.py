@@ -21,6 +21,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from alarms.services import alarms_from_poll
+from alarms.tasks import notify_alarm
+
 from .models import Datalogger, DeviceStatus, Inverter, PollOutcome, Reading, address_allowed
 from .registermap import HISTORY_FIELDS, INFO_PLAN, LIVE_PLAN, RATED_POWER_W, live_values, sanitise
 from .transport import DeviceError, Endpoint, NoInverterAnswer, Reason, connect, read_values
@@ -182,8 +185,6 @@ def store_results(loggers, results, *, slot):
     3. the inverter's status, latest values, grid-sign evidence and this slot's history row;
     4. every row written set-based, then alarms opened and cleared from the same results.
     """
-    from alarms.services import alarms_from_poll
-
     by_id = {lg.id: lg for lg in loggers}
     logger_updates, inverter_updates, readings, alarm_input = [], [], [], []
     for result in results:
@@ -226,7 +227,8 @@ def store_results(loggers, results, *, slot):
         Inverter, inverter_updates, ["status", "last_seen_at", "latest", "latest_at", "grid_sign_check"]
     )
     Reading.objects.bulk_create(readings, ignore_conflicts=True, batch_size=1000)
-    alarms_from_poll(alarm_input)
+    for alarm in alarms_from_poll(alarm_input):
+        notify_alarm.delay_on_commit(alarm.pk)  # and the outbox sweep, should this task be lost
 
 
 def _update_rows(model, objs, fields):

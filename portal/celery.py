@@ -1,4 +1,5 @@
-"""The Celery app: a worker polls devices and sends e-mails; exactly one beat starts the cycles."""
+"""The Celery app: a worker polls devices and sends e-mails; exactly one beat starts the cycles and
+sweeps the alarm e-mail outbox."""
 
 import os
 
@@ -21,4 +22,7 @@ def schedule_polling(sender, **kwargs):
         name="poll cycle",
         # A cycle that could not start in time is skipped: the next one comes soon.
         options={"expires": settings.POLL_INTERVAL_SECONDS},
+    )
+    sender.add_periodic_task(
+        60, sender.signature("alarms.tasks.send_pending_notifications"), name="alarm e-mail outbox"
     )

@@ -14,7 +14,8 @@ def send_templated(name, *, to, context, language="fr"):
     """Render `emails/<name>_subject.txt` and `emails/<name>.txt` and send them to `to`."""
     context = {**context, "portal_url": settings.PORTAL_URL}
     with translation.override(language):
-        subject = render_to_string(f"emails/{name}_subject.txt", context).strip()
+        # One line: a line break (from a plant's name, say) makes the mail library refuse the message.
+        subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
         body = render_to_string(f"emails/{name}.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to if isinstance(to, list) else [to])
 

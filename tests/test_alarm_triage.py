@@ -191,3 +191,38 @@ def test_a_plants_alarm_tab_shows_its_history_only(installer, stranger, logger, 
     body = text(response)
     assert response.context["plant"] == logger.plant and ">F13<" in body and ">COM<" not in body
     assert login(stranger).get(reverse("alarms:list"), {"plant": logger.plant.pk}).status_code == 404
+
+
+def test_a_poll_whose_notifications_were_lost_is_emailed_once_by_the_outbox(
+    installer, simulator, v5_device, mailoutbox, settings
+):
+    """As if the worker were killed right after the poll's commit: the on-commit tasks never ran."""
+    from alarms.tasks import send_pending_notifications
+    from devices.polling import poll_loggers
+
+    from .conftest import attach_logger
+
+    settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
+    plant = make_plant(installer.company, name="Chez Lenoir")
+    live = attach_logger(plant, v5_device, simulator)
+    v5_device.raise_codes("F13", "F07", "W12")
+    poll_loggers([live.id])  # no on-commit callback runs here: nothing is sent
+    assert mailoutbox == [] and Alarm.objects.filter(notified_at__isnull=True).count() == 3
+    Alarm.objects.update(started_at=timezone.now() - timedelta(minutes=2))
+    send_pending_notifications.apply()
+    send_pending_notifications.apply()  # a second sweep, or a redelivered task: nothing twice
+    codes = sorted(m.subject.split("]")[0] for m in mailoutbox)
+    assert codes == ["[F07", "[F13", "[W12"]
+    assert not Alarm.objects.filter(notified_at__isnull=True).exists()
+
+
+def test_a_claim_left_by_a_dead_worker_is_taken_again_after_its_lease(installer, logger, mailoutbox):
+    from alarms.tasks import send_pending_notifications
+
+    alarm = open_alarm(logger, "F13", minutes_ago=20)
+    Alarm.objects.filter(pk=alarm.pk).update(notify_claimed_at=timezone.now() - timedelta(minutes=1))
+    send_pending_notifications.apply()
+    assert mailoutbox == []  # still leased to the worker that claimed it
+    Alarm.objects.filter(pk=alarm.pk).update(notify_claimed_at=timezone.now() - timedelta(minutes=10))
+    send_pending_notifications.apply()
+    assert [m.to[0] for m in mailoutbox] == [installer.email]
