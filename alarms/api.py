@@ -48,14 +48,14 @@ class AlarmViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = AlarmSerializer
 
     def get_queryset(self):
-        alarms = Alarm.objects.for_user(self.request.user).select_related("code")
+        alarms = Alarm.objects.restrict(self.request.user, "view").select_related("code")
         return AlarmFilterForm(self.request.query_params).filter(alarms).triage_order()
 
     @extend_schema(request=AcknowledgeSerializer, responses=AlarmSerializer)
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         alarm = self.get_object()
-        if not Alarm.objects.can_change(request.user, alarm.pk):
+        if not Alarm.objects.restrict(request.user, "change").filter(pk=alarm.pk).exists():
             raise PermissionDenied
         body = AcknowledgeSerializer(data=request.data)
         body.is_valid(raise_exception=True)

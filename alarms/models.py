@@ -6,6 +6,8 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from portal.scoping import VIEW, RestrictedByPlantQuerySet
+
 from . import catalogue
 
 
@@ -71,26 +73,14 @@ def sync_catalogue(**kwargs):
         )
 
 
-class AlarmQuerySet(models.QuerySet):
-    def for_user(self, user):
-        """Alarms `user` may see; an end customer sees only the active ones of granted plants."""
-        from plants.models import Plant
-
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_distributor_admin:
-            return self.all()
-        visible = self.filter(plant__in=Plant.objects.for_user(user))
-        return visible.filter(cleared_at__isnull=True) if user.is_customer else visible
-
-    def editable_by(self, user):
-        from plants.models import Plant
-
-        return self.filter(plant__in=Plant.objects.editable_by(user))
-
-    def can_change(self, user, pk):
-        """Whether `user` may acknowledge the alarm `pk`."""
-        return self.editable_by(user).filter(pk=pk).exists()
+class AlarmQuerySet(RestrictedByPlantQuerySet):
+    def restrict(self, user, action=VIEW):
+        """Alarms of the plants `user` may see or change; an end customer sees only the active ones.
+        "change" is acknowledging."""
+        alarms = super().restrict(user, action)
+        return (
+            alarms.filter(cleared_at__isnull=True) if user.is_authenticated and user.is_customer else alarms
+        )
 
     def active(self):
         return self.filter(cleared_at__isnull=True)

@@ -19,7 +19,9 @@ from .models import Alarm, AlarmCode
 
 
 def _alarms_for(request):
-    alarms = Alarm.objects.for_user(request.user).select_related("code", "plant", "inverter", "datalogger")
+    alarms = Alarm.objects.restrict(request.user, "view").select_related(
+        "code", "plant", "inverter", "datalogger"
+    )
     filters = AlarmFilterForm(request.GET or None)
     return filters, (filters.filter(alarms) if request.GET else alarms).triage_order()
 
@@ -34,7 +36,7 @@ def alarm_list(request):
     plant = None
     if filters.is_bound and filters.is_valid() and filters.cleaned_data["plant"]:
         plant = get_object_or_404(
-            Plant.objects.for_user(request.user).with_status(), pk=filters.cleaned_data["plant"]
+            Plant.objects.restrict(request.user, "view").with_status(), pk=filters.cleaned_data["plant"]
         )
     return render(
         request,
@@ -91,8 +93,10 @@ def alarm_export(request):
 
 @login_required
 def alarm_detail(request, pk):
-    alarm = get_object_or_404(Alarm.objects.for_user(request.user).select_related("code", "plant"), pk=pk)
-    can_ack = Alarm.objects.can_change(request.user, pk)
+    alarm = get_object_or_404(
+        Alarm.objects.restrict(request.user, "view").select_related("code", "plant"), pk=pk
+    )
+    can_ack = Alarm.objects.restrict(request.user, "change").filter(pk=pk).exists()
     return render(
         request, "alarms/detail.html", {"alarm": alarm, "form": AcknowledgeForm(), "can_ack": can_ack}
     )
@@ -101,8 +105,8 @@ def alarm_detail(request, pk):
 @login_required
 @require_POST
 def alarm_acknowledge(request, pk):
-    alarm = get_object_or_404(Alarm.objects.for_user(request.user), pk=pk)
-    if not Alarm.objects.can_change(request.user, pk):
+    alarm = get_object_or_404(Alarm.objects.restrict(request.user, "view"), pk=pk)
+    if not Alarm.objects.restrict(request.user, "change").filter(pk=pk).exists():
         raise PermissionDenied
     form = AcknowledgeForm(request.POST)
     if form.is_valid():

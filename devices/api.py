@@ -9,9 +9,9 @@ from plants.api import (
     ListCreateDestroyViewSet,
     ModelCleanSerializer,
     as_drf_error,
-    plants_for,
 )
 from portal.access import IsInstallerOrReadOnly
+from portal.scoping import api_action
 
 from . import polling, services
 from .models import Datalogger, DeviceStatus, Inverter, Reading
@@ -97,10 +97,8 @@ class DataloggerViewSet(ListCreateDestroyViewSet):
     permission_classes = [IsInstallerOrReadOnly]
 
     def get_queryset(self):
-        return (
-            Datalogger.objects.active()
-            .filter(plant__in=plants_for(self.request))
-            .prefetch_related("inverters")
+        return Datalogger.objects.restrict(self.request.user, api_action(self.request)).prefetch_related(
+            "inverters"
         )
 
     def perform_create(self, serializer):
@@ -139,7 +137,7 @@ class InverterViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = InverterSerializer
 
     def get_queryset(self):
-        return Inverter.objects.for_user(self.request.user)
+        return Inverter.objects.restrict(self.request.user, "view")
 
     @extend_schema(responses=ReadingSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -4,6 +4,7 @@ import ipaddress
 import re
 from enum import StrEnum
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.postgres.indexes import BrinIndex
 from django.core.exceptions import ValidationError
@@ -11,6 +12,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from portal.scoping import VIEW
 
 from .registermap import PLANT_SUMS
 
@@ -107,10 +110,10 @@ class DataloggerQuerySet(models.QuerySet):
     def active(self):
         return self.filter(archived_at__isnull=True, plant__archived_at__isnull=True)
 
-    def for_user(self, user):
-        from plants.models import Plant
-
-        return self.active().filter(plant__in=Plant.objects.for_user(user))
+    def restrict(self, user, action=VIEW):
+        return self.active().filter(
+            plant__in=apps.get_model("plants", "Plant").objects.restrict(user, action)
+        )
 
 
 class Datalogger(models.Model):
@@ -221,8 +224,8 @@ NO_IDENTITY_TEXT = _(
 
 
 class InverterQuerySet(models.QuerySet):
-    def for_user(self, user):
-        return self.filter(datalogger__in=Datalogger.objects.for_user(user))
+    def restrict(self, user, action=VIEW):
+        return self.filter(datalogger__in=Datalogger.objects.restrict(user, action))
 
 
 def live_totals(inverters):

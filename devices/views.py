@@ -9,7 +9,7 @@ from .registermap import PUBLIC_DOCUMENT, describe
 def inverter_detail(request, pk):
     """Every live value of the inverter, labelled and with its unit, from the register map."""
     inverter = get_object_or_404(
-        Inverter.objects.for_user(request.user).select_related("datalogger__plant"), pk=pk
+        Inverter.objects.restrict(request.user, "view").select_related("datalogger__plant"), pk=pk
     )
     return render(
         request,

@@ -7,6 +7,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 
 from portal.access import IsInstallerOrReadOnly
+from portal.scoping import api_action
 
 from . import services
 from .forms import PlantFilterForm, PlantForm
@@ -18,18 +19,11 @@ def as_drf_error(error: DjangoValidationError):
     return ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages)
 
 
-def plants_for(request):
-    """The plants an API request may read or, when it writes, may change: one scope for every viewset."""
-    if request.method in permissions.SAFE_METHODS:
-        return Plant.objects.for_user(request.user)
-    return Plant.objects.editable_by(request.user)
-
-
 class EditablePlantField(serializers.PrimaryKeyRelatedField):
     """A plant the requesting installer may change; any other id is "does not exist"."""
 
     def get_queryset(self):
-        return Plant.objects.editable_by(self.context["request"].user)
+        return Plant.objects.restrict(self.context["request"].user, "change")
 
 
 class ListCreateDestroyViewSet(
@@ -87,7 +81,7 @@ class PlantViewSet(viewsets.ModelViewSet):
     permission_classes = [IsInstallerOrReadOnly]
 
     def get_queryset(self):
-        plants = plants_for(self.request).with_status()
+        plants = Plant.objects.restrict(self.request.user, api_action(self.request)).with_status()
         return PlantFilterForm(self.request.query_params).filter(plants).order_by("name")
 
     def perform_create(self, serializer):
@@ -140,9 +134,7 @@ class GrantViewSet(ListCreateDestroyViewSet):
     permission_classes = [IsInstaller]
 
     def get_queryset(self):
-        return PlantGrant.objects.filter(
-            plant__in=Plant.objects.editable_by(self.request.user)
-        ).select_related("customer")
+        return PlantGrant.objects.restrict(self.request.user, "change").select_related("customer")
 
     def perform_create(self, serializer):
         data = serializer.validated_data
@@ -178,7 +170,7 @@ class PhotoViewSet(ListCreateDestroyViewSet):
     parser_classes = [MultiPartParser, FormParser]
 
     def get_queryset(self):
-        return PlantPhoto.objects.filter(plant__in=plants_for(self.request))
+        return PlantPhoto.objects.restrict(self.request.user, api_action(self.request))
 
     @extend_schema(request={"multipart/form-data": PhotoSerializer})
     def create(self, request, *args, **kwargs):

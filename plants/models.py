@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from devices.models import DOWN_STATUSES
 from devices.registermap import GRID_STANDARDS
+from portal.scoping import ACTIONS, CHANGE, VIEW, RestrictedByPlantQuerySet
 
 TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(available_timezones()) if "/" in tz]
 
@@ -72,25 +73,20 @@ class CommissioningStep(models.TextChoices):
 
 
 class PlantQuerySet(models.QuerySet):
-    def for_user(self, user):
-        """The plants `user` may see: the one scoping rule every page and API view uses."""
-        if not user.is_authenticated:
+    def restrict(self, user, action=VIEW):
+        """The plants `user` may see ("view") or change ("change"): the one rule every page, API
+        viewset and export uses. Installers change only their company's; customers change nothing."""
+        if not user.is_authenticated or action not in ACTIONS:
             return self.none()
+        if action == CHANGE:
+            if not user.is_installer:
+                return self.none()
+            return self.filter(company_id=user.company_id, archived_at__isnull=True)
         if user.is_distributor_admin:
             return self.all()
         if user.is_installer:
             return self.filter(company_id=user.company_id, archived_at__isnull=True)
         return self.filter(grants__customer=user, archived_at__isnull=True)
-
-    def editable_by(self, user):
-        """The plants `user` may change: only an installer, only their company's."""
-        if not (user.is_authenticated and user.is_installer):
-            return self.none()
-        return self.filter(company_id=user.company_id, archived_at__isnull=True)
-
-    def can_change(self, user, pk):
-        """Whether `user` may change the plant `pk` (the page's 403 as opposed to 404)."""
-        return self.editable_by(user).filter(pk=pk).exists()
 
     def with_status(self):
         """Annotate `status` and the counts the commissioning stepper reads.
@@ -267,6 +263,8 @@ class PlantGrant(models.Model):
     granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = RestrictedByPlantQuerySet.as_manager()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["plant", "customer"], name="grant_unique")]
         ordering = ["created_at"]
@@ -284,6 +282,8 @@ class PlantPhoto(models.Model):
     caption = models.CharField(_("caption"), max_length=200, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = RestrictedByPlantQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

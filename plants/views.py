@@ -27,13 +27,13 @@ from .models import CommissioningStep, Plant, PlantGrant, PlantPhoto, status_cou
 
 def get_plant_for_user(request, pk):
     """The plant if `request.user` may see it, else 404 (never reveal another company's plant)."""
-    return get_object_or_404(Plant.objects.for_user(request.user).with_status(), pk=pk)
+    return get_object_or_404(Plant.objects.restrict(request.user, "view").with_status(), pk=pk)
 
 
 def get_rw_plant_for_user(request, pk):
     """The plant if `request.user` may change it: 404 if unseen, 403 if seen read-only."""
     plant = get_plant_for_user(request, pk)
-    if not Plant.objects.can_change(request.user, pk):
+    if not Plant.objects.restrict(request.user, "change").filter(pk=pk).exists():
         raise PermissionDenied
     return plant
 
@@ -46,7 +46,10 @@ def _add_errors(form, error):
 @login_required
 def plant_list(request):
     plants = (
-        Plant.objects.for_user(request.user).with_status().select_related("company").order_by("name", "pk")
+        Plant.objects.restrict(request.user, "view")
+        .with_status()
+        .select_related("company")
+        .order_by("name", "pk")
     )
     filters = PlantFilterForm(request.GET or None)
     page = Paginator(filters.filter(plants), 25).get_page(request.GET.get("page"))
@@ -59,7 +62,7 @@ def plant_list(request):
             "filters": filters,
             "plant_counts": plant_counts,
             "plant_total": sum(plant_counts.values()),
-            "alarm_counts": Alarm.objects.for_user(request.user).active_counts(),
+            "alarm_counts": Alarm.objects.restrict(request.user, "view").active_counts(),
         },
     )
 
@@ -79,7 +82,7 @@ def plant_detail(request, pk):
     plant = get_plant_for_user(request, pk)
     loggers = plant.dataloggers.filter(archived_at__isnull=True).prefetch_related("inverters")
     inverters = [inv for lg in loggers for inv in lg.inverters.all()]
-    alarms = Alarm.objects.for_user(request.user).filter(plant=plant).select_related("code")
+    alarms = Alarm.objects.restrict(request.user, "view").filter(plant=plant).select_related("code")
     return render(
         request,
         "plants/detail.html",
@@ -89,7 +92,7 @@ def plant_detail(request, pk):
             "inverters": inverters,
             "live": live_totals(inverters),
             "active_alarms": alarms.active().triage_order(),
-            "can_edit": Plant.objects.can_change(request.user, pk),
+            "can_edit": Plant.objects.restrict(request.user, "change").filter(pk=pk).exists(),
         },
     )
 
@@ -108,7 +111,7 @@ def plant_edit(request, pk):
 @login_required
 def plant_about(request, pk):
     plant = get_plant_for_user(request, pk)
-    can_edit = Plant.objects.can_change(request.user, pk)
+    can_edit = Plant.objects.restrict(request.user, "change").filter(pk=pk).exists()
     form = PhotoForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
         if not can_edit:
@@ -210,7 +213,7 @@ def _get_rw_logger(request, pk, logger_pk):
 @login_required
 def datalogger_move(request, pk, logger_pk):
     plant, logger = _get_rw_logger(request, pk, logger_pk)
-    others = Plant.objects.editable_by(request.user).exclude(pk=plant.pk)
+    others = Plant.objects.restrict(request.user, "change").exclude(pk=plant.pk)
     form = MoveDataloggerForm(request.POST or None, plants=others)
     if request.method == "POST" and form.is_valid():
         device_services.datalogger_move(logger=logger, to_plant=form.cleaned_data["to_plant"])
