@@ -1,3 +1,4 @@
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -5,7 +6,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from . import services
-from .forms import AlarmFilterForm
+from .filters import AlarmFilterSet
 from .models import Alarm, AlarmCode
 
 
@@ -46,10 +47,12 @@ class AlarmViewSet(viewsets.ReadOnlyModelViewSet):
     """Alarms in triage order; filters: plant, code, kind, state (active/cleared), since, until."""
 
     serializer_class = AlarmSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AlarmFilterSet
 
     def get_queryset(self):
         alarms = Alarm.objects.restrict(self.request.user, "view").select_related("code")
-        return AlarmFilterForm(self.request.query_params).filter(alarms).triage_order()
+        return alarms.triage_order()
 
     @extend_schema(request=AcknowledgeSerializer, responses=AlarmSerializer)
     @action(detail=True, methods=["post"])

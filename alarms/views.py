@@ -14,16 +14,19 @@ from django.views.decorators.http import require_POST
 from plants.models import Plant
 
 from . import services, troubleshooting
-from .forms import AcknowledgeForm, AlarmFilterForm
+from .filters import AlarmFilterSet
+from .forms import AcknowledgeForm
 from .models import Alarm, AlarmCode
 
 
 def _alarms_for(request):
+    """The alarms `request.user` may see, filtered by the request; none when a filter is invalid
+    (the form says why)."""
     alarms = Alarm.objects.restrict(request.user, "view").select_related(
         "code", "plant", "inverter", "datalogger"
     )
-    filters = AlarmFilterForm(request.GET or None)
-    return filters, (filters.filter(alarms) if request.GET else alarms).triage_order()
+    filters = AlarmFilterSet(request.GET, queryset=alarms)
+    return filters, (filters.qs if filters.is_valid() else alarms.none()).triage_order()
 
 
 @login_required
@@ -34,9 +37,9 @@ def alarm_list(request):
     query = request.GET.copy()
     query.pop("page", None)
     plant = None
-    if filters.is_bound and filters.is_valid() and filters.cleaned_data["plant"]:
+    if filters.is_valid() and filters.form.cleaned_data.get("plant"):
         plant = get_object_or_404(
-            Plant.objects.restrict(request.user, "view").with_status(), pk=filters.cleaned_data["plant"]
+            Plant.objects.restrict(request.user, "view").with_status(), pk=filters.form.cleaned_data["plant"]
         )
     return render(
         request,

@@ -1,7 +1,10 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from plants.api import (
@@ -14,6 +17,7 @@ from portal.access import IsInstallerOrReadOnly
 from portal.scoping import api_action
 
 from . import polling, services
+from .filters import ReadingFilterSet
 from .models import Datalogger, DeviceStatus, Inverter, Reading
 from .registermap import HISTORY_FIELDS, describe
 
@@ -139,14 +143,21 @@ class InverterViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return Inverter.objects.restrict(self.request.user, "view")
 
-    @extend_schema(responses=ReadingSerializer(many=True))
+    @extend_schema(
+        responses=ReadingSerializer(many=True),
+        parameters=[
+            OpenApiParameter(name, OpenApiTypes.DATETIME, description=str(f.label))
+            for name, f in ReadingFilterSet.base_filters.items()
+        ],
+    )
     @action(detail=True, methods=["get"])
     def readings(self, request, pk=None):
-        """History of one inverter, newest first (?since=ISO time to bound it)."""
-        readings = Reading.objects.filter(inverter=self.get_object()).order_by("-slot")
-        if since := request.query_params.get("since"):
-            readings = readings.filter(slot__gte=since)
-        page = self.paginate_queryset(readings)
+        """History of one inverter, newest first (?since= / ?until= ISO 8601 times bound it)."""
+        inverter = get_object_or_404(self.get_queryset(), pk=pk)  # not get_object: it would filter inverters
+        filters = ReadingFilterSet(request.query_params, queryset=Reading.objects.filter(inverter=inverter))
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        page = self.paginate_queryset(filters.qs.order_by("-slot"))
         return self.get_paginated_response(ReadingSerializer(page, many=True).data)
 
 

@@ -1,6 +1,7 @@
 import copy
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.exceptions import ValidationError
@@ -10,7 +11,8 @@ from portal.access import IsInstallerOrReadOnly
 from portal.scoping import api_action
 
 from . import services
-from .forms import PlantFilterForm, PlantForm
+from .filters import PlantFilterSet
+from .forms import PlantForm
 from .models import Plant, PlantGrant, PlantPhoto
 
 
@@ -78,11 +80,14 @@ class PlantViewSet(viewsets.ModelViewSet):
     """Plants: everyone sees what they may; only the owning company's installers change them."""
 
     serializer_class = PlantSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = PlantFilterSet
     permission_classes = [IsInstallerOrReadOnly]
 
     def get_queryset(self):
-        plants = Plant.objects.restrict(self.request.user, api_action(self.request)).with_status()
-        return PlantFilterForm(self.request.query_params).filter(plants).order_by("name")
+        return (
+            Plant.objects.restrict(self.request.user, api_action(self.request)).with_status().order_by("name")
+        )
 
     def perform_create(self, serializer):
         plant = services.plant_create(

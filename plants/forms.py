@@ -45,38 +45,3 @@ class GrantForm(forms.Form):
 class PhotoForm(forms.Form):
     image = forms.FileField(label=_("Photo"), widget=forms.ClearableFileInput(attrs={"accept": "image/*"}))
     caption = forms.CharField(label=_("Caption"), max_length=200, required=False)
-
-
-class PlantFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False)
-    status = forms.ChoiceField(label=_("Status"), required=False)
-    system_type = forms.ChoiceField(label=_("System type"), required=False)
-    city = forms.CharField(label=_("City"), required=False)
-
-    def __init__(self, *args, **kwargs):
-        from .models import PlantStatus, SystemType
-
-        super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("", _("All"))] + PlantStatus.choices
-        self.fields["system_type"].choices = [("", _("All"))] + SystemType.choices
-
-    def filter(self, plants):
-        if not self.is_valid():
-            return plants
-        data = self.cleaned_data
-        if data["q"]:
-            from django.db.models import Q
-
-            from devices.models import Datalogger
-
-            by_sn = Datalogger.objects.filter(serial_number=data["q"]).values("plant")
-            plants = plants.filter(
-                Q(name__icontains=data["q"]) | Q(address__icontains=data["q"]) | Q(pk__in=by_sn)
-            )
-        if data["status"]:
-            plants = plants.filter(status=data["status"])
-        if data["system_type"]:
-            plants = plants.filter(system_type=data["system_type"])
-        if data["city"]:
-            plants = plants.filter(city__icontains=data["city"])
-        return plants

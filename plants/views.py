@@ -16,10 +16,10 @@ from devices.polling import datalogger_test_connection
 from portal.access import installer_required
 
 from . import services
+from .filters import PlantFilterSet
 from .forms import (
     GrantForm,
     PhotoForm,
-    PlantFilterForm,
     PlantForm,
 )
 from .models import CommissioningStep, Plant, PlantGrant, PlantPhoto, status_counts
@@ -51,8 +51,9 @@ def plant_list(request):
         .select_related("company")
         .order_by("name", "pk")
     )
-    filters = PlantFilterForm(request.GET or None)
-    page = Paginator(filters.filter(plants), 25).get_page(request.GET.get("page"))
+    filters = PlantFilterSet(request.GET, queryset=plants)
+    shown = filters.qs if filters.is_valid() else plants.none()  # the form says what is wrong
+    page = Paginator(shown, 25).get_page(request.GET.get("page"))
     plant_counts = status_counts(plants)
     return render(
         request,

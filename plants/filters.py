@@ -1,0 +1,30 @@
+"""The plant list's filters: one filterset for the page and the API (bad input: the form's error on the
+page, 400 with the reason in the API)."""
+
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from devices.models import Datalogger
+
+from .models import Plant, PlantStatus, SystemType
+
+
+class PlantFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label=_("Search"), max_length=200)
+    status = django_filters.ChoiceFilter(
+        choices=PlantStatus.choices, label=_("Status"), empty_label=_("All statuses")
+    )
+    system_type = django_filters.ChoiceFilter(
+        choices=SystemType.choices, label=_("System type"), empty_label=_("All system types")
+    )
+    city = django_filters.CharFilter(lookup_expr="icontains", label=_("City"), max_length=100)
+
+    class Meta:
+        model = Plant
+        fields = []
+
+    def search(self, plants, name, value):
+        """By name or address (contains), or by a logger's SN (exact)."""
+        by_sn = Datalogger.objects.filter(serial_number=value.strip()).values("plant")
+        return plants.filter(Q(name__icontains=value) | Q(address__icontains=value) | Q(pk__in=by_sn))

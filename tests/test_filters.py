@@ -1,0 +1,56 @@
+"""One filterset per list: page and API filter alike; bad input is a 400 with its reason, a form error
+on the page; the filters are in the OpenAPI schema; page 2 keeps them."""
+
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from devices.models import Datalogger, Inverter
+
+from .conftest import login, make_plant, text
+
+
+def api_for(user):
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def test_a_bogus_status_is_a_400_with_its_reason_in_the_api(installer, plant):
+    response = api_for(installer).get("/api/v1/plants/", {"status": "bogus"})
+    assert response.status_code == 400 and "status" in response.json()
+
+
+def test_a_bogus_status_is_a_form_error_on_the_page_and_lists_nothing(installer, plant):
+    response = login(installer).get(reverse("plants:list"), {"status": "bogus"})
+    body = text(response)
+    assert response.status_code == 200 and "choix valide" in body and "Maison Martin" not in body
+
+
+def test_a_bad_date_on_readings_is_a_400(installer, plant):
+    logger = Datalogger.objects.create(plant=plant, serial_number="2355553510", host="192.0.2.1")
+    inverter = Inverter.objects.create(datalogger=logger, serial_number="AU1")
+    response = api_for(installer).get(f"/api/v1/inverters/{inverter.pk}/readings/", {"since": "yesterday"})
+    assert response.status_code == 400 and "since" in response.json()
+
+
+def test_a_bad_date_on_alarms_is_a_400(installer, plant):
+    response = api_for(installer).get("/api/v1/alarms/", {"since": "yesterday"})
+    assert response.status_code == 400 and "since" in response.json()
+
+
+def test_the_filters_are_in_the_openapi_schema(installer):
+    schema = api_for(installer).get(reverse("api-schema"), {"format": "json"}).json()
+    names = {p["name"] for p in schema["paths"]["/api/v1/plants/"]["get"]["parameters"]}
+    assert {"q", "status", "system_type", "city"} <= names
+    names = {p["name"] for p in schema["paths"]["/api/v1/alarms/"]["get"]["parameters"]}
+    assert {"code", "kind", "state", "since", "until"} <= names
+    readings = schema["paths"]["/api/v1/inverters/{id}/readings/"]["get"]["parameters"]
+    assert {"since", "until"} <= {p["name"] for p in readings}
+
+
+def test_page_two_keeps_the_filters(installer, company):
+    for i in range(30):
+        make_plant(company, name=f"Ferme {i:02d}", city="Rennes")
+    make_plant(company, name="Ailleurs", city="Brest")
+    body = login(installer).get(reverse("plants:list"), {"city": "rennes"}).content.decode()
+    assert "city=rennes&amp;page=2" in body
