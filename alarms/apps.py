@@ -8,6 +8,6 @@ class AlarmsConfig(AppConfig):
     verbose_name = _("Alarms")
 
     def ready(self):
-        from .models import sync_catalogue
+        from .models import sync_catalogue  # noqa: PLC0415 - models load once the registry is ready
 
         post_migrate.connect(sync_catalogue, sender=self)

@@ -40,38 +40,9 @@ def alarms_from_poll(items):
     }
     to_open, to_clear = [], []
     for logger, inverter, result in items:
-        for code, up in _communication(logger):  # 1
-            alarm = open_alarms.get((logger.id, None, code))
-            if alarm and up is False:
-                to_clear.append((alarm, result.at))
-            elif up and not alarm:
-                to_open.append(
-                    Alarm(plant_id=logger.plant_id, datalogger=logger, code_id=code, started_at=result.at)
-                )
-        if inverter is None or not result.ok:
-            continue  # asleep or unread: the bits are unknown, so nothing opens or clears
-        up = active_codes(result.values)  # 2
-        unknown = set()
-        if NIGHT_NOISE & (up | {c for (lg, inv, c) in open_alarms if lg == logger.id}):
-            pv = sum(result.values.get(k) or 0 for k in ("pv1_power", "pv2_power"))
-            if logger.plant.is_plausibly_night(result.at, last_pv=pv):
-                unknown = NIGHT_NOISE
-        for code in up - unknown:
-            if (logger.id, inverter.id, code) not in open_alarms:
-                to_open.append(
-                    Alarm(
-                        plant_id=logger.plant_id,
-                        datalogger=logger,
-                        inverter=inverter,
-                        code_id=code,
-                        started_at=result.at,
-                    )
-                )
-        to_clear += [
-            (alarm, result.at)
-            for (lg, inv, code), alarm in open_alarms.items()
-            if lg == logger.id and inv == inverter.id and code not in up and code not in unknown
-        ]
+        _communication_changes(logger, result, open_alarms, to_open, to_clear)  # 1
+        if inverter is not None and result.ok:  # asleep or unread: the bits are unknown
+            _code_changes(logger, inverter, result, open_alarms, to_open, to_clear)  # 2
     for alarm, at in to_clear:
         Alarm.objects.filter(pk=alarm.pk, cleared_at__isnull=True).update(cleared_at=at)
     opened = []
@@ -83,6 +54,38 @@ def alarms_from_poll(items):
             continue  # another worker opened the same alarm first
         opened.append(alarm)
     return opened
+
+
+def _communication_changes(logger, result, open_alarms, to_open, to_clear):
+    for code, up in _communication(logger):
+        alarm = open_alarms.get((logger.id, None, code))
+        if alarm and up is False:
+            to_clear.append((alarm, result.at))
+        elif up and not alarm:
+            to_open.append(
+                Alarm(plant_id=logger.plant_id, datalogger=logger, code_id=code, started_at=result.at)
+            )
+
+
+def _code_changes(logger, inverter, result, open_alarms, to_open, to_clear):
+    up = active_codes(result.values)
+    mine = {
+        code: alarm
+        for (lg, inv, code), alarm in open_alarms.items()
+        if lg == logger.id and inv == inverter.id
+    }
+    unknown = set()
+    if NIGHT_NOISE & (up | set(mine)):
+        pv = sum(result.values.get(k) or 0 for k in ("pv1_power", "pv2_power"))
+        if logger.plant.is_plausibly_night(result.at, last_pv=pv):
+            unknown = NIGHT_NOISE
+    to_open += [
+        Alarm(
+            plant_id=logger.plant_id, datalogger=logger, inverter=inverter, code_id=code, started_at=result.at
+        )
+        for code in up - unknown - set(mine)
+    ]
+    to_clear += [(alarm, result.at) for code, alarm in mine.items() if code not in up | unknown]
 
 
 def _communication(logger):

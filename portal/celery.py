@@ -4,6 +4,7 @@ sweeps the alarm e-mail outbox."""
 import os
 
 from celery import Celery
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -14,8 +15,6 @@ app.autodiscover_tasks()
 
 @app.on_after_finalize.connect
 def schedule_polling(sender, **kwargs):
-    from django.conf import settings
-
     sender.add_periodic_task(
         settings.POLL_INTERVAL_SECONDS,
         sender.signature("devices.tasks.start_poll_cycle"),

@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext as _
 
+from portal.celery import app
+
 
 def _database():
     with connection.cursor() as cursor:
@@ -16,8 +18,6 @@ def _redis():
 
 
 def _celery():
-    from portal.celery import app
-
     replies = app.control.ping(timeout=1.0)
     if not replies:
         raise RuntimeError(_("no worker answered"))

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -135,7 +136,5 @@ def healthz(request):
     report = health_report()
     status = 200 if all(item["ok"] for item in report.values()) else 503
     if "application/json" in request.headers.get("Accept", ""):
-        from django.http import JsonResponse
-
         return JsonResponse(report, status=status)
     return render(request, "portal/healthz.html", {"report": report}, status=status)

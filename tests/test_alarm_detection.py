@@ -1,14 +1,17 @@
 """From the inverter's F/W bits, through real polls of the simulator, to alarms in PostgreSQL."""
 
 import pytest
+from django.db import IntegrityError, transaction
 
-from alarms.models import Alarm
+from alarms import catalogue
+from alarms.models import Alarm, AlarmCode
 from alarms.services import alarms_from_poll
 from devices import polling
 from devices.models import Datalogger
 from devices.simulator import Behaviour
 
 from .conftest import attach_logger
+from .test_polling import place_at_solar_hour
 
 F13 = 1 << 13
 
@@ -89,8 +92,6 @@ def test_processing_the_same_reading_twice_changes_nothing(logger, v5_device):
 
 
 def test_the_database_refuses_a_second_open_alarm(logger, v5_device):
-    from django.db import IntegrityError, transaction
-
     v5_device.fault_bits = F13
     poll(logger)
     alarm = Alarm.objects.get()
@@ -114,8 +115,6 @@ def test_an_asleep_inverter_raises_and_clears_nothing(logger, v5_device):
 
 
 def test_w04_pv_lost_opens_nothing_at_night_but_does_by_day(logger, v5_device, plant):
-    from .test_polling import place_at_solar_hour
-
     place_at_solar_hour(plant, 23)
     v5_device.raise_codes("W04")
     poll(logger)
@@ -126,8 +125,6 @@ def test_w04_pv_lost_opens_nothing_at_night_but_does_by_day(logger, v5_device, p
 
 
 def test_the_bit_to_code_mapping_comes_from_the_catalogue():
-    from alarms import catalogue
-
     assert catalogue.active_codes({"warning_bits": 1 << 29, "fault_bits": (1 << 31) | (1 << 11)}) == {
         "W29",
         "F11",
@@ -137,8 +134,6 @@ def test_the_bit_to_code_mapping_comes_from_the_catalogue():
 
 
 def test_w29_is_shown_as_the_guides_misprinted_w26(db):
-    from alarms.models import AlarmCode
-
     assert (
         AlarmCode.objects.get(code="W29").display_code == "W29 (imprimé « W26 » dans le guide, non confirmé)"
     )

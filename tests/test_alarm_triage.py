@@ -9,9 +9,11 @@ from rest_framework.test import APIClient
 
 from alarms.models import Alarm
 from alarms.services import alarm_notify
+from alarms.tasks import send_pending_notifications
 from devices.models import Datalogger
+from devices.polling import poll_loggers
 
-from .conftest import login, make_plant, text
+from .conftest import attach_logger, login, make_plant, text
 
 
 @pytest.fixture
@@ -109,8 +111,6 @@ def test_csv_export_gives_the_history_in_the_plants_time_zone(installer, logger,
 
 
 def test_the_fleet_home_counts_plants_by_status_and_active_alarms_by_kind(installer, logger, company):
-    from .conftest import make_plant
-
     make_plant(company, name="Sans enregistreur")
     open_alarm(logger, "F13")
     open_alarm(logger, "F07")
@@ -170,10 +170,6 @@ def test_other_companies_get_no_email(installer, stranger, logger, mailoutbox, o
 def test_detection_enqueues_the_email_after_commit(
     installer, logger, simulator, v5_device, mailoutbox, django_capture_on_commit_callbacks, settings
 ):
-    from devices.polling import poll_loggers
-
-    from .conftest import attach_logger
-
     settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
     plant = make_plant(installer.company, name="Chez Dupont")
     live = attach_logger(plant, v5_device, simulator)
@@ -197,11 +193,6 @@ def test_a_poll_whose_notifications_were_lost_is_emailed_once_by_the_outbox(
     installer, simulator, v5_device, mailoutbox, settings
 ):
     """As if the worker were killed right after the poll's commit: the on-commit tasks never ran."""
-    from alarms.tasks import send_pending_notifications
-    from devices.polling import poll_loggers
-
-    from .conftest import attach_logger
-
     settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
     plant = make_plant(installer.company, name="Chez Lenoir")
     live = attach_logger(plant, v5_device, simulator)
@@ -217,8 +208,6 @@ def test_a_poll_whose_notifications_were_lost_is_emailed_once_by_the_outbox(
 
 
 def test_a_claim_left_by_a_dead_worker_is_taken_again_after_its_lease(installer, logger, mailoutbox):
-    from alarms.tasks import send_pending_notifications
-
     alarm = open_alarm(logger, "F13", minutes_ago=20)
     Alarm.objects.filter(pk=alarm.pk).update(notify_claimed_at=timezone.now() - timedelta(minutes=1))
     send_pending_notifications.apply()

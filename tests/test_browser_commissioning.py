@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 from django.db import connection
+from playwright.sync_api import sync_playwright
 
 from devices.simulator import SimulatedInverter
 from plants.models import Plant
@@ -20,8 +21,6 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture
 def browser_page(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
     # Playwright's sync API keeps an event loop in this thread; the test's ORM calls are still sync.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as p:

@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from devices.models import Datalogger, DeviceStatus
 from plants.models import Plant, PlantGrant, PlantStatus
@@ -77,8 +78,6 @@ def test_an_sn_of_the_same_company_points_to_move(installer, plant, company):
 
 
 def test_the_api_refuses_a_duplicate_sn_with_the_same_words(installer, plant, other_company):
-    from rest_framework.test import APIClient
-
     Datalogger.objects.create(plant=make_plant(other_company, name="Secret"), serial_number="2355553510")
     api = APIClient()
     api.force_authenticate(installer)

@@ -1,5 +1,7 @@
 """A datalogger is validated by its model: the page and the API refuse the same input in the same words."""
 
+import ipaddress
+
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -57,8 +59,6 @@ def test_an_empty_host_is_refused(installer, plant):
 
 
 def test_a_listed_vpn_range_is_allowed(installer, plant, settings):
-    import ipaddress
-
     settings.DATALOGGER_ALLOWED_NETWORKS = [ipaddress.ip_network("10.8.0.0/16")]
     response = api_post(installer, {**BASE, "host": "10.8.3.4", "plant": plant.pk})
     assert response.status_code == 201

@@ -1,8 +1,10 @@
 """Polling batches of loggers over real sockets, storing readings and statuses in PostgreSQL."""
 
+import socket
 from datetime import UTC, datetime
 
 import pytest
+import redis
 from django.utils import timezone
 
 from devices import polling, tasks
@@ -197,8 +199,6 @@ def test_the_history_slot_is_five_minutes():
 
 
 def test_a_stick_read_by_another_process_is_skipped_not_missed(simulator, plant, v5_device, settings):
-    import redis
-
     logger = attach_logger(plant, v5_device, simulator)
     client = redis.Redis.from_url(settings.REDIS_URL)
     client.set(polling.LOCK_KEY.format(logger.serial_number), 1, px=10_000)
@@ -229,8 +229,6 @@ def test_a_never_seen_address_gets_one_neutral_answer_whatever_the_port_does(sim
 
 
 def test_an_address_outside_the_allowed_ranges_is_refused_before_connecting(simulator, plant, settings):
-    import socket
-
     settings.DATALOGGER_ALLOWED_NETWORKS = []
     listener = socket.create_server(("127.0.0.1", 0))
     listener.setblocking(False)

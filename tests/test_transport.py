@@ -15,7 +15,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from pysolarmanv5 import PySolarmanV5
 
 from devices.registermap import BY_KEY, INFO_PLAN, LIVE_PLAN, RATED_POWER_W, Block, Table
-from devices.simulator import Behaviour, SimulatedInverter
+from devices.simulator import Behaviour, FleetSimulator, SimulatedInverter, SimulatorThread
 from devices.transport import (
     DeviceError,
     Endpoint,
@@ -231,8 +231,6 @@ def test_decoded_values_equal_the_simulators_own(simulator, device):
 
 
 def test_heartbeats_between_replies_do_not_disturb_a_poll(simulator):
-    from devices.simulator import FleetSimulator, SimulatorThread
-
     sim = FleetSimulator(heartbeat_seconds=0.005)
     device = sim.add_v5(SimulatedInverter(2366660001, "KS6K24010009"))
     with SimulatorThread(sim):
