@@ -138,6 +138,9 @@ class PlantQuerySet(models.QuerySet):
         )
 
 
+STATUS_FIELDS = ("status", "n_loggers", "n_loggers_seen", "n_grants", "n_devices", "n_down")
+
+
 def status_counts(plants):
     """How many of `plants` (a with_status() queryset) are in each status, every status present."""
     counts = dict.fromkeys(PlantStatus.values, 0)
@@ -239,11 +242,20 @@ class Plant(models.Model):
         return last_pv == 0 and self.sun_elevation(at + WAKE_UP_DELAY) <= 0
 
     def get_status_display(self):
-        return PlantStatus(self.status).label
+        return PlantStatus(self._status_counts().status).label
+
+    def _status_counts(self):
+        """The counts with_status() annotates; read from the database when this plant came without."""
+        if not hasattr(self, "n_loggers"):
+            annotated = Plant.objects.with_status().filter(pk=self.pk).values(*STATUS_FIELDS).get()
+            for name, value in annotated.items():
+                setattr(self, name, value)
+        return self
 
     @property
     def next_step(self):
-        """The first commissioning step still to do, or None once commissioned (needs with_status)."""
+        """The first commissioning step still to do, or None once commissioned."""
+        self._status_counts()
         if self.n_loggers == 0:
             return CommissioningStep.DATALOGGER
         if self.n_loggers_seen == 0:

@@ -206,3 +206,8 @@ def test_the_fleet_list_filters_by_status_and_city(installer, plant, company):
     assert "Ferme Bretonne" in body and "Maison Martin" not in body
     body = client.get(reverse("plants:list"), {"status": "online"}).content.decode()
     assert "Ferme Bretonne" not in body
+
+
+def test_a_plant_loaded_without_its_status_still_knows_its_next_step(plant):
+    fresh = Plant.objects.get(pk=plant.pk)  # no with_status()
+    assert fresh.next_step == "datalogger" and fresh.get_status_display() == "Incomplète"
