@@ -224,6 +224,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Plants, devices and alarms of an AURA installer fleet.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs page need a login, unless API_DOCS_PUBLIC=1.
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.AllowAny"
+        if env_bool("API_DOCS_PUBLIC", False)
+        else "rest_framework.permissions.IsAuthenticated"
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     # The docs page is served from our own static files: the portal must work on a closed network.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -10,7 +10,9 @@ from plants import api as plants_api
 
 from . import api, views
 
+# No ".json" URL suffixes: ?format=json does the same, and suffixes reached actions that take none.
 router = DefaultRouter()
+router.include_format_suffixes = False
 router.register("companies", api.CompanyViewSet, basename="company")
 router.register("account-requests", api.ProAccountRequestViewSet, basename="account-request")
 plants_api.register(router)

@@ -1,0 +1,345 @@
+"""Every URL of the resolver and every OpenAPI path × every kind of outsider × the methods it takes.
+
+Company A owns a plant with a logger, an inverter, an alarm, a photo and a customer. Each URL is built
+with A's objects and declared once below with its policy; a URL without a declaration fails the test.
+For each actor and method: never a 5xx; an outsider (anonymous, another plant's customer, another
+company's installer, a deactivated company's installer) never reads A's data (its secret names are
+not in the body) and changes nothing (the database is the same after the request); the GET answer is
+the one the URL's policy declares. The distributor admin reads everything and changes no plant.
+"""
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from PIL import Image
+
+from alarms.models import Alarm
+from devices.models import Datalogger, Inverter
+from plants.models import PlantGrant
+from plants.services import photo_add
+from portal.models import Company, ProAccountRequest, User
+
+from .conftest import make_plant, make_user
+
+SECRET = "Villa Secrète Dupont"
+SECRET_SN = "2355553510"
+
+# What each URL is (a policy), declared once. GET answers per actor follow from the policy.
+PUBLIC = "public"  # anyone
+LOGGED_IN = "logged_in"  # any logged-in user, scoped to what they may see
+INSTALLER = "installer"  # installers only (their own company's data)
+ADMIN = "admin"  # the distributor admin only
+PLANT_VIEW = "plant_view"  # one of A's objects: A's installers, A's customer, the admin
+PLANT_CHANGE = "plant_change"  # changes one of A's objects: A's installers only
+INSTALLER_OF_PLANT = "installer_of_plant"  # A's installers (and the admin reads)
+DJANGO_ADMIN = "django_admin"  # Django's admin site: staff only
+
+POLICIES = {
+    "home": LOGGED_IN,
+    "healthz": PUBLIC,
+    "set_language": PUBLIC,
+    "login": PUBLIC,
+    "logout": PUBLIC,
+    "password_reset": PUBLIC,
+    "password_reset_done": PUBLIC,
+    "password_reset_confirm": PUBLIC,
+    "password_reset_complete": PUBLIC,
+    "account_request": PUBLIC,
+    "account_requests": ADMIN,
+    "account_request_detail": ADMIN,
+    "companies": ADMIN,
+    "company_detail": ADMIN,
+    "company_set_active": ADMIN,
+    "team": INSTALLER,
+    "preferences": LOGGED_IN,
+    "plants:list": LOGGED_IN,
+    "plants:create": INSTALLER,
+    "plants:detail": PLANT_VIEW,
+    "plants:edit": PLANT_CHANGE,
+    "plants:about": PLANT_VIEW,
+    "plants:photo": PLANT_VIEW,
+    "plants:photo_delete": PLANT_CHANGE,
+    "plants:commission": PLANT_CHANGE,
+    "plants:datalogger_move": PLANT_CHANGE,
+    "plants:datalogger_remove": PLANT_CHANGE,
+    "plants:grants": PLANT_CHANGE,
+    "plants:grant_check": PLANT_CHANGE,
+    "plants:grant_revoke": PLANT_CHANGE,
+    "plants:archive": PLANT_CHANGE,
+    "devices:inverter": INSTALLER_OF_PLANT,
+    "alarms:list": LOGGED_IN,
+    "alarms:export": LOGGED_IN,
+    "alarms:detail": INSTALLER_OF_PLANT,
+    "alarms:acknowledge": PLANT_CHANGE,
+    "alarms:catalogue": LOGGED_IN,
+    "alarms:stick_leds": LOGGED_IN,
+    "alarms:battery_leds": LOGGED_IN,
+    "api-root": LOGGED_IN,
+    "api-me": LOGGED_IN,
+    "api-schema": LOGGED_IN,
+    "api-docs": LOGGED_IN,
+    "company-list": ADMIN,
+    "company-detail": ADMIN,
+    "company-activate": ADMIN,
+    "company-deactivate": ADMIN,
+    "account-request-list": ADMIN,
+    "account-request-detail": ADMIN,
+    "account-request-approve": ADMIN,
+    "account-request-reject": ADMIN,
+    "plant-list": LOGGED_IN,
+    "plant-detail": PLANT_VIEW,
+    "grant-list": INSTALLER,
+    "grant-detail": PLANT_CHANGE,
+    "photo-list": LOGGED_IN,
+    "photo-detail": PLANT_VIEW,
+    "datalogger-list": LOGGED_IN,
+    "datalogger-detail": PLANT_VIEW,
+    "datalogger-test": PLANT_CHANGE,
+    "inverter-list": LOGGED_IN,
+    "inverter-detail": PLANT_VIEW,
+    "inverter-readings": PLANT_VIEW,
+    "alarm-list": LOGGED_IN,
+    "alarm-detail": PLANT_VIEW,
+    "alarm-acknowledge": PLANT_CHANGE,
+    "alarm-code-list": LOGGED_IN,
+    "alarm-code-detail": LOGGED_IN,
+}
+OUTSIDERS = ("anonymous", "other_customer", "other_installer", "deactivated_installer")
+# GET answers for the outsiders and the admin, by policy (a page's login redirect is a 302).
+GET_ANSWERS = {
+    PUBLIC: {actor: None for actor in (*OUTSIDERS, "admin")},  # anything but a 5xx
+    LOGGED_IN: {"anonymous": {302, 401, 403}, "deactivated_installer": {302, 401, 403}},
+    INSTALLER: {
+        "anonymous": {302, 401, 403},
+        "deactivated_installer": {302, 401, 403},
+        "other_customer": {403},
+        "admin": {403},
+    },
+    ADMIN: {
+        "anonymous": {302, 401, 403},
+        "deactivated_installer": {302, 401, 403},
+        "other_customer": {403},
+        "other_installer": {403},
+        "admin": {200, 302, 405},
+    },
+    PLANT_VIEW: {
+        "anonymous": {302, 401, 403},
+        "deactivated_installer": {302, 401, 403},
+        "other_customer": {404},
+        "other_installer": {404},
+        "admin": {200},
+    },
+    PLANT_CHANGE: {
+        "anonymous": {302, 401, 403, 405},
+        "deactivated_installer": {302, 401, 403, 405},
+        "other_customer": {403, 404, 405},
+        "other_installer": {403, 404, 405},
+        "admin": {403, 404, 405},
+    },
+    INSTALLER_OF_PLANT: {
+        "anonymous": {302, 401, 403},
+        "deactivated_installer": {302, 401, 403},
+        "other_customer": {403, 404},
+        "other_installer": {404},
+        "admin": {200},
+    },
+    DJANGO_ADMIN: {actor: {302, 404, 405} for actor in (*OUTSIDERS, "admin")},
+}
+
+
+def _patterns(resolvers, namespace=""):
+    for entry in resolvers:
+        if isinstance(entry, URLResolver):
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _patterns(entry.url_patterns, ns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            regex = entry.pattern.regex
+            yield f"{namespace}{entry.name}", tuple(sorted(regex.groupindex))
+
+
+def all_url_names():
+    return sorted(set(_patterns(get_resolver().url_patterns)), key=lambda item: item[0])
+
+
+def policy_of(name):
+    if name.startswith("admin:"):
+        return PUBLIC if name == "admin:login" else DJANGO_ADMIN
+    return POLICIES.get(name)
+
+
+@pytest.fixture
+def world(db, settings, tmp_path):
+    """Company A's plant and everything on it; the outsiders; the admin."""
+    settings.MEDIA_ROOT = tmp_path
+    a = Company.objects.create(name="A", address="-", mobile_phone="0600000000", email="a@a.fr")
+    b = Company.objects.create(name="B", address="-", mobile_phone="0600000001", email="b@b.fr")
+    gone = Company.objects.create(
+        name="C", address="-", mobile_phone="0600000002", email="c@c.fr", is_active=False
+    )
+    installer = make_user("installer_a", User.Role.INSTALLER, a)
+    customer = make_user("customer_a", User.Role.CUSTOMER)
+    plant = make_plant(a, name=SECRET)
+    other_plant = make_plant(b, name="Ferme B")
+    other_customer = make_user("customer_b", User.Role.CUSTOMER)
+    PlantGrant.objects.create(plant=other_plant, customer=other_customer, granted_by=installer)
+    grant = PlantGrant.objects.create(plant=plant, customer=customer, granted_by=installer)
+    logger = Datalogger.objects.create(plant=plant, serial_number=SECRET_SN, host="192.0.2.1")
+    inverter = Inverter.objects.create(datalogger=logger, serial_number="KSSECRET01")
+    alarm = Alarm.objects.create(
+        plant=plant, datalogger=logger, inverter=inverter, code_id="F13", started_at=plant.created_at
+    )
+    buffer = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(buffer, "PNG")
+    photo = photo_add(plant=plant, by=installer, upload=SimpleUploadedFile("a.png", buffer.getvalue()))
+    request = ProAccountRequest.objects.create(
+        company_name="D", address="-", mobile_phone="0600000003", email="d@d.fr", login="newpro",
+        customer_account_number="42",
+    )  # fmt: skip
+    actors = {
+        "anonymous": None,
+        "other_customer": other_customer,
+        "other_installer": make_user("installer_b", User.Role.INSTALLER, b),
+        "deactivated_installer": make_user("installer_c", User.Role.INSTALLER, gone),
+        "admin": make_user("distributor", User.Role.DISTRIBUTOR_ADMIN),
+    }
+    objects = {
+        "plant": plant, "logger": logger, "inverter": inverter, "alarm": alarm, "photo": photo,
+        "grant": grant, "company": a, "request": request, "code": alarm.code,
+    }  # fmt: skip
+    return actors, objects
+
+
+KWARGS_BY_BASENAME = {
+    "plant": "plant", "grant": "grant", "photo": "photo", "datalogger": "logger", "inverter": "inverter",
+    "alarm": "alarm", "company": "company", "account-request": "request", "alarm-code": "code",
+}  # fmt: skip
+
+
+PAGE_OBJECTS = {
+    "alarms:detail": "alarm",
+    "alarms:acknowledge": "alarm",
+    "devices:inverter": "inverter",
+    "company_detail": "company",
+    "company_set_active": "company",
+    "account_request_detail": "request",
+}
+
+
+def object_key(name):
+    """Which of A's objects a URL's `pk` names."""
+    if name in PAGE_OBJECTS:
+        return PAGE_OBJECTS[name]
+    if name.startswith("plants:"):
+        return "plant"
+    return KWARGS_BY_BASENAME[name.rsplit("-", 1)[0]]
+
+
+def url_for(name, kwargs_names, objects):
+    """The URL `name` with A's objects in its arguments (None: an argument this test cannot fill)."""
+    kwargs = {}
+    for arg in kwargs_names:
+        if arg == "format":
+            kwargs[arg] = "json"
+        elif arg == "pk":
+            kwargs[arg] = objects[object_key(name)].pk
+        elif arg in ("photo_pk", "logger_pk", "grant_pk"):
+            kwargs[arg] = objects[{"photo_pk": "photo", "logger_pk": "logger", "grant_pk": "grant"}[arg]].pk
+        elif arg == "variant":
+            kwargs[arg] = "thumb"
+        elif arg == "step":
+            kwargs[arg] = "datalogger"
+        elif arg in ("uidb64", "token"):
+            kwargs[arg] = "x"
+        else:
+            return None
+    try:
+        return reverse(name, kwargs=kwargs)
+    except Exception:
+        return None
+
+
+FINGERPRINT_SQL = "SELECT " + ", ".join(
+    f"(SELECT md5(coalesce(string_agg(({columns})::text, ',' ORDER BY id), '')) FROM {table})"
+    for table, columns in [
+        ("portal_company", "id, is_active, name"),
+        ("portal_user", "id, is_active, role, company_id, email"),
+        ("plants_plant", "id, name, archived_at, notes"),
+        ("devices_datalogger", "id, plant_id, archived_at, host, port"),
+        ("plants_plantgrant", "id, plant_id, customer_id"),
+        ("plants_plantphoto", "id, caption"),
+        ("alarms_alarm", "id, acknowledged_at, note, plant_id, cleared_at"),
+        ("portal_proaccountrequest", "id, status"),
+    ]
+)
+
+
+def fingerprint():
+    """What an outsider must never change, in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(FINGERPRINT_SQL)
+        return cursor.fetchone()
+
+
+def content_of(response):
+    if response.streaming:
+        return b"".join(response.streaming_content).decode(errors="replace")
+    return response.content.decode(errors="replace")
+
+
+def client_for(user):
+    client = Client(raise_request_exception=False)
+    if user is not None:
+        client.force_login(user, backend="portal.backends.ActiveCompanyBackend")
+    return client
+
+
+def test_every_url_is_declared():
+    undeclared = [name for name, _args in all_url_names() if policy_of(name) is None]
+    assert undeclared == [], f"declare these URLs in POLICIES: {undeclared}"
+
+
+def test_every_openapi_path_is_a_declared_url(admin_user):
+    client = client_for(admin_user)
+    schema = client.get(reverse("api-schema"), {"format": "json"}).json()
+    for path in schema["paths"]:
+        match = resolve(path.replace("{id}", "1"))
+        assert policy_of(match.view_name) is not None, path
+
+
+@pytest.mark.parametrize("actor", [*OUTSIDERS, "admin"])
+def test_the_access_matrix(world, actor):
+    actors, objects = world
+    user = actors[actor]
+    failures = []
+    client = client_for(user)
+    for name, args in all_url_names():
+        url = url_for(name, args, objects)
+        if url is None:
+            continue
+        policy = policy_of(name)
+        methods = ["get"] if policy == DJANGO_ADMIN else ["get", "post", "put", "patch", "delete"]
+        for method in methods:
+            before = fingerprint()
+            response = getattr(client, method)(url)
+            if name == "logout":
+                client = client_for(user)
+            body = content_of(response)
+            if response.status_code >= 500 and not (name == "healthz" and response.status_code == 503):
+                failures.append(f"{method.upper()} {url} as {actor}: {response.status_code}")
+                continue
+            if actor in OUTSIDERS or method != "get":
+                if actor in OUTSIDERS and (SECRET in body or SECRET_SN in body):
+                    failures.append(f"{method.upper()} {url} as {actor}: shows company A's data")
+                changed = fingerprint() != before
+                if changed and not (actor == "admin" and policy == ADMIN):
+                    failures.append(f"{method.upper()} {url} as {actor}: changed the database")
+            expected = GET_ANSWERS[policy].get(actor) if method == "get" else None
+            if expected and response.status_code not in expected:
+                failures.append(
+                    f"GET {url} ({policy}) as {actor}: {response.status_code}, expected {expected}"
+                )
+    assert not failures, "\n".join(failures)
