@@ -33,13 +33,13 @@ class InviteColleagueForm(forms.Form):
 
     def clean_username(self):
         username = self.cleaned_data["username"]
-        if User.objects.filter(username__iexact=username).exists():
+        if User.objects.login_taken(username):
             raise forms.ValidationError(_("This login is already taken; please choose another one."))
         return username
 
     def clean_email(self):
         email = self.cleaned_data["email"]
-        if User.objects.filter(email__iexact=email).exists():
+        if User.objects.email_taken(email):
             raise forms.ValidationError(_("An account already uses this e-mail."))
         return email
 

@@ -43,6 +43,15 @@ class Company(models.Model):
 
 
 class PortalUserManager(UserManager):
+    """Login and e-mail are unique without regard to case: said once here, used by every form,
+    service and model check."""
+
+    def login_taken(self, login):
+        return self.filter(username__iexact=login).exists()
+
+    def email_taken(self, email):
+        return self.filter(email__iexact=email).exists()
+
     def create_superuser(self, username, email=None, password=None, **extra_fields):
         """`createsuperuser` makes a distributor admin: the portal's own pages are theirs too."""
         extra_fields.setdefault("role", User.Role.DISTRIBUTOR_ADMIN)
@@ -165,12 +174,12 @@ class ProAccountRequest(models.Model):
         errors = {}
         pending = ProAccountRequest.objects.filter(status=self.Status.PENDING).exclude(pk=self.pk)
         if self.login and (
-            User.objects.filter(username__iexact=self.login).exists()
+            User.objects.login_taken(self.login)
             or pending.filter(login__iexact=self.login).exists()
         ):
             errors["login"] = _("This login is already taken; please choose another one.")
         if self.email and (
-            User.objects.filter(email__iexact=self.email).exists()
+            User.objects.email_taken(self.email)
             or pending.filter(email__iexact=self.email).exists()
         ):
             errors["email"] = _("An account or a pending request already uses this e-mail.")

@@ -39,9 +39,9 @@ def account_request_approve(*, request_obj, by):
     """Create the company and its first installer, then e-mail them a set-your-password link."""
     if request_obj.status != ProAccountRequest.Status.PENDING:
         raise ValidationError(_("This request has already been decided."))
-    if User.objects.filter(username__iexact=request_obj.login).exists():
+    if User.objects.login_taken(request_obj.login):
         raise ValidationError(_("The login %(login)s was taken meanwhile.") % {"login": request_obj.login})
-    if User.objects.filter(email__iexact=request_obj.email).exists():
+    if User.objects.email_taken(request_obj.email):
         raise ValidationError(_("The e-mail %(email)s was taken meanwhile.") % {"email": request_obj.email})
     company = Company.objects.create(
         name=request_obj.company_name,
