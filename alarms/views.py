@@ -1,17 +1,14 @@
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from plants.models import Plant
+from portal.csvexport import csv_response, local_time
 
 from . import services, troubleshooting
 from .filters import AlarmFilterSet
@@ -60,9 +57,7 @@ def alarm_export(request):
         raise PermissionDenied
     _filters, alarms = _alarms_for(request)
 
-    class Echo:
-        def write(self, value):
-            return value
+    alarms = alarms.select_related("acknowledged_by")
 
     def rows():
         yield [
@@ -76,22 +71,19 @@ def alarm_export(request):
             _("Note"),
         ]
         for a in alarms.iterator(chunk_size=2000):
-            tz = timezone.zoneinfo.ZoneInfo(a.plant.time_zone)
+            tz = a.plant.tzinfo
             yield [
                 a.plant.name,
                 a.device_label,
                 a.code_id,
                 a.code.meaning,
-                a.started_at.astimezone(tz).isoformat(timespec="seconds"),
-                a.cleared_at.astimezone(tz).isoformat(timespec="seconds") if a.cleared_at else "",
+                local_time(a.started_at, tz),
+                local_time(a.cleared_at, tz),
                 a.acknowledged_by.username if a.acknowledged_by else "",
                 a.note,
             ]
 
-    writer = csv.writer(Echo())
-    response = StreamingHttpResponse((writer.writerow(r) for r in rows()), content_type="text/csv")
-    response["Content-Disposition"] = 'attachment; filename="alarms.csv"'
-    return response
+    return csv_response(rows(), filename="alarms.csv")
 
 
 @login_required

@@ -174,13 +174,11 @@ class ProAccountRequest(models.Model):
         errors = {}
         pending = ProAccountRequest.objects.filter(status=self.Status.PENDING).exclude(pk=self.pk)
         if self.login and (
-            User.objects.login_taken(self.login)
-            or pending.filter(login__iexact=self.login).exists()
+            User.objects.login_taken(self.login) or pending.filter(login__iexact=self.login).exists()
         ):
             errors["login"] = _("This login is already taken; please choose another one.")
         if self.email and (
-            User.objects.email_taken(self.email)
-            or pending.filter(email__iexact=self.email).exists()
+            User.objects.email_taken(self.email) or pending.filter(email__iexact=self.email).exists()
         ):
             errors["email"] = _("An account or a pending request already uses this e-mail.")
         if errors:

@@ -1,5 +1,7 @@
 """The installer's alarm list, acknowledgement, export and e-mails; who may see and act."""
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -12,6 +14,7 @@ from alarms.services import alarm_notify
 from alarms.tasks import send_pending_notifications
 from devices.models import Datalogger
 from devices.polling import poll_loggers
+from plants.models import Plant
 
 from .conftest import attach_logger, login, make_plant, text
 
@@ -105,9 +108,31 @@ def test_csv_export_gives_the_history_in_the_plants_time_zone(installer, logger,
     logger.plant.save()
     alarm = open_alarm(logger, "F13", cleared=True)
     response = login(installer).get(reverse("alarms:export"))
-    body = b"".join(response.streaming_content).decode()
-    assert "F13" in body and "+04:00" in body
-    assert alarm.plant.name in body
+    body = b"".join(response.streaming_content).decode("utf-8-sig")  # French: BOM and semicolons
+    header, first = (line.split(";") for line in body.splitlines()[:2])
+    assert header[:3] == ["Centrale", "Appareil", "Code"]
+    assert first[0] == alarm.plant.name and first[2] == "F13" and first[4].endswith("+04:00")
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(installer, logger):
+    Plant.objects.filter(pk=logger.plant.pk).update(name='=HYPERLINK("http://evil")')
+    alarm = open_alarm(logger, "F13", cleared=True)
+    Alarm.objects.filter(pk=alarm.pk).update(note="@SUM(A1)")
+    body = b"".join(login(installer).get(reverse("alarms:export")).streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body), delimiter=";"))
+    assert rows[1][0] == '\'=HYPERLINK("http://evil")' and rows[1][-1] == "'@SUM(A1)"
+
+
+def test_english_csv_is_comma_separated_without_bom(installer, logger):
+    installer.language = "en"
+    installer.save()
+    open_alarm(logger, "F13", cleared=True)
+    client = login(installer)
+    client.cookies["django_language"] = "en"
+    body = b"".join(
+        client.get(reverse("alarms:export"), HTTP_ACCEPT_LANGUAGE="en").streaming_content
+    ).decode()
+    assert body.startswith("Plant,Device,Code")
 
 
 def test_the_fleet_home_counts_plants_by_status_and_active_alarms_by_kind(installer, logger, company):

@@ -3,14 +3,17 @@
 import shutil
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from playwright.sync_api import sync_playwright
 
 from devices.simulator import SimulatedInverter
 from plants.models import Plant
+from plants.services import photo_add
 from portal.models import User
 
-from .conftest import PASSWORD, make_user
+from .conftest import PASSWORD, make_plant, make_user
+from .test_photos import png_with_script
 
 pytestmark = [
     pytest.mark.browser,
@@ -29,7 +32,16 @@ def browser_page(monkeypatch):
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         context = browser.new_context(viewport=PHONE, locale="fr-FR")
-        yield context.new_page()
+        page = context.new_page()
+        page.csp_violations = []
+        page.on(
+            "console",
+            lambda message: (
+                "Content Security Policy" in message.text and page.csp_violations.append(message.text)
+            ),
+        )
+        yield page
+        assert page.csp_violations == []  # every page ran under the portal's CSP without a refusal
         browser.close()
 
 
@@ -96,3 +108,24 @@ def test_an_installer_commissions_a_plant_on_a_phone(live_server, browser_page, 
     assert "Production du jour" in body and "Batterie" in body
     assert page.locator("text=Modifier la centrale").count() == 0
     assert page.locator("text=Nouvelle centrale").count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_photo_carrying_a_script_runs_nothing_for_the_distributor_admin(
+    live_server, browser_page, company, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    installer = make_user("paul", User.Role.INSTALLER, company)
+    make_user("admin", User.Role.DISTRIBUTOR_ADMIN)
+    plant = make_plant(company)
+    photo = photo_add(
+        plant=plant,
+        by=installer,
+        upload=SimpleUploadedFile("x.html", png_with_script(), content_type="text/html"),
+    )
+    connection.close()
+    page, base = browser_page, live_server.url
+    log_in(page, base, "admin")
+    page.goto(f"{base}/plants/{plant.pk}/photos/{photo.pk}/full.jpg")
+    assert page.evaluate("document.title") != "pwned"
+    assert page.evaluate("document.contentType") == "image/jpeg"
