@@ -5,6 +5,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from portal.edge import ID_REGEX
+
 from . import services
 from .filters import AlarmFilterSet
 from .models import Alarm, AlarmCode
@@ -45,6 +47,8 @@ class AcknowledgeSerializer(serializers.Serializer):
 
 class AlarmViewSet(viewsets.ReadOnlyModelViewSet):
     """Alarms in triage order; filters: plant, code, kind, state (active/cleared), since, until."""
+
+    lookup_value_regex = ID_REGEX  # a longer id is a 404, not a database error
 
     serializer_class = AlarmSerializer
     filter_backends = [DjangoFilterBackend]

@@ -11,7 +11,10 @@ STATES = [("active", _("Active")), ("cleared", _("Cleared"))]
 
 class AlarmFilterSet(django_filters.FilterSet):
     plant = django_filters.NumberFilter(
-        field_name="plant_id", widget=django_filters.widgets.forms.HiddenInput
+        field_name="plant_id",
+        min_value=1,
+        max_value=10**18 - 1,
+        widget=django_filters.widgets.forms.HiddenInput,
     )
     code = django_filters.CharFilter(method="by_code", label=_("Code"), max_length=4)
     kind = django_filters.ChoiceFilter(

@@ -5,7 +5,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from plants.models import Plant
 from portal.csvexport import csv_response, local_time
@@ -27,6 +27,7 @@ def _alarms_for(request):
 
 
 @login_required
+@require_safe
 def alarm_list(request):
     """The fleet's alarms, or one plant's (its "Alarms" tab) when filtered by plant."""
     filters, alarms = _alarms_for(request)
@@ -51,6 +52,7 @@ def alarm_list(request):
 
 
 @login_required
+@require_safe
 def alarm_export(request):
     """The filtered history as CSV, times in each plant's own time zone."""
     if request.user.is_customer:
@@ -87,6 +89,7 @@ def alarm_export(request):
 
 
 @login_required
+@require_safe
 def alarm_detail(request, pk):
     alarm = get_object_or_404(
         Alarm.objects.restrict(request.user, "view").select_related("code", "plant"), pk=pk
@@ -111,6 +114,7 @@ def alarm_acknowledge(request, pk):
 
 
 @login_required
+@require_safe
 def catalogue(request):
     q = request.GET.get("q", "").strip()
     codes = AlarmCode.objects.all()
@@ -126,6 +130,7 @@ def catalogue(request):
 
 
 @login_required
+@require_safe
 def stick_leds(request):
     states = dict(troubleshooting.LED_STATES)
     picked = {led: request.GET.get(led) for led in ("net", "com", "ready")}
@@ -145,6 +150,7 @@ def stick_leds(request):
 
 
 @login_required
+@require_safe
 def battery_leds(request):
     states = dict(troubleshooting.BATTERY_LED_STATES)
     leds = [request.GET.get(f"led{i}") for i in range(1, 5)]

@@ -14,6 +14,7 @@ from plants.api import (
     as_drf_error,
 )
 from portal.access import IsInstallerOrReadOnly
+from portal.edge import ID_REGEX
 from portal.scoping import api_action
 
 from . import polling, services
@@ -138,6 +139,7 @@ class ReadingSerializer(serializers.ModelSerializer):
 
 
 class InverterViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = ID_REGEX  # a longer id is a 404, not a database error
     serializer_class = InverterSerializer
 
     def get_queryset(self):

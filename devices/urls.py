@@ -4,5 +4,5 @@ from . import views
 
 app_name = "devices"
 urlpatterns = [
-    path("inverters/<int:pk>/", views.inverter_detail, name="inverter"),
+    path("inverters/<id:pk>/", views.inverter_detail, name="inverter"),
 ]

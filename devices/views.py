@@ -1,11 +1,13 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
 
 from .models import Inverter
 from .registermap import PUBLIC_DOCUMENT, describe
 
 
 @login_required
+@require_safe
 def inverter_detail(request, pk):
     """Every live value of the inverter, labelled and with its unit, from the register map."""
     inverter = get_object_or_404(

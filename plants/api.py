@@ -8,6 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 
 from portal.access import IsInstallerOrReadOnly
+from portal.edge import ID_REGEX
 from portal.scoping import api_action
 
 from . import services
@@ -36,6 +37,8 @@ class ListCreateDestroyViewSet(
     viewsets.GenericViewSet,
 ):
     """Things attached to a plant: listed, added and removed, never edited in place."""
+
+    lookup_value_regex = ID_REGEX  # a longer id is a 404, not a database error
 
 
 class ModelCleanSerializer(serializers.ModelSerializer):
@@ -78,6 +81,8 @@ class PlantSerializer(ModelCleanSerializer):
 
 class PlantViewSet(viewsets.ModelViewSet):
     """Plants: everyone sees what they may; only the owning company's installers change them."""
+
+    lookup_value_regex = ID_REGEX  # a longer id is a 404, not a database error
 
     serializer_class = PlantSerializer
     filter_backends = [DjangoFilterBackend]

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from devices.models import DOWN_STATUSES
 from devices.registermap import GRID_STANDARDS
 from portal.scoping import ACTIONS, CHANGE, VIEW, RestrictedByPlantQuerySet
+from portal.validators import validate_single_line
 
 TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(available_timezones()) if "/" in tz]
 
@@ -153,10 +154,10 @@ class Plant(models.Model):
     """A customer's solar + battery installation (centrale), owned by one installer company."""
 
     company = models.ForeignKey("portal.Company", on_delete=models.PROTECT, related_name="plants")
-    name = models.CharField(_("name"), max_length=200)
-    address = models.CharField(_("street address"), max_length=300)
-    postcode = models.CharField(_("postcode"), max_length=20)
-    city = models.CharField(_("city"), max_length=100)
+    name = models.CharField(_("name"), max_length=200, validators=[validate_single_line])
+    address = models.CharField(_("street address"), max_length=300, validators=[validate_single_line])
+    postcode = models.CharField(_("postcode"), max_length=20, validators=[validate_single_line])
+    city = models.CharField(_("city"), max_length=100, validators=[validate_single_line])
     latitude = models.DecimalField(
         _("latitude"),
         max_digits=8,

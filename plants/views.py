@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from alarms.models import Alarm
 from devices import services as device_services
@@ -44,6 +44,7 @@ def _add_errors(form, error):
 
 
 @login_required
+@require_safe
 def plant_list(request):
     plants = (
         Plant.objects.restrict(request.user, "view")
@@ -79,6 +80,7 @@ def plant_create(request):
 
 
 @login_required
+@require_safe
 def plant_detail(request, pk):
     plant = get_plant_for_user(request, pk)
     loggers = plant.dataloggers.filter(archived_at__isnull=True).prefetch_related("inverters")
@@ -143,6 +145,7 @@ def plant_about(request, pk):
 
 
 @login_required
+@require_safe
 def photo_file(request, pk, photo_pk, variant):
     plant = get_plant_for_user(request, pk)
     photo = get_object_or_404(PlantPhoto, pk=photo_pk, plant=plant)

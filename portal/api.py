@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from . import services
 from .access import IsDistributorAdmin
+from .edge import ID_REGEX
 from .forms import ProAccountRequestForm
 from .models import Company, ProAccountRequest, User
 
@@ -61,6 +62,7 @@ class MeView(APIView):
 
 
 class CompanyViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = ID_REGEX  # a longer id is a 404, not a database error
     queryset = Company.objects.all()
     serializer_class = CompanySerializer
     permission_classes = [IsDistributorAdmin]
@@ -79,6 +81,7 @@ class CompanyViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class ProAccountRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    lookup_value_regex = ID_REGEX  # a longer id is a 404, not a database error
     queryset = ProAccountRequest.objects.all()
     serializer_class = ProAccountRequestSerializer
     permission_classes = [IsDistributorAdmin]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
@@ -9,6 +9,9 @@ from devices import api as devices_api
 from plants import api as plants_api
 
 from . import api, views
+from .edge import IdConverter
+
+register_converter(IdConverter, "id")
 
 # No ".json" URL suffixes: ?format=json does the same, and suffixes reached actions that take none.
 router = DefaultRouter()
@@ -45,10 +48,10 @@ urlpatterns = [
     ),
     path("pro-account/request/", views.account_request, name="account_request"),
     path("pro-account/requests/", views.account_requests, name="account_requests"),
-    path("pro-account/requests/<int:pk>/", views.account_request_detail, name="account_request_detail"),
+    path("pro-account/requests/<id:pk>/", views.account_request_detail, name="account_request_detail"),
     path("companies/", views.companies, name="companies"),
-    path("companies/<int:pk>/", views.company_detail, name="company_detail"),
-    path("companies/<int:pk>/active/", views.company_set_active, name="company_set_active"),
+    path("companies/<id:pk>/", views.company_detail, name="company_detail"),
+    path("companies/<id:pk>/active/", views.company_set_active, name="company_set_active"),
     path("team/", views.team, name="team"),
     path("preferences/", views.preferences, name="preferences"),
     path("plants/", include("plants.urls")),

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from . import services
 from .access import distributor_admin_required, installer_required
@@ -14,6 +14,7 @@ from .models import Company, ProAccountRequest
 
 
 @login_required
+@require_safe
 def home(request):
     """Each role lands where its work is."""
     if request.user.is_distributor_admin:

@@ -1,0 +1,48 @@
+"""Input refused at the edge, with a 400 and its reason, before it can reach the database as a 500.
+
+- NUL bytes in a query parameter (PostgreSQL refuses them in text; forms and serializers already
+  refuse them in bodies);
+- ids longer than a bigint in a URL (the `id` path converter and the API's lookup pattern);
+- page sizes and offsets beyond any real list (BoundedPagination);
+- login names longer than any account's (django-axes records the name it was given).
+"""
+
+from django.http import HttpResponseBadRequest
+from django.utils.translation import gettext as _
+from rest_framework.pagination import LimitOffsetPagination
+
+ID_REGEX = "[0-9]{1,18}"  # any bigint id, never one PostgreSQL would refuse
+MAX_OFFSET = 2**31
+
+
+class IdConverter:
+    regex = ID_REGEX
+
+    def to_python(self, value):
+        return int(value)
+
+    def to_url(self, value):
+        return str(value)
+
+
+class RefuseNulBytesMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
+            return HttpResponseBadRequest(_("A parameter contains a NUL character, which is not allowed."))
+        return self.get_response(request)
+
+
+class BoundedPagination(LimitOffsetPagination):
+    max_limit = 500
+
+    def get_offset(self, request):
+        return min(super().get_offset(request), MAX_OFFSET)
+
+
+def axes_username(request, credentials=None):
+    """The login name django-axes records, cut to what a login can be (its column is 255 long)."""
+    name = (credentials or {}).get("username") or request.POST.get("username", "")
+    return str(name)[:150]

@@ -1,0 +1,54 @@
+"""Hostile input at the edge gets a 4xx with its reason, never a 500."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from .conftest import login
+
+HUGE = "99999999999999999999"
+
+
+def api_for(user):
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def test_a_nul_byte_in_a_search_is_a_400(installer, plant):
+    response = login(installer).get(reverse("plants:list"), {"q": "a\x00b"})
+    assert response.status_code == 400 and "NUL" in response.content.decode()
+    assert api_for(installer).get("/api/v1/alarms/", {"code": "\x00"}).status_code == 400
+
+
+@pytest.mark.parametrize("params", [{"limit": "9223372036854775808"}, {"offset": HUGE}, {"limit": "-1"}])
+def test_huge_or_negative_page_sizes_are_bounded(installer, plant, params):
+    assert api_for(installer).get("/api/v1/plants/", params).status_code == 200
+
+
+@pytest.mark.parametrize("url", [f"/plants/{HUGE}/", f"/api/v1/plants/{HUGE}/", f"/alarms/{HUGE}/"])
+def test_an_id_longer_than_any_is_a_404(installer, url):
+    assert login(installer).get(url).status_code == 404
+
+
+def test_a_huge_plant_filter_is_a_form_error(installer):
+    assert login(installer).get(reverse("alarms:list"), {"plant": HUGE}).status_code == 200
+    assert api_for(installer).get("/api/v1/alarms/", {"plant": HUGE}).status_code == 400
+
+
+def test_a_login_name_longer_than_any_account_is_refused_calmly(db):
+    response = Client().post(reverse("login"), {"username": "x" * 300, "password": "nope"})
+    assert response.status_code == 200
+
+
+def test_a_line_break_in_a_plant_name_is_refused_with_its_reason(installer, plant):
+    response = api_for(installer).patch(f"/api/v1/plants/{plant.pk}/", {"name": "Maison\nMartin"}, format="json")
+    assert response.status_code == 400 and "une seule ligne" in response.json()["name"][0]
+
+
+@pytest.mark.parametrize("name", ["plants:list", "alarms:list", "alarms:catalogue"])
+def test_read_only_pages_answer_405_to_writes(installer, name):
+    client = login(installer)
+    for method in ("post", "put", "patch", "delete"):
+        assert getattr(client, method)(reverse(name)).status_code == 405
