@@ -1,6 +1,7 @@
 import copy
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, viewsets
@@ -41,9 +42,24 @@ class ListCreateDestroyViewSet(
     lookup_value_regex = ID_REGEX  # a longer id is a 404, not a database error
 
 
+class StrictCharField(serializers.CharField):
+    """Text is a JSON string: DRF would quietly turn 0 into "0"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ModelCleanSerializer(serializers.ModelSerializer):
     """Validation by the model's own clean(), so that a page and a POST are refused for the same
     reason in the same words (NetBox's full_clean in serializers)."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+    }
 
     clean_exclude = ()
 

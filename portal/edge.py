@@ -9,6 +9,7 @@
 
 from django.http import HttpResponseBadRequest
 from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 
 ID_REGEX = "[0-9]{1,18}"  # any bigint id, never one PostgreSQL would refuse
@@ -36,9 +37,22 @@ class RefuseNulBytesMiddleware:
 
 
 class BoundedPagination(LimitOffsetPagination):
+    """Limit and offset as documented: whole numbers (else a 400 with the reason), the limit at most
+    500, the offset within what a database can skip."""
+
     max_limit = 500
 
+    def _checked(self, request, name):
+        value = request.query_params.get(name)
+        if value is not None and not (value.isdigit() and len(value) <= 30):
+            raise ValidationError({name: [_("Enter a whole number of 0 or more.")]})
+
+    def get_limit(self, request):
+        self._checked(request, self.limit_query_param)
+        return super().get_limit(request)
+
     def get_offset(self, request):
+        self._checked(request, self.offset_query_param)
         return min(super().get_offset(request), MAX_OFFSET)
 
 

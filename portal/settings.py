@@ -220,6 +220,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "portal.edge.BoundedPagination",
+    # Decimals (kWp, kWh, %) are JSON numbers, as the schema says.
+    "COERCE_DECIMAL_TO_STRING": False,
+    # JSON bodies; the photo upload alone takes multipart.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "PAGE_SIZE": 50,
 }
 # Only the portal's own (vendored) scripts and styles; no inline script or style; no framing.
@@ -243,6 +248,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Plants, devices and alarms of an AURA installer fleet.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.api_schema.document_errors",
+    ],
     # The schema and its docs page need a login, unless API_DOCS_PUBLIC=1.
     "SERVE_PERMISSIONS": [
         "rest_framework.permissions.AllowAny"

@@ -139,3 +139,26 @@ def healthz(request):
     if "application/json" in request.headers.get("Accept", ""):
         return JsonResponse(report, status=status)
     return render(request, "portal/healthz.html", {"report": report}, status=status)
+
+
+def _error(request, status, template, message):
+    """An error in the user's language: JSON for the API, the site's page (with a way back) otherwise."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(message)}, status=status)
+    return render(request, template, {"message": message}, status=status)
+
+
+def bad_request(request, exception=None):
+    return _error(request, 400, "errors/400.html", _("The request could not be understood."))
+
+
+def permission_denied(request, exception=None):
+    return _error(request, 403, "errors/403.html", _("You are not allowed to see this page."))
+
+
+def page_not_found(request, exception=None):
+    return _error(request, 404, "errors/404.html", _("This page does not exist, or is not yours to see."))
+
+
+def server_error(request):
+    return _error(request, 500, "errors/500.html", _("Something went wrong on our side; we have been told."))

@@ -22,9 +22,15 @@ def test_a_nul_byte_in_a_search_is_a_400(installer, plant):
     assert api_for(installer).get("/api/v1/alarms/", {"code": "\x00"}).status_code == 400
 
 
-@pytest.mark.parametrize("params", [{"limit": "9223372036854775808"}, {"offset": HUGE}, {"limit": "-1"}])
-def test_huge_or_negative_page_sizes_are_bounded(installer, plant, params):
+@pytest.mark.parametrize("params", [{"limit": "9223372036854775808"}, {"offset": HUGE}])
+def test_huge_page_sizes_and_offsets_are_bounded(installer, plant, params):
     assert api_for(installer).get("/api/v1/plants/", params).status_code == 200
+
+
+@pytest.mark.parametrize("params", [{"limit": "-1"}, {"offset": "null"}])
+def test_a_page_size_that_is_not_a_whole_number_is_a_400(installer, params):
+    response = api_for(installer).get("/api/v1/plants/", params)
+    assert response.status_code == 400 and list(params) == list(response.json())
 
 
 @pytest.mark.parametrize("url", [f"/plants/{HUGE}/", f"/api/v1/plants/{HUGE}/", f"/alarms/{HUGE}/"])
@@ -43,7 +49,9 @@ def test_a_login_name_longer_than_any_account_is_refused_calmly(db):
 
 
 def test_a_line_break_in_a_plant_name_is_refused_with_its_reason(installer, plant):
-    response = api_for(installer).patch(f"/api/v1/plants/{plant.pk}/", {"name": "Maison\nMartin"}, format="json")
+    response = api_for(installer).patch(
+        f"/api/v1/plants/{plant.pk}/", {"name": "Maison\nMartin"}, format="json"
+    )
     assert response.status_code == 400 and "une seule ligne" in response.json()["name"][0]
 
 
@@ -52,3 +60,14 @@ def test_read_only_pages_answer_405_to_writes(installer, name):
     client = login(installer)
     for method in ("post", "put", "patch", "delete"):
         assert getattr(client, method)(reverse(name)).status_code == 405
+
+
+def test_error_pages_are_in_the_sites_layout_and_language_with_a_way_back(installer):
+    response = login(installer).get("/plants/999999/")
+    body = response.content.decode()
+    assert response.status_code == 404 and "Retour au portail" in body and 'lang="fr"' in body
+
+
+def test_api_errors_are_json(installer):
+    response = api_for(installer).get("/api/v1/plants/not-an-id/")
+    assert response.status_code == 404 and "detail" in response.json()
