@@ -64,6 +64,17 @@ class InverterSerializer(serializers.ModelSerializer):
 
 
 class DataloggerSerializer(ModelCleanSerializer):
+    # How the portal reaches a logger, and why it failed, is the installer's business.
+    INSTALLER_ONLY = ("host", "port", "unit_id", "last_error")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated and request.user.is_customer:
+            for name in self.INSTALLER_ONLY:
+                data.pop(name, None)
+        return data
+
     plant = EditablePlantField()
     # The SN's uniqueness is a constraint, worded by the service (validate_constraints=False here).
     inverters = InverterSerializer(many=True, read_only=True)

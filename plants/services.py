@@ -6,6 +6,7 @@ import uuid
 import warnings
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -60,6 +61,10 @@ def grant_create(*, plant, by, email, first_name="", last_name="", password=""):
             role=User.Role.CUSTOMER,
         )
         if password:
+            try:
+                validate_password(password, customer)  # Django's validators, as for every password set
+            except ValidationError as e:
+                raise ValidationError({"password": e.messages}) from None
             customer.set_password(password)
         else:
             customer.set_unusable_password()

@@ -133,3 +133,24 @@ def test_the_api_schema_and_docs_are_served(installer):
     assert client.get("/api/v1/schema/").status_code == 200
     assert client.get("/api/v1/docs/").status_code == 200
     assert client.get("/api/v1/").status_code == 200
+
+
+def test_a_customers_initial_password_passes_djangos_validators(installer, plant):
+    api = APIClient()
+    api.force_authenticate(installer)
+    response = api.post(
+        "/api/v1/grants/", {"plant": plant.pk, "email": "new@client.fr", "password": "password"}
+    )
+    assert response.status_code == 400 and "password" in response.json()
+
+
+def test_an_end_customer_sees_no_logger_address_port_or_error(customer, granted_plant):
+    Datalogger.objects.create(
+        plant=granted_plant, serial_number="2355553510", host="203.0.113.7", last_error="refusé"
+    )
+    api = APIClient()
+    api.force_authenticate(customer)
+    (logger,) = api.get("/api/v1/dataloggers/").json()["results"]
+    assert "host" not in logger and "port" not in logger and "last_error" not in logger
+    body = login(customer).get(f"/plants/{granted_plant.pk}/").content.decode()
+    assert "203.0.113.7" not in body and "refusé" not in body
