@@ -85,6 +85,7 @@ class DataloggerSerializer(ModelCleanSerializer):
             "id",
             "serial_number",
             "plant",
+            "reach",
             "protocol",
             "host",
             "port",

@@ -21,8 +21,16 @@ class DataloggerForm(forms.ModelForm):
 
     class Meta:
         model = Datalogger
-        fields = ["serial_number", "protocol", "host", "port", "unit_id"]
+        fields = ["serial_number", "reach", "protocol", "host", "port", "unit_id"]
         labels = {"host": _("Address (IP or host name)")}
+        # Address, port and protocol only matter for a direct logger (portal.js hides them otherwise).
+        widgets = {
+            "reach": forms.RadioSelect,
+            **{name: forms.TextInput(attrs={"data-direct-only": "1"}) for name in ("host",)},
+            "port": forms.NumberInput(attrs={"data-direct-only": "1"}),
+            "unit_id": forms.NumberInput(attrs={"data-direct-only": "1"}),
+            "protocol": forms.Select(attrs={"data-direct-only": "1"}),
+        }
 
     def clean_serial_number(self):
         return self.cleaned_data["serial_number"].strip()

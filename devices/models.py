@@ -101,6 +101,13 @@ class PollOutcome(StrEnum):
     BUSY = "busy"  # another process held the stick: not a miss
 
 
+class Reach(models.TextChoices):
+    """How the portal reaches a logger."""
+
+    HUB = "hub", _("Calls in to the portal (Server B, no VPN needed)")
+    DIRECT = "direct", _("Direct: LAN, VPN or Modbus TCP gateway (address and port)")
+
+
 class Protocol(models.TextChoices):
     SOLARMAN_V5 = "solarman_v5", _("Solarman V5 (WiFi stick, port 8899)")
     MODBUS_TCP = "modbus_tcp", _("Modbus TCP (Ethernet logger or RS485 gateway, port 502)")
@@ -123,6 +130,9 @@ class Datalogger(models.Model):
         _("serial number (SN)"), max_length=10, validators=[validate_logger_serial]
     )
     plant = models.ForeignKey("plants.Plant", on_delete=models.PROTECT, related_name="dataloggers")
+    reach = models.CharField(
+        _("how the portal reaches it"), max_length=10, choices=Reach.choices, default=Reach.HUB
+    )
     protocol = models.CharField(
         _("protocol"), max_length=20, choices=Protocol.choices, default=Protocol.SOLARMAN_V5
     )
@@ -144,6 +154,8 @@ class Datalogger(models.Model):
     last_polled_at = models.DateTimeField(null=True, blank=True)
     missed_polls = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
+    # When the stick last called in to the hub (hub loggers only).
+    last_called_in_at = models.DateTimeField(null=True, blank=True)
     # When the inverter's identity was last asked for: retried on its own schedule, not every poll.
     identity_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -165,6 +177,13 @@ class Datalogger(models.Model):
         return self.serial_number
 
     def clean(self):
+        if self.reach == Reach.HUB:
+            if self.protocol != Protocol.SOLARMAN_V5:
+                raise ValidationError(
+                    {"reach": _("Only a Solarman V5 WiFi stick can call in; choose Direct.")}
+                )
+            self.host = ""  # never connected to: the stick comes to the hub
+            return
         if not self.host:
             raise ValidationError({"host": _("Enter the address at which the portal reaches the logger.")})
         try:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import redis.asyncio as aioredis
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,7 +25,16 @@ from django.utils.translation import gettext_lazy
 from alarms.services import alarms_from_poll
 from alarms.tasks import notify_alarm
 
-from .models import Datalogger, DeviceStatus, Inverter, PollOutcome, Reading, address_allowed
+from .models import (
+    Datalogger,
+    DeviceStatus,
+    Inverter,
+    PollOutcome,
+    Protocol,
+    Reach,
+    Reading,
+    address_allowed,
+)
 from .registermap import HISTORY_FIELDS, INFO_PLAN, LIVE_PLAN, RATED_POWER_W, live_values, sanitise
 from .transport import DeviceError, Endpoint, NoInverterAnswer, Reason, connect, read_values
 
@@ -54,6 +64,18 @@ class PollResult:
 
 
 def _endpoint(logger):
+    if logger.reach == Reach.HUB:
+        return Endpoint(
+            Protocol.SOLARMAN_V5,
+            settings.LOGGER_HUB_RELAY_HOST,
+            settings.LOGGER_HUB_RELAY_PORT,
+            int(logger.serial_number),
+            logger.unit_id,
+            settings.DEVICE_TIMEOUT_SECONDS,
+            settings.DEVICE_RETRIES,
+            settings.DEVICE_REQUEST_GAP_SECONDS,
+            via_hub=True,
+        )
     return Endpoint.for_logger(
         logger,
         timeout=settings.DEVICE_TIMEOUT_SECONDS,
@@ -270,8 +292,9 @@ def _inverter_for(logger, result):
 
 
 def due_logger_ids():
-    """Every active logger that has an address to poll, in a stable order."""
-    return list(Datalogger.objects.active().exclude(host="").order_by("id").values_list("id", flat=True))
+    """Every active logger the portal can reach (called in, or with an address), in a stable order."""
+    loggers = Datalogger.objects.active().filter(Q(reach=Reach.HUB) | ~Q(host=""))
+    return list(loggers.order_by("id").values_list("id", flat=True))
 
 
 def batches(ids, size):

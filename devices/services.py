@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from alarms.models import Alarm
 
-from .models import Datalogger
+from .models import Datalogger, Protocol, Reach
 
 
 def _sn_conflict_message(serial_number, company):
@@ -24,11 +24,14 @@ def _sn_conflict_message(serial_number, company):
     )
 
 
-def datalogger_attach(*, plant, serial_number, protocol, host, port, unit_id):
+def datalogger_attach(
+    *, plant, serial_number, reach=Reach.HUB, protocol=Protocol.SOLARMAN_V5, host="", port=8899, unit_id=1
+):
     """Attach a logger by its SN; an SN already attached anywhere is refused, and nothing changes."""
     logger = Datalogger(
         plant=plant,
         serial_number=serial_number.strip(),
+        reach=reach,
         protocol=protocol,
         host=host,
         port=port,

@@ -373,6 +373,7 @@ class FleetSimulator:
         self.accept_any_serial = accept_any_serial
         self.v5_devices = {}
         self.tcp_devices = {}
+        self.call_in_tasks = []
         self.servers = []
         self.v5_port = None
         self.tcp_ports = []
@@ -401,6 +402,9 @@ class FleetSimulator:
                 self.tcp_devices[(self.tcp_ports[0], unit)] = device
 
     async def stop(self):
+        for task in self.call_in_tasks:
+            task.cancel()
+        self.call_in_tasks = []
         for server in self.servers:
             server.close()
         for server in self.servers:
@@ -474,6 +478,51 @@ class FleetSimulator:
         if device.behaviour == Behaviour.GARBAGE:
             reply = reply[:-2] + bytes([(reply[-2] + 1) & 0xFF, v5.END])  # bad checksum
         return reply
+
+    async def call_in(self, host, port, devices=None, *, backoff=1.0):
+        """Make simulated sticks call a logger hub in (their Server B), each on its own connection,
+        reconnecting after a drop with backoff; returns the tasks (cancel them to stop)."""
+        devices = list(self.v5_devices.values()) if devices is None else devices
+        tasks = [
+            asyncio.create_task(self._call_in_forever(device, host, port, backoff)) for device in devices
+        ]
+        self.call_in_tasks.extend(tasks)
+        return tasks
+
+    async def _call_in_forever(self, device, host, port, backoff):
+        delay = backoff
+        while True:
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError, v5.FrameError):
+                reader, writer = await asyncio.open_connection(host, port)
+                delay = backoff
+                try:
+                    await self._serve_hub(device, reader, writer)
+                finally:
+                    writer.transport.abort()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30)
+
+    async def _serve_hub(self, device, reader, writer):
+        """One called-in connection: announce the stick (its heartbeat carries the serial), then answer
+        the hub's requests as on port 8899 and skip the server's answers to the stick's own frames."""
+        writer.write(v5.heartbeat(1, device.logger_serial))
+        await writer.drain()
+        beat = asyncio.create_task(self._heartbeats(writer, {"serial": device.logger_serial}))
+        try:
+            while True:
+                raw = await v5.read_frame(reader)
+                if v5.control_of(raw) != v5.REQUEST:
+                    continue
+                self.requests += 1
+                reply = self.v5_reply(device, raw)
+                if reply is None:
+                    continue
+                if await self._misbehave(device, writer, reply):
+                    return
+                writer.write(reply)
+                await writer.drain()
+        finally:
+            beat.cancel()
 
     def _v5_device(self, serial):
         device = self.v5_devices.get(serial)

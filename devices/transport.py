@@ -33,6 +33,7 @@ GATEWAY_NO_RESPONSE = 0x0B
 
 class Reason(StrEnum):
     NOT_ALLOWED = "not_allowed"
+    NOT_CALLED_IN = "not_called_in"
     REFUSED = "refused"
     TIMEOUT = "timeout"
     DROPPED = "dropped"
@@ -42,6 +43,10 @@ class Reason(StrEnum):
 
 
 REASON_TEXT = {
+    Reason.NOT_CALLED_IN: _(
+        "The stick is not connected to the portal's hub: check its Server B setting (the portal's "
+        "address and hub port, TCP, client) and the customer's internet connection."
+    ),
     Reason.NOT_ALLOWED: _(
         "This address is in a private or reserved range that the portal is not allowed to reach. "
         "Ask the distributor to allow your VPN's range."
@@ -89,6 +94,7 @@ class Endpoint:
     # Which resolved addresses may be connected to (None: any). Checked on every connection, so that
     # a host name cannot lead the portal into its own network.
     allowed: Callable[[str], bool] | None = None
+    via_hub: bool = False  # host and port are the logger hub's relay; the stick called in
 
     @classmethod
     def for_logger(cls, logger, *, timeout, retries, gap, allowed=None):
@@ -158,10 +164,29 @@ class _V5Client(PySolarmanV5Async):
             self._send_data(b"")
 
 
+class _HubV5Client(_V5Client):
+    """The same client, through the logger hub's relay: it names the stick first (devices.hub)."""
+
+    async def connect(self):
+        try:
+            self.reader, self.writer = await asyncio.wait_for(
+                asyncio.open_connection(self.address, self.port), self.socket_timeout
+            )
+            self.writer.write(b"AURA-HUB %d\n" % self.serial)
+            await self.writer.drain()
+            answer = await asyncio.wait_for(self.reader.readline(), self.socket_timeout)
+        except (OSError, TimeoutError):
+            raise DeviceError(Reason.NOT_CALLED_IN) from None
+        if answer != b"OK\n":
+            raise DeviceError(Reason.NOT_CALLED_IN)
+        self.reader_task = asyncio.get_running_loop().create_task(self._conn_keeper())
+
+
 class SolarmanV5Connection:
     def __init__(self, endpoint):
         self.endpoint = endpoint
-        self.client = _V5Client(
+        client_class = _HubV5Client if endpoint.via_hub else _V5Client
+        self.client = client_class(
             endpoint.host,
             endpoint.serial,
             port=endpoint.port,
@@ -185,7 +210,8 @@ class SolarmanV5Connection:
                 if attempt == self.endpoint.retries:
                     raise DeviceError(Reason.TIMEOUT) from None
             except NoSocketAvailableError:
-                raise DeviceError(Reason.DROPPED) from None
+                # Through the hub, a closed relay means the stick left (or never answered).
+                raise DeviceError(Reason.NOT_CALLED_IN if self.endpoint.via_hub else Reason.DROPPED) from None
             except V5FrameError as e:
                 if "serial number" in str(e):
                     raise DeviceError(Reason.WRONG_SERIAL) from None

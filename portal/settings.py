@@ -293,6 +293,12 @@ DEVICE_TIMEOUT_SECONDS = float(env_str("DEVICE_TIMEOUT_SECONDS", "5"))
 DEVICE_RETRIES = env_int("DEVICE_RETRIES", 1)
 DEVICE_REQUEST_GAP_SECONDS = float(env_str("DEVICE_REQUEST_GAP_SECONDS", "0.1"))
 DEVICE_OFFLINE_AFTER_MISSED = env_int("DEVICE_OFFLINE_AFTER_MISSED", 3)
+# The logger hub (devices.hub): sticks call in on its public port; pollers use its local relay.
+LOGGER_HUB_PORT = env_int("LOGGER_HUB_PORT", 10000)
+LOGGER_HUB_RELAY_HOST = env_str("LOGGER_HUB_RELAY_HOST", "127.0.0.1")
+LOGGER_HUB_RELAY_PORT = env_int("LOGGER_HUB_RELAY_PORT", 10001)
+# What installers type as Server B on the stick: the portal's public address.
+LOGGER_HUB_PUBLIC_HOST = env_str("LOGGER_HUB_PUBLIC_HOST", "portal.example.fr")
 # Private or loopback ranges the portal may connect to for direct loggers (e.g. a VPN), comma-separated.
 DATALOGGER_ALLOWED_NETWORKS = env_networks("DATALOGGER_ALLOWED_NETWORKS", "")
 # The inverter's identity (serial, model, firmware) is read hourly, and every 10 minutes until known.

@@ -154,6 +154,7 @@ def attach_logger(plant, device, simulator, protocol="solarman_v5"):
         plant=plant,
         serial_number=str(device.logger_serial),
         protocol=protocol,
+        reach="direct",
         host="127.0.0.1",
         port=port,
         unit_id=device.unit_id,

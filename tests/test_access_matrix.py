@@ -187,7 +187,7 @@ def world(db, settings, tmp_path):
     other_customer = make_user("customer_b", User.Role.CUSTOMER)
     PlantGrant.objects.create(plant=other_plant, customer=other_customer, granted_by=installer)
     grant = PlantGrant.objects.create(plant=plant, customer=customer, granted_by=installer)
-    logger = Datalogger.objects.create(plant=plant, serial_number=SECRET_SN, host="192.0.2.1")
+    logger = Datalogger.objects.create(plant=plant, serial_number=SECRET_SN, reach="direct", host="192.0.2.1")
     inverter = Inverter.objects.create(datalogger=logger, serial_number="KSSECRET01")
     alarm = Alarm.objects.create(
         plant=plant, datalogger=logger, inverter=inverter, code_id="F13", started_at=plant.created_at

@@ -21,7 +21,9 @@ from .conftest import attach_logger, login, make_plant, text
 
 @pytest.fixture
 def logger(plant):
-    logger = Datalogger.objects.create(plant=plant, serial_number="2355553510", host="127.0.0.1")
+    logger = Datalogger.objects.create(
+        plant=plant, serial_number="2355553510", reach="direct", host="127.0.0.1"
+    )
     logger.inverters.create(serial_number="AU1")
     return logger
 

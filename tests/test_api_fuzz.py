@@ -41,7 +41,9 @@ def in_process(settings):
 def token(company, in_process):
     installer = make_user("fuzz", User.Role.INSTALLER, company)
     plant = make_plant(company)
-    logger = Datalogger.objects.create(plant=plant, serial_number="2355553510", host="192.0.2.1")
+    logger = Datalogger.objects.create(
+        plant=plant, serial_number="2355553510", reach="direct", host="192.0.2.1"
+    )
     Inverter.objects.create(datalogger=logger, serial_number="KSFUZZ0001")
     return Token.objects.create(user=installer).key
 

@@ -76,6 +76,7 @@ def test_an_installer_commissions_a_plant_on_a_phone(live_server, browser_page, 
     assert "Ajouter l'enregistreur" in page.inner_text("table")
     page.click("text=Ajouter l'enregistreur")
     page.fill("#id_serial_number", "2355557777")
+    page.check("input[name=reach][value=direct]")  # this stick is reached on the LAN, not called in
     page.click("main form button:has-text('Ajouter l')")
 
     page.click("main form button:has-text('Tester la connexion')")

@@ -24,7 +24,14 @@ PLANT = {
 
 
 def logger_form(sn, port=8899):
-    return {"serial_number": sn, "protocol": "solarman_v5", "host": "127.0.0.1", "port": port, "unit_id": 1}
+    return {
+        "serial_number": sn,
+        "reach": "direct",
+        "protocol": "solarman_v5",
+        "host": "127.0.0.1",
+        "port": port,
+        "unit_id": 1,
+    }
 
 
 def with_status(plant):
@@ -58,7 +65,7 @@ def test_a_malformed_sn_is_refused_with_its_reason(installer, plant, sn):
 
 def test_an_sn_of_another_company_is_refused_without_revealing_its_plant(installer, plant, other_company):
     theirs = make_plant(other_company, name="Secret Yann")
-    Datalogger.objects.create(plant=theirs, serial_number="2355553510", host="10.0.0.9")
+    Datalogger.objects.create(plant=theirs, serial_number="2355553510", reach="direct", host="10.0.0.9")
     response = login(installer).post(
         reverse("plants:commission", args=[plant.pk, "datalogger"]), logger_form("2355553510")
     )
@@ -69,7 +76,7 @@ def test_an_sn_of_another_company_is_refused_without_revealing_its_plant(install
 
 def test_an_sn_of_the_same_company_points_to_move(installer, plant, company):
     other = make_plant(company, name="Chez Paul")
-    Datalogger.objects.create(plant=other, serial_number="2355553510", host="10.0.0.9")
+    Datalogger.objects.create(plant=other, serial_number="2355553510", reach="direct", host="10.0.0.9")
     response = login(installer).post(
         reverse("plants:commission", args=[plant.pk, "datalogger"]), logger_form("2355553510")
     )
@@ -109,14 +116,16 @@ def test_the_connection_test_reads_the_inverter_through_the_simulator(installer,
 
 def test_the_connection_test_says_why_it_failed(installer, plant, simulator, settings):
     settings.DEVICE_TIMEOUT_SECONDS = 0.5
-    Datalogger.objects.create(plant=plant, serial_number="2355553510", host="127.0.0.1", port=1)
+    Datalogger.objects.create(
+        plant=plant, serial_number="2355553510", reach="direct", host="127.0.0.1", port=1
+    )
     body = login(installer).post(reverse("plants:commission", args=[plant.pk, "test"])).content.decode()
     assert "Aucun enregistreur n&#x27;a répondu à cette adresse" in body
 
 
 def test_the_connection_test_names_a_wrong_serial(installer, plant, simulator):
     Datalogger.objects.create(
-        plant=plant, serial_number="1111111111", host="127.0.0.1", port=simulator.v5_port
+        plant=plant, serial_number="1111111111", reach="direct", host="127.0.0.1", port=simulator.v5_port
     )
     body = login(installer).post(reverse("plants:commission", args=[plant.pk, "test"])).content.decode()
     assert "autre numéro de série" in body

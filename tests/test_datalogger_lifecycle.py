@@ -15,7 +15,9 @@ def open_alarm(logger, code="COM"):
 
 
 def test_removing_a_logger_clears_its_open_alarms_at_the_removal_time(plant):
-    logger = Datalogger.objects.create(plant=plant, serial_number="2355553510", host="192.0.2.1")
+    logger = Datalogger.objects.create(
+        plant=plant, serial_number="2355553510", reach="direct", host="192.0.2.1"
+    )
     alarm = open_alarm(logger)
     services.datalogger_remove(logger=logger)
     alarm.refresh_from_db()
@@ -24,7 +26,9 @@ def test_removing_a_logger_clears_its_open_alarms_at_the_removal_time(plant):
 
 def test_moving_a_logger_moves_its_open_alarms_and_leaves_its_past_ones(plant, company):
     other = make_plant(company, name="Grange")
-    logger = Datalogger.objects.create(plant=plant, serial_number="2355553510", host="192.0.2.1")
+    logger = Datalogger.objects.create(
+        plant=plant, serial_number="2355553510", reach="direct", host="192.0.2.1"
+    )
     past = open_alarm(logger, "F13")
     Alarm.objects.filter(pk=past.pk).update(cleared_at=logger.created_at)
     current = open_alarm(logger)
@@ -35,7 +39,9 @@ def test_moving_a_logger_moves_its_open_alarms_and_leaves_its_past_ones(plant, c
 
 
 def test_archiving_a_plant_clears_its_open_alarms(plant, installer):
-    logger = Datalogger.objects.create(plant=plant, serial_number="2355553510", host="192.0.2.1")
+    logger = Datalogger.objects.create(
+        plant=plant, serial_number="2355553510", reach="direct", host="192.0.2.1"
+    )
     alarm = open_alarm(logger)
     plant_archive(plant=plant, by=installer)
     alarm.refresh_from_db()

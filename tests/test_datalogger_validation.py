@@ -24,6 +24,7 @@ def page_post(user, plant, data):
 
 BASE = {
     "serial_number": "2355553510",
+    "reach": "direct",
     "protocol": "solarman_v5",
     "host": "192.0.2.10",
     "port": 8899,

@@ -27,7 +27,9 @@ def test_a_bogus_status_is_a_form_error_on_the_page_and_lists_nothing(installer,
 
 
 def test_a_bad_date_on_readings_is_a_400(installer, plant):
-    logger = Datalogger.objects.create(plant=plant, serial_number="2355553510", host="192.0.2.1")
+    logger = Datalogger.objects.create(
+        plant=plant, serial_number="2355553510", reach="direct", host="192.0.2.1"
+    )
     inverter = Inverter.objects.create(datalogger=logger, serial_number="AU1")
     response = api_for(installer).get(f"/api/v1/inverters/{inverter.pk}/readings/", {"since": "yesterday"})
     assert response.status_code == 400 and "since" in response.json()

@@ -29,7 +29,9 @@ def png_bytes():
 
 @pytest.fixture
 def equipped(granted_plant, installer):
-    logger = Datalogger.objects.create(plant=granted_plant, serial_number="2355553510", host="127.0.0.1")
+    logger = Datalogger.objects.create(
+        plant=granted_plant, serial_number="2355553510", reach="direct", host="127.0.0.1"
+    )
     photo = services.photo_add(plant=granted_plant, by=installer, upload=png_bytes())
     grant = PlantGrant.objects.get(plant=granted_plant)
     return granted_plant, logger, photo, grant
@@ -146,7 +148,11 @@ def test_a_customers_initial_password_passes_djangos_validators(installer, plant
 
 def test_an_end_customer_sees_no_logger_address_port_or_error(customer, granted_plant):
     Datalogger.objects.create(
-        plant=granted_plant, serial_number="2355553510", host="203.0.113.7", last_error="refusé"
+        plant=granted_plant,
+        serial_number="2355553510",
+        reach="direct",
+        host="203.0.113.7",
+        last_error="refusé",
     )
     api = APIClient()
     api.force_authenticate(customer)

@@ -39,7 +39,9 @@ def test_a_batch_stores_the_good_loggers_and_says_why_the_others_failed(simulato
         [Behaviour.NORMAL, Behaviour.DROP, Behaviour.GARBAGE, Behaviour.EXCEPTION, Behaviour.TIMEOUT],
     )
     tcp_logger = attach_logger(plant, tcp_device, simulator, protocol="modbus_tcp")
-    refused = Datalogger.objects.create(plant=plant, serial_number="2399999999", host="127.0.0.1", port=1)
+    refused = Datalogger.objects.create(
+        plant=plant, serial_number="2399999999", reach="direct", host="127.0.0.1", port=1
+    )
     ids = [lg.id for lg, _ in loggers.values()] + [tcp_logger.id, refused.id]
     Datalogger.objects.filter(id__in=ids).update(last_seen_at=timezone.now())  # known loggers: reasons said
     polling.poll_loggers(ids)
@@ -220,7 +222,9 @@ def test_a_never_seen_address_gets_one_neutral_answer_whatever_the_port_does(sim
     settings.DEVICE_RETRIES = 0
     silent = simulator.add_v5(SimulatedInverter(2420000001, "AUS", behaviour=Behaviour.TIMEOUT))
     loggers = [
-        Datalogger.objects.create(plant=plant, serial_number="2420000000", host="127.0.0.1", port=1),
+        Datalogger.objects.create(
+            plant=plant, serial_number="2420000000", reach="direct", host="127.0.0.1", port=1
+        ),
         attach_logger(plant, silent, simulator),
     ]
     polling.poll_loggers([lg.id for lg in loggers])
@@ -233,7 +237,9 @@ def test_an_address_outside_the_allowed_ranges_is_refused_before_connecting(simu
     listener = socket.create_server(("127.0.0.1", 0))
     listener.setblocking(False)
     port = listener.getsockname()[1]
-    logger = Datalogger.objects.create(plant=plant, serial_number="2420000002", host="localhost", port=port)
+    logger = Datalogger.objects.create(
+        plant=plant, serial_number="2420000002", reach="direct", host="localhost", port=port
+    )
     (result,) = polling.poll_loggers([logger.id])
     assert "plage privée ou réservée" in result.error
     with pytest.raises(BlockingIOError):

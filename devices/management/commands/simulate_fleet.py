@@ -5,7 +5,7 @@ import random
 
 from django.core.management.base import BaseCommand
 
-from devices.models import Datalogger, Protocol
+from devices.models import Datalogger, Protocol, Reach
 from devices.simulator import FleetSimulator, SimulatedInverter
 from plants.models import BATTERY_USABLE_KWH
 
@@ -43,6 +43,11 @@ class Command(BaseCommand):
             help="answer any V5 serial with a new simulated inverter (demo commissioning)",
         )
         parser.add_argument(
+            "--call-in",
+            metavar="HOST:PORT",
+            help="make the 'calls in' loggers of --from-db call this logger hub in (their Server B)",
+        )
+        parser.add_argument(
             "--chaos",
             type=float,
             default=0.0,
@@ -52,6 +57,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):
+        self.callers = []
         sim = FleetSimulator(accept_any_serial=opts["accept_any_serial"])
         tcp_ports = set(opts["tcp_port"] or [1502])
         if opts["from_db"]:
@@ -60,6 +66,8 @@ class Command(BaseCommand):
                 .filter(host__in=["127.0.0.1", "localhost"])
                 .select_related("plant")
             )
+            for logger in Datalogger.objects.active().filter(reach=Reach.HUB).select_related("plant"):
+                self.callers.append(sim.add_v5(_device_for(logger, opts["latency"])))
             for logger in loggers:
                 device = _device_for(logger, opts["latency"])
                 if logger.protocol == Protocol.SOLARMAN_V5:
@@ -74,6 +82,10 @@ class Command(BaseCommand):
 
     async def _serve(self, sim, opts, tcp_ports):
         await sim.start(v5_port=opts["v5_port"], tcp_ports=tcp_ports)
+        if opts["call_in"] and self.callers:
+            host, _colon, port = opts["call_in"].rpartition(":")
+            await sim.call_in(host, int(port), self.callers)
+            self.stdout.write(f"{len(self.callers)} sticks call in to the hub at {opts['call_in']}.")
         self.stdout.write(
             f"Serving {len(sim.v5_devices)} V5 loggers on 127.0.0.1:{sim.v5_port} and "
             f"{len(sim.tcp_devices)} Modbus TCP devices on ports {sim.tcp_ports}."

@@ -1,0 +1,38 @@
+"""What the portal knows of the logger hub (which runs in its own process): in Redis.
+
+The hub writes which sticks are connected and a heartbeat; pages (the commissioning step's "has it
+called in?") and /healthz read them without touching the hub.
+"""
+
+import time
+
+import redis
+from django.conf import settings
+
+CALLED_IN = "aura:hub:called-in"  # hash: serial → Unix time it connected
+ALIVE = "aura:hub:alive"  # the hub's heartbeat, with a TTL
+ALIVE_SECONDS = 15
+
+
+def _redis():
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+
+
+def called_in_since(serial):
+    """When the stick `serial` connected to the hub, or None if it is not connected now."""
+    value = _redis().hget(CALLED_IN, str(serial))
+    return float(value) if value else None
+
+
+def hub_status():
+    """{"up": bool, "sticks": n} for /healthz."""
+    client = _redis()
+    up = bool(client.exists(ALIVE))
+    return {"up": up, "sticks": client.hlen(CALLED_IN) if up else 0}
+
+
+async def record(client, serial, connected):
+    if connected:
+        await client.hset(CALLED_IN, str(serial), time.time())
+    else:
+        await client.hdel(CALLED_IN, str(serial))

@@ -1,0 +1,73 @@
+"""python manage.py run_logger_hub: the server that WiFi sticks call in to (their "Server B")."""
+
+import asyncio
+import contextlib
+import signal
+
+import redis.asyncio as aioredis
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from devices import hubstate
+from devices.hub import LoggerHub
+from devices.models import Datalogger, Reach
+
+
+@sync_to_async
+def _is_known(serial):
+    return Datalogger.objects.active().filter(reach=Reach.HUB, serial_number=str(serial)).exists()
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the logger hub. WiFi sticks whose Server B is this portal (address, --port, TCP, client mode) "
+        "connect here; a stick is accepted when an active 'calls in' datalogger has its serial. Pollers "
+        "reach the called-in sticks through the local relay (--relay-port, 127.0.0.1 only). Who is "
+        "connected is kept in Redis for the portal's pages and /healthz."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--host", default="0.0.0.0", help="address the sticks connect to (default 0.0.0.0)"
+        )
+        parser.add_argument(
+            "--port", type=int, default=settings.LOGGER_HUB_PORT, help="the sticks' port (default 10000)"
+        )
+        parser.add_argument(
+            "--relay-port",
+            type=int,
+            default=settings.LOGGER_HUB_RELAY_PORT,
+            help="the pollers' local relay port on 127.0.0.1 (default 10001)",
+        )
+
+    def handle(self, *args, **opts):
+        asyncio.run(self._run(opts))
+
+    async def _run(self, opts):
+        client = aioredis.Redis.from_url(settings.REDIS_URL)
+        await client.delete(hubstate.CALLED_IN)  # a restarted hub has no stick yet
+        hub = LoggerHub(
+            _is_known,
+            host=opts["host"],
+            port=opts["port"],
+            relay_port=opts["relay_port"],
+            on_change=lambda serial, connected: hubstate.record(client, serial, connected),
+        )
+        await hub.start()
+        self.stdout.write(
+            f"Logger hub: sticks on {opts['host']}:{hub.port}, relay on 127.0.0.1:{hub.relay_port}"
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            while not stop.is_set():
+                await client.set(hubstate.ALIVE, 1, ex=hubstate.ALIVE_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 5)
+        finally:
+            await hub.stop()
+            await client.delete(hubstate.ALIVE, hubstate.CALLED_IN)
+            await client.aclose()
