@@ -33,6 +33,8 @@ test: venv services browser lint
 		CELERY_TASK_ALWAYS_EAGER=1 EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend \
 		$(BIN)/pytest
 
+# The demo serves published passwords: on this machine only, unless DEMO_BIND=0.0.0.0:8000 is asked for.
+DEMO_BIND ?= 127.0.0.1:8000
 DEMO_ENV := DEBUG=1 HTTPS=0 DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend \
 	DEFAULT_LOGGER_HOST=127.0.0.1 DEFAULT_LOGGER_PORT=8899
 
@@ -41,11 +43,12 @@ demo: venv services
 		psql -h 127.0.0.1 -U postgres -qc 'create database aura'
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input -v0
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
-	@echo "Portal: http://127.0.0.1:8000/  (Ctrl-C stops the portal, the simulator and the worker)"
+	@echo "Portal: http://$(DEMO_BIND)/  (Ctrl-C stops the portal, the hub, the simulator and the worker)"
 	@trap 'kill 0' EXIT INT TERM; \
-	$(DEMO_ENV) $(BIN)/python manage.py simulate_fleet --from-db --accept-any-serial --chaos 0.02 & \
+	$(DEMO_ENV) $(BIN)/python manage.py run_logger_hub --host 127.0.0.1 & \
+	sleep 2; $(DEMO_ENV) $(BIN)/python manage.py simulate_fleet --from-db --accept-any-serial --chaos 0.02 --call-in 127.0.0.1:10000 & \
 	$(DEMO_ENV) $(BIN)/celery -A portal worker --beat --schedule $(VENV)/celerybeat-schedule --concurrency 2 --loglevel WARNING & \
-	$(DEMO_ENV) $(BIN)/python manage.py runserver 0.0.0.0:8000
+	$(DEMO_ENV) $(BIN)/python manage.py runserver $(DEMO_BIND)
 
 bench: bench-poll
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<id:pk>/commission/<str:step>/", views.commission, name="commission"),
     path("<id:pk>/dataloggers/<id:logger_pk>/move/", views.datalogger_move, name="datalogger_move"),
     path("<id:pk>/dataloggers/<id:logger_pk>/remove/", views.datalogger_remove, name="datalogger_remove"),
+    path("<id:pk>/dataloggers/<id:logger_pk>/called-in/", views.datalogger_called_in, name="called_in"),
     path("<id:pk>/customers/", views.grants, name="grants"),
     path("<id:pk>/customers/check/", views.grant_check, name="grant_check"),
     path("<id:pk>/customers/<id:grant_pk>/revoke/", views.grant_revoke, name="grant_revoke"),

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from alarms.models import Alarm
+from devices import hubstate
 from devices import services as device_services
 from devices.forms import DataloggerForm, MoveDataloggerForm
 from devices.models import Datalogger, live_totals
@@ -181,6 +182,8 @@ def commission(request, pk, step):
         "step": step,
         "next_step": plant.next_step,
         "loggers": plant.dataloggers.filter(archived_at__isnull=True),
+        "hub_host": settings.LOGGER_HUB_PUBLIC_HOST,
+        "hub_port": settings.LOGGER_HUB_PORT,
     }
     if step == CommissioningStep.DATALOGGER:
         form = DataloggerForm(
@@ -227,6 +230,18 @@ def datalogger_move(request, pk, logger_pk):
         messages.success(request, _("Datalogger %(sn)s moved.") % {"sn": logger.serial_number})
         return redirect("plants:detail", pk=form.cleaned_data["to_plant"].pk)
     return render(request, "plants/datalogger_move.html", {"plant": plant, "logger": logger, "form": form})
+
+
+@require_safe
+@login_required
+def datalogger_called_in(request, pk, logger_pk):
+    """Has the stick called the hub in yet? An htmx fragment the test step polls until it has."""
+    plant, logger = _get_rw_logger(request, pk, logger_pk)
+    return render(
+        request,
+        "plants/_called_in.html",
+        {"plant": plant, "logger": logger, "since": hubstate.called_in_since(logger.serial_number)},
+    )
 
 
 @login_required

@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext as _
 
+from devices.hubstate import hub_status
+from devices.models import Datalogger, Reach
 from portal.celery import app
 
 
@@ -24,6 +26,16 @@ def _celery():
     return _("%(count)d worker(s)") % {"count": len(replies)}
 
 
+def _hub():
+    """The logger hub, when some logger calls in: up, and how many sticks are connected."""
+    status = hub_status()
+    if not status["up"]:
+        if Datalogger.objects.active().filter(reach=Reach.HUB).exists():
+            raise RuntimeError(_("not running, and loggers call in"))
+        return _("not running (no logger calls in)")
+    return _("up, %(count)d stick(s) connected") % {"count": status["sticks"]}
+
+
 def health_report():
     report = {}
     for name, probe in (("database", _database), ("redis", _redis)):
@@ -40,4 +52,9 @@ def health_report():
     else:
         # Workers are reached through Redis: with Redis down, nothing can be known of them.
         report["celery"] = {"ok": False, "detail": _("unknown: the broker (Redis) is down")}
+    if report["redis"]["ok"]:
+        try:
+            report["hub"] = {"ok": True, "detail": _hub()}
+        except Exception as exc:
+            report["hub"] = {"ok": False, "detail": _("unreachable: %(error)s") % {"error": exc}}
     return report

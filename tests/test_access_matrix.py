@@ -66,6 +66,7 @@ POLICIES = {
     "plants:commission": PLANT_CHANGE,
     "plants:datalogger_move": PLANT_CHANGE,
     "plants:datalogger_remove": PLANT_CHANGE,
+    "plants:called_in": PLANT_CHANGE,
     "plants:grants": PLANT_CHANGE,
     "plants:grant_check": PLANT_CHANGE,
     "plants:grant_revoke": PLANT_CHANGE,

@@ -7,20 +7,26 @@ import threading
 import time
 
 import pytest
+import redis
+import redis.asyncio as aioredis
+from django.urls import reverse
 
-from devices import polling, v5
+from devices import hubstate, polling, v5
 from devices.hub import LoggerHub
 from devices.models import Datalogger, DeviceStatus, Reading
 from devices.registermap import LIVE_PLAN
 from devices.simulator import FleetSimulator, SimulatedInverter, SimulatorThread
 from devices.transport import DeviceError, Endpoint, Reason, connect, read_values
 
+from .conftest import login, text
+
 
 class HubThread:
     """A LoggerHub on its own event loop in a thread; `known` is the set of serials it accepts."""
 
-    def __init__(self, known, port=0, relay_port=0):
+    def __init__(self, known, port=0, relay_port=0, on_change=None):
         self.known = known
+        self.on_change = on_change
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -34,7 +40,9 @@ class HubThread:
         async def is_known(serial):
             return serial in self.known
 
-        self.hub = LoggerHub(is_known, host="127.0.0.1", port=port, relay_port=relay_port)
+        self.hub = LoggerHub(
+            is_known, host="127.0.0.1", port=port, relay_port=relay_port, on_change=self.on_change
+        )
         self.run(self.hub.start())
 
     def stop(self):
@@ -213,3 +221,27 @@ def test_two_pollers_on_one_stick_are_serialised_by_the_hub(stick, hub):
     first, second = asyncio.run(both())
     assert first["model_code"] == second["model_code"] == 12  # each got its own replies, whole
     assert hub.hub.counters["relayed"] == 2 * len(LIVE_PLAN)
+
+
+def test_the_commissioning_step_shows_when_the_stick_calls_in(installer, plant, settings):
+    redis.Redis.from_url(settings.REDIS_URL).delete(hubstate.CALLED_IN)
+    client = aioredis.Redis.from_url(settings.REDIS_URL)
+    running = HubThread({SERIAL}, on_change=lambda serial, up: hubstate.record(client, serial, up))
+    sim = FleetSimulator(heartbeat_seconds=0)
+    thread = SimulatorThread(sim)
+    thread.__enter__()
+    try:
+        logger = hub_logger(plant, settings, running)
+        installer_client = login(installer)
+        page = installer_client.get(reverse("plants:commission", args=[plant.pk, "test"])).content.decode()
+        assert (
+            "AP_2377770001" in page and "config_hide.html" in page and str(settings.LOGGER_HUB_PORT) in page
+        )
+        url = reverse("plants:called_in", args=[plant.pk, logger.pk])
+        assert "En attente" in installer_client.get(url).content.decode()
+        call_in(thread, sim, sim.add_v5(SimulatedInverter(SERIAL, "KSHUB00001")), running)
+        time.sleep(0.1)  # the hub records the call in Redis right after accepting it
+        assert "a appelé le portail" in text(installer_client.get(url))
+    finally:
+        thread.__exit__(None, None, None)
+        running.close()

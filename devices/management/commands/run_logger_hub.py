@@ -35,6 +35,11 @@ class Command(BaseCommand):
             "--port", type=int, default=settings.LOGGER_HUB_PORT, help="the sticks' port (default 10000)"
         )
         parser.add_argument(
+            "--relay-host",
+            default=settings.LOGGER_HUB_RELAY_HOST,
+            help="address of the pollers' relay (default 127.0.0.1; never a public address)",
+        )
+        parser.add_argument(
             "--relay-port",
             type=int,
             default=settings.LOGGER_HUB_RELAY_PORT,
@@ -51,12 +56,13 @@ class Command(BaseCommand):
             _is_known,
             host=opts["host"],
             port=opts["port"],
+            relay_host=opts["relay_host"],
             relay_port=opts["relay_port"],
             on_change=lambda serial, connected: hubstate.record(client, serial, connected),
         )
         await hub.start()
         self.stdout.write(
-            f"Logger hub: sticks on {opts['host']}:{hub.port}, relay on 127.0.0.1:{hub.relay_port}"
+            f"Logger hub: sticks on {opts['host']}:{hub.port}, relay on {opts['relay_host']}:{hub.relay_port}"
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

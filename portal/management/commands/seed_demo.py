@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from devices.models import Datalogger, Protocol
+from devices.models import Datalogger, Protocol, Reach
 from plants.models import BatteryModel, Plant, PlantGrant, SystemType
 from portal.models import Company, ProAccountRequest, User
 
@@ -125,11 +125,15 @@ class Command(BaseCommand):
                     },
                 )
                 if sn and not Datalogger.objects.filter(serial_number=sn, archived_at__isnull=True).exists():
+                    # WiFi sticks call the demo's hub in, as real ones behind an internet box would;
+                    # Modbus TCP gateways are reached directly.
+                    hub = protocol == Protocol.SOLARMAN_V5
                     Datalogger.objects.create(
                         plant=plant,
                         serial_number=sn,
+                        reach=Reach.HUB if hub else Reach.DIRECT,
                         protocol=protocol,
-                        host="127.0.0.1",
+                        host="" if hub else "127.0.0.1",
                         port=port,
                         unit_id=unit,
                     )
