@@ -32,7 +32,15 @@ def hub_status():
 
 
 async def record(client, serial, connected):
-    if connected:
-        await client.hset(CALLED_IN, str(serial), time.time())
-    else:
-        await client.hdel(CALLED_IN, str(serial))
+    await record_many(client, [(serial, connected)])
+
+
+async def record_many(client, changes):
+    """Apply [(serial, connected)] in order, in one round trip."""
+    async with client.pipeline(transaction=False) as pipe:
+        for serial, connected in changes:
+            if connected:
+                pipe.hset(CALLED_IN, str(serial), time.time())
+            else:
+                pipe.hdel(CALLED_IN, str(serial))
+        await pipe.execute()

@@ -54,7 +54,7 @@ def create_database():
         conn.execute("CREATE DATABASE aura_bench")
 
 
-def create_fleet(port):
+def create_fleet(port, reach="direct"):
     from devices.models import Datalogger
     from plants.models import BatteryModel, Plant, SystemType
     from portal.models import Company
@@ -76,7 +76,11 @@ def create_fleet(port):
     Datalogger.objects.bulk_create(
         (
             Datalogger(
-                plant=plants[i // 10], serial_number=str(FIRST_SERIAL + i), host="127.0.0.1", port=port
+                plant=plants[i // 10],
+                serial_number=str(FIRST_SERIAL + i),
+                reach=reach,
+                host="127.0.0.1" if reach == "direct" else "",
+                port=port,
             )
             for i in range(INVERTERS)
         ),

@@ -49,17 +49,29 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         asyncio.run(self._run(opts))
 
+    async def _record(self, client, changes):
+        """Who called in, written to Redis in batches: 10,000 sticks connecting at once are a few
+        pipelines, not 10,000 connections."""
+        while True:
+            batch = [await changes.get()]
+            while not changes.empty() and len(batch) < 1000:
+                batch.append(changes.get_nowait())
+            with contextlib.suppress(Exception):  # Redis down: the pages say "not called in" meanwhile
+                await hubstate.record_many(client, batch)
+
     async def _run(self, opts):
         client = aioredis.Redis.from_url(settings.REDIS_URL)
         await client.delete(hubstate.CALLED_IN)  # a restarted hub has no stick yet
+        changes = asyncio.Queue()
         hub = LoggerHub(
             _is_known,
             host=opts["host"],
             port=opts["port"],
             relay_host=opts["relay_host"],
             relay_port=opts["relay_port"],
-            on_change=lambda serial, connected: hubstate.record(client, serial, connected),
+            on_change=lambda serial, connected: changes.put((serial, connected)),
         )
+        recorder = asyncio.create_task(self._record(client, changes))
         await hub.start()
         self.stdout.write(
             f"Logger hub: sticks on {opts['host']}:{hub.port}, relay on {opts['relay_host']}:{hub.relay_port}"
@@ -74,6 +86,7 @@ class Command(BaseCommand):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 5)
         finally:
+            recorder.cancel()
             await hub.stop()
             await client.delete(hubstate.ALIVE, hubstate.CALLED_IN)
             await client.aclose()

@@ -45,7 +45,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--call-in",
             metavar="HOST:PORT",
-            help="make the 'calls in' loggers of --from-db call this logger hub in (their Server B)",
+            help="make the 'calls in' loggers of --from-db (or the --count sticks) call this logger hub in",
         )
         parser.add_argument(
             "--chaos",
@@ -77,7 +77,9 @@ class Command(BaseCommand):
                     sim.add_tcp(device, logger.port)
         for i in range(opts["count"]):
             serial = opts["first_serial"] + i
-            sim.add_v5(SimulatedInverter(serial, f"AU{serial}", latency=opts["latency"]))
+            device = sim.add_v5(SimulatedInverter(serial, f"AU{serial}", latency=opts["latency"]))
+            if opts["call_in"] and not opts["from_db"]:
+                self.callers.append(device)  # synthetic sticks call in too (the hub benchmark)
         asyncio.run(self._serve(sim, opts, sorted(tcp_ports)))
 
     async def _serve(self, sim, opts, tcp_ports):
