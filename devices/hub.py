@@ -81,9 +81,11 @@ class LoggerHub:
         relay_host="127.0.0.1",
         relay_port=10001,
         on_change=None,
+        on_security_event=None,
     ):
         self.is_known = is_known
         self.on_change = on_change  # async (serial, connected: bool): tells the portal who called in
+        self.on_security_event = on_security_event  # async (serial, peer): an impostor was refused
         self.host, self.port = host, port
         self.relay_host, self.relay_port = relay_host, relay_port
         self.sticks = {}
@@ -153,6 +155,9 @@ class LoggerHub:
             self.counters["refused_duplicate"] += 1
             self.security_events.append((time.time(), serial, peer))
             log.warning("Hub: a second connection from %s claimed connected logger %s; refused", peer, serial)
+            if self.on_security_event is not None:
+                with contextlib.suppress(Exception):
+                    await self.on_security_event(serial, peer)
             return None
         stick = Stick(serial, writer)
         self.sticks[serial] = stick

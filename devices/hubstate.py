@@ -8,6 +8,11 @@ import time
 
 import redis
 from django.conf import settings
+from django.utils import timezone
+
+from portal.models import SecurityEvent
+
+from .models import Datalogger
 
 CALLED_IN = "aura:hub:called-in"  # hash: serial → Unix time it connected
 ALIVE = "aura:hub:alive"  # the hub's heartbeat, with a TTL
@@ -44,3 +49,19 @@ async def record_many(client, changes):
             else:
                 pipe.hdel(CALLED_IN, str(serial))
         await pipe.execute()
+
+
+def record_security_event(serial, peer):
+    """The hub refused a second connection claiming a connected stick: tell the distributor admin."""
+    SecurityEvent.objects.create(
+        kind=SecurityEvent.Kind.HUB_DUPLICATE,
+        detail=f"logger {serial}: a second connection from {peer[0] if peer else '?'} was refused",
+    )
+
+
+def mark_called_in(serials):
+    """Record on the loggers that these sticks called in now."""
+    if serials:
+        Datalogger.objects.active().filter(serial_number__in=[str(s) for s in serials]).update(
+            last_called_in_at=timezone.now()
+        )

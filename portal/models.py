@@ -183,3 +183,20 @@ class ProAccountRequest(models.Model):
             errors["email"] = _("An account or a pending request already uses this e-mail.")
         if errors:
             raise ValidationError(errors)
+
+
+class SecurityEvent(models.Model):
+    """Something the distributor admin should know happened (the logger hub refusing an impostor…)."""
+
+    class Kind(models.TextChoices):
+        HUB_DUPLICATE = "hub_duplicate", _("A second connection claimed a connected logger")
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    detail = models.CharField(max_length=300)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"

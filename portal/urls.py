@@ -52,6 +52,7 @@ urlpatterns = [
     path("companies/", views.companies, name="companies"),
     path("companies/<id:pk>/", views.company_detail, name="company_detail"),
     path("companies/<id:pk>/active/", views.company_set_active, name="company_set_active"),
+    path("security-events/", views.security_events, name="security_events"),
     path("team/", views.team, name="team"),
     path("preferences/", views.preferences, name="preferences"),
     path("plants/", include("plants.urls")),

@@ -10,7 +10,7 @@ from . import services
 from .access import distributor_admin_required, installer_required
 from .forms import InviteColleagueForm, PreferencesForm, ProAccountRequestForm, RejectForm
 from .health import health_report
-from .models import Company, ProAccountRequest
+from .models import Company, ProAccountRequest, SecurityEvent
 
 
 @login_required
@@ -133,6 +133,14 @@ def preferences(request):
     return render(request, "portal/preferences.html", {"form": form})
 
 
+@require_safe
+@distributor_admin_required
+def security_events(request):
+    """What the distributor admin should know: the last events, newest first."""
+    return render(request, "portal/security_events.html", {"events": SecurityEvent.objects.all()[:200]})
+
+
+@require_safe
 def healthz(request):
     report = health_report()
     status = 200 if all(item["ok"] for item in report.values()) else 503

@@ -55,6 +55,7 @@ POLICIES = {
     "company_detail": ADMIN,
     "company_set_active": ADMIN,
     "team": INSTALLER,
+    "security_events": ADMIN,
     "preferences": LOGGED_IN,
     "plants:list": LOGGED_IN,
     "plants:create": INSTALLER,

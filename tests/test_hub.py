@@ -245,3 +245,17 @@ def test_the_commissioning_step_shows_when_the_stick_calls_in(installer, plant, 
     finally:
         thread.__exit__(None, None, None)
         running.close()
+
+
+def test_an_impostor_refused_by_the_hub_is_shown_to_the_distributor_admin(admin_user, installer):
+    hubstate.record_security_event(SERIAL, ("198.51.100.9", 40000))
+    body = login(admin_user).get(reverse("security_events")).content.decode()
+    assert "198.51.100.9" in body and str(SERIAL) in body
+    assert login(installer).get(reverse("security_events")).status_code == 403
+
+
+def test_a_call_in_is_recorded_on_the_logger(plant, settings, hub):
+    logger = hub_logger(plant, settings, hub)
+    hubstate.mark_called_in([SERIAL])
+    logger.refresh_from_db()
+    assert logger.last_called_in_at is not None

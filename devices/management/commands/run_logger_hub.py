@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import signal
+import threading
 
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
@@ -17,6 +18,10 @@ from devices.models import Datalogger, Reach
 @sync_to_async
 def _is_known(serial):
     return Datalogger.objects.active().filter(reach=Reach.HUB, serial_number=str(serial)).exists()
+
+
+_security_event = sync_to_async(hubstate.record_security_event)
+_called_in = sync_to_async(hubstate.mark_called_in)
 
 
 class Command(BaseCommand):
@@ -58,6 +63,8 @@ class Command(BaseCommand):
                 batch.append(changes.get_nowait())
             with contextlib.suppress(Exception):  # Redis down: the pages say "not called in" meanwhile
                 await hubstate.record_many(client, batch)
+            with contextlib.suppress(Exception):
+                await _called_in([serial for serial, connected in batch if connected])
 
     async def _run(self, opts):
         client = aioredis.Redis.from_url(settings.REDIS_URL)
@@ -70,6 +77,7 @@ class Command(BaseCommand):
             relay_host=opts["relay_host"],
             relay_port=opts["relay_port"],
             on_change=lambda serial, connected: changes.put((serial, connected)),
+            on_security_event=_security_event,
         )
         recorder = asyncio.create_task(self._record(client, changes))
         await hub.start()
@@ -78,8 +86,9 @@ class Command(BaseCommand):
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
         try:
             while not stop.is_set():
                 await client.set(hubstate.ALIVE, 1, ex=hubstate.ALIVE_SECONDS)
