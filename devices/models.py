@@ -13,9 +13,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.scoping import VIEW
+from portal.scoping import VIEW, RestrictedByPlantQuerySet
 
-from .registermap import PLANT_SUMS
+from .registermap import BY_KEY, PLANT_SUMS
 
 SERIAL_RE = re.compile(r"^\d{10}$")
 # The Solarman V5 frame carries the logger serial as an unsigned 32-bit number.
@@ -358,3 +358,61 @@ class Reading(models.Model):
 
     def __str__(self):
         return f"{self.inverter_id} @ {self.slot:%Y-%m-%d %H:%M}"
+
+
+class SettingChange(models.Model):
+    """One attempt to change an inverter setting remotely, recorded before anything is sent.
+
+    Immutable but for its outcome, which the write task fills in once: who, when, which inverter,
+    which setting, from what to what, and what the inverter answered. Installers and the plant's
+    customer read it; nobody edits it.
+    """
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("being sent")
+        CONFIRMED = "confirmed", _("confirmed")
+        REFUSED = "refused", _("refused by the inverter")
+        NOT_CONFIRMED = "not_confirmed", _("not confirmed")
+
+    inverter = models.ForeignKey(Inverter, on_delete=models.PROTECT, related_name="setting_changes")
+    plant = models.ForeignKey("plants.Plant", on_delete=models.PROTECT, related_name="setting_changes")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=40)
+    old_value = models.JSONField(null=True)
+    new_value = models.JSONField()
+    outcome = models.CharField(max_length=15, choices=Outcome.choices, default=Outcome.PENDING)
+    answer = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RestrictedByPlantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.key}: {self.old_value} → {self.new_value} ({self.outcome})"
+
+    @property
+    def label(self):
+        return BY_KEY[self.key].label
+
+    def in_words(self):
+        """ "Jean of Soleil Bleu changed the working mode from Self-use to Battery priority — confirmed"."""
+        register = BY_KEY[self.key]
+        who = self.by.get_full_name() or self.by.username
+        company = self.by.company.name if self.by.company_id else ""
+        return _("%(who)s%(of)s changed %(setting)s from %(old)s to %(new)s — %(outcome)s") % {
+            "who": who,
+            "of": (_(" of %(company)s") % {"company": company}) if company else "",
+            "setting": str(register.label).lower(),
+            "old": register.display(self.old_value),
+            "new": register.display(self.new_value),
+            "outcome": self.get_outcome_display(),
+        }
+
+    def finish(self, outcome, answer=""):
+        """Record the outcome once: a second task run finds it finished and changes nothing."""
+        return SettingChange.objects.filter(pk=self.pk, outcome=self.Outcome.PENDING).update(
+            outcome=outcome, answer=str(answer)[:300], finished_at=timezone.now()
+        )

@@ -63,7 +63,8 @@ class PollResult:
         return self.outcome == PollOutcome.OK
 
 
-def _endpoint(logger):
+def endpoint_for(logger):
+    """How to reach `logger`: through the hub's relay, or at its address (allowed ranges only)."""
     if logger.reach == Reach.HUB:
         return Endpoint(
             Protocol.SOLARMAN_V5,
@@ -89,7 +90,7 @@ async def _read_one(logger, need_info, semaphore):
     """1. live blocks (the poll's outcome); 2. the identity block when due, whose failure is said
     in words but does not undo the live values."""
     result = PollResult(logger.id)
-    ep = _endpoint(logger)
+    ep = endpoint_for(logger)
     # Worst case: every block times out on each attempt, plus the gaps between blocks.
     budget = (len(LIVE_PLAN) + len(INFO_PLAN)) * ep.timeout * (ep.retries + 1) + 2
     async with semaphore:

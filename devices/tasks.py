@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from . import polling
+from . import polling, remote
 
 
 @shared_task
@@ -23,3 +23,10 @@ def poll_batch(logger_ids, cycle_at):
     """Poll one batch; safe to run twice (history is keyed by inverter and slot)."""
     results = polling.poll_loggers(logger_ids, cycle_at=parse_datetime(cycle_at))
     return sum(r.ok for r in results)
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def apply_setting_changes(change_ids):
+    """Write recorded setting changes one by one, each read back; safe to run twice."""
+    outcomes = remote.setting_changes_apply(change_ids=change_ids)
+    return [str(outcome) for outcome, _answer in outcomes]

@@ -5,4 +5,8 @@ from . import views
 app_name = "devices"
 urlpatterns = [
     path("inverters/<id:pk>/", views.inverter_detail, name="inverter"),
+    path("inverters/<id:pk>/settings/", views.inverter_settings, name="settings"),
+    path("inverters/<id:pk>/settings/read/", views.inverter_settings_read, name="settings_read"),
+    path("inverters/<id:pk>/settings/write/", views.inverter_settings_write, name="settings_write"),
+    path("inverters/<id:pk>/settings/changes/", views.inverter_setting_changes, name="setting_changes"),
 ]

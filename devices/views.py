@@ -1,9 +1,16 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_safe
+import json
 
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST, require_safe
+
+from . import remote, tasks
 from .models import Inverter
-from .registermap import PUBLIC_DOCUMENT, describe
+from .registermap import BY_KEY, PUBLIC_DOCUMENT, SCREEN_ONLY, describe
+from .settings_forms import SettingsForm
+from .transport import DeviceError, NoInverterAnswer
 
 
 @login_required
@@ -23,3 +30,102 @@ def inverter_detail(request, pk):
             "public_document": PUBLIC_DOCUMENT,
         },
     )
+
+
+def _inverter_for(request, pk, action):
+    """The inverter if `request.user` may see it ("view") or change it ("change"); 404 otherwise
+    (403 for one who may see but not change)."""
+    inverter = get_object_or_404(
+        Inverter.objects.restrict(request.user, "view").select_related("datalogger__plant"), pk=pk
+    )
+    if action == "change" and not Inverter.objects.restrict(request.user, "change").filter(pk=pk).exists():
+        raise PermissionDenied
+    return inverter
+
+
+@require_safe
+@login_required
+def inverter_settings(request, pk):
+    """Remote control: the settings to read live ("Lire") and change ("Paramétrer"), and those that
+    are only set on the inverter's screen, with the guide's instruction."""
+    inverter = _inverter_for(request, pk, "view")
+    if request.user.is_customer:
+        raise PermissionDenied
+    return render(
+        request,
+        "devices/settings.html",
+        {
+            "inverter": inverter,
+            "plant": inverter.datalogger.plant,
+            "can_write": Inverter.objects.restrict(request.user, "change").filter(pk=pk).exists(),
+            "screen_only": [
+                (label, instruction, inverter.latest.get(key))
+                for key, (label, instruction) in SCREEN_ONLY.items()
+            ],
+            "grid_standard": BY_KEY["grid_standard"],
+            "grid_standard_now": (
+                BY_KEY["grid_standard"].display(inverter.latest["grid_standard"])
+                if inverter.latest.get("grid_standard") is not None
+                else ""
+            ),
+            "changes": inverter.setting_changes.select_related("by__company")[:20],
+        },
+    )
+
+
+@require_POST
+@login_required
+def inverter_settings_read(request, pk):
+    """Read the settings live from the inverter now; an htmx fragment with the form to change them."""
+    inverter = _inverter_for(request, pk, "change")
+    try:
+        current = remote.settings_read(inverter=inverter)
+    except (DeviceError, NoInverterAnswer, remote.LoggerBusy, TimeoutError, OSError) as e:
+        return render(request, "devices/_settings_unreachable.html", {"error": e, "inverter": inverter})
+    return render(
+        request,
+        "devices/_settings_form.html",
+        {
+            "inverter": inverter,
+            "form": SettingsForm(current=current),
+            "read_at": timezone.now(),
+            "current": current,
+        },
+    )
+
+
+@require_POST
+@login_required
+def inverter_settings_write(request, pk):
+    """Validate the changed values; ask to confirm with old → new in words; then record and send."""
+    inverter = _inverter_for(request, pk, "change")
+    current = json.loads(request.POST.get("current") or "{}")
+    form = SettingsForm(request.POST, current=current)
+    context = {"inverter": inverter, "form": form, "current_json": json.dumps(current)}
+    if not form.is_valid():
+        return render(request, "devices/_settings_form.html", context)
+    new = form.changes()
+    if not new:
+        return render(request, "devices/_settings_form.html", {**context, "nothing": True})
+    if any(BY_KEY[key].setting.confirm for key in new) and request.POST.get("confirmed") != "1":
+        rows = [
+            (BY_KEY[k].label, BY_KEY[k].display(current.get(k)), BY_KEY[k].display(v)) for k, v in new.items()
+        ]
+        return render(request, "devices/_settings_confirm.html", {**context, "rows": rows})
+    try:
+        changes = remote.setting_changes_request(inverter=inverter, by=request.user, old=current, new=new)
+    except ValidationError as e:
+        form.add_error(None, e)
+        return render(request, "devices/_settings_form.html", context)
+    tasks.apply_setting_changes.delay_on_commit([c.pk for c in changes])
+    return render(request, "devices/_settings_progress.html", {"inverter": inverter, "changes": changes})
+
+
+@require_safe
+@login_required
+def inverter_setting_changes(request, pk):
+    """The outcome of the last changes, for the page to show without a reload (htmx polling)."""
+    inverter = _inverter_for(request, pk, "change")
+    ids = [int(i) for i in request.GET.getlist("id") if i.isdigit()][:20]
+    changes = list(inverter.setting_changes.filter(pk__in=ids).select_related("by__company"))
+    return render(request, "devices/_settings_progress.html", {"inverter": inverter, "changes": changes})

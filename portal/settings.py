@@ -299,6 +299,10 @@ LOGGER_HUB_RELAY_HOST = env_str("LOGGER_HUB_RELAY_HOST", "127.0.0.1")
 LOGGER_HUB_RELAY_PORT = env_int("LOGGER_HUB_RELAY_PORT", 10001)
 # What installers type as Server B on the stick: the portal's public address.
 LOGGER_HUB_PUBLIC_HOST = env_str("LOGGER_HUB_PUBLIC_HOST", "portal.example.fr")
+# Remote control: how long a write or a live read waits for the stick's lock, and how many writes an
+# inverter takes in 10 minutes.
+REMOTE_LOCK_WAIT_SECONDS = float(env_str("REMOTE_LOCK_WAIT_SECONDS", "30"))
+REMOTE_WRITES_PER_10_MINUTES = env_int("REMOTE_WRITES_PER_10_MINUTES", 10)
 # Private or loopback ranges the portal may connect to for direct loggers (e.g. a VPN), comma-separated.
 DATALOGGER_ALLOWED_NETWORKS = env_networks("DATALOGGER_ALLOWED_NETWORKS", "")
 # The inverter's identity (serial, model, firmware) is read hourly, and every 10 minutes until known.

@@ -73,6 +73,10 @@ POLICIES = {
     "plants:grant_revoke": PLANT_CHANGE,
     "plants:archive": PLANT_CHANGE,
     "devices:inverter": INSTALLER_OF_PLANT,
+    "devices:settings": INSTALLER_OF_PLANT,
+    "devices:settings_read": PLANT_CHANGE,
+    "devices:settings_write": PLANT_CHANGE,
+    "devices:setting_changes": PLANT_CHANGE,
     "alarms:list": LOGGED_IN,
     "alarms:export": LOGGED_IN,
     "alarms:detail": INSTALLER_OF_PLANT,
@@ -222,6 +226,10 @@ KWARGS_BY_BASENAME = {
 
 
 PAGE_OBJECTS = {
+    "devices:settings": "inverter",
+    "devices:settings_read": "inverter",
+    "devices:settings_write": "inverter",
+    "devices:setting_changes": "inverter",
     "alarms:detail": "alarm",
     "alarms:acknowledge": "alarm",
     "devices:inverter": "inverter",

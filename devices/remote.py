@@ -1,0 +1,171 @@
+"""Remote control: read an inverter's settings live, and change them one by one, safely.
+
+1. Only the register map's writable settings, validated against the map before anything is sent.
+2. Every attempt is recorded (SettingChange) before it is sent, then its outcome once known.
+3. Writes run in a Celery task under the logger's lock (the polling lock), so a write never
+   interleaves with a poll or another write on the stick's wire.
+4. Each write is read back: "confirmed" only when the inverter gives the new value back; a refusal
+   is worded with the guide's instruction (remote control is enabled on the inverter's screen); a
+   connection lost mid-write is "not confirmed", never a success.
+"""
+
+import asyncio
+import contextlib
+from datetime import timedelta
+
+import redis.asyncio as aioredis
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import SettingChange
+from .polling import LOCK_KEY, endpoint_for
+from .registermap import BY_KEY, GUIDE_REMOTE_CONTROL, SETTINGS_PLAN, Block, Group
+from .transport import (
+    DeviceError,
+    NoInverterAnswer,
+    Reason,
+    SettingRefused,
+    connect,
+    read_values,
+    setting_word,
+    write_setting,
+)
+
+RATE_WINDOW = timedelta(minutes=10)
+
+
+class LoggerBusy(Exception):
+    """The stick stayed locked by a poll or another write for longer than we wait."""
+
+
+@contextlib.asynccontextmanager
+async def logger_lock(serial, *, wait):
+    """The logger's own lock, the one polls take: wait for it up to `wait` seconds."""
+    client = aioredis.Redis.from_url(settings.REDIS_URL)
+    key = LOCK_KEY.format(serial)
+    deadline = asyncio.get_running_loop().time() + wait
+    try:
+        while not await client.set(key, "write", nx=True, px=int((wait + 60) * 1000)):
+            if asyncio.get_running_loop().time() > deadline:
+                raise LoggerBusy
+            await asyncio.sleep(0.1)
+        try:
+            yield
+        finally:
+            await client.delete(key)
+    finally:
+        await client.aclose()
+
+
+def settings_read(*, inverter):
+    """The current settings, read live from the inverter now (not stored data): {key: value}."""
+    logger = inverter.datalogger
+
+    async def read():
+        async with logger_lock(logger.serial_number, wait=settings.REMOTE_LOCK_WAIT_SECONDS):
+            async with connect(endpoint_for(logger)) as conn:
+                return await read_values(conn, SETTINGS_PLAN)
+
+    values = asyncio.run(read())
+    return {key: value for key, value in values.items() if BY_KEY[key].setting is not None}
+
+
+def setting_changes_request(*, inverter, by, old, new):
+    """Record the changes `new` ({key: value}) of settings whose current values are `old`; the caller
+    has them written (tasks.apply_setting_changes) once its transaction commits. Refused as a whole,
+    before anything is recorded or sent, when a value is not allowed or the inverter had too many
+    writes lately."""
+    errors = {}
+    for key, value in new.items():
+        try:
+            setting_word(key, value)
+        except SettingRefused as e:
+            errors[key] = str(e)
+    if errors:
+        raise ValidationError(errors)
+    recent = SettingChange.objects.filter(
+        inverter=inverter, created_at__gte=timezone.now() - RATE_WINDOW
+    ).count()
+    if recent + len(new) > settings.REMOTE_WRITES_PER_10_MINUTES:
+        raise ValidationError(
+            _("Too many changes on this inverter lately (%(n)d in 10 minutes); wait a few minutes.")
+            % {"n": settings.REMOTE_WRITES_PER_10_MINUTES}
+        )
+    plant = inverter.datalogger.plant
+    return [
+        SettingChange.objects.create(
+            inverter=inverter, plant=plant, by=by, key=key, old_value=old.get(key), new_value=value
+        )
+        for key, value in new.items()
+    ]
+
+
+def setting_changes_apply(*, change_ids):
+    """Write the pending changes one by one under the logger's lock, each read back. Safe to run twice:
+    a change already finished is skipped."""
+    changes = list(
+        SettingChange.objects.filter(pk__in=change_ids, outcome=SettingChange.Outcome.PENDING)
+        .select_related("inverter__datalogger__plant")
+        .order_by("pk")
+    )
+    if not changes:
+        return []
+    logger = changes[0].inverter.datalogger
+    try:
+        outcomes = asyncio.run(_apply(logger, changes))
+    except LoggerBusy:
+        outcomes = [
+            (SettingChange.Outcome.NOT_CONFIRMED, _("The logger stayed busy; nothing was sent."))
+        ] * len(changes)
+    except (DeviceError, NoInverterAnswer, TimeoutError, OSError) as e:
+        outcomes = [(SettingChange.Outcome.NOT_CONFIRMED, _not_reached(e))] * len(changes)
+    for change, (outcome, answer) in zip(changes, outcomes, strict=False):
+        change.finish(outcome, answer)
+    return outcomes
+
+
+async def _apply(logger, changes):
+    outcomes = []
+    async with logger_lock(logger.serial_number, wait=settings.REMOTE_LOCK_WAIT_SECONDS):
+        async with connect(endpoint_for(logger)) as conn:
+            for change in changes:
+                outcomes.append(await _write_one(conn, change))
+    return outcomes
+
+
+async def _write_one(conn, change):
+    register = BY_KEY[change.key]
+    try:
+        await asyncio.wait_for(
+            write_setting(conn, change.key, change.new_value), settings.DEVICE_TIMEOUT_SECONDS * 3
+        )
+    except DeviceError as e:
+        if e.reason == Reason.EXCEPTION:
+            return SettingChange.Outcome.REFUSED, _(
+                "The inverter refused the change (Modbus exception %(code)s). Remote control may be disabled "
+                "on its screen. %(instruction)s"
+            ) % {"code": e.code, "instruction": GUIDE_REMOTE_CONTROL}
+        return SettingChange.Outcome.NOT_CONFIRMED, _not_reached(e)
+    except (NoInverterAnswer, TimeoutError) as e:
+        return SettingChange.Outcome.NOT_CONFIRMED, _not_reached(e)
+    if register.group == Group.COMMAND:
+        return SettingChange.Outcome.CONFIRMED, _("Accepted by the inverter.")
+    try:
+        block = Block(register.table, register.address, register.count, (register,))
+        back = (await read_values(conn, [block]))[register.key]
+    except (DeviceError, NoInverterAnswer, TimeoutError) as e:
+        return SettingChange.Outcome.NOT_CONFIRMED, _not_reached(e)
+    if back != change.new_value:
+        return SettingChange.Outcome.NOT_CONFIRMED, _("The inverter reads back %(value)s.") % {
+            "value": register.display(back)
+        }
+    return SettingChange.Outcome.CONFIRMED, _("Set successfully (read back).")
+
+
+def _not_reached(error):
+    text = str(error) if isinstance(error, DeviceError) else _("The inverter did not answer.")
+    return _(
+        "No confirmation: %(why)s The change may or may not have been applied; read the settings again."
+    ) % {"why": text}
