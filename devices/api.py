@@ -19,7 +19,7 @@ from portal.scoping import api_action
 
 from . import polling, services
 from .filters import ReadingFilterSet
-from .models import Datalogger, DeviceStatus, Inverter, Reading
+from .models import Datalogger, DeviceStatus, Inverter, Reading, SettingChange
 from .registermap import HISTORY_FIELDS, describe
 
 
@@ -175,6 +175,40 @@ class InverterViewSet(viewsets.ReadOnlyModelViewSet):
         return self.get_paginated_response(ReadingSerializer(page, many=True).data)
 
 
+class SettingChangeSerializer(serializers.ModelSerializer):
+    text = serializers.CharField(source="in_words", read_only=True, help_text="The change in plain words.")
+
+    class Meta:
+        model = SettingChange
+        fields = [
+            "id",
+            "plant",
+            "inverter",
+            "key",
+            "old_value",
+            "new_value",
+            "outcome",
+            "answer",
+            "created_at",
+            "finished_at",
+            "text",
+        ]
+        read_only_fields = fields
+
+
+class SettingChangeViewSet(viewsets.ReadOnlyModelViewSet):
+    """The remote-control log: every attempt, who, when, old → new, outcome (?plant= to narrow it)."""
+
+    serializer_class = SettingChangeSerializer
+    lookup_value_regex = ID_REGEX
+
+    def get_queryset(self):
+        changes = SettingChange.objects.restrict(self.request.user, "view").select_related("by__company")
+        plant = self.request.query_params.get("plant", "")
+        return changes.filter(plant_id=int(plant)) if plant.isdigit() and len(plant) < 19 else changes
+
+
 def register(router):
     router.register("dataloggers", DataloggerViewSet, basename="datalogger")
     router.register("inverters", InverterViewSet, basename="inverter")
+    router.register("setting-changes", SettingChangeViewSet, basename="setting-change")

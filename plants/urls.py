@@ -9,6 +9,7 @@ urlpatterns = [
     path("<id:pk>/", views.plant_detail, name="detail"),
     path("<id:pk>/edit/", views.plant_edit, name="edit"),
     path("<id:pk>/about/", views.plant_about, name="about"),
+    path("<id:pk>/settings-log/", views.settings_log, name="settings_log"),
     path("<id:pk>/photos/<id:photo_pk>/<str:variant>.jpg", views.photo_file, name="photo"),
     path("<id:pk>/photos/<id:photo_pk>/delete/", views.photo_delete, name="photo_delete"),
     path("<id:pk>/commission/<str:step>/", views.commission, name="commission"),

@@ -12,9 +12,11 @@ from alarms.models import Alarm
 from devices import hubstate
 from devices import services as device_services
 from devices.forms import DataloggerForm, MoveDataloggerForm
-from devices.models import Datalogger, live_totals
+from devices.models import Datalogger, SettingChange, live_totals
 from devices.polling import datalogger_test_connection
+from devices.registermap import BY_KEY
 from portal.access import installer_required
+from portal.csvexport import csv_response, local_time
 
 from . import services
 from .filters import PlantFilterSet
@@ -110,6 +112,35 @@ def plant_edit(request, pk):
         messages.success(request, _("Plant saved."))
         return redirect("plants:about", pk=pk)
     return render(request, "plants/edit.html", {"plant": plant, "form": form})
+
+
+def _settings_log_rows(plant, changes):
+    yield [_("When"), _("Who"), _("Setting"), _("Old value"), _("New value"), _("Outcome"), _("Answer")]
+    for c in changes.iterator():
+        register = BY_KEY[c.key]
+        yield [
+            local_time(c.created_at, plant.tzinfo),
+            c.by.get_full_name() or c.by.username,
+            register.label,
+            register.display(c.old_value),
+            register.display(c.new_value),
+            c.get_outcome_display(),
+            c.answer,
+        ]
+
+
+@require_safe
+@login_required
+def settings_log(request, pk):
+    """Every remote change of the plant's inverters, in plain words; read-only, for the installer
+    company and the plant's customer alike (?format=csv to download it)."""
+    plant = get_plant_for_user(request, pk)
+    changes = (
+        SettingChange.objects.restrict(request.user, "view").filter(plant=plant).select_related("by__company")
+    )
+    if request.GET.get("format") == "csv":
+        return csv_response(_settings_log_rows(plant, changes), filename="settings-log.csv")
+    return render(request, "plants/settings_log.html", {"plant": plant, "changes": changes[:200]})
 
 
 @login_required

@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from PIL import Image
 
 from alarms.models import Alarm
-from devices.models import Datalogger, Inverter
+from devices.models import Datalogger, Inverter, SettingChange
 from plants.models import PlantGrant
 from plants.services import photo_add
 from portal.models import Company, ProAccountRequest, User
@@ -62,6 +62,9 @@ POLICIES = {
     "plants:detail": PLANT_VIEW,
     "plants:edit": PLANT_CHANGE,
     "plants:about": PLANT_VIEW,
+    "plants:settings_log": PLANT_VIEW,
+    "setting-change-list": LOGGED_IN,
+    "setting-change-detail": PLANT_VIEW,
     "plants:photo": PLANT_VIEW,
     "plants:photo_delete": PLANT_CHANGE,
     "plants:commission": PLANT_CHANGE,
@@ -215,6 +218,9 @@ def world(db, settings, tmp_path):
     objects = {
         "plant": plant, "logger": logger, "inverter": inverter, "alarm": alarm, "photo": photo,
         "grant": grant, "company": a, "request": request, "code": alarm.code,
+        "change": SettingChange.objects.create(
+            inverter=inverter, plant=plant, by=installer, key="working_mode", old_value=0, new_value=2
+        ),
     }  # fmt: skip
     return actors, objects
 
@@ -222,6 +228,7 @@ def world(db, settings, tmp_path):
 KWARGS_BY_BASENAME = {
     "plant": "plant", "grant": "grant", "photo": "photo", "datalogger": "logger", "inverter": "inverter",
     "alarm": "alarm", "company": "company", "account-request": "request", "alarm-code": "code",
+    "setting-change": "change",
 }  # fmt: skip
 
 

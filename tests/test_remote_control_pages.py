@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from devices import polling
 from devices.models import SettingChange
@@ -76,3 +77,27 @@ def test_an_out_of_range_value_is_a_form_error_and_nothing_is_sent(inverter, ins
     )
     assert "inférieure ou égale à 100" in body.replace("\xa0", " ")
     assert v5_device.writes == [] and not SettingChange.objects.exists()
+
+
+def test_the_customer_reads_the_plants_settings_log_in_plain_words_and_as_csv(
+    inverter, installer, customer, stranger, v5_device, django_capture_on_commit_callbacks
+):
+    v5_device.remote_control = True
+    write = reverse("devices:settings_write", args=[inverter.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        login(installer).post(
+            write, {"current": json.dumps({"working_mode": 0}), "working_mode": "2", "confirmed": "1"}
+        )
+    plant = inverter.datalogger.plant
+    log = reverse("plants:settings_log", args=[plant.pk])
+    body = text(login(customer).get(log))
+    assert "a changé mode de fonctionnement de Autoconsommation à Priorité batterie — confirmé" in body
+    csv_body = b"".join(login(customer).get(log, {"format": "csv"}).streaming_content).decode("utf-8-sig")
+    assert "Priorité batterie" in csv_body.splitlines()[1]
+    assert login(stranger).get(log).status_code == 404
+    api = APIClient()
+    api.force_authenticate(customer)
+    (row,) = api.get("/api/v1/setting-changes/", {"plant": plant.pk}).json()["results"]
+    assert row["outcome"] == "confirmed" and row["new_value"] == 2
+    api.force_authenticate(stranger)
+    assert api.get("/api/v1/setting-changes/").json()["results"] == []
