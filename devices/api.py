@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
@@ -17,10 +18,11 @@ from portal.access import IsInstallerOrReadOnly
 from portal.edge import ID_REGEX
 from portal.scoping import api_action
 
-from . import polling, services
+from . import polling, remote, services, tasks
 from .filters import ReadingFilterSet
 from .models import Datalogger, DeviceStatus, Inverter, Reading, SettingChange
 from .registermap import HISTORY_FIELDS, describe
+from .transport import DeviceError, NoInverterAnswer
 
 
 class LiveValueSerializer(serializers.Serializer):
@@ -150,29 +152,10 @@ class ReadingSerializer(serializers.ModelSerializer):
         fields = ["slot", *HISTORY_FIELDS]
 
 
-class InverterViewSet(viewsets.ReadOnlyModelViewSet):
-    lookup_value_regex = ID_REGEX  # a longer id is a 404, not a database error
-    serializer_class = InverterSerializer
-
-    def get_queryset(self):
-        return Inverter.objects.restrict(self.request.user, "view")
-
-    @extend_schema(
-        responses=ReadingSerializer(many=True),
-        parameters=[
-            OpenApiParameter(name, OpenApiTypes.DATETIME, description=str(f.label))
-            for name, f in ReadingFilterSet.base_filters.items()
-        ],
+class SettingsWriteSerializer(serializers.Serializer):
+    changes = serializers.DictField(
+        child=serializers.JSONField(), help_text="{setting key: new value}, e.g. {'working_mode': 2}."
     )
-    @action(detail=True, methods=["get"])
-    def readings(self, request, pk=None):
-        """History of one inverter, newest first (?since= / ?until= ISO 8601 times bound it)."""
-        inverter = get_object_or_404(self.get_queryset(), pk=pk)  # not get_object: it would filter inverters
-        filters = ReadingFilterSet(request.query_params, queryset=Reading.objects.filter(inverter=inverter))
-        if not filters.is_valid():
-            raise ValidationError(filters.errors)
-        page = self.paginate_queryset(filters.qs.order_by("-slot"))
-        return self.get_paginated_response(ReadingSerializer(page, many=True).data)
 
 
 class SettingChangeSerializer(serializers.ModelSerializer):
@@ -194,6 +177,59 @@ class SettingChangeSerializer(serializers.ModelSerializer):
             "text",
         ]
         read_only_fields = fields
+
+
+class InverterViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = ID_REGEX  # a longer id is a 404, not a database error
+    serializer_class = InverterSerializer
+
+    def get_queryset(self):
+        return Inverter.objects.restrict(self.request.user, "view")
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"], url_path="settings")
+    def settings_read(self, request, pk=None):
+        """The inverter's settings, read live from it now ({key: value}); installers of its company only.
+        Synchronous: the answer comes within the logger's timeout."""
+        inverter = get_object_or_404(Inverter.objects.restrict(request.user, "change"), pk=pk)
+        try:
+            return Response(remote.settings_read(inverter=inverter))
+        except (DeviceError, NoInverterAnswer, remote.LoggerBusy, TimeoutError, OSError) as e:
+            return Response({"detail": str(e) or _("The logger did not answer.")}, status=503)
+
+    @extend_schema(request=SettingsWriteSerializer, responses={202: SettingChangeSerializer(many=True)})
+    @settings_read.mapping.post
+    def settings_write(self, request, pk=None):
+        """Change settings: validated now (400 with the reasons), recorded, then written one by one in
+        the background; each change's URL (`/api/v1/setting-changes/<id>/`) gives its outcome."""
+        inverter = get_object_or_404(Inverter.objects.restrict(request.user, "change"), pk=pk)
+        body = SettingsWriteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            changes = remote.setting_changes_request(
+                inverter=inverter, by=request.user, old=inverter.latest, new=body.validated_data["changes"]
+            )
+        except DjangoValidationError as e:
+            raise as_drf_error(e) from None
+        tasks.apply_setting_changes.delay_on_commit([c.pk for c in changes])
+        return Response(SettingChangeSerializer(changes, many=True).data, status=202)
+
+    @extend_schema(
+        responses=ReadingSerializer(many=True),
+        parameters=[
+            OpenApiParameter(name, OpenApiTypes.DATETIME, description=str(f.label))
+            for name, f in ReadingFilterSet.base_filters.items()
+        ],
+    )
+    @action(detail=True, methods=["get"])
+    def readings(self, request, pk=None):
+        """History of one inverter, newest first (?since= / ?until= ISO 8601 times bound it)."""
+        inverter = get_object_or_404(self.get_queryset(), pk=pk)  # not get_object: it would filter inverters
+        filters = ReadingFilterSet(request.query_params, queryset=Reading.objects.filter(inverter=inverter))
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        page = self.paginate_queryset(filters.qs.order_by("-slot"))
+        return self.get_paginated_response(ReadingSerializer(page, many=True).data)
 
 
 class SettingChangeViewSet(viewsets.ReadOnlyModelViewSet):

@@ -21,7 +21,16 @@ from django.utils.translation import gettext as _
 
 from .models import SettingChange
 from .polling import LOCK_KEY, endpoint_for
-from .registermap import BY_KEY, GUIDE_REMOTE_CONTROL, SETTINGS_PLAN, Block, Group
+from .registermap import (
+    BY_KEY,
+    GUIDE_REMOTE_CONTROL,
+    LIVE_PLAN,
+    SETTINGS_PLAN,
+    Block,
+    Group,
+    live_values,
+    sanitise,
+)
 from .transport import (
     DeviceError,
     NoInverterAnswer,
@@ -70,6 +79,20 @@ def settings_read(*, inverter):
 
     values = asyncio.run(read())
     return {key: value for key, value in values.items() if BY_KEY[key].setting is not None}
+
+
+def live_read(*, inverter):
+    """The live values, read from the stick now (the live session): with the derived sums."""
+    logger = inverter.datalogger
+
+    async def read():
+        async with logger_lock(logger.serial_number, wait=settings.LIVE_LOCK_WAIT_SECONDS):
+            async with connect(endpoint_for(logger)) as conn:
+                return await read_values(conn, LIVE_PLAN)
+
+    values = asyncio.run(read())
+    sanitise(values)
+    return live_values(values)
 
 
 def setting_changes_request(*, inverter, by, old, new):

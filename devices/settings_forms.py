@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .registermap import SETTING_GROUP_LABELS, SETTINGS, Group, Kind
+from .registermap import BY_KEY, SETTING_GROUP_LABELS, SETTINGS, Group, Kind
 
 
 def _field(register, current):
@@ -31,12 +31,18 @@ class SettingsForm(forms.Form):
         for register in SETTINGS:
             if register.writable and register.group != Group.COMMAND:
                 self.fields[register.key] = _field(register, current.get(register.key))
+            elif register.writable:  # a command (restart): a box to tick, confirmed before it is sent
+                self.fields[register.key] = forms.BooleanField(label=register.label, required=False)
+            if register.writable:
                 self.fields[register.key].group = SETTING_GROUP_LABELS[register.setting.group]
 
     def changes(self):
         """{key: new value} for the fields whose value differs from the one read."""
-        return {
-            key: value
-            for key, value in self.cleaned_data.items()
-            if value not in (None, "") and value != self.current.get(key)
-        }
+        changes = {}
+        for key, value in self.cleaned_data.items():
+            if isinstance(value, bool):
+                if value:
+                    changes[key] = next(iter(BY_KEY[key].choices))  # the command's one value (restart: 1)
+            elif value not in (None, "") and value != self.current.get(key):
+                changes[key] = value
+        return changes

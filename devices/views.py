@@ -129,3 +129,27 @@ def inverter_setting_changes(request, pk):
     ids = [int(i) for i in request.GET.getlist("id") if i.isdigit()][:20]
     changes = list(inverter.setting_changes.filter(pk__in=ids).select_related("by__company"))
     return render(request, "devices/_settings_progress.html", {"inverter": inverter, "changes": changes})
+
+
+@require_safe
+@login_required
+def inverter_live(request, pk):
+    """The live session: values read straight from the stick every few seconds while the page is open."""
+    inverter = _inverter_for(request, pk, "change")
+    return render(request, "devices/live.html", {"inverter": inverter, "plant": inverter.datalogger.plant})
+
+
+@require_safe
+@login_required
+def inverter_live_values(request, pk):
+    """One live read of the inverter (bypassing stored data), as an htmx fragment."""
+    inverter = _inverter_for(request, pk, "change")
+    try:
+        values = remote.live_read(inverter=inverter)
+    except (DeviceError, NoInverterAnswer, remote.LoggerBusy, TimeoutError, OSError) as e:
+        return render(request, "devices/_live_values.html", {"inverter": inverter, "error": e})
+    return render(
+        request,
+        "devices/_live_values.html",
+        {"inverter": inverter, "rows": describe(values), "read_at": timezone.now()},
+    )

@@ -303,6 +303,7 @@ LOGGER_HUB_PUBLIC_HOST = env_str("LOGGER_HUB_PUBLIC_HOST", "portal.example.fr")
 # inverter takes in 10 minutes.
 REMOTE_LOCK_WAIT_SECONDS = float(env_str("REMOTE_LOCK_WAIT_SECONDS", "30"))
 REMOTE_WRITES_PER_10_MINUTES = env_int("REMOTE_WRITES_PER_10_MINUTES", 10)
+LIVE_LOCK_WAIT_SECONDS = float(env_str("LIVE_LOCK_WAIT_SECONDS", "5"))
 # Private or loopback ranges the portal may connect to for direct loggers (e.g. a VPN), comma-separated.
 DATALOGGER_ALLOWED_NETWORKS = env_networks("DATALOGGER_ALLOWED_NETWORKS", "")
 # The inverter's identity (serial, model, firmware) is read hourly, and every 10 minutes until known.

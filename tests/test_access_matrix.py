@@ -77,6 +77,8 @@ POLICIES = {
     "plants:archive": PLANT_CHANGE,
     "devices:inverter": INSTALLER_OF_PLANT,
     "devices:settings": INSTALLER_OF_PLANT,
+    "devices:live": PLANT_CHANGE,
+    "devices:live_values": PLANT_CHANGE,
     "devices:settings_read": PLANT_CHANGE,
     "devices:settings_write": PLANT_CHANGE,
     "devices:setting_changes": PLANT_CHANGE,
@@ -111,6 +113,7 @@ POLICIES = {
     "inverter-list": LOGGED_IN,
     "inverter-detail": PLANT_VIEW,
     "inverter-readings": PLANT_VIEW,
+    "inverter-settings-read": PLANT_CHANGE,
     "alarm-list": LOGGED_IN,
     "alarm-detail": PLANT_VIEW,
     "alarm-acknowledge": PLANT_CHANGE,
@@ -234,6 +237,8 @@ KWARGS_BY_BASENAME = {
 
 PAGE_OBJECTS = {
     "devices:settings": "inverter",
+    "devices:live": "inverter",
+    "devices:live_values": "inverter",
     "devices:settings_read": "inverter",
     "devices:settings_write": "inverter",
     "devices:setting_changes": "inverter",
@@ -252,7 +257,8 @@ def object_key(name):
         return PAGE_OBJECTS[name]
     if name.startswith("plants:"):
         return "plant"
-    return KWARGS_BY_BASENAME[name.rsplit("-", 1)[0]]
+    basename = max((b for b in KWARGS_BY_BASENAME if name.startswith(b + "-")), key=len)
+    return KWARGS_BY_BASENAME[basename]
 
 
 def url_for(name, kwargs_names, objects):

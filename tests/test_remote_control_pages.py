@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from devices import polling
 from devices.models import SettingChange
+from devices.simulator import Behaviour
 
 from .conftest import attach_logger, login, text
 
@@ -101,3 +102,49 @@ def test_the_customer_reads_the_plants_settings_log_in_plain_words_and_as_csv(
     assert row["outcome"] == "confirmed" and row["new_value"] == 2
     api.force_authenticate(stranger)
     assert api.get("/api/v1/setting-changes/").json()["results"] == []
+
+
+def test_the_live_session_reads_the_stick_itself_and_says_when_it_cannot(
+    inverter, installer, customer, v5_device
+):
+
+    simulated = {"battery_soc": 77.7}
+    v5_device.overrides.update(simulated)
+    client = login(installer)
+    assert "toutes les 5 secondes" in text(client.get(reverse("devices:live", args=[inverter.pk])))
+    values = text(client.get(reverse("devices:live_values", args=[inverter.pk])))
+    assert "77,7\xa0%" in values  # read now from the stick, not from stored data
+    v5_device.behaviour = Behaviour.TIMEOUT
+    values = text(client.get(reverse("devices:live_values", args=[inverter.pk])))
+    assert "ne peut pas être joint" in values and "diagnostic" in values.lower()
+    assert login(customer).get(reverse("devices:live", args=[inverter.pk])).status_code in (403, 404)
+
+
+def test_the_api_reads_live_and_sets_asynchronously_with_a_status_url(
+    inverter, installer, customer, stranger, v5_device, django_capture_on_commit_callbacks
+):
+    v5_device.remote_control = True
+    api = APIClient()
+    api.force_authenticate(installer)
+    url = f"/api/v1/inverters/{inverter.pk}/settings/"
+    assert api.get(url).json()["working_mode"] == 0
+    assert api.post(url, {"changes": {"charge_limit": 0}}, format="json").status_code == 400
+    assert v5_device.writes == []
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(url, {"changes": {"working_mode": 2}}, format="json")
+    assert response.status_code == 202
+    (change,) = response.json()
+    assert api.get(f"/api/v1/setting-changes/{change['id']}/").json()["outcome"] == "confirmed"
+    for outsider in (customer, stranger):
+        api.force_authenticate(outsider)
+        assert (
+            api.get(url).status_code == 404
+            and api.post(url, {"changes": {}}, format="json").status_code == 404
+        )
+
+
+def test_the_restart_is_a_box_to_tick_confirmed_before_it_is_sent(inverter, installer, v5_device):
+    v5_device.remote_control = True
+    write = reverse("devices:settings_write", args=[inverter.pk])
+    confirm = text(login(installer).post(write, {"current": "{}", "restart": "on"}))
+    assert "Redémarrer l'onduleur" in confirm and v5_device.writes == []
