@@ -58,6 +58,7 @@ def inverter_settings(request, pk):
             "inverter": inverter,
             "plant": inverter.datalogger.plant,
             "can_write": Inverter.objects.restrict(request.user, "change").filter(pk=pk).exists(),
+            "can_read": request.user.is_installer or request.user.is_distributor_admin,
             "screen_only": [
                 (label, instruction, inverter.latest.get(key))
                 for key, (label, instruction) in SCREEN_ONLY.items()
@@ -76,8 +77,9 @@ def inverter_settings(request, pk):
 @require_POST
 @login_required
 def inverter_settings_read(request, pk):
-    """Read the settings live from the inverter now; an htmx fragment with the form to change them."""
-    inverter = _inverter_for(request, pk, "change")
+    """Read the settings live from the inverter now; an htmx fragment with the form to change them
+    (the distributor admin reads them too, without the means to write)."""
+    inverter = _inverter_for(request, pk, "view" if request.user.is_distributor_admin else "change")
     try:
         current = remote.settings_read(inverter=inverter)
     except (DeviceError, NoInverterAnswer, remote.LoggerBusy, TimeoutError, OSError) as e:
@@ -87,6 +89,7 @@ def inverter_settings_read(request, pk):
         "devices/_settings_form.html",
         {
             "inverter": inverter,
+            "can_write": not request.user.is_distributor_admin,
             "form": SettingsForm(current=current),
             "read_at": timezone.now(),
             "current": current,
@@ -101,7 +104,7 @@ def inverter_settings_write(request, pk):
     inverter = _inverter_for(request, pk, "change")
     current = json.loads(request.POST.get("current") or "{}")
     form = SettingsForm(request.POST, current=current)
-    context = {"inverter": inverter, "form": form, "current_json": json.dumps(current)}
+    context = {"inverter": inverter, "form": form, "current_json": json.dumps(current), "can_write": True}
     if not form.is_valid():
         return render(request, "devices/_settings_form.html", context)
     new = form.changes()
