@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from plants.api import (
@@ -197,6 +197,17 @@ class InverterViewSet(viewsets.ReadOnlyModelViewSet):
         except (DeviceError, NoInverterAnswer, remote.LoggerBusy, TimeoutError, OSError) as e:
             return Response({"detail": str(e) or _("The logger did not answer.")}, status=503)
 
+    @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"], url_path="settings/read")
+    def settings_read_async(self, request, pk=None):
+        """Read the settings live in the background: 202 with `status_url`, where the values (or why
+        not) wait for 15 minutes."""
+        inverter = get_object_or_404(Inverter.objects.restrict(request.user, "change"), pk=pk)
+        token = remote.settings_read_request(inverter=inverter, by=request.user)
+        tasks.read_settings.delay_on_commit(token)
+        url = request.build_absolute_uri(f"/api/v1/settings-reads/{token}/")
+        return Response({"id": token, "status_url": url}, status=202)
+
     @extend_schema(request=SettingsWriteSerializer, responses={202: SettingChangeSerializer(many=True)})
     @settings_read.mapping.post
     def settings_write(self, request, pk=None):
@@ -244,7 +255,24 @@ class SettingChangeViewSet(viewsets.ReadOnlyModelViewSet):
         return changes.filter(plant_id=int(plant)) if plant.isdigit() and len(plant) < 19 else changes
 
 
+class SettingsReadViewSet(viewsets.ViewSet):
+    """The status of a background settings read: pending, done (values, read_at) or failed (error)."""
+
+    lookup_value_regex = "[0-9a-f]{32}"
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def retrieve(self, request, pk=None):
+        state = remote.settings_read_status(token=pk)
+        if (
+            state is None
+            or not Inverter.objects.restrict(request.user, "change").filter(pk=state["inverter"]).exists()
+        ):
+            raise NotFound
+        return Response({key: value for key, value in state.items() if key != "by"})
+
+
 def register(router):
     router.register("dataloggers", DataloggerViewSet, basename="datalogger")
     router.register("inverters", InverterViewSet, basename="inverter")
     router.register("setting-changes", SettingChangeViewSet, basename="setting-change")
+    router.register("settings-reads", SettingsReadViewSet, basename="settings-read")

@@ -11,15 +11,18 @@
 
 import asyncio
 import contextlib
+import json
+import secrets
 from datetime import timedelta
 
+import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import SettingChange
+from .models import Inverter, SettingChange
 from .polling import LOCK_KEY, endpoint_for
 from .registermap import (
     BY_KEY,
@@ -192,3 +195,41 @@ def _not_reached(error):
     return _(
         "No confirmation: %(why)s The change may or may not have been applied; read the settings again."
     ) % {"why": text}
+
+
+# Asynchronous reads for the API: the result waits in Redis under a random token for a while.
+READ_KEY = "aura:settings-read:{}"
+READ_TTL_SECONDS = 900
+
+
+def settings_read_request(*, inverter, by):
+    """Start a live read in the background; returns the token of its status."""
+    token = secrets.token_hex(16)
+    _store(token, {"status": "pending", "inverter": inverter.pk, "by": by.pk})
+    return token
+
+
+def settings_read_run(*, token):
+    """The background half: read now, and leave the values (or why not) under the token."""
+    state = settings_read_status(token=token)
+    if state is None or state["status"] != "pending":
+        return  # expired, or already done by an earlier run of the task
+    inverter = Inverter.objects.select_related("datalogger__plant").get(pk=state["inverter"])
+    try:
+        state.update(
+            status="done", values=settings_read(inverter=inverter), read_at=timezone.now().isoformat()
+        )
+    except (DeviceError, NoInverterAnswer, LoggerBusy, TimeoutError, OSError) as e:
+        state.update(status="failed", error=str(e) or _("The logger did not answer."))
+    _store(token, state)
+
+
+def settings_read_status(*, token):
+    value = redis.Redis.from_url(settings.REDIS_URL).get(READ_KEY.format(token))
+    return json.loads(value) if value else None
+
+
+def _store(token, state):
+    redis.Redis.from_url(settings.REDIS_URL).set(
+        READ_KEY.format(token), json.dumps(state), ex=READ_TTL_SECONDS
+    )

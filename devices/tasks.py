@@ -30,3 +30,9 @@ def apply_setting_changes(change_ids):
     """Write recorded setting changes one by one, each read back; safe to run twice."""
     outcomes = remote.setting_changes_apply(change_ids=change_ids)
     return [str(outcome) for outcome, _answer in outcomes]
+
+
+@shared_task(time_limit=60, soft_time_limit=50)
+def read_settings(token):
+    """Read an inverter's settings live for an API client, who asks for them by token."""
+    remote.settings_read_run(token=token)

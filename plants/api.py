@@ -94,6 +94,14 @@ class PlantSerializer(ModelCleanSerializer):
 
     clean_exclude = ("company", "created_by")
 
+    def to_representation(self, instance):
+        """The installer's internal notes are never shown to an end customer."""
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated and request.user.is_customer:
+            data.pop("notes", None)
+        return data
+
 
 class PlantViewSet(viewsets.ModelViewSet):
     """Plants: everyone sees what they may; only the owning company's installers change them."""

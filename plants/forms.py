@@ -21,10 +21,12 @@ class PlantForm(forms.ModelForm):
             "grid_code",
             "commissioning_date",
             "notes",
+            "customer_notes",
         ]
         widgets = {
             "commissioning_date": forms.DateInput(attrs={"type": "date"}),
             "notes": forms.Textarea(attrs={"rows": 3}),
+            "customer_notes": forms.Textarea(attrs={"rows": 3}),
             "system_type": forms.RadioSelect,
         }
 

@@ -189,7 +189,9 @@ class Plant(models.Model):
         _("grid code"), choices=GRID_CODE_CHOICES, default=GRID_CODE_EN_50549
     )
     commissioning_date = models.DateField(_("commissioning date"), null=True, blank=True)
-    notes = models.TextField(_("notes"), blank=True)
+    # Two kinds of notes: the installer's own, never shown to the customer, and those for the customer.
+    notes = models.TextField(_("internal notes (installers only)"), blank=True)
+    customer_notes = models.TextField(_("notes for the customer"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
     )

@@ -3,7 +3,8 @@
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import translation
 from django.utils.encoding import force_bytes
@@ -14,10 +15,16 @@ def send_templated(name, *, to, context, language="fr"):
     """Render `emails/<name>_subject.txt` and `emails/<name>.txt` and send them to `to`."""
     context = {**context, "portal_url": settings.PORTAL_URL}
     with translation.override(language):
+        # Plain text: nothing is HTML-escaped (an apostrophe stays an apostrophe, not &#x27;).
         # One line: a line break (from a plant's name, say) makes the mail library refuse the message.
-        subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
-        body = render_to_string(f"emails/{name}.txt", context)
+        subject = " ".join(_plain(f"emails/{name}_subject.txt", context).split())
+        body = _plain(f"emails/{name}.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to if isinstance(to, list) else [to])
+
+
+def _plain(template_name, context):
+    """A plain-text template rendered without HTML escaping."""
+    return get_template(template_name).template.render(Context(context, autoescape=False))
 
 
 def set_password_url(user):

@@ -9,6 +9,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .validators import validate_phone_number
+
 LOGIN_RE = re.compile(r"^[A-Za-z0-9]+$")
 
 
@@ -25,7 +27,7 @@ class Company(models.Model):
 
     name = models.CharField(_("company name"), max_length=200)
     address = models.TextField(_("postal address"))
-    mobile_phone = models.CharField(_("mobile phone"), max_length=30)
+    mobile_phone = models.CharField(_("mobile phone"), max_length=30, validators=[validate_phone_number])
     email = models.EmailField(_("e-mail"))
     agency = models.CharField(_("distributor agency"), max_length=200, blank=True)
     customer_account_number = models.CharField(_("customer account number"), max_length=50, blank=True)
@@ -133,7 +135,7 @@ class ProAccountRequest(models.Model):
 
     company_name = models.CharField(_("company name"), max_length=200)
     address = models.TextField(_("postal address"))
-    mobile_phone = models.CharField(_("mobile phone"), max_length=30)
+    mobile_phone = models.CharField(_("mobile phone"), max_length=30, validators=[validate_phone_number])
     email = models.EmailField(_("e-mail"))
     login = models.CharField(
         _("desired login"),

@@ -9,6 +9,7 @@ the one the URL's policy declares. The distributor admin reads everything and ch
 """
 
 import io
+from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -18,6 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from PIL import Image
 
 from alarms.models import Alarm
+from devices import remote
 from devices.models import Datalogger, Inverter, SettingChange
 from plants.models import PlantGrant
 from plants.services import photo_add
@@ -114,6 +116,8 @@ POLICIES = {
     "inverter-detail": PLANT_VIEW,
     "inverter-readings": PLANT_VIEW,
     "inverter-settings-read": PLANT_CHANGE,
+    "inverter-settings-read-async": PLANT_CHANGE,
+    "settings-read-detail": PLANT_CHANGE,
     "alarm-list": LOGGED_IN,
     "alarm-detail": PLANT_VIEW,
     "alarm-acknowledge": PLANT_CHANGE,
@@ -221,6 +225,7 @@ def world(db, settings, tmp_path):
     objects = {
         "plant": plant, "logger": logger, "inverter": inverter, "alarm": alarm, "photo": photo,
         "grant": grant, "company": a, "request": request, "code": alarm.code,
+        "read": SimpleNamespace(pk=remote.settings_read_request(inverter=inverter, by=installer)),
         "change": SettingChange.objects.create(
             inverter=inverter, plant=plant, by=installer, key="working_mode", old_value=0, new_value=2
         ),
@@ -232,6 +237,7 @@ KWARGS_BY_BASENAME = {
     "plant": "plant", "grant": "grant", "photo": "photo", "datalogger": "logger", "inverter": "inverter",
     "alarm": "alarm", "company": "company", "account-request": "request", "alarm-code": "code",
     "setting-change": "change",
+    "settings-read": "read",
 }  # fmt: skip
 
 
@@ -329,7 +335,8 @@ def test_every_openapi_path_is_a_declared_url(admin_user):
     client = client_for(admin_user)
     schema = client.get(reverse("api-schema"), {"format": "json"}).json()
     for path in schema["paths"]:
-        match = resolve(path.replace("{id}", "1"))
+        token = "0" * 32 if "settings-reads" in path else "1"  # a background read's id is a token
+        match = resolve(path.replace("{id}", token))
         assert policy_of(match.view_name) is not None, path
 
 

@@ -1,4 +1,5 @@
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from portal.models import ProAccountRequest
@@ -49,3 +50,9 @@ def test_it_stores_a_valid_request_as_pending_and_tells_the_distributor(client, 
     req = ProAccountRequest.objects.get()
     assert req.status == ProAccountRequest.Status.PENDING
     assert "Élec Breizh" in response.content.decode()
+
+
+def test_abc_as_a_mobile_phone_is_refused_with_a_clear_message(db):
+
+    response = Client().post(reverse("account_request"), {"mobile_phone": "abc"})
+    assert "numéro de téléphone valable" in response.content.decode()

@@ -242,3 +242,9 @@ def test_a_claim_left_by_a_dead_worker_is_taken_again_after_its_lease(installer,
     Alarm.objects.filter(pk=alarm.pk).update(notify_claimed_at=timezone.now() - timedelta(minutes=10))
     send_pending_notifications.apply()
     assert [m.to[0] for m in mailoutbox] == [installer.email]
+
+
+def test_an_alarm_email_contains_no_html_entity(installer, logger, mailoutbox):
+    alarm_notify(open_alarm(logger, "COM").pk)  # « Communication perdue avec l'enregistreur »
+    message = mailoutbox[0]
+    assert "l'enregistreur" in message.subject and "&#" not in message.subject + message.body

@@ -160,3 +160,16 @@ def test_an_end_customer_sees_no_logger_address_port_or_error(customer, granted_
     assert "host" not in logger and "port" not in logger and "last_error" not in logger
     body = login(customer).get(f"/plants/{granted_plant.pk}/").content.decode()
     assert "203.0.113.7" not in body and "refusé" not in body
+
+
+def test_the_end_customer_never_sees_internal_notes(installer, customer, granted_plant):
+    granted_plant.notes = "Client difficile, code portail 1234"
+    granted_plant.customer_notes = "Entretien prévu en mars"
+    granted_plant.save()
+    body = login(customer).get(f"/plants/{granted_plant.pk}/about/").content.decode()
+    assert "code portail" not in body and "Entretien prévu en mars" in body
+    api = APIClient()
+    api.force_authenticate(customer)
+    data = api.get(f"/api/v1/plants/{granted_plant.pk}/").json()
+    assert "notes" not in data and data["customer_notes"] == "Entretien prévu en mars"
+    assert "code portail" in login(installer).get(f"/plants/{granted_plant.pk}/about/").content.decode()

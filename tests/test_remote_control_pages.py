@@ -148,3 +148,17 @@ def test_the_restart_is_a_box_to_tick_confirmed_before_it_is_sent(inverter, inst
     write = reverse("devices:settings_write", args=[inverter.pk])
     confirm = text(login(installer).post(write, {"current": "{}", "restart": "on"}))
     assert "Redémarrer l'onduleur" in confirm and v5_device.writes == []
+
+
+def test_the_api_reads_settings_in_the_background_with_a_status_url(
+    inverter, installer, stranger, v5_device, django_capture_on_commit_callbacks
+):
+    api = APIClient()
+    api.force_authenticate(installer)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/api/v1/inverters/{inverter.pk}/settings/read/")
+    assert response.status_code == 202
+    status = api.get(response.json()["status_url"]).json()
+    assert status["status"] == "done" and status["values"]["working_mode"] == 0 and status["read_at"]
+    api.force_authenticate(stranger)
+    assert api.get(response.json()["status_url"]).status_code == 404
