@@ -1,5 +1,6 @@
 """Plants (centrales), what their customers are granted, and their photos."""
 
+import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, available_timezones
@@ -87,7 +88,7 @@ class PlantQuerySet(models.QuerySet):
             return self.all()
         if user.is_installer:
             return self.filter(company_id=user.company_id, archived_at__isnull=True)
-        return self.filter(grants__customer=user, archived_at__isnull=True)
+        return self.filter(grants__customer=user, grants__accepted_at__isnull=False, archived_at__isnull=True)
 
     def with_status(self):
         """Annotate `status` and the counts the commissioning stepper reads.
@@ -268,6 +269,10 @@ class Plant(models.Model):
         return None
 
 
+def new_token():
+    return secrets.token_urlsafe(32)
+
+
 class PlantGrant(models.Model):
     """An end customer's read-only access to a plant (the guide's "autoriser l'usine")."""
 
@@ -277,6 +282,9 @@ class PlantGrant(models.Model):
     )
     granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    # A customer who already had an account is invited: nothing is shown until they accept.
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
 
     objects = RestrictedByPlantQuerySet.as_manager()
 

@@ -10,6 +10,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -71,13 +72,19 @@ def grant_create(*, plant, by, email, first_name="", last_name="", password=""):
         customer.save()
     if PlantGrant.objects.filter(plant=plant, customer=customer).exists():
         raise ValidationError({"email": _("This customer already has access to this plant.")})
-    grant = PlantGrant.objects.create(plant=plant, customer=customer, granted_by=by)
+    # A new account is the customer's from the start; an existing one is invited and must accept.
+    grant = PlantGrant.objects.create(
+        plant=plant, customer=customer, granted_by=by, accepted_at=timezone.now() if created else None
+    )
     context = {
         "plant": plant,
         "customer": customer,
         "by": by,
         "created": created,
         "url": set_password_url(customer) if created and not password else None,
+        "accept_url": None
+        if created
+        else settings.PORTAL_URL + reverse("plants:invitation", args=[grant.token]),
     }
     transaction.on_commit(
         lambda: send_templated(
@@ -85,6 +92,13 @@ def grant_create(*, plant, by, email, first_name="", last_name="", password=""):
         )
     )
     return grant
+
+
+def grant_accept(*, grant, customer):
+    """The invited customer accepts: the plant shows from now on. Only the invited customer may."""
+    if grant.customer_id != customer.pk:
+        raise ValidationError(_("This invitation is for another account."))
+    PlantGrant.objects.filter(pk=grant.pk, accepted_at__isnull=True).update(accepted_at=timezone.now())
 
 
 def grant_revoke(*, grant):

@@ -5,6 +5,7 @@ from . import views
 app_name = "plants"
 urlpatterns = [
     path("", views.plant_list, name="list"),
+    path("invitations/<str:token>/", views.invitation, name="invitation"),
     path("new/", views.plant_create, name="create"),
     path("<id:pk>/", views.plant_detail, name="detail"),
     path("<id:pk>/edit/", views.plant_edit, name="edit"),

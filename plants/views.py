@@ -347,3 +347,16 @@ def plant_archive(request, pk):
             )
             return redirect("plants:list")
     return render(request, "plants/archive.html", {"plant": plant})
+
+
+@login_required
+def invitation(request, token):
+    """An existing customer's invitation to see a plant: shown, then accepted by that customer only."""
+    grant = get_object_or_404(PlantGrant.objects.select_related("plant", "granted_by__company"), token=token)
+    if grant.customer_id != request.user.pk:
+        raise Http404
+    if request.method == "POST":
+        services.grant_accept(grant=grant, customer=request.user)
+        messages.success(request, _("The plant is now in your account."))
+        return redirect("plants:detail", pk=grant.plant_id)
+    return render(request, "plants/invitation.html", {"grant": grant})

@@ -7,6 +7,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
+from django.utils import timezone
 
 from devices.models import Datalogger
 from devices.polling import LOCK_KEY
@@ -113,7 +114,9 @@ def plant(company):
 
 @pytest.fixture
 def granted_plant(plant, customer, installer):
-    PlantGrant.objects.create(plant=plant, customer=customer, granted_by=installer)
+    PlantGrant.objects.create(
+        plant=plant, customer=customer, granted_by=installer, accepted_at=timezone.now()
+    )
     return plant
 
 

@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.utils.timezone import now
 from PIL import Image
 
 from alarms.models import Alarm
@@ -39,6 +40,7 @@ PLANT_VIEW = "plant_view"  # one of A's objects: A's installers, A's customer, t
 PLANT_CHANGE = "plant_change"  # changes one of A's objects: A's installers only
 INSTALLER_OF_PLANT = "installer_of_plant"  # A's installers (and the admin reads)
 DJANGO_ADMIN = "django_admin"  # Django's admin site: staff only
+INVITEE = "invitee"  # a customer's invitation: that customer only
 
 POLICIES = {
     "home": LOGGED_IN,
@@ -60,6 +62,7 @@ POLICIES = {
     "security_events": ADMIN,
     "preferences": LOGGED_IN,
     "plants:list": LOGGED_IN,
+    "plants:invitation": INVITEE,
     "plants:create": INSTALLER,
     "plants:detail": PLANT_VIEW,
     "plants:edit": PLANT_CHANGE,
@@ -164,6 +167,13 @@ GET_ANSWERS = {
         "admin": {200},
     },
     DJANGO_ADMIN: {actor: {302, 404, 405} for actor in (*OUTSIDERS, "admin")},
+    INVITEE: {
+        "anonymous": {302},
+        "deactivated_installer": {302},
+        "other_customer": {404},
+        "other_installer": {404},
+        "admin": {404},
+    },
 }
 
 
@@ -201,8 +211,10 @@ def world(db, settings, tmp_path):
     plant = make_plant(a, name=SECRET)
     other_plant = make_plant(b, name="Ferme B")
     other_customer = make_user("customer_b", User.Role.CUSTOMER)
-    PlantGrant.objects.create(plant=other_plant, customer=other_customer, granted_by=installer)
-    grant = PlantGrant.objects.create(plant=plant, customer=customer, granted_by=installer)
+    PlantGrant.objects.create(
+        plant=other_plant, customer=other_customer, granted_by=installer, accepted_at=now()
+    )
+    grant = PlantGrant.objects.create(plant=plant, customer=customer, granted_by=installer, accepted_at=now())
     logger = Datalogger.objects.create(plant=plant, serial_number=SECRET_SN, reach="direct", host="192.0.2.1")
     inverter = Inverter.objects.create(datalogger=logger, serial_number="KSSECRET01")
     alarm = Alarm.objects.create(
@@ -281,6 +293,8 @@ def url_for(name, kwargs_names, objects):
             kwargs[arg] = "thumb"
         elif arg == "step":
             kwargs[arg] = "datalogger"
+        elif arg == "token" and name == "plants:invitation":
+            kwargs[arg] = objects["grant"].token
         elif arg in ("uidb64", "token"):
             kwargs[arg] = "x"
         else:

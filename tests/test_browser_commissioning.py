@@ -88,7 +88,7 @@ def test_an_installer_commissions_a_plant_on_a_phone(live_server, browser_page, 
     page.fill("#id_email", "claire@example.fr")
     page.click("button:has-text('Vérifier')")
     page.wait_for_selector("#check p")
-    assert "un compte client sera créé" in page.inner_text("#check")
+    assert "sera invité" in page.inner_text("#check")
     page.fill("#id_password", PASSWORD)
     page.click("main form button:has-text('Enregistrer')")
     page.click("button:has-text('Terminer la mise en service')")

@@ -8,7 +8,7 @@ from devices.models import Datalogger, DeviceStatus
 from plants.models import Plant, PlantGrant, PlantStatus
 from portal.models import User
 
-from .conftest import attach_logger, login, make_plant
+from .conftest import attach_logger, login, make_plant, text
 
 PLANT = {
     "name": "Maison Durand",
@@ -150,7 +150,7 @@ def test_an_existing_customer_is_granted_not_duplicated(installer, plant, custom
     body = client.get(
         reverse("plants:grant_check", args=[plant.pk]), {"email": customer.email}
     ).content.decode()
-    assert "a déjà un compte client" in body
+    assert "sera invité" in body  # the installer learns nothing about the account
     client.post(reverse("plants:grants", args=[plant.pk]), {"email": customer.email.upper()})
     second = make_plant(company, name="Résidence secondaire")
     client.post(reverse("plants:grants", args=[second.pk]), {"email": customer.email})
@@ -220,3 +220,20 @@ def test_the_fleet_list_filters_by_status_and_city(installer, plant, company):
 def test_a_plant_loaded_without_its_status_still_knows_its_next_step(plant):
     fresh = Plant.objects.get(pk=plant.pk)  # no with_status()
     assert fresh.next_step == "datalogger" and fresh.get_status_display() == "Incomplète"
+
+
+def test_an_existing_customer_is_invited_and_sees_the_plant_only_once_accepted(
+    installer, plant, customer, stranger, mailoutbox, django_capture_on_commit_callbacks
+):
+    check = login(installer).get(reverse("plants:grant_check", args=[plant.pk]), {"email": customer.email})
+    assert "sera invité" in text(check) and "déjà" not in text(check)  # nothing about other accounts
+    with django_capture_on_commit_callbacks(execute=True):
+        login(installer).post(reverse("plants:grants", args=[plant.pk]), {"email": customer.email})
+    grant = PlantGrant.objects.get(plant=plant, customer=customer)
+    assert grant.accepted_at is None
+    assert login(customer).get(reverse("plants:detail", args=[plant.pk])).status_code == 404
+    url = reverse("plants:invitation", args=[grant.token])
+    assert url in mailoutbox[0].body
+    assert login(stranger).get(url).status_code == 404
+    login(customer).post(url)
+    assert login(customer).get(reverse("plants:detail", args=[plant.pk])).status_code == 200

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from devices.models import Datalogger, Protocol, Reach
 from plants.models import BatteryModel, Plant, PlantGrant, SystemType
@@ -141,7 +142,7 @@ class Command(BaseCommand):
         PlantGrant.objects.get_or_create(
             plant=Plant.objects.get(name="Maison Martin"),
             customer=customer,
-            defaults={"granted_by": User.objects.get(username="soleilbleu")},
+            defaults={"granted_by": User.objects.get(username="soleilbleu"), "accepted_at": timezone.now()},
         )
         logins.append(("end customer of Maison Martin", customer.username))
         ProAccountRequest.objects.get_or_create(
