@@ -18,6 +18,16 @@ class ProAccountRequestForm(forms.ModelForm):
         ]
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 
+    def validate_unique(self):
+        """A second pending request with the same e-mail is not an error shown to anyone: the
+        service keeps the first one (ProAccountRequest.clean says why)."""
+        exclude = self._get_validation_exclusions() | {"email"}
+        try:
+            self.instance.validate_unique(exclude=exclude)
+            self.instance.validate_constraints(exclude=exclude)
+        except forms.ValidationError as e:
+            self._update_errors(e)
+
 
 class RejectForm(forms.Form):
     reason = forms.CharField(

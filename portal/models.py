@@ -172,19 +172,29 @@ class ProAccountRequest(models.Model):
         return f"{self.company_name} ({self.login})"
 
     def clean(self):
-        """Refuse a login or e-mail that an account or another pending request already has."""
-        errors = {}
+        """Refuse a login already taken (saying a login is free is fine, and the form is rate-limited).
+        Nothing is said of e-mails: whether one has an account is nobody's business but the admin's
+        (see `warnings`)."""
         pending = ProAccountRequest.objects.filter(status=self.Status.PENDING).exclude(pk=self.pk)
         if self.login and (
             User.objects.login_taken(self.login) or pending.filter(login__iexact=self.login).exists()
         ):
-            errors["login"] = _("This login is already taken; please choose another one.")
-        if self.email and (
-            User.objects.email_taken(self.email) or pending.filter(email__iexact=self.email).exists()
+            raise ValidationError({"login": _("This login is already taken; please choose another one.")})
+
+    @property
+    def warnings(self):
+        """What the distributor admin should look at before approving: duplicates of all kinds."""
+        found = []
+        if User.objects.email_taken(self.email):
+            found.append(_("An account already uses this e-mail."))
+        others = ProAccountRequest.objects.exclude(pk=self.pk).exclude(status=RequestStatus.REJECTED)
+        number = self.customer_account_number.strip()
+        if number and (
+            others.filter(customer_account_number__iexact=number).exists()
+            or Company.objects.filter(customer_account_number__iexact=number).exists()
         ):
-            errors["email"] = _("An account or a pending request already uses this e-mail.")
-        if errors:
-            raise ValidationError(errors)
+            found.append(_("Another request or company has the same customer account number."))
+        return found
 
 
 class SecurityEvent(models.Model):

@@ -11,7 +11,12 @@ from .models import Company, ProAccountRequest, User
 
 
 def account_request_submit(*, request_obj):
-    """Store a validated request and tell the distributor it is waiting."""
+    """Store a validated request and tell the distributor it is waiting. A second pending request
+    with the same e-mail is the first one sent again: the requester is answered the same way."""
+    pending = ProAccountRequest.objects.filter(status=ProAccountRequest.Status.PENDING)
+    first = pending.filter(email__iexact=request_obj.email).first()
+    if first is not None:
+        return first
     request_obj.save()
     if settings.DISTRIBUTOR_EMAIL:
         transaction.on_commit(

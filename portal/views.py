@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,8 +23,20 @@ def home(request):
     return redirect("plants:list")
 
 
+ACCOUNT_REQUESTS_PER_HOUR = 10
+
+
+def _too_many_requests(request):
+    """The pro-account form may say whether a login is free: bounded per address, per hour."""
+    key = f"account-request:{request.META.get('REMOTE_ADDR', '')}"
+    cache.add(key, 0, timeout=3600)
+    return cache.incr(key) > ACCOUNT_REQUESTS_PER_HOUR
+
+
 def account_request(request):
     form = ProAccountRequestForm(request.POST or None)
+    if request.method == "POST" and _too_many_requests(request):
+        form.add_error(None, _("Too many requests from your connection; please try again in an hour."))
     if request.method == "POST" and form.is_valid():
         services.account_request_submit(request_obj=form.instance)
         return render(request, "portal/account_request_done.html", {"req": form.instance})

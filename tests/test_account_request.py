@@ -4,6 +4,8 @@ from django.urls import reverse
 
 from portal.models import ProAccountRequest
 
+from .conftest import login
+
 GOOD = {
     "company_name": "Élec Breizh",
     "address": "8 rue du Port, Brest",
@@ -26,10 +28,28 @@ def test_it_refuses_a_login_with_spaces_or_special_characters(client, bad_login)
 
 
 @pytest.mark.django_db
-def test_it_refuses_an_email_already_used_by_an_account(client, installer):
-    response = client.post(reverse("account_request"), {**GOOD, "email": installer.email.upper()})
-    assert "utilise déjà cet e-mail" in response.content.decode()
-    assert ProAccountRequest.objects.count() == 0
+def test_an_email_already_used_is_not_revealed_but_flagged_to_the_admin(client, installer, admin_user):
+    fresh = client.post(reverse("account_request"), {**GOOD, "email": "nouveau@elec.fr", "login": "nouveau"})
+    taken = client.post(reverse("account_request"), {**GOOD, "email": installer.email.upper()})
+    assert taken.status_code == fresh.status_code == 200
+    assert "transmise au distributeur" in taken.content.decode()  # the same answer as for a new e-mail
+    request = ProAccountRequest.objects.get(email=installer.email.upper())
+    body = login(admin_user).get(reverse("account_request_detail", args=[request.pk])).content.decode()
+    assert "Un compte utilise déjà cet e-mail" in body and "même numéro de compte client" in body
+
+
+def test_a_second_request_with_the_same_email_is_answered_alike_and_not_stored_twice(client, db):
+    client.post(reverse("account_request"), GOOD)
+    again = client.post(reverse("account_request"), {**GOOD, "login": "autre"})
+    assert "transmise au distributeur" in again.content.decode()
+    assert ProAccountRequest.objects.count() == 1
+
+
+def test_the_form_is_rate_limited_per_address(client, db):
+    for i in range(10):
+        client.post(reverse("account_request"), {**GOOD, "login": f"x{i}", "email": f"x{i}@elec.fr"})
+    response = client.post(reverse("account_request"), {**GOOD, "login": "last", "email": "last@elec.fr"})
+    assert "Trop de demandes" in response.content.decode()
 
 
 @pytest.mark.django_db
