@@ -71,29 +71,27 @@ async def logger_lock(serial, *, wait):
         await client.aclose()
 
 
-def settings_read(*, inverter):
-    """The current settings, read live from the inverter now (not stored data): {key: value}."""
+def _read_now(inverter, plan, *, wait):
+    """Read `plan` from the inverter now, under its logger's lock (a poll or a write waits)."""
     logger = inverter.datalogger
 
     async def read():
-        async with logger_lock(logger.serial_number, wait=settings.REMOTE_LOCK_WAIT_SECONDS):
+        async with logger_lock(logger.serial_number, wait=wait):
             async with connect(endpoint_for(logger)) as conn:
-                return await read_values(conn, SETTINGS_PLAN)
+                return await read_values(conn, plan)
 
-    values = asyncio.run(read())
+    return asyncio.run(read())
+
+
+def settings_read(*, inverter):
+    """The current settings, read live from the inverter now (not stored data): {key: value}."""
+    values = _read_now(inverter, SETTINGS_PLAN, wait=settings.REMOTE_LOCK_WAIT_SECONDS)
     return {key: value for key, value in values.items() if BY_KEY[key].setting is not None}
 
 
 def live_read(*, inverter):
     """The live values, read from the stick now (the live session): with the derived sums."""
-    logger = inverter.datalogger
-
-    async def read():
-        async with logger_lock(logger.serial_number, wait=settings.LIVE_LOCK_WAIT_SECONDS):
-            async with connect(endpoint_for(logger)) as conn:
-                return await read_values(conn, LIVE_PLAN)
-
-    values = asyncio.run(read())
+    values = _read_now(inverter, LIVE_PLAN, wait=settings.LIVE_LOCK_WAIT_SECONDS)
     sanitise(values)
     return live_values(values)
 
