@@ -47,6 +47,7 @@ urlpatterns = [
         "password-reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"
     ),
     path("pro-account/request/", views.account_request, name="account_request"),
+    path("pro-account/request/sent/", views.account_request_sent, name="account_request_sent"),
     path("pro-account/requests/", views.account_requests, name="account_requests"),
     path("pro-account/requests/<id:pk>/", views.account_request_detail, name="account_request_detail"),
     path("companies/", views.companies, name="companies"),

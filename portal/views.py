@@ -39,8 +39,21 @@ def account_request(request):
         form.add_error(None, _("Too many requests from your connection; please try again in an hour."))
     if request.method == "POST" and form.is_valid():
         services.account_request_submit(request_obj=form.instance)
-        return render(request, "portal/account_request_done.html", {"req": form.instance})
+        # Post/redirect/get: a refresh of the answer page sends nothing again.
+        request.session["account_request_sent"] = {
+            "company_name": form.instance.company_name,
+            "email": form.instance.email,
+        }
+        return redirect("account_request_sent")
     return render(request, "portal/account_request.html", {"form": form})
+
+
+@require_safe
+def account_request_sent(request):
+    sent = request.session.get("account_request_sent")
+    if sent is None:
+        return redirect("account_request")
+    return render(request, "portal/account_request_done.html", {"req": sent})
 
 
 @distributor_admin_required

@@ -53,6 +53,7 @@ POLICIES = {
     "password_reset_confirm": PUBLIC,
     "password_reset_complete": PUBLIC,
     "account_request": PUBLIC,
+    "account_request_sent": PUBLIC,
     "account_requests": ADMIN,
     "account_request_detail": ADMIN,
     "companies": ADMIN,

@@ -29,8 +29,10 @@ def test_it_refuses_a_login_with_spaces_or_special_characters(client, bad_login)
 
 @pytest.mark.django_db
 def test_an_email_already_used_is_not_revealed_but_flagged_to_the_admin(client, installer, admin_user):
-    fresh = client.post(reverse("account_request"), {**GOOD, "email": "nouveau@elec.fr", "login": "nouveau"})
-    taken = client.post(reverse("account_request"), {**GOOD, "email": installer.email.upper()})
+    fresh = client.post(
+        reverse("account_request"), {**GOOD, "email": "nouveau@elec.fr", "login": "nouveau"}, follow=True
+    )
+    taken = client.post(reverse("account_request"), {**GOOD, "email": installer.email.upper()}, follow=True)
     assert taken.status_code == fresh.status_code == 200
     assert "transmise au distributeur" in taken.content.decode()  # the same answer as for a new e-mail
     request = ProAccountRequest.objects.get(email=installer.email.upper())
@@ -40,7 +42,7 @@ def test_an_email_already_used_is_not_revealed_but_flagged_to_the_admin(client, 
 
 def test_a_second_request_with_the_same_email_is_answered_alike_and_not_stored_twice(client, db):
     client.post(reverse("account_request"), GOOD)
-    again = client.post(reverse("account_request"), {**GOOD, "login": "autre"})
+    again = client.post(reverse("account_request"), {**GOOD, "login": "autre"}, follow=True)
     assert "transmise au distributeur" in again.content.decode()
     assert ProAccountRequest.objects.count() == 1
 
@@ -65,7 +67,7 @@ def test_it_refuses_a_login_already_requested(client):
 @pytest.mark.django_db
 def test_it_stores_a_valid_request_as_pending_and_tells_the_distributor(client, settings):
     settings.DISTRIBUTOR_EMAIL = "compte@distributeur.fr"
-    response = client.post(reverse("account_request"), GOOD)
+    response = client.post(reverse("account_request"), GOOD, follow=True)
     assert response.status_code == 200
     req = ProAccountRequest.objects.get()
     assert req.status == ProAccountRequest.Status.PENDING
@@ -76,3 +78,11 @@ def test_abc_as_a_mobile_phone_is_refused_with_a_clear_message(db):
 
     response = Client().post(reverse("account_request"), {"mobile_phone": "abc"})
     assert "numéro de téléphone valable" in response.content.decode()
+
+
+def test_the_answer_page_is_reached_by_a_redirect_so_a_refresh_sends_nothing_again(client, db):
+    response = client.post(reverse("account_request"), GOOD)
+    assert response.status_code == 302 and response["Location"] == reverse("account_request_sent")
+    for _ in range(2):  # the person refreshes the answer page
+        assert "transmise au distributeur" in client.get(reverse("account_request_sent")).content.decode()
+    assert ProAccountRequest.objects.count() == 1
