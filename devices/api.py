@@ -22,7 +22,6 @@ from . import polling, remote, services, tasks
 from .filters import ReadingFilterSet
 from .models import Datalogger, DeviceStatus, Inverter, Reading, SettingChange
 from .registermap import HISTORY_FIELDS, describe
-from .transport import DeviceError, NoInverterAnswer
 
 
 class LiveValueSerializer(serializers.Serializer):
@@ -194,7 +193,7 @@ class InverterViewSet(viewsets.ReadOnlyModelViewSet):
         inverter = get_object_or_404(Inverter.objects.restrict(request.user, "change"), pk=pk)
         try:
             return Response(remote.settings_read(inverter=inverter))
-        except (DeviceError, NoInverterAnswer, remote.LoggerBusy, TimeoutError, OSError) as e:
+        except remote.UNREACHABLE as e:
             return Response({"detail": str(e) or _("The logger did not answer.")}, status=503)
 
     @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})

@@ -52,6 +52,10 @@ class LoggerBusy(Exception):
     """The stick stayed locked by a poll or another write for longer than we wait."""
 
 
+# Everything that means "the inverter could not be read now", to be said in words, never a 500.
+UNREACHABLE = (DeviceError, NoInverterAnswer, LoggerBusy, TimeoutError, OSError)
+
+
 @contextlib.asynccontextmanager
 async def logger_lock(serial, *, wait):
     """The logger's own lock, the one polls take: wait for it up to `wait` seconds."""
@@ -217,7 +221,7 @@ def settings_read_run(*, token):
         state.update(
             status="done", values=settings_read(inverter=inverter), read_at=timezone.now().isoformat()
         )
-    except (DeviceError, NoInverterAnswer, LoggerBusy, TimeoutError, OSError) as e:
+    except UNREACHABLE as e:
         state.update(status="failed", error=str(e) or _("The logger did not answer."))
     _store(token, state)
 

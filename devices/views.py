@@ -2,15 +2,16 @@ import json
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from . import remote, tasks
 from .models import Inverter
 from .registermap import BY_KEY, PUBLIC_DOCUMENT, SCREEN_ONLY, describe
 from .settings_forms import SettingsForm
-from .transport import DeviceError, NoInverterAnswer
 
 
 @login_required
@@ -82,7 +83,7 @@ def inverter_settings_read(request, pk):
     inverter = _inverter_for(request, pk, "view" if request.user.is_distributor_admin else "change")
     try:
         current = remote.settings_read(inverter=inverter)
-    except (DeviceError, NoInverterAnswer, remote.LoggerBusy, TimeoutError, OSError) as e:
+    except remote.UNREACHABLE as e:
         return render(request, "devices/_settings_unreachable.html", {"error": e, "inverter": inverter})
     return render(
         request,
@@ -92,7 +93,7 @@ def inverter_settings_read(request, pk):
             "can_write": not request.user.is_distributor_admin,
             "form": SettingsForm(current=current),
             "read_at": timezone.now(),
-            "current": current,
+            "current_json": json.dumps(current),
         },
     )
 
@@ -102,7 +103,12 @@ def inverter_settings_read(request, pk):
 def inverter_settings_write(request, pk):
     """Validate the changed values; ask to confirm with old → new in words; then record and send."""
     inverter = _inverter_for(request, pk, "change")
-    current = json.loads(request.POST.get("current") or "{}")
+    try:
+        current = json.loads(request.POST.get("current") or "{}")
+    except ValueError:
+        current = None
+    if not isinstance(current, dict):
+        return HttpResponseBadRequest(_("The values read from the inverter are missing; read them again."))
     form = SettingsForm(request.POST, current=current)
     context = {"inverter": inverter, "form": form, "current_json": json.dumps(current), "can_write": True}
     if not form.is_valid():
@@ -149,7 +155,7 @@ def inverter_live_values(request, pk):
     inverter = _inverter_for(request, pk, "change")
     try:
         values = remote.live_read(inverter=inverter)
-    except (DeviceError, NoInverterAnswer, remote.LoggerBusy, TimeoutError, OSError) as e:
+    except remote.UNREACHABLE as e:
         return render(request, "devices/_live_values.html", {"inverter": inverter, "error": e})
     return render(
         request,

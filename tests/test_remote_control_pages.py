@@ -1,6 +1,8 @@
 """The remote-control pages: who may read and write, the confirmation in words, the outcome shown."""
 
+import html
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -162,3 +164,29 @@ def test_the_api_reads_settings_in_the_background_with_a_status_url(
     assert status["status"] == "done" and status["values"]["working_mode"] == 0 and status["read_at"]
     api.force_authenticate(stranger)
     assert api.get(response.json()["status_url"]).status_code == 404
+
+
+def test_the_form_as_read_writes_only_the_value_the_installer_changed(
+    inverter, installer, v5_device, django_capture_on_commit_callbacks
+):
+    v5_device.remote_control = True
+    client = login(installer)
+    read = client.post(reverse("devices:settings_read", args=[inverter.pk]))
+    current = html.unescape(re.search(r'name="current" value="([^"]*)"', read.content.decode()).group(1))
+    posted = {
+        name: field.initial
+        for name, field in read.context["form"].fields.items()
+        if field.initial is not None
+    }
+    posted.update(current=current, charge_limit="55", confirmed="1")  # as the browser sends the form
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("devices:settings_write", args=[inverter.pk]), posted)
+    assert list(SettingChange.objects.values_list("key", flat=True)) == ["charge_limit"]
+    assert [address for address, _word in v5_device.writes] == [3079]
+
+
+def test_a_mangled_baseline_is_a_400_not_a_500(inverter, installer):
+    response = login(installer).post(
+        reverse("devices:settings_write", args=[inverter.pk]), {"current": "{not json", "charge_limit": "50"}
+    )
+    assert response.status_code == 400 and not SettingChange.objects.exists()
