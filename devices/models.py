@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.scoping import VIEW, RestrictedByPlantQuerySet
 
 from .registermap import BY_KEY, PLANT_SUMS
+from .transport import REASON_TEXT, Reason
 
 SERIAL_RE = re.compile(r"^\d{10}$")
 # The Solarman V5 frame carries the logger serial as an unsigned 32-bit number.
@@ -66,10 +67,7 @@ def address_allowed(address):
     return ip.is_global and not ip.is_multicast
 
 
-NOT_ALLOWED_TEXT = _(
-    "This address is in a private or reserved range that the portal is not allowed to reach. "
-    "Ask the distributor to allow your VPN's range."
-)
+NOT_ALLOWED_TEXT = REASON_TEXT[Reason.NOT_ALLOWED]  # the same words when saved and when connecting
 
 
 class DeviceStatus(models.TextChoices):

@@ -117,6 +117,13 @@ class Register:
     def writable(self):
         return self.setting is not None and self.setting.writable
 
+    def allows(self, value):
+        """Whether a setting may take `value`: one of its choices, within its range."""
+        setting = self.setting
+        if value is None or (self.choices and value not in self.choices):
+            return False
+        return setting.minimum is None or setting.minimum <= value <= setting.maximum
+
     def decode(self, words):
         """Physical value of this register from its raw 16-bit words (None when not decodable)."""
         if self.kind == Kind.ASCII:

@@ -299,10 +299,7 @@ class SimulatedInverter:
         if not self.remote_control:
             return EXCEPTION_REMOTE_DISABLED
         value = reg.decode([word])
-        setting = reg.setting
-        if (reg.choices and value not in reg.choices) or value is None:
-            return ILLEGAL_VALUE
-        if setting.minimum is not None and not setting.minimum <= value <= setting.maximum:
+        if not reg.allows(value):
             return ILLEGAL_VALUE
         if reg.key == "restart":
             self.restarts += 1

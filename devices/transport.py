@@ -326,9 +326,11 @@ def setting_word(key, value):
         raise SettingRefused(
             _("The value “%(value)s” is not valid for this setting.") % {"value": value}
         ) from None
-    if register.choices and number not in register.choices:
-        raise SettingRefused(_("The value %(value)s is not one of the allowed choices.") % {"value": number})
-    if setting.minimum is not None and not setting.minimum <= number <= setting.maximum:
+    if not register.allows(number):
+        if register.choices:
+            raise SettingRefused(
+                _("The value %(value)s is not one of the allowed choices.") % {"value": number}
+            )
         raise SettingRefused(
             _("The value must be between %(min)s and %(max)s.")
             % {"min": setting.minimum, "max": setting.maximum}
