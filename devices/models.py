@@ -324,6 +324,10 @@ def _growth(previous, current, key):
     return 0 if before is None or after is None else max(0, after - before)
 
 
+def _day_counter():
+    return models.DecimalField(max_digits=4, decimal_places=1, null=True, help_text="kWh")
+
+
 class Reading(models.Model):
     """One inverter's values at one history slot (5 minutes by default).
 
@@ -347,6 +351,13 @@ class Reading(models.Model):
     grid_export_total = models.DecimalField(max_digits=12, decimal_places=1, null=True, help_text="kWh")
     battery_charge_total = models.IntegerField(null=True, help_text="kWh")
     battery_discharge_total = models.IntegerField(null=True, help_text="kWh")
+    # The inverter's day counters (0.1 kWh, reset at its midnight): what energy accounting sums.
+    pv_energy_today = _day_counter()
+    grid_import_today = _day_counter()
+    grid_export_today = _day_counter()
+    load_energy_today = _day_counter()
+    battery_discharge_today = _day_counter()
+    battery_charge_today = _day_counter()
     warning_bits = models.BigIntegerField(null=True)
     fault_bits = models.BigIntegerField(null=True)
 

@@ -239,6 +239,9 @@ def store_results(loggers, results, *, slot):
                 inverter.observe_grid_sign(inverter.latest, live, local_day)
                 inverter.latest, inverter.latest_at = live, result.at
                 readings.append(Reading(inverter=inverter, slot=slot, **{k: live[k] for k in HISTORY_FIELDS}))
+            elif logger.status == DeviceStatus.ASLEEP:
+                # Asleep at night: no PV, a known fact for the slot; every other value stays unknown.
+                readings.append(Reading(inverter=inverter, slot=slot, pv_power=0))
             inverter_updates.append(inverter)
         alarm_input.append((logger, inverter, result))
     _update_rows(  # 4

@@ -317,6 +317,8 @@ GRID = SettingGroup.GRID_CHARGING
 SYSTEM = SettingGroup.SYSTEM
 POWER = (-30000, 30000)  # W: beyond any BluE-S or three-phase KSTAR
 ENERGY = (0, 10_000_000)  # kWh
+# kWh in one day: 30 kW (beyond any BluE-S) for 24 h. A glitch above it would count as energy.
+DAY_ENERGY = (0, 720)
 
 # fmt: off
 REGISTERS = [
@@ -326,7 +328,8 @@ REGISTERS = [
     Register("pv2_current", 3013, Kind.S16, _("PV2 current"), scale=0.01, unit="A", limits=(-1, 40)),
     Register("pv1_power", 3024, Kind.S16, _("PV1 power"), unit="W", limits=(-100, 20000)),
     Register("pv2_power", 3025, Kind.S16, _("PV2 power"), unit="W", limits=(-100, 20000)),
-    Register("pv_energy_today", 3036, Kind.U16, _("PV energy today"), scale=0.1, unit="kWh"),
+    Register("pv_energy_today", 3036, Kind.U16, _("PV energy today"), scale=0.1, unit="kWh",
+             limits=DAY_ENERGY, history=True),
     Register("pv_energy_total", 3041, Kind.U32, _("PV energy total"), scale=0.1, unit="kWh",
              limits=ENERGY, history=True),
     Register("working_mode", 3044, Kind.ENUM, _("Working mode"), choices=WORKING_MODES,
@@ -364,17 +367,20 @@ REGISTERS = [
     Register("grid_power_l1", 3100, Kind.S16, _("Grid power L1"), sign=-1, unit="W", limits=POWER),
     Register("grid_power_l2", 3104, Kind.S16, _("Grid power L2"), sign=-1, unit="W", limits=POWER),
     Register("grid_power_l3", 3108, Kind.S16, _("Grid power L3"), sign=-1, unit="W", limits=POWER),
-    Register("grid_import_today", 3109, Kind.U16, _("Grid import today"), scale=0.1, unit="kWh"),
+    Register("grid_import_today", 3109, Kind.U16, _("Grid import today"), scale=0.1, unit="kWh",
+             limits=DAY_ENERGY, history=True),
     Register("grid_import_total", 3114, Kind.U32, _("Grid import total"), scale=0.1, unit="kWh",
              limits=ENERGY, history=True),
-    Register("grid_export_today", 3116, Kind.U16, _("Grid export today"), scale=0.1, unit="kWh"),
+    Register("grid_export_today", 3116, Kind.U16, _("Grid export today"), scale=0.1, unit="kWh",
+             limits=DAY_ENERGY, history=True),
     Register("grid_export_total", 3121, Kind.U32, _("Grid export total"), scale=0.1, unit="kWh",
              limits=ENERGY, history=True),
     Register("eps_load_power", 3137, Kind.U16, _("Backup (EPS) load power"), unit="W", limits=POWER),
     Register("load_power_l1", 3144, Kind.U16, _("Home load power L1"), unit="W", limits=POWER),
     Register("load_power_l2", 3145, Kind.U16, _("Home load power L2"), unit="W", limits=POWER),
     Register("load_power_l3", 3146, Kind.U16, _("Home load power L3"), unit="W", limits=POWER),
-    Register("load_energy_today", 3147, Kind.U16, _("Load energy today"), scale=0.1, unit="kWh"),
+    Register("load_energy_today", 3147, Kind.U16, _("Load energy today"), scale=0.1, unit="kWh",
+             limits=DAY_ENERGY, history=True),
     Register("load_energy_total", 3152, Kind.U32, _("Load energy total"), scale=0.1, unit="kWh",
              limits=ENERGY, history=True),
     Register("grid_standard", 3193, Kind.ENUM, _("Grid standard"), choices=GRID_STANDARDS,
@@ -384,10 +390,12 @@ REGISTERS = [
     Register("battery_discharge_total", 3292, Kind.U32, _("Battery discharge total"), unit="kWh",
              limits=ENERGY, history=True),
     Register("battery_discharge_today", 3294, Kind.U16, _("Battery discharge today"), scale=0.1,
-             unit="kWh"),
+             unit="kWh",
+             limits=DAY_ENERGY, history=True),
     Register("battery_charge_total", 3299, Kind.U32, _("Battery charge total"), unit="kWh",
              limits=ENERGY, history=True),
-    Register("battery_charge_today", 3301, Kind.U16, _("Battery charge today"), scale=0.1, unit="kWh"),
+    Register("battery_charge_today", 3301, Kind.U16, _("Battery charge today"), scale=0.1, unit="kWh",
+             limits=DAY_ENERGY, history=True),
     Register("grid_charge_enable", 3314, Kind.ENUM, _("Grid charging"), choices=ON_OFF,
              setting=Setting(GRID, confirm=True)),
     Register("grid_charge_start", 3317, Kind.HHMM, _("Grid charging start"), setting=Setting(GRID)),
@@ -427,6 +435,16 @@ PLANT_SUMS = [
     "grid_import_today",
     "grid_export_today",
 ]
+# The inverter's own day counters (reset at its midnight), by the energy flow they count: the source
+# of the portal's energy accounting (energy.accounting), in the order pages show them.
+DAY_COUNTERS = {
+    "production": "pv_energy_today",
+    "consumption": "load_energy_today",
+    "grid_export": "grid_export_today",
+    "grid_import": "grid_import_today",
+    "battery_charge": "battery_charge_today",
+    "battery_discharge": "battery_discharge_today",
+}
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,11 @@ class SimulatedInverter:
     model_code: int = 12  # BluE-S 6000D
     seed: int = 0
     soc: float = 60.0
+    # An AC-coupled retrofit: the existing PV inverter's kWp on the house's AC side. AURA does not
+    # read it; its power shows only in the grid and load balance (how the real KSTAR meters it is
+    # unverified: no public source says).
+    ac_pv_kwp: float = 0.0
+    ac_pv_kwh: float = 0.0  # what that inverter produced, known to the simulator only
     remote_control: bool = False  # on the inverter's screen: CONTRÔLE À DISTANCE
     grid_standard: int = 14  # EN 50549, set on the screen
     warning_bits: int = 0
@@ -171,11 +176,12 @@ class SimulatedInverter:
             for key in TODAY_COUNTERS:
                 self.counters[key] = 0.0
         pv = round(self.kwp * 1000 * self.sun(now))
+        ac_pv = round(self.ac_pv_kwp * 1000 * self.sun(now))
         load = round(self._load(local))
-        battery = round(self._battery_power(local, pv, load))
+        battery = round(self._battery_power(local, pv + ac_pv, load))
         # The inverter's AC side carries PV and battery; above its rating, PV is curtailed.
         pv = max(0, min(pv, self.rated_w - battery)) if pv + battery > self.rated_w else pv
-        grid = load - pv - battery  # positive = import
+        grid = load - pv - ac_pv - battery  # positive = import
         if self._last_step:
             hours = max(0.0, (now - self._last_step).total_seconds()) / 3600
             self.soc = min(100.0, max(0.0, self.soc - battery * hours / (self.battery_kwh * 10)))
@@ -190,6 +196,7 @@ class SimulatedInverter:
                 kwh = watts * hours / 1000
                 self.counters[f"{key}_total"] += kwh
                 self.counters[f"{key}_today"] += kwh
+            self.ac_pv_kwh += ac_pv * hours / 1000
         self._last_step = now
         self._powers = {"pv": pv, "load": load, "battery": battery, "grid": grid}
 

@@ -25,3 +25,9 @@ def schedule_polling(sender, **kwargs):
     sender.add_periodic_task(
         60, sender.signature("alarms.tasks.send_pending_notifications"), name="alarm e-mail outbox"
     )
+    sender.add_periodic_task(
+        300,
+        sender.signature("energy.tasks.refresh_daily_energy"),
+        name="daily energy",
+        options={"expires": 300},
+    )

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "plants",
     "devices",
     "alarms",
+    "energy",
 ]
 
 MIDDLEWARE = [

@@ -1,7 +1,7 @@
 """Polling batches of loggers over real sockets, storing readings and statuses in PostgreSQL."""
 
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
@@ -95,11 +95,15 @@ def test_05_00_at_night_is_asleep_and_opens_nothing(simulator, plant, v5_device,
     logger = attach_logger(plant, v5_device, simulator)
     polling.poll_loggers([logger.id])
     v5_device.behaviour = Behaviour.ASLEEP
-    polling.poll_loggers([logger.id])
+    next_slot = timezone.now() + timedelta(minutes=5)
+    polling.poll_loggers([logger.id], cycle_at=next_slot)
     logger.refresh_from_db()
     assert logger.status == DeviceStatus.ASLEEP and logger.last_error == ""
     assert logger.inverters.get().status == DeviceStatus.ASLEEP
     assert not logger.alarms.exists()
+    # The asleep slot is known (no PV), not a gap; nothing else is made up for it.
+    asleep = Reading.objects.get(slot=polling.history_slot(next_slot))
+    assert asleep.pv_power == 0 and asleep.load_power is None and asleep.pv_energy_today is None
 
 
 def test_05_00_at_noon_is_an_inverter_not_answering_its_stick_with_its_own_alarm(

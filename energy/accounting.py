@@ -1,0 +1,219 @@
+"""Energy accounting, written once: per plant and per local day, from the inverters' own counters.
+
+Each inverter counts its energy of the day in registers that reset at its midnight (`DAY_COUNTERS`
+of the register map, stored with every history row). A day's energy for one inverter is the sum of
+the rises of each counter over that day's readings; a fall is a reset (the inverter's midnight, a
+restart), after which the counter counts again from zero. So a gap in the readings loses nothing (the
+rise across it is counted when readings come back), a reset never counts negative energy, and a
+replaced inverter adds its own part of the day. Power samples are never integrated.
+"""
+
+from collections import defaultdict
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from devices.models import Reading
+from devices.registermap import DAY_COUNTERS
+from plants.models import Plant, SystemType
+
+from .models import FLOWS, WH_FIELDS, DailyEnergy
+
+# A reading this long before midnight tells whether the first reading of the day still carries
+# yesterday's count (an inverter clock a few minutes late) or was already reset.
+LOOKBACK = timedelta(hours=1)
+RETROFIT_TYPES = {SystemType.DC_AC, SystemType.DC_AC_BACKUP, SystemType.AC, SystemType.AC_BACKUP}
+COUNTER_COLUMNS = [DAY_COUNTERS[flow] for flow in FLOWS]
+
+
+def day_bounds(day, tz):
+    """The UTC start and end of local `day` in `tz` (23 or 25 hours apart on daylight-saving days)."""
+    start = datetime.combine(day, time(), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def slot_seconds():
+    return settings.HISTORY_RESOLUTION_MINUTES * 60
+
+
+def slots_between(start, end):
+    return max(0, int((end - start).total_seconds() // slot_seconds()))
+
+
+def counted(values, *, before=None):
+    """Energy one day counter counted over one inverter's readings of a day, in the counter's unit.
+
+    `before` is the counter's value in the last reading before the day (None if there was none)."""
+    total, last = Decimal(0), before
+    for value in values:
+        if value is None:  # discarded by the sanity limits
+            continue
+        total += value - last if last is not None and value >= last else value
+        last = value
+    return total
+
+
+class _DayTally:
+    """One plant's readings of one day, as they stream in (inverter by inverter, slot by slot)."""
+
+    def __init__(self, start):
+        self.start = start
+        self.slots = set()
+        self.series = defaultdict(lambda: defaultdict(list))  # inverter → column → values of the day
+        self.before = defaultdict(dict)  # inverter → column → last value before the day
+
+    def add(self, inverter_id, slot, values):
+        for column, value in zip(COUNTER_COLUMNS, values, strict=True):
+            if slot < self.start:
+                if value is not None:
+                    self.before[inverter_id][column] = value
+            else:
+                self.series[inverter_id][column].append(value)
+        if slot >= self.start:
+            self.slots.add(slot)
+
+    def energy_wh(self):
+        wh = dict.fromkeys(WH_FIELDS, 0)
+        for inverter_id, columns in self.series.items():
+            for flow, column in zip(FLOWS, COUNTER_COLUMNS, strict=True):
+                kwh = counted(columns[column], before=self.before[inverter_id].get(column))
+                wh[f"{flow}_wh"] += int(kwh * 1000)
+        return wh
+
+
+def daily_energy_compute(*, plants, day, now=None):
+    """Compute and store the DailyEnergy rows of `plants` for their local `day`; returns them.
+
+    Safe to run again at any time (rows are replaced); for today, `slots_expected` counts the slots
+    begun so far, so that completeness says how much of the day up to now has data.
+    """
+    now = now or timezone.now()
+    by_zone = defaultdict(list)
+    for plant in plants:
+        by_zone[plant.time_zone].append(plant)
+    rows = []
+    for zone_plants in by_zone.values():
+        tz = zone_plants[0].tzinfo
+        start, end = day_bounds(day, tz)
+        tallies = {plant.pk: _DayTally(start) for plant in zone_plants}
+        readings = (
+            Reading.objects.filter(
+                inverter__datalogger__plant__in=list(tallies), slot__gte=start - LOOKBACK, slot__lt=end
+            )
+            .order_by("inverter_id", "slot")
+            .values_list("inverter__datalogger__plant_id", "inverter_id", "slot", *COUNTER_COLUMNS)
+        )
+        for plant_id, inverter_id, slot, *values in readings.iterator(chunk_size=5000):
+            tallies[plant_id].add(inverter_id, slot, values)
+        expected = slots_between(start, min(end, max(now, start)))
+        if now < end:  # the slot under way counts once begun
+            expected = min(expected + 1, slots_between(start, end))
+        for plant in zone_plants:
+            tally = tallies[plant.pk]
+            rows.append(
+                DailyEnergy(
+                    plant=plant,
+                    company_id=plant.company_id,
+                    day=day,
+                    slots_with_data=len(tally.slots),
+                    slots_expected=expected,
+                    computed_at=now,
+                    **tally.energy_wh(),
+                )
+            )
+    with transaction.atomic():
+        DailyEnergy.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["plant", "day"],
+            update_fields=[*WH_FIELDS, "slots_with_data", "slots_expected", "computed_at"],
+            batch_size=1000,
+        )
+    return rows
+
+
+def local_today(plant, now=None):
+    return timezone.localtime(now or timezone.now(), plant.tzinfo).date()
+
+
+def daily_energy_today(*, plant, now=None):
+    """The plant's row for today, recomputed when a poll stored readings since it was computed."""
+    now = now or timezone.now()
+    day = local_today(plant, now)
+    row = DailyEnergy.objects.filter(plant=plant, day=day).first()
+    if row is None:
+        return daily_energy_compute(plants=[plant], day=day, now=now)[0]
+    latest_slot = (
+        Reading.objects.filter(inverter__datalogger__plant=plant, slot__gte=day_bounds(day, plant.tzinfo)[0])
+        .order_by("-slot")
+        .values_list("slot", flat=True)
+        .first()
+    )
+    if latest_slot is not None and latest_slot >= row.computed_at - timedelta(seconds=slot_seconds()):
+        row = daily_energy_compute(plants=[plant], day=day, now=now)[0]
+    return row
+
+
+REFRESH_BATCH = 500
+
+
+def daily_energy_refresh(*, now=None):
+    """The beat's work: every active plant's row for today, and yesterday's where it was not yet
+    computed after the day ended (closing it once). Returns how many rows were written."""
+    now = now or timezone.now()
+    plants = (
+        Plant.objects.filter(archived_at__isnull=True).only("id", "company_id", "time_zone").order_by("id")
+    )
+    written = 0
+    for offset in range(0, plants.count(), REFRESH_BATCH):
+        batch = list(plants[offset : offset + REFRESH_BATCH])
+        by_day = defaultdict(list)
+        for plant in batch:
+            by_day[local_today(plant, now)].append(plant)
+        yesterdays = {day - timedelta(days=1) for day in by_day}
+        rows = DailyEnergy.objects.filter(plant__in=batch, day__in=yesterdays)
+        computed = {(pid, day): at for pid, day, at in rows.values_list("plant_id", "day", "computed_at")}
+        for today, day_plants in list(by_day.items()):
+            yesterday = today - timedelta(days=1)
+            for plant in day_plants:
+                at = computed.get((plant.pk, yesterday))
+                if at is None or at < day_bounds(yesterday, plant.tzinfo)[1]:
+                    by_day[yesterday].append(plant)
+        for day, day_plants in by_day.items():
+            written += len(daily_energy_compute(plants=day_plants, day=day, now=now))
+    return written
+
+
+def other_production_wh(plant, wh):
+    """An AC-coupled retrofit plant's existing PV inverter, which AURA does not read: its production
+    from the energy balance (load + export + charge − import − discharge − AURA PV), never negative.
+    None for plants without one. Inverter losses make it an estimate."""
+    if plant.system_type not in RETROFIT_TYPES:
+        return None
+    balance = (
+        wh["consumption_wh"]
+        + wh["grid_export_wh"]
+        + wh["battery_charge_wh"]
+        - wh["grid_import_wh"]
+        - wh["battery_discharge_wh"]
+        - wh["production_wh"]
+    )
+    return max(0, balance)
+
+
+def ratios(wh, *, other_wh=None):
+    """Self-consumption (share of the production used on site) and self-sufficiency (share of the
+    consumption not bought from the grid), in %, None where undefined (nothing produced / used)."""
+    produced = wh["production_wh"] + (other_wh or 0)
+    used = wh["consumption_wh"]
+    self_consumption = None
+    if produced:
+        self_consumption = round(100 * max(0, produced - wh["grid_export_wh"]) / produced, 1)
+    self_sufficiency = None
+    if used:
+        self_sufficiency = round(100 * max(0, used - wh["grid_import_wh"]) / used, 1)
+    return {"self_consumption_pct": self_consumption, "self_sufficiency_pct": self_sufficiency}

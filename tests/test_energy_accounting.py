@@ -1,0 +1,215 @@
+"""Energy accounting: a simulated day polled over TCP, slot by slot, gives the simulator's own counters.
+
+The simulator runs on its own clock, moved one history slot at a time, and the portal polls it for
+real (Solarman V5 over a socket) and stores what it read; the day's energy is then computed from the
+stored history only.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from devices.models import Datalogger, Inverter, Reading
+from devices.polling import poll_loggers
+from devices.registermap import DAY_COUNTERS, HISTORY_FIELDS
+from devices.simulator import FleetSimulator, SimulatedInverter, SimulatorThread
+from energy.accounting import counted, daily_energy_compute, daily_energy_refresh, other_production_wh, ratios
+from energy.models import DailyEnergy
+from plants.models import SystemType
+
+from .conftest import attach_logger, make_plant
+
+PARIS = ZoneInfo("Europe/Paris")
+SLOT = timedelta(minutes=5)
+
+
+class Clock:
+    def __init__(self):
+        self.now = datetime(2026, 6, 1, tzinfo=UTC)
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def clocked_simulator():
+    clock = Clock()
+    sim = FleetSimulator(clock=clock)
+    with SimulatorThread(sim):
+        sim.test_clock = clock
+        yield sim
+
+
+@pytest.fixture(autouse=True)
+def _no_pause_between_requests(settings):
+    settings.DEVICE_REQUEST_GAP_SECONDS = 0  # a real stick needs it; the simulator does not
+
+
+_serials = iter(range(2366660000, 2366669999))
+
+
+def simulated_plant(company, sim, **inverter):
+    plant = make_plant(company, name=f"Plant {len(sim.v5_devices)}", **inverter.pop("plant", {}))
+    device = sim.add_v5(SimulatedInverter(next(_serials), f"AU{len(sim.v5_devices):09d}", **inverter))
+    return plant, attach_logger(plant, device, sim), device
+
+
+def poll_day(sim, logger, device, day, *, outage=None, every=SLOT):
+    """Poll local `day` (and the hour before it) `every` 5 minutes or more, but during `outage` (a
+    pair of local times); returns the simulator's day counters as read at the day's last reading,
+    and what an AC-coupled PV inverter produced over the day (known to the simulator only)."""
+    start = datetime.combine(day, datetime.min.time(), tzinfo=PARIS).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=PARIS).astimezone(UTC)
+    moment, last_values, ac_at_start = start - timedelta(hours=1), None, None
+    while moment < end:
+        if moment >= start and ac_at_start is None:
+            ac_at_start = device.ac_pv_kwh
+        local = moment.astimezone(PARIS)
+        if not (outage and outage[0] <= local.time() < outage[1]):
+            sim.test_clock.now = moment
+            (result,) = poll_loggers([logger.id], cycle_at=moment)
+            if result.ok and moment >= start:
+                last_values = result.values
+        moment += every
+    counters = {flow: last_values[key] for flow, key in DAY_COUNTERS.items()}
+    return counters, device.ac_pv_kwh - ac_at_start
+
+
+def wh(kwh):
+    return int(Decimal(str(kwh)) * 1000)
+
+
+def assert_day_equals(row, counters):
+    for flow, kwh in counters.items():
+        assert getattr(row, f"{flow}_wh") == wh(kwh), flow
+
+
+@pytest.mark.parametrize(
+    "day, slots",
+    [(date(2026, 6, 10), 288), (date(2026, 3, 29), 276), (date(2026, 10, 25), 300)],
+    ids=["summer day", "23-hour day", "25-hour day"],
+)
+def test_a_days_energy_is_the_inverters_own_counters(company, clocked_simulator, day, slots):
+    plant, logger, device = simulated_plant(company, clocked_simulator)
+    # Daylight-saving days are polled every 15 minutes: gaps too, and a quicker test.
+    every = SLOT if slots == 288 else 3 * SLOT
+    counters, _ = poll_day(clocked_simulator, logger, device, day, every=every)
+    (row,) = daily_energy_compute(plants=[plant], day=day, now=datetime(2026, 12, 1, tzinfo=UTC))
+    assert counters["production"] > 10 if day.month == 6 else counters["production"] > 1
+    assert_day_equals(row, counters)
+    assert row.slots_expected == slots
+    # The inverter sleeps once the battery is at its reserve and the sun is down: no reading then.
+    assert 0 < row.slots_with_data <= slots
+
+
+def test_a_two_hour_outage_is_a_gap_and_loses_no_energy(company, clocked_simulator):
+    plant, logger, device = simulated_plant(company, clocked_simulator)
+    day = date(2026, 6, 11)
+    counters, _ = poll_day(
+        clocked_simulator,
+        logger,
+        device,
+        day,
+        outage=(datetime.min.time().replace(hour=10), datetime.min.time().replace(hour=12)),
+    )
+    (row,) = daily_energy_compute(plants=[plant], day=day, now=datetime(2026, 12, 1, tzinfo=UTC))
+    assert_day_equals(row, counters)
+    start = datetime(2026, 6, 11, 10, tzinfo=PARIS)
+    gap = Reading.objects.filter(
+        inverter__datalogger=logger, slot__gte=start, slot__lt=start + timedelta(hours=2)
+    )
+    assert not gap.exists()
+    assert row.slots_expected - row.slots_with_data >= 24
+
+
+def test_an_ac_coupled_retrofit_shows_its_other_pv_from_the_balance(company, clocked_simulator):
+    plant, logger, device = simulated_plant(
+        company, clocked_simulator, ac_pv_kwp=3.0, plant={"system_type": SystemType.AC}
+    )
+    day = date(2026, 6, 12)
+    _, ac_kwh = poll_day(clocked_simulator, logger, device, day)
+    (row,) = daily_energy_compute(plants=[plant], day=day, now=datetime(2026, 12, 1, tzinfo=UTC))
+    other = other_production_wh(
+        plant,
+        {
+            f: getattr(row, f)
+            for f in (
+                "production_wh",
+                "consumption_wh",
+                "grid_export_wh",
+                "grid_import_wh",
+                "battery_charge_wh",
+                "battery_discharge_wh",
+            )
+        },
+    )
+    assert other > 5000
+    # Six counters of 0.1 kWh each: the balance is within 0.3 kWh of what the old PV made.
+    assert abs(other / 1000 - ac_kwh) < 0.35
+
+
+def test_a_dc_plant_has_no_derived_production(plant):
+    assert other_production_wh(plant, dict.fromkeys(["production_wh"], 0)) is None
+
+
+def test_counter_resets_glitches_and_gaps_never_count_twice():
+    d = Decimal
+    # Rises add up; a fall is a reset (counts from zero); a discarded value (None) is skipped.
+    assert counted([d("0.0"), d("1.0"), None, d("2.5"), d("0.3"), d("0.8")]) == d("3.3")
+    # An inverter clock late by minutes: yesterday's count (24.9 before midnight) is not counted again.
+    assert counted([d("25.0"), d("25.1"), d("0.1"), d("0.5")], before=d("24.9")) == d("0.7")
+    # No reading before the day: the first value is what the inverter counted since its midnight.
+    assert counted([d("4.2"), d("4.2")]) == d("4.2")
+
+
+def test_a_replaced_inverter_adds_its_part_of_the_day(company, plant):
+    logger = Datalogger.objects.create(plant=plant, serial_number="2401000001", host="127.0.0.1", port=8899)
+    old = Inverter.objects.create(datalogger=logger, serial_number="OLD")
+    new = Inverter.objects.create(datalogger=logger, serial_number="NEW")
+    morning = datetime(2026, 6, 1, 6, tzinfo=PARIS)
+    for i, value in enumerate(["1.0", "3.0", "5.0"]):
+        Reading.objects.create(inverter=old, slot=morning + i * SLOT, pv_energy_today=Decimal(value))
+    for i, value in enumerate(["0.5", "2.0"]):  # the new one counts from its own zero
+        Reading.objects.create(
+            inverter=new, slot=morning + timedelta(hours=6) + i * SLOT, pv_energy_today=d(value)
+        )
+    (row,) = daily_energy_compute(plants=[plant], day=date(2026, 6, 1), now=datetime(2026, 12, 1, tzinfo=UTC))
+    assert row.production_wh == 7000
+    assert row.slots_with_data == 5
+
+
+def d(value):
+    return Decimal(value)
+
+
+def test_the_beat_refresh_closes_yesterday_once_and_keeps_today_fresh(company, plant):
+    logger = Datalogger.objects.create(plant=plant, serial_number="2401000002", host="127.0.0.1", port=8899)
+    inverter = Inverter.objects.create(datalogger=logger, serial_number="A")
+    Reading.objects.create(
+        inverter=inverter, slot=datetime(2026, 6, 1, 21, tzinfo=PARIS), load_energy_today=d("9.0")
+    )
+    Reading.objects.create(
+        inverter=inverter, slot=datetime(2026, 6, 2, 8, tzinfo=PARIS), load_energy_today=d("1.5")
+    )
+    now = datetime(2026, 6, 2, 8, 1, tzinfo=PARIS)
+    assert daily_energy_refresh(now=now) == 2  # today, and yesterday not yet closed
+    rows = {r.day: r for r in DailyEnergy.objects.filter(plant=plant)}
+    assert rows[date(2026, 6, 1)].consumption_wh == 9000
+    assert rows[date(2026, 6, 2)].consumption_wh == 1500
+    # Today's expected slots are those begun so far: 00:00 … 08:00 local.
+    assert rows[date(2026, 6, 2)].slots_expected == 97
+    assert daily_energy_refresh(now=now + timedelta(minutes=5)) == 1  # yesterday is closed
+
+
+def test_self_consumption_and_self_sufficiency():
+    day = {"production_wh": 20000, "consumption_wh": 12000, "grid_export_wh": 9000, "grid_import_wh": 3000}
+    assert ratios(day) == {"self_consumption_pct": 55.0, "self_sufficiency_pct": 75.0}
+    assert ratios(dict.fromkeys(day, 0)) == {"self_consumption_pct": None, "self_sufficiency_pct": None}
+
+
+def test_history_columns_are_the_register_maps():
+    columns = [f.name for f in Reading._meta.concrete_fields if f.name not in ("inverter", "slot")]
+    assert sorted(columns) == sorted(HISTORY_FIELDS)
+    assert set(DAY_COUNTERS.values()) <= set(HISTORY_FIELDS)
