@@ -44,6 +44,19 @@ def slots_between(start, end):
     return max(0, int((end - start).total_seconds() // slot_seconds()))
 
 
+def slots_expected(plant, start, end, now):
+    """The history slots of the day [start, end) that should have a reading by `now`: those begun,
+    and none before the plant existed (a plant created at noon is not half missing)."""
+    step = slot_seconds()
+    first = max(start, plant.created_at)
+    first -= timedelta(seconds=(first - start).total_seconds() % step)  # the slot it falls in
+    if now >= end:
+        return slots_between(first, end)
+    if now < first:
+        return 0
+    return min(slots_between(first, now) + 1, slots_between(first, end))  # the slot under way counts
+
+
 def counted(values, *, before=None):
     """Energy one day counter counted over one inverter's readings of a day, in the counter's unit.
 
@@ -89,7 +102,7 @@ def daily_energy_compute(*, plants, day, now=None):
     """Compute and store the DailyEnergy rows of `plants` for their local `day`; returns them.
 
     Safe to run again at any time (rows are replaced); for today, `slots_expected` counts the slots
-    begun so far, so that completeness says how much of the day up to now has data.
+    begun so far (see `slots_expected`), so that completeness says how much of the day has data.
     """
     now = now or timezone.now()
     by_zone = defaultdict(list)
@@ -109,9 +122,6 @@ def daily_energy_compute(*, plants, day, now=None):
         )
         for plant_id, inverter_id, slot, *values in readings.iterator(chunk_size=5000):
             tallies[plant_id].add(inverter_id, slot, values)
-        expected = slots_between(start, min(end, max(now, start)))
-        if now < end:  # the slot under way counts once begun
-            expected = min(expected + 1, slots_between(start, end))
         for plant in zone_plants:
             tally = tallies[plant.pk]
             rows.append(
@@ -120,7 +130,7 @@ def daily_energy_compute(*, plants, day, now=None):
                     company_id=plant.company_id,
                     day=day,
                     slots_with_data=len(tally.slots),
-                    slots_expected=expected,
+                    slots_expected=slots_expected(plant, start, end, now),
                     computed_at=now,
                     **tally.energy_wh(),
                 )

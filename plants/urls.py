@@ -8,6 +8,7 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation, name="invitation"),
     path("new/", views.plant_create, name="create"),
     path("<id:pk>/", views.plant_detail, name="detail"),
+    path("<id:pk>/live/", views.plant_live, name="live"),
     path("<id:pk>/edit/", views.plant_edit, name="edit"),
     path("<id:pk>/about/", views.plant_about, name="about"),
     path("<id:pk>/settings-log/", views.settings_log, name="settings_log"),

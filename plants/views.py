@@ -12,9 +12,12 @@ from alarms.models import Alarm
 from devices import hubstate
 from devices import services as device_services
 from devices.forms import DataloggerForm, MoveDataloggerForm
-from devices.models import Datalogger, SettingChange, live_totals
+from devices.models import Datalogger, SettingChange
 from devices.polling import datalogger_test_connection
 from devices.registermap import BY_KEY
+from energy import reports
+from energy.accounting import local_today
+from energy.models import FLOWS
 from portal.access import installer_required
 from portal.csvexport import csv_response, local_time
 
@@ -82,25 +85,53 @@ def plant_create(request):
     return render(request, "plants/create.html", {"form": form, "step": CommissioningStep.PLANT})
 
 
+def _dashboard(request, plant):
+    """What the plant's dashboard and its live fragment show, for installers and customers alike."""
+    loggers = plant.dataloggers.filter(archived_at__isnull=True).prefetch_related("inverters")
+    inverters = [inv for lg in loggers for inv in lg.inverters.all()]
+    return {
+        "plant": plant,
+        "loggers": loggers,
+        "live": reports.live_flow(inverters),
+        "today": reports.today_summary(plant),
+        "refresh_seconds": settings.DASHBOARD_REFRESH_SECONDS,
+    }
+
+
 @login_required
 @require_safe
 def plant_detail(request, pk):
     plant = get_plant_for_user(request, pk)
-    loggers = plant.dataloggers.filter(archived_at__isnull=True).prefetch_related("inverters")
-    inverters = [inv for lg in loggers for inv in lg.inverters.all()]
     alarms = Alarm.objects.restrict(request.user, "view").filter(plant=plant).select_related("code")
-    return render(
-        request,
-        "plants/detail.html",
-        {
-            "plant": plant,
-            "loggers": loggers,
-            "inverters": inverters,
-            "live": live_totals(inverters),
-            "active_alarms": alarms.active().triage_order(),
-            "can_edit": Plant.objects.restrict(request.user, "change").filter(pk=pk).exists(),
+    today = local_today(plant)
+    context = {
+        **_dashboard(request, plant),
+        "active_alarms": alarms.active().triage_order(),
+        "can_edit": Plant.objects.restrict(request.user, "change").filter(pk=pk).exists(),
+        "month_start": today.replace(day=1),
+        "today_date": today,
+        "chart_words": {
+            "pv_power": _("PV"),
+            "load_power": _("Home"),
+            "battery_power": _("Battery (+ discharge)"),
+            "grid_power": _("Grid (+ import)"),
+            **{flow: str(label) for flow, label in FLOWS.items()},
+            "kw": "kW",
+            "kwh": "kWh",
+            "gaps": _(
+                "%(seen)s of %(all)s five-minute slots have a reading; the others are gaps in the curves."
+            ),
         },
-    )
+    }
+    return render(request, "plants/detail.html", context)
+
+
+@login_required
+@require_safe
+def plant_live(request, pk):
+    """The live power flow and today's energy, refreshed by the dashboard every 30 seconds."""
+    plant = get_plant_for_user(request, pk)
+    return render(request, "plants/_live.html", _dashboard(request, plant))
 
 
 @login_required

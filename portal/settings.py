@@ -288,6 +288,8 @@ if POLL_INTERVAL_SECONDS < 60:
 # Time limits below the cycle length, so that a stuck batch never overlaps the next cycle's.
 CELERY_TASK_SOFT_TIME_LIMIT = POLL_INTERVAL_SECONDS - 10
 CELERY_TASK_TIME_LIMIT = POLL_INTERVAL_SECONDS - 5
+# How often an open plant dashboard refreshes its live power flow (seconds).
+DASHBOARD_REFRESH_SECONDS = env_int("DASHBOARD_REFRESH_SECONDS", 30)
 POLL_BATCH_SIZE = env_int("POLL_BATCH_SIZE", 1000)
 POLL_CONCURRENCY = env_int("POLL_CONCURRENCY", 400)
 DEVICE_TIMEOUT_SECONDS = float(env_str("DEVICE_TIMEOUT_SECONDS", "5"))

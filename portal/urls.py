@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from alarms import api as alarms_api
 from devices import api as devices_api
+from energy import api as energy_api
 from plants import api as plants_api
 
 from . import api, views
@@ -21,6 +22,7 @@ router.register("account-requests", api.ProAccountRequestViewSet, basename="acco
 plants_api.register(router)
 devices_api.register(router)
 alarms_api.register(router)
+energy_api.register(router)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -57,6 +59,7 @@ urlpatterns = [
     path("team/", views.team, name="team"),
     path("preferences/", views.preferences, name="preferences"),
     path("plants/", include("plants.urls")),
+    path("plants/", include("energy.urls")),
     path("devices/", include("devices.urls")),
     path("alarms/", include("alarms.urls")),
     path("api/v1/", include(router.urls)),

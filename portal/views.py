@@ -7,6 +7,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from plants.fleet import fleet_summary
+from plants.models import Plant
+
 from . import services
 from .access import distributor_admin_required, installer_required
 from .forms import InviteColleagueForm, PreferencesForm, ProAccountRequestForm, RejectForm
@@ -17,10 +20,16 @@ from .models import Company, ProAccountRequest, SecurityEvent
 @login_required
 @require_safe
 def home(request):
-    """Each role lands where its work is."""
+    """Each role lands where its work is: the admin on the requests, an installer on the fleet
+    home, a customer on their plant (or the list of their plants, when they have several)."""
     if request.user.is_distributor_admin:
         return redirect("account_requests")
-    return redirect("plants:list")
+    if request.user.is_customer:
+        plants = list(Plant.objects.restrict(request.user, "view").values_list("pk", flat=True)[:2])
+        if len(plants) == 1:
+            return redirect("plants:detail", pk=plants[0])
+        return redirect("plants:list")
+    return render(request, "plants/fleet.html", {"fleet": fleet_summary(request.user)})
 
 
 ACCOUNT_REQUESTS_PER_HOUR = 10

@@ -1,6 +1,7 @@
 """Actors and real endpoints shared by the tests: three roles, two companies, a device simulator."""
 
 import html
+import shutil
 
 import pytest
 import redis
@@ -8,6 +9,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
+from playwright.sync_api import sync_playwright
 
 from devices.models import Datalogger
 from devices.polling import LOCK_KEY
@@ -16,6 +18,7 @@ from plants.models import BatteryModel, Plant, PlantGrant, SystemType
 from portal.models import Company, User
 
 PASSWORD = "correct-horse-battery-9"
+PHONE = {"width": 390, "height": 844}  # the browser tests' screen
 
 
 @pytest.fixture(autouse=True)
@@ -162,3 +165,28 @@ def attach_logger(plant, device, simulator, protocol="solarman_v5"):
         port=port,
         unit_id=device.unit_id,
     )
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    # Playwright's sync API keeps an event loop in this thread; the test's ORM calls are still sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport=PHONE, locale="fr-FR")
+        page = context.new_page()
+        page.csp_violations = []
+        page.on(
+            "console",
+            lambda message: (
+                "Content Security Policy" in message.text and page.csp_violations.append(message.text)
+            ),
+        )
+        yield page
+        assert not page.csp_violations, (
+            page.csp_violations
+        )  # every page ran under the portal's CSP without a refusal
+        browser.close()

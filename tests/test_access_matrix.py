@@ -69,6 +69,13 @@ POLICIES = {
     "plants:edit": PLANT_CHANGE,
     "plants:about": PLANT_VIEW,
     "plants:settings_log": PLANT_VIEW,
+    "plants:live": PLANT_VIEW,
+    "energy:daily_csv": PLANT_VIEW,
+    "energy:readings_csv": PLANT_VIEW,
+    "plant-dashboard-live": PLANT_VIEW,
+    "plant-dashboard-power": PLANT_VIEW,
+    "plant-dashboard-energy": PLANT_VIEW,
+    "fleet-list": LOGGED_IN,
     "setting-change-list": LOGGED_IN,
     "setting-change-detail": PLANT_VIEW,
     "plants:photo": PLANT_VIEW,
@@ -267,6 +274,8 @@ PAGE_OBJECTS = {
     "company_detail": "company",
     "company_set_active": "company",
     "account_request_detail": "request",
+    "energy:daily_csv": "plant",
+    "energy:readings_csv": "plant",
 }
 
 

@@ -1,55 +1,17 @@
 """End to end on a phone-sized screen: an installer commissions a plant, the customer sees it."""
 
-import shutil
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from playwright.sync_api import sync_playwright
 
 from devices.simulator import SimulatedInverter
 from plants.models import Plant
 from plants.services import photo_add
 from portal.models import User
 
+from .browser import log_in, pytestmark  # noqa: F401 (the module's marks)
 from .conftest import PASSWORD, make_plant, make_user
 from .test_photos import png_with_script
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed"),
-]
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    # Playwright's sync API keeps an event loop in this thread; the test's ORM calls are still sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport=PHONE, locale="fr-FR")
-        page = context.new_page()
-        page.csp_violations = []
-        page.on(
-            "console",
-            lambda message: (
-                "Content Security Policy" in message.text and page.csp_violations.append(message.text)
-            ),
-        )
-        yield page
-        assert page.csp_violations == []  # every page ran under the portal's CSP without a refusal
-        browser.close()
-
-
-def log_in(page, base, username):
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("article button[type=submit]")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -104,9 +66,9 @@ def test_an_installer_commissions_a_plant_on_a_phone(live_server, browser_page, 
     # The customer sees the plant read-only, with its live values.
     page.click("text=Déconnexion")
     log_in(page, base, "claire@example.fr")
-    page.click("text=Maison Lefèvre")
+    page.wait_for_url(f"{base}/plants/{plant.pk}/")  # their only plant: straight to its dashboard
     body = page.inner_text("main")
-    assert "Production du jour" in body and "Batterie" in body
+    assert "Aujourd'hui" in body and "Autoconsommation" in body and "Batterie" in body
     assert page.locator("text=Modifier la centrale").count() == 0
     assert page.locator("text=Nouvelle centrale").count() == 0
 

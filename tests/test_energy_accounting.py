@@ -23,6 +23,14 @@ from .conftest import attach_logger, make_plant
 
 PARIS = ZoneInfo("Europe/Paris")
 SLOT = timedelta(minutes=5)
+LONG_AGO = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def plant(plant):
+    plant.created_at = LONG_AGO
+    plant.save()
+    return plant
 
 
 class Clock:
@@ -51,7 +59,9 @@ _serials = iter(range(2366660000, 2366669999))
 
 
 def simulated_plant(company, sim, **inverter):
-    plant = make_plant(company, name=f"Plant {len(sim.v5_devices)}", **inverter.pop("plant", {}))
+    plant = make_plant(
+        company, name=f"Plant {len(sim.v5_devices)}", created_at=LONG_AGO, **inverter.pop("plant", {})
+    )
     device = sim.add_v5(SimulatedInverter(next(_serials), f"AU{len(sim.v5_devices):09d}", **inverter))
     return plant, attach_logger(plant, device, sim), device
 
@@ -201,6 +211,14 @@ def test_the_beat_refresh_closes_yesterday_once_and_keeps_today_fresh(company, p
     # Today's expected slots are those begun so far: 00:00 … 08:00 local.
     assert rows[date(2026, 6, 2)].slots_expected == 97
     assert daily_energy_refresh(now=now + timedelta(minutes=5)) == 1  # yesterday is closed
+
+
+def test_a_plant_created_at_noon_expects_the_afternoon_only(company):
+    plant = make_plant(company, created_at=datetime(2026, 6, 1, 12, 2, tzinfo=PARIS))
+    (row,) = daily_energy_compute(plants=[plant], day=date(2026, 6, 1), now=datetime(2026, 7, 1, tzinfo=UTC))
+    assert row.slots_expected == 144  # 12:00 … 23:55
+    (row,) = daily_energy_compute(plants=[plant], day=date(2026, 5, 31), now=datetime(2026, 7, 1, tzinfo=UTC))
+    assert row.slots_expected == 0
 
 
 def test_self_consumption_and_self_sufficiency():

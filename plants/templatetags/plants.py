@@ -20,14 +20,5 @@ def stepper(plant, step):
 
 
 @register.filter
-def watts(value):
-    """A power in W, or in kW above 1000 W, with its unit."""
-    if value is None:
-        return "–"
-    value = float(value)
-    return f"{value / 1000:.2f} kW" if abs(value) >= 1000 else f"{value:.0f} W"
-
-
-@register.filter
 def get_item(mapping, key):
     return mapping.get(key)

@@ -1,0 +1,84 @@
+"""The dashboard's figures over the API (and for its charts): live flow, a day's power curves, energy
+bars, and the fleet summary. Same restricted querysets and the same validation as the pages."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from devices.models import Inverter
+from plants import fleet
+from plants.models import Plant
+from portal.edge import ID_REGEX
+
+from . import reports
+from .accounting import local_today
+from .forms import DayForm, PeriodForm
+
+
+def _valid(form):
+    if not form.is_valid():
+        raise ValidationError(form.errors)
+    return form.cleaned_data
+
+
+class PlantFiguresViewSet(viewsets.GenericViewSet):
+    """A plant's live power flow, power curves and energy, for whoever may see the plant."""
+
+    lookup_value_regex = ID_REGEX
+    queryset = Plant.objects.none()
+
+    def plant(self, pk):
+        return get_object_or_404(Plant.objects.restrict(self.request.user, "view"), pk=pk)
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def live(self, request, pk=None):
+        """Live power (W, + = battery discharge / grid import), state of charge, age and staleness."""
+        plant = self.plant(pk)
+        inverters = Inverter.objects.filter(datalogger__plant=plant, datalogger__archived_at__isnull=True)
+        live = reports.live_flow(list(inverters))
+        if live is not None:
+            live["at"] = live["at"].isoformat()
+        return Response({"live": live, "today": reports.today_summary(plant)})
+
+    @extend_schema(
+        parameters=[OpenApiParameter("date", OpenApiTypes.DATE, description="Local day (default today)")],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["get"])
+    def power(self, request, pk=None):
+        """One local day's power curves, one value per history slot, null where no reading (a gap)."""
+        plant = self.plant(pk)
+        day = _valid(DayForm(request.query_params))["date"] or local_today(plant)
+        return Response(reports.power_curves(plant, day))
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("period", OpenApiTypes.STR, enum=list(PeriodForm.PERIODS)),
+            OpenApiParameter("date", OpenApiTypes.STR, description="YYYY-MM for a month, YYYY for a year"),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["get"])
+    def energy(self, request, pk=None):
+        """Energy bars in Wh: the days of a month, the months of a year, or every year."""
+        plant = self.plant(pk)
+        data = _valid(PeriodForm(request.query_params))
+        return Response(reports.energy_bars(plant, data["period"], data.get("start")))
+
+
+class FleetViewSet(viewsets.ViewSet):
+    """The fleet summary of the user's plants: counters by status, power, capacity, energy."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def list(self, request):
+        return Response(fleet.fleet_summary(request.user, watch_list=10))
+
+
+def register(router):
+    router.register("plants", PlantFiguresViewSet, basename="plant-dashboard")
+    router.register("fleet", FleetViewSet, basename="fleet")

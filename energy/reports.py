@@ -1,0 +1,166 @@
+"""What the plant dashboard, its JSON endpoints and its CSV exports show, built once for all three.
+
+Curves are the plant's history slots of one local day, summed over its inverters; a slot without a
+reading is null (a gap, never interpolated). Bars are daily energy rows, summed per month or year.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Avg, Sum
+from django.utils import timezone
+
+from devices.models import Reading, live_totals
+from devices.registermap import BY_KEY, DERIVED_BY_KEY, HISTORY_FIELDS
+from portal.csvexport import local_time
+
+from .accounting import daily_energy_today, day_bounds, local_today, other_production_wh, ratios, slot_seconds
+from .forms import period_bounds
+from .models import FLOWS, WH_FIELDS, DailyEnergy
+
+CURVES = ["pv_power", "load_power", "battery_power", "grid_power"]
+
+
+def plant_readings(plant):
+    return Reading.objects.filter(inverter__datalogger__plant=plant)
+
+
+def power_curves(plant, day):
+    """The plant's power curves of local `day`: one value per history slot, null where none."""
+    start, end = day_bounds(day, plant.tzinfo)
+    sums = (
+        plant_readings(plant)
+        .filter(slot__gte=start, slot__lt=end)
+        .values("slot")
+        .annotate(**{key: Sum(key) for key in CURVES}, battery_soc=Avg("battery_soc"))
+        .order_by("slot")
+    )
+    by_slot = {row["slot"]: row for row in sums}
+    step = timedelta(seconds=slot_seconds())
+    labels, series = [], {key: [] for key in [*CURVES, "battery_soc"]}
+    moment = start
+    while moment < end:
+        labels.append(f"{timezone.localtime(moment, plant.tzinfo):%H:%M}")
+        row = by_slot.get(moment, {})
+        for key, values in series.items():
+            value = row.get(key)
+            values.append(None if value is None else round(float(value), 1))
+        moment += step
+    return {
+        "date": day.isoformat(),
+        "time_zone": plant.time_zone,
+        "previous": (day - timedelta(days=1)).isoformat(),
+        "next": (day + timedelta(days=1)).isoformat() if day < local_today(plant) else None,
+        "slots": labels,
+        "units": {key: DERIVED_BY_KEY.get(key, BY_KEY.get(key)).unit for key in series},
+        "slots_with_data": len(by_slot),
+        **series,
+    }
+
+
+def live_flow(inverters, now=None):
+    """The plant's live figures with their age; older than two poll cycles they are stale, and the
+    pages say so rather than show them as live."""
+    live = live_totals(inverters)
+    if live is None:
+        return None
+    age = ((now or timezone.now()) - live["at"]).total_seconds()
+    return {**live, "age_s": round(age), "stale": age > 2 * settings.POLL_INTERVAL_SECONDS}
+
+
+def day_summary(plant, row):
+    """A day's (or a period's) energy in Wh, with the derived production and the two ratios."""
+    wh = {field: getattr(row, field) if not isinstance(row, dict) else row[field] for field in WH_FIELDS}
+    other = other_production_wh(plant, wh)
+    return {**wh, "other_production_wh": other, **ratios(wh, other_wh=other)}
+
+
+def completeness_pct(with_data, expected):
+    return None if not expected else round(100 * min(with_data, expected) / expected)
+
+
+def today_summary(plant):
+    """Today's energy so far and how complete today's data is (the dashboard's tiles)."""
+    row = daily_energy_today(plant=plant)
+    return {
+        **day_summary(plant, row),
+        "day": row.day.isoformat(),
+        "completeness_pct": completeness_pct(row.slots_with_data, row.slots_expected),
+    }
+
+
+def energy_bars(plant, period, start=None):
+    """Energy bars: each day of a month, each month of a year, or each year ("total")."""
+    rows = DailyEnergy.objects.filter(plant=plant)
+    today = local_today(plant)
+    daily_energy_today(plant=plant)  # today's bar is as fresh as the last poll
+    previous = following = None
+    if period == "total":
+        grouped = [{**r, "label": f"{r['period']:%Y}"} for r in rows.by_period("year")]
+    else:
+        start = start or (today.replace(day=1) if period == "month" else today.replace(month=1, day=1))
+        first, last, previous, following = period_bounds(period, start)
+        rows = rows.filter(day__gte=first, day__lte=last)
+        if following > (f"{today:%Y-%m}" if period == "month" else str(today.year)):
+            following = None
+        if period == "month":
+            grouped = [
+                {
+                    **{f: getattr(r, f) for f in WH_FIELDS},
+                    "slots_with_data": r.slots_with_data,
+                    "slots_expected": r.slots_expected,
+                    "label": r.day.isoformat(),
+                }
+                for r in rows
+            ]
+        else:
+            grouped = [{**r, "label": f"{r['period']:%Y-%m}"} for r in rows.by_period("month")]
+    bars = [
+        {
+            "label": r["label"],
+            **day_summary(plant, r),
+            "completeness_pct": completeness_pct(r["slots_with_data"], r["slots_expected"]),
+        }
+        for r in grouped
+    ]
+    totals = {f: sum(b[f] for b in bars) for f in WH_FIELDS}
+    return {
+        "period": period,
+        "date": None if start is None else (f"{start:%Y-%m}" if period == "month" else str(start.year)),
+        "previous": previous,
+        "next": following,
+        "unit": "Wh",
+        "flows": {flow: str(label) for flow, label in FLOWS.items()},
+        "bars": bars,
+        "totals": day_summary(plant, totals),
+    }
+
+
+def readings_rows(plant, first, last, header):
+    """The plant's history rows from local day `first` to `last` included, inverter by inverter,
+    streamed (constant memory whatever the range)."""
+    start, _ = day_bounds(first, plant.tzinfo)
+    _, end = day_bounds(last, plant.tzinfo)
+    yield header
+    rows = (
+        plant_readings(plant)
+        .filter(slot__gte=start, slot__lt=end)
+        .order_by("slot", "inverter__serial_number")
+        .values_list("slot", "inverter__serial_number", *HISTORY_FIELDS)
+    )
+    for slot, serial, *values in rows.iterator(chunk_size=2000):
+        yield [local_time(slot, plant.tzinfo), serial, *values]
+
+
+def daily_rows(plant, first, last, header):
+    yield header
+    for row in DailyEnergy.objects.filter(plant=plant, day__gte=first, day__lte=last).iterator():
+        summary = day_summary(plant, row)
+        yield [
+            row.day.isoformat(),
+            *(summary[f] for f in WH_FIELDS),
+            summary["other_production_wh"],
+            summary["self_consumption_pct"],
+            summary["self_sufficiency_pct"],
+            completeness_pct(row.slots_with_data, row.slots_expected),
+        ]

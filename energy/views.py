@@ -1,0 +1,66 @@
+"""CSV exports of a plant's daily energy and raw readings, for installers and the plant's customers."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
+
+from devices.registermap import BY_KEY, DERIVED_BY_KEY, HISTORY_FIELDS
+from plants.views import get_plant_for_user
+from portal.csvexport import csv_response
+
+from . import reports
+from .accounting import local_today
+from .forms import RangeForm
+from .models import FLOWS
+
+
+def _range_or_400(request, plant, *, default_start):
+    """The asked range of local days (by default `default_start` to today), or the form's 400."""
+    today = local_today(plant)
+    form = RangeForm(
+        {"start": default_start(today).isoformat(), "end": today.isoformat(), **request.GET.dict()}
+    )
+    if form.is_valid():
+        return form, None
+    return form, render(request, "energy/range_error.html", {"plant": plant, "form": form}, status=400)
+
+
+def _label(key):
+    item = DERIVED_BY_KEY.get(key) or BY_KEY[key]
+    return f"{item.label} ({item.unit})" if item.unit else str(item.label)
+
+
+@login_required
+@require_safe
+def daily_csv(request, pk):
+    """Daily energy of the plant, in Wh, for ?start=YYYY-MM-DD&end=YYYY-MM-DD (local days; by
+    default this month)."""
+    plant = get_plant_for_user(request, pk)
+    form, error = _range_or_400(request, plant, default_start=lambda today: today.replace(day=1))
+    if error:
+        return error
+    header = [
+        _("Day"),
+        *(f"{label} (Wh)" for label in FLOWS.values()),
+        _("Other PV, derived (Wh)"),
+        _("Self-consumption (%)"),
+        _("Self-sufficiency (%)"),
+        _("Data completeness (%)"),
+    ]
+    rows = reports.daily_rows(plant, form.cleaned_data["start"], form.cleaned_data["end"], header)
+    return csv_response(rows, filename=f"energy-{plant.pk}.csv")
+
+
+@login_required
+@require_safe
+def readings_csv(request, pk):
+    """Every history row of the plant's inverters (5-minute slots), streamed, local times (by default
+    today)."""
+    plant = get_plant_for_user(request, pk)
+    form, error = _range_or_400(request, plant, default_start=lambda today: today)
+    if error:
+        return error
+    header = [_("Time"), _("Inverter"), *(_label(key) for key in HISTORY_FIELDS)]
+    rows = reports.readings_rows(plant, form.cleaned_data["start"], form.cleaned_data["end"], header)
+    return csv_response(rows, filename=f"readings-{plant.pk}.csv")

@@ -1,0 +1,80 @@
+"""The fleet home's figures, for the plants a user may see: the guide's counters (chapter 4-1-c) plus
+current power, installed capacity and energy, and the plants that need attention, worst first."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from alarms.models import Alarm, AlarmCode
+from devices.models import Inverter
+from energy.models import DailyEnergy
+
+from .models import Plant, PlantStatus, status_counts
+
+# Worst first: a dead plant, then an active fault, then a partial outage, then unfinished commissioning.
+WATCH_RANK = Case(
+    When(status=PlantStatus.OFFLINE, then=Value(0)),
+    When(n_faults__gt=0, then=Value(1)),
+    When(status=PlantStatus.PARTIALLY_OFFLINE, then=Value(2)),
+    default=Value(3),
+    output_field=IntegerField(),
+)
+
+
+def fleet_summary(user, *, watch_list=10, now=None):
+    """Counters, power and energy of the user's plants. "Today" and "this month" are the user's
+    local calendar (the portal's time zone); each plant's day is its own local day."""
+    now = now or timezone.now()
+    plants = Plant.objects.restrict(user, "view")
+    counts = status_counts(plants.with_status())
+    fresh = now - timedelta(seconds=2 * settings.POLL_INTERVAL_SECONDS)
+    power = Inverter.objects.filter(
+        datalogger__plant__in=plants, datalogger__archived_at__isnull=True, latest_at__gte=fresh
+    ).aggregate(w=Sum(Cast(KT("latest__pv_power"), IntegerField())))["w"]
+    today = timezone.localdate(now)
+    energy = DailyEnergy.objects.restrict(user, "view").filter(day__gte=today.replace(day=1), day__lte=today)
+    month = energy.aggregate(month=Sum("production_wh"), today=Sum("production_wh", filter=Q(day=today)))
+    summary = {
+        "plants": sum(counts.values()),
+        "status_counts": counts,
+        "alarm_counts": Alarm.objects.restrict(user, "view").active_counts(),
+        "pv_power_w": power or 0,
+        "installed_kwp": plants.aggregate(kwp=Sum("pv_power_kwp"))["kwp"] or 0,
+        "production_today_wh": month["today"] or 0,
+        "production_month_wh": month["month"] or 0,
+    }
+    if watch_list:
+        summary["watch_list"] = plants_needing_attention(plants, limit=watch_list)
+    return summary
+
+
+def plants_needing_attention(plants, *, limit):
+    """Offline, faulty, partly offline or unfinished plants, worst first, then the longest known."""
+    active_faults = Count(
+        "alarms",
+        filter=Q(alarms__cleared_at__isnull=True, alarms__code__kind=AlarmCode.Kind.FAULT),
+        distinct=True,
+    )
+    watched = (
+        plants.with_status()
+        .annotate(n_faults=active_faults)
+        .filter(~Q(status=PlantStatus.ONLINE) | Q(n_faults__gt=0))
+        .annotate(rank=WATCH_RANK)
+        .order_by("rank", "name", "pk")
+    )
+    return [
+        {
+            "id": plant.pk,
+            "name": plant.name,
+            "city": plant.city,
+            "status": plant.status,
+            "status_display": str(PlantStatus(plant.status).label),
+            "active_faults": plant.n_faults,
+            "next_step": plant.next_step,
+        }
+        for plant in watched[:limit]
+    ]

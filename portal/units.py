@@ -1,0 +1,65 @@
+"""Numbers as people read them: one helper for every power, energy, share and age on pages and
+e-mails. The language's decimal mark (a comma in French), a no-break space before the unit, and
+directions said in words rather than by a sign."""
+
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+NBSP = "\u00a0"
+
+
+def number(value, decimals=0):
+    return formats.number_format(round(float(value), decimals), decimals, use_l10n=True, force_grouping=True)
+
+
+def power(watts):
+    """850 W, 1,02 kW (the magnitude; the direction is said by the callers below)."""
+    if watts is None:
+        return "–"
+    watts = abs(float(watts))
+    if watts >= 1000:
+        return f"{number(watts / 1000, 2)}{NBSP}kW"
+    return f"{number(watts)}{NBSP}W"
+
+
+def energy(wh):
+    """12,3 kWh from Wh (one decimal: the inverters count in 0.1 kWh)."""
+    if wh is None:
+        return "–"
+    return f"{number(float(wh) / 1000, 1)}{NBSP}kWh"
+
+
+def percent(value, decimals=0):
+    return "–" if value is None else f"{number(value, decimals)}{NBSP}%"
+
+
+def battery_flow(watts):
+    """The battery's power in words: positive is discharge in the register map."""
+    if not watts:
+        return _("idle")
+    if watts > 0:
+        return _("discharging %(power)s") % {"power": power(watts)}
+    return _("charging %(power)s") % {"power": power(watts)}
+
+
+def grid_flow(watts):
+    """The grid's power in words: positive is import (bought from the grid)."""
+    if not watts:
+        return _("no exchange")
+    if watts > 0:
+        return _("importing %(power)s") % {"power": power(watts)}
+    return _("exporting %(power)s") % {"power": power(watts)}
+
+
+def age(seconds):
+    """How long ago, briefly: "40 s ago", "5 min ago", "3 h ago", "2 days ago"."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return _("%(n)s s ago") % {"n": seconds}
+    if seconds < 3600:
+        return _("%(n)s min ago") % {"n": seconds // 60}
+    if seconds < 86400:
+        return _("%(n)s h ago") % {"n": seconds // 3600}
+    days = seconds // 86400
+    return ngettext("%(n)s day ago", "%(n)s days ago", days) % {"n": days}

@@ -1,0 +1,128 @@
+"""The installer's fleet home: the guide's counters, power, capacity and energy, the watch list."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from alarms.models import Alarm
+from devices.models import Datalogger, DeviceStatus, Inverter
+from energy.models import DailyEnergy
+from plants.models import Plant
+
+from .conftest import login, make_plant, text
+
+
+def plant_in(company, status, name=None, *, pv_power=0, fault=False):
+    """A plant whose devices make it `status` ("incomplete" has none)."""
+    plant = make_plant(company, name=name or f"{status} plant")
+    if status == "incomplete":
+        return plant
+    logger_status = DeviceStatus.OFFLINE if status == "offline" else DeviceStatus.ONLINE
+    inverter_status = DeviceStatus.ONLINE if status == "online" else DeviceStatus.OFFLINE
+    logger = Datalogger.objects.create(
+        plant=plant, serial_number=str(2400000000 + plant.pk), host="127.0.0.1", status=logger_status,
+        last_seen_at=timezone.now(),
+    )  # fmt: skip
+    inverter = Inverter.objects.create(
+        datalogger=logger, serial_number=f"INV{plant.pk}", status=inverter_status,
+        latest={"pv_power": pv_power}, latest_at=timezone.now(),
+    )  # fmt: skip
+    if fault:
+        Alarm.objects.create(plant=plant, datalogger=logger, inverter=inverter, code_id="F13",
+                             started_at=timezone.now())  # fmt: skip
+    return plant
+
+
+@pytest.fixture
+def fleet(company, other_company):
+    plants = {
+        "online": plant_in(company, "online", pv_power=2500),
+        "faulty": plant_in(company, "online", "faulty plant", pv_power=1200, fault=True),
+        "partially_offline": plant_in(company, "partially_offline"),
+        "offline": plant_in(company, "offline"),
+        "incomplete": plant_in(company, "incomplete"),
+    }
+    plant_in(other_company, "offline", "someone else's", pv_power=9999)
+    today = timezone.localdate()
+    for plant, wh in ((plants["online"], 12300), (plants["faulty"], 4000)):
+        DailyEnergy.objects.create(plant=plant, company=company, day=today, production_wh=wh)
+    if today.day > 1:
+        DailyEnergy.objects.create(plant=plants["online"], company=company, day=today.replace(day=1),
+                                   production_wh=20000)  # fmt: skip
+    DailyEnergy.objects.create(plant=plants["online"], company=company, day=today - timedelta(days=40),
+                               production_wh=99000)  # fmt: skip
+    return plants
+
+
+def test_the_counters_equal_the_plant_statuses_and_link_to_the_filtered_list(installer, fleet):
+    page = text(login(installer).get(reverse("home")))
+    statuses = Plant.objects.restrict(installer).with_status()
+    for status in ("incomplete", "partially_offline", "offline"):
+        expected = statuses.filter(status=status).count()
+        assert f'href="/plants/?status={status}"' in page
+        listed = login(installer).get(f"/plants/?status={status}")
+        assert listed.context["page"].paginator.count == expected == 1
+    assert "<strong>5</strong>" in page  # plants of this company only
+
+
+def test_power_capacity_and_production_are_the_fleets_own(installer, fleet):
+    page = text(login(installer).get(reverse("home")))
+    assert "3,70\u00a0kW" in page  # 2.5 + 1.2 kW of fresh values; the other company's not counted
+    assert "30,0\u00a0kWp" in page  # 5 plants × 6 kWp
+    assert "16,3\u00a0kWh" in page  # today
+    month = 16300 + (20000 if timezone.localdate().day > 1 else 0)
+    assert f"{month / 1000:.1f}".replace(".", ",") + "\u00a0kWh" in page
+
+
+def test_stale_power_is_not_current_power(installer, fleet):
+    Inverter.objects.update(latest_at=timezone.now() - timedelta(minutes=30))
+    page = text(login(installer).get(reverse("home")))
+    assert "0\u00a0W" in page
+
+
+def test_the_watch_list_puts_the_worst_first(installer, fleet):
+    watch = login(installer).get(reverse("home")).context["fleet"]["watch_list"]
+    assert [p["name"] for p in watch] == ["offline plant", "faulty plant", "partially_offline plant",
+                                          "incomplete plant"]  # fmt: skip
+    assert watch[1]["active_faults"] == 1
+    assert watch[3]["next_step"] == "datalogger"
+
+
+def test_the_api_gives_the_same_summary(installer, fleet):
+    summary = login(installer).get("/api/v1/fleet/").json()
+    assert summary["status_counts"] == {"incomplete": 1, "online": 2, "partially_offline": 1, "offline": 1}
+    assert summary["pv_power_w"] == 3700 and summary["production_today_wh"] == 16300
+
+
+def test_a_customer_lands_on_their_plant_and_never_on_the_fleet(customer, granted_plant, company, installer):
+    response = login(customer).get(reverse("home"))
+    assert response.status_code == 302 and response["Location"] == f"/plants/{granted_plant.pk}/"
+    second = make_plant(company, name="Résidence secondaire")
+    second.grants.create(customer=customer, granted_by=installer, accepted_at=timezone.now())
+    assert login(customer).get(reverse("home"))["Location"] == "/plants/"
+    summary = login(customer).get("/api/v1/fleet/").json()
+    assert summary["plants"] == 2
+
+
+def _queries(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize("url", ["/", "/plants/", "/api/v1/fleet/", "/api/v1/plants/", "/alarms/"])
+def test_fleet_pages_send_as_many_queries_at_10_as_at_1000_plants(installer, company, url):
+    client = login(installer)
+    for i in range(10):
+        plant_in(company, ["online", "offline", "incomplete"][i % 3], f"p{i}", fault=i % 4 == 0)
+    at_10 = _queries(client, url)
+    Plant.objects.bulk_create(
+        Plant(company=company, name=f"bulk {i}", address="-", postcode="1", city="X", pv_power_kwp=3,
+              system_type="dc", battery_model="AURA 5KM-BG")
+        for i in range(990)
+    )  # fmt: skip
+    assert _queries(client, url) == at_10
