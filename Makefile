@@ -6,7 +6,7 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aura
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export DATABASE_URL REDIS_URL
 
-.PHONY: demo test bench bench-poll bench-hub services venv browser messages lint
+.PHONY: demo test bench bench-poll bench-hub bench-web services venv browser messages lint
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,13 +50,16 @@ demo: venv services
 	$(DEMO_ENV) $(BIN)/celery -A portal worker --beat --schedule $(VENV)/celerybeat-schedule --concurrency 2 --loglevel WARNING & \
 	$(DEMO_ENV) $(BIN)/python manage.py runserver $(DEMO_BIND)
 
-bench: bench-poll bench-hub
+bench: bench-poll bench-hub bench-web
 
 bench-poll: venv services
 	SECRET_KEY=bench-only HTTPS=0 DEBUG=0 DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 $(BIN)/python -m tests.bench.poll
 
 bench-hub: venv services
 	SECRET_KEY=bench-only HTTPS=0 DEBUG=0 DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 $(BIN)/python -m tests.bench.hub
+
+bench-web: venv services
+	SECRET_KEY=bench-only HTTPS=0 DEBUG=0 STATIC_MANIFEST=0 DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 $(BIN)/python -m tests.bench.web
 
 messages: venv
 	DEBUG=1 $(BIN)/python manage.py makemessages -l fr -l en --ignore=.venv --ignore=staticfiles

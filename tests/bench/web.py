@@ -1,0 +1,223 @@
+"""Benchmark: the dashboards at fleet scale, through real HTTP to gunicorn (DEBUG off).
+
+Seeds database `aura_bench_web`: 10,000 plants of one company, each with a logger and an inverter with
+live values and this month's daily energy; 300 active and 20,000 cleared alarms; one plant with a year
+of 5-minute readings (~105,000 rows), whose daily energy is computed by the portal's own accounting.
+Then times sequential requests of one logged-in installer (after a few unmeasured warm-up requests per
+page: gunicorn imports, PostgreSQL plans; no application cache exists to warm) to the fleet home, the
+plant list, the plant dashboard, the year chart's JSON and the fleet alarm list, and counts the SQL
+queries of the fleet home. The last line reads:
+fleet_home_p95_ms=<n> plant_list_p95_ms=<n> plant_dashboard_p95_ms=<n> year_chart_p95_ms=<n>
+alarm_list_p95_ms=<n> fleet_home_queries=<n>
+"""
+
+import http.client
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from tests.bench.poll import free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[2]
+PLANTS = int(os.environ.get("BENCH_PLANTS", 10_000))
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", 60))
+WARM_UP = 5
+BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aura").rsplit("/", 1)[0]
+os.environ["DATABASE_URL"] = f"{BASE_URL}/aura_bench_web"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+def create_database():
+    import psycopg
+
+    with psycopg.connect(f"{BASE_URL}/postgres", autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS aura_bench_web")
+        conn.execute("CREATE DATABASE aura_bench_web")
+
+
+def seed():
+    """The fleet, in set-based SQL where the rows are many; returns (installer, the plant with history)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from plants.models import BatteryModel, Plant, SystemType
+    from portal.models import Company, User
+
+    company = Company.objects.create(name="Bench", address="-", mobile_phone="-", email="b@b.fr")
+    installer = User.objects.create_user("bench", password="-", role=User.Role.INSTALLER, company=company)
+    Plant.objects.bulk_create(
+        (
+            Plant(company=company, name=f"Plant {i:05d}", address=f"{i} rue du Soleil", postcode="69000",
+                  city="Lyon", pv_power_kwp=6, system_type=SystemType.DC, battery_model=BatteryModel.AURA_10,
+                  created_at=timezone.now() - timedelta(days=400))
+            for i in range(PLANTS)
+        ),
+        batch_size=2000,
+    )  # fmt: skip
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        # One logger and one inverter per plant; 2 % incomplete, 5 % offline, 3 % partially offline.
+        cursor.execute(
+            """
+            INSERT INTO devices_datalogger (plant_id, serial_number, protocol, reach, host, port, unit_id,
+                status, last_seen_at, last_polled_at, missed_polls, last_error, created_at)
+            SELECT p.id, (3000000000 + p.id)::text, 'solarman_v5', 'hub', '', 8899, 1,
+                CASE WHEN p.id % 100 < 5 THEN 'offline' ELSE 'online' END, %s, %s, 0, '', %s
+            FROM plants_plant p WHERE p.id % 100 >= 2
+            """,
+            [now, now, now],
+        )
+        cursor.execute(
+            """
+            INSERT INTO devices_inverter (datalogger_id, serial_number, model_name, battery_name, firmware,
+                rated_power_w, status, last_seen_at, latest, latest_at, grid_sign_check)
+            SELECT d.id, 'KS' || d.serial_number, 'BluE-S 6000D', 'AURA 10KM-BG', 'ARM 1.2.3', 6000,
+                CASE WHEN d.plant_id % 100 < 8 THEN 'offline' ELSE 'online' END, %s,
+                jsonb_build_object('pv_power', 2000 + d.id % 3000, 'load_power', 900, 'grid_power', -400,
+                    'battery_power', -700, 'battery_soc', 55.0, 'pv_energy_today', 12.3,
+                    'load_energy_today', 8.1, 'grid_import_today', 1.2, 'grid_export_today', 4.4),
+                %s, '{}'::jsonb
+            FROM devices_datalogger d
+            """,
+            [now, now],
+        )
+        # This month's daily energy of every plant.
+        today = timezone.localdate()
+        cursor.execute(
+            """
+            INSERT INTO energy_dailyenergy (plant_id, company_id, day, production_wh, consumption_wh,
+                grid_export_wh, grid_import_wh, battery_charge_wh, battery_discharge_wh, slots_with_data,
+                slots_expected, computed_at)
+            SELECT p.id, p.company_id, day::date, 20000 + p.id % 5000, 11000, 8000, 2000, 6000, 5500,
+                288, 288, %s
+            FROM plants_plant p, generate_series(%s::date, %s::date, '1 day') AS day
+            """,
+            [now, today.replace(day=1), today],
+        )
+        # 300 active and 20,000 cleared alarms over the fleet.
+        cursor.execute(
+            """
+            INSERT INTO alarms_alarm (plant_id, datalogger_id, inverter_id, code_id, started_at, cleared_at,
+                note, notified_at, emailed)
+            SELECT d.plant_id, d.id, i.id, CASE WHEN n % 3 = 0 THEN 'F13' ELSE 'W04' END,
+                %s - (n || ' minutes')::interval,
+                CASE WHEN n < 300 THEN NULL ELSE %s - (n || ' minutes')::interval + interval '20 minutes' END,
+                '', %s, false
+            FROM generate_series(0, 20299) AS n
+            JOIN devices_datalogger d ON d.id = (SELECT min(id) FROM devices_datalogger) + n % 9000
+            JOIN devices_inverter i ON i.datalogger_id = d.id
+            """,
+            [now, now, now],
+        )
+    plant = Plant.objects.filter(dataloggers__isnull=False).order_by("pk").first()
+    seed_year_of_readings(plant, now)
+    return installer, plant
+
+
+def seed_year_of_readings(plant, now):
+    """A year of 5-minute readings for one plant's inverter (day counters that reset at midnight),
+    then its daily energy computed by the portal's own accounting, day by day."""
+    from django.db import connection
+
+    from energy.accounting import daily_energy_compute, local_today
+
+    inverter = plant.dataloggers.get().inverters.get()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO devices_reading (inverter_id, slot, pv_power, load_power, grid_power, battery_power,
+                battery_soc, pv_energy_today, load_energy_today, grid_import_today, grid_export_today,
+                battery_charge_today, battery_discharge_today, warning_bits, fault_bits)
+            SELECT %s, slot, 3000, 900, -400, -700, 55.0, m / 60.0, m / 90.0, m / 400.0, m / 200.0,
+                m / 300.0, m / 350.0, 0, 0
+            FROM generate_series(date_trunc('hour', %s::timestamptz) - interval '365 days',
+                                 %s::timestamptz, '5 minutes') AS slot,
+                LATERAL (SELECT extract(epoch FROM (slot AT TIME ZONE 'Europe/Paris')::time) / 60 AS m) AS t
+            """,
+            [inverter.pk, now, now],
+        )
+    today = local_today(plant, now)
+    started = time.monotonic()
+    for days_ago in range(366):
+        daily_energy_compute(plants=[plant], day=today - timedelta(days=days_ago), now=now)
+    print(f"a year of daily energy computed from readings in {time.monotonic() - started:.1f} s", flush=True)
+
+
+def session_cookie(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user, backend="portal.backends.ActiveCompanyBackend")
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+def p95_ms(port, path, cookie):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    times = []
+    for i in range(WARM_UP + REQUESTS):
+        started = time.perf_counter()
+        conn.request("GET", path, headers={"Cookie": cookie, "Accept": "text/html,application/json"})
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise SystemExit(f"GET {path}: {response.status}")
+        if i >= WARM_UP:
+            times.append((time.perf_counter() - started) * 1000)
+    conn.close()
+    return statistics.quantiles(times, n=20)[-1]
+
+
+def fleet_home_queries(user):
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.force_login(user, backend="portal.backends.ActiveCompanyBackend")
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/")
+    return len(queries)
+
+
+def main():
+    create_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    started = time.monotonic()
+    installer, plant = seed()
+    print(f"seeded {PLANTS} plants in {time.monotonic() - started:.0f} s", flush=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+         "--log-level", "warning"],
+        cwd=ROOT,
+        env={**os.environ, "DEBUG": "0"},
+    )  # fmt: skip
+    try:
+        wait_for_port(port, server)
+        cookie = session_cookie(installer)
+        figures = {
+            "fleet_home_p95_ms": p95_ms(port, "/", cookie),
+            "plant_list_p95_ms": p95_ms(port, "/plants/", cookie),
+            "plant_dashboard_p95_ms": p95_ms(port, f"/plants/{plant.pk}/", cookie),
+            "year_chart_p95_ms": p95_ms(port, f"/api/v1/plants/{plant.pk}/energy/?period=year", cookie),
+            "alarm_list_p95_ms": p95_ms(port, "/alarms/", cookie),
+        }
+    finally:
+        server.terminate()
+        server.wait(10)
+    figures["fleet_home_queries"] = fleet_home_queries(installer)
+    print(" ".join(f"{name}={value:.0f}" for name, value in figures.items()))
+
+
+if __name__ == "__main__":
+    main()
