@@ -6,6 +6,7 @@ JSON / CSV endpoints share one answer.
 """
 
 from django.apps import apps
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
 
 VIEW, CHANGE = "view", "change"
@@ -29,7 +30,8 @@ def api_action(request):
 
 def abilities(request):
     """What the page templates may offer the user (a context processor): the role rules stay here."""
-    user = request.user
+    # No user when a request is refused before authentication (an unknown Host header): anonymous.
+    user = getattr(request, "user", None) or AnonymousUser()
     installer = user.is_authenticated and user.is_installer
     pro = user.is_authenticated and not user.is_customer
     return {

@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from .conftest import login
+from .conftest import login, text
 
 HUGE = "99999999999999999999"
 
@@ -66,6 +66,11 @@ def test_error_pages_are_in_the_sites_layout_and_language_with_a_way_back(instal
     response = login(installer).get("/plants/999999/")
     body = response.content.decode()
     assert response.status_code == 404 and "Retour au portail" in body and 'lang="fr"' in body
+
+
+def test_an_unknown_host_header_is_a_400_page(client, db):
+    response = client.get("/login/", HTTP_HOST="evil.example")
+    assert response.status_code == 400 and "AURA" in text(response)
 
 
 def test_api_errors_are_json(installer):
