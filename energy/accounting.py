@@ -13,14 +13,14 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from devices.models import Reading
 from devices.registermap import DAY_COUNTERS
 from plants.models import Plant, SystemType
 
-from .models import FLOWS, WH_FIELDS, DailyEnergy
+from .models import FLOWS, SUMMED_FIELDS, WH_FIELDS, DailyEnergy, MonthlyEnergy
 
 # A reading this long before midnight tells whether the first reading of the day still carries
 # yesterday's count (an inverter clock a few minutes late) or was already reset.
@@ -140,10 +140,30 @@ def daily_energy_compute(*, plants, day, now=None):
             rows,
             update_conflicts=True,
             unique_fields=["plant", "day"],
-            update_fields=[*WH_FIELDS, "slots_with_data", "slots_expected", "computed_at"],
+            update_fields=[*SUMMED_FIELDS, "computed_at"],
             batch_size=1000,
         )
+        monthly_energy_update(plant_ids=[row.plant_id for row in rows], month=day.replace(day=1), now=now)
     return rows
+
+
+def monthly_energy_update(*, plant_ids, month, now):
+    """The month's rows of these plants, summed again from their daily rows (one statement)."""
+    following = (month + timedelta(days=32)).replace(day=1)
+    columns = ", ".join(SUMMED_FIELDS)
+    sums = ", ".join(f"SUM({field})" for field in SUMMED_FIELDS)
+    updates = ", ".join(f"{field} = EXCLUDED.{field}" for field in [*SUMMED_FIELDS, "computed_at"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {MonthlyEnergy._meta.db_table} (plant_id, company_id, month, {columns}, computed_at)
+            SELECT plant_id, company_id, %s, {sums}, %s FROM {DailyEnergy._meta.db_table}
+            WHERE plant_id = ANY(%s) AND day >= %s AND day < %s
+            GROUP BY plant_id, company_id
+            ON CONFLICT (plant_id, month) DO UPDATE SET {updates}
+            """,
+            [month, now, list(plant_ids), month, following],
+        )
 
 
 def local_today(plant, now=None):

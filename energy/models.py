@@ -1,12 +1,13 @@
-"""Energy per plant and per local day: what the dashboards, charts, exports and fleet totals read.
+"""Energy per plant and per local day (and month): what dashboards, charts, exports and fleet totals
+read.
 
 Rows are derived from the history (devices.Reading) by `energy.accounting` and can be recomputed at
-any time; no page scans raw readings over more than one day.
+any time; no page scans raw readings over more than one day, and no fleet total scans daily rows.
 """
 
 from django.db import models
 from django.db.models import Sum
-from django.db.models.functions import TruncMonth, TruncYear
+from django.db.models.functions import TruncYear
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -22,42 +23,25 @@ FLOWS = {
     "battery_discharge": _("Battery discharge"),
 }
 WH_FIELDS = [f"{flow}_wh" for flow in FLOWS]
+SUMMED_FIELDS = [*WH_FIELDS, "slots_with_data", "slots_expected"]
 
 
-class DailyEnergyQuerySet(RestrictedByPlantQuerySet):
-    def totals(self):
-        """Sum of every flow over the rows, in Wh (0 where there is no row)."""
-        sums = self.aggregate(**{f: Sum(f) for f in WH_FIELDS})
-        return {f: sums[f] or 0 for f in WH_FIELDS}
-
-    def by_period(self, period):
-        """Rows summed per month ("month") or per year ("year"), oldest first: one GROUP BY over
-        daily rows (at most 366 a year), never over readings."""
-        trunc = {"month": TruncMonth, "year": TruncYear}[period]
+class EnergyQuerySet(RestrictedByPlantQuerySet):
+    def by_year(self):
+        """Rows summed per year, oldest first."""
         return (
-            self.annotate(period=trunc("day"))
+            self.annotate(period=TruncYear(self.model.PERIOD_FIELD))
             .values("period")
-            .annotate(
-                **{f: Sum(f) for f in WH_FIELDS},
-                slots_with_data=Sum("slots_with_data"),
-                slots_expected=Sum("slots_expected"),
-            )
+            .annotate(**{f: Sum(f) for f in SUMMED_FIELDS})
             .order_by("period")
         )
 
 
-class DailyEnergy(models.Model):
-    """A plant's energy over one day of its own time zone (23 or 25 hours on daylight-saving days).
+class Energy(models.Model):
+    """A plant's energy over a period, in Wh, with how many history slots had a reading."""
 
-    Every flow comes from the inverters' own day counters, summed over the plant's inverters (a
-    replaced inverter's part of the day included); a counter reset or a gap never makes energy
-    negative or counts it twice. `slots_with_data` of `slots_expected` history slots had a reading.
-    """
-
-    plant = models.ForeignKey("plants.Plant", on_delete=models.CASCADE, related_name="daily_energy")
     # The plant's company, copied so that fleet totals are one index range (plants never change company).
     company = models.ForeignKey("portal.Company", on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
     production_wh = models.BigIntegerField(default=0)
     consumption_wh = models.BigIntegerField(default=0)
     grid_export_wh = models.BigIntegerField(default=0)
@@ -68,7 +52,23 @@ class DailyEnergy(models.Model):
     slots_expected = models.PositiveIntegerField(default=0)
     computed_at = models.DateTimeField(default=timezone.now)
 
-    objects = DailyEnergyQuerySet.as_manager()
+    objects = EnergyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class DailyEnergy(Energy):
+    """A plant's energy over one day of its own time zone (23 or 25 hours on daylight-saving days).
+
+    Every flow comes from the inverters' own day counters, summed over the plant's inverters (a
+    replaced inverter's part of the day included); a counter reset or a gap never makes energy
+    negative or counts it twice. `slots_with_data` of `slots_expected` history slots had a reading.
+    """
+
+    PERIOD_FIELD = "day"
+    plant = models.ForeignKey("plants.Plant", on_delete=models.CASCADE, related_name="daily_energy")
+    day = models.DateField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["plant", "day"], name="daily_energy_unique")]
@@ -81,3 +81,25 @@ class DailyEnergy(models.Model):
 
     def __str__(self):
         return f"{self.plant_id} {self.day}"
+
+
+class MonthlyEnergy(Energy):
+    """The sum of a plant's daily rows over one calendar month (`month` is its first day), kept in
+    step with them by `energy.accounting`: the year chart reads 12 rows, the fleet's month total
+    one row per plant."""
+
+    PERIOD_FIELD = "month"
+    plant = models.ForeignKey("plants.Plant", on_delete=models.CASCADE, related_name="monthly_energy")
+    month = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["plant", "month"], name="monthly_energy_unique")]
+        indexes = [
+            models.Index(
+                fields=["company", "month"], include=["production_wh"], name="monthly_energy_company_month"
+            )
+        ]
+        ordering = ["month"]
+
+    def __str__(self):
+        return f"{self.plant_id} {self.month:%Y-%m}"

@@ -16,7 +16,7 @@ from portal.csvexport import local_time
 
 from .accounting import daily_energy_today, day_bounds, local_today, other_production_wh, ratios, slot_seconds
 from .forms import period_bounds
-from .models import FLOWS, WH_FIELDS, DailyEnergy
+from .models import FLOWS, SUMMED_FIELDS, WH_FIELDS, DailyEnergy, MonthlyEnergy
 
 CURVES = ["pv_power", "load_power", "battery_power", "grid_power"]
 
@@ -70,7 +70,7 @@ def live_flow(inverters, now=None):
 
 def day_summary(plant, row):
     """A day's (or a period's) energy in Wh, with the derived production and the two ratios."""
-    wh = {field: getattr(row, field) if not isinstance(row, dict) else row[field] for field in WH_FIELDS}
+    wh = {field: row[field] if isinstance(row, dict) else getattr(row, field) for field in WH_FIELDS}
     other = other_production_wh(plant, wh)
     return {**wh, "other_production_wh": other, **ratios(wh, other_wh=other)}
 
@@ -90,31 +90,25 @@ def today_summary(plant):
 
 
 def energy_bars(plant, period, start=None):
-    """Energy bars: each day of a month, each month of a year, or each year ("total")."""
-    rows = DailyEnergy.objects.filter(plant=plant)
+    """Energy bars: each day of a month (daily rows), each month of a year (monthly rows), or each
+    year ("total", monthly rows summed)."""
     today = local_today(plant)
     daily_energy_today(plant=plant)  # today's bar is as fresh as the last poll
     previous = following = None
     if period == "total":
-        grouped = [{**r, "label": f"{r['period']:%Y}"} for r in rows.by_period("year")]
+        rows = MonthlyEnergy.objects.filter(plant=plant).by_year()
+        grouped = [{**r, "label": f"{r['period']:%Y}"} for r in rows]
     else:
         start = start or (today.replace(day=1) if period == "month" else today.replace(month=1, day=1))
         first, last, previous, following = period_bounds(period, start)
-        rows = rows.filter(day__gte=first, day__lte=last)
         if following > (f"{today:%Y-%m}" if period == "month" else str(today.year)):
             following = None
         if period == "month":
-            grouped = [
-                {
-                    **{f: getattr(r, f) for f in WH_FIELDS},
-                    "slots_with_data": r.slots_with_data,
-                    "slots_expected": r.slots_expected,
-                    "label": r.day.isoformat(),
-                }
-                for r in rows
-            ]
+            rows = DailyEnergy.objects.filter(plant=plant, day__gte=first, day__lte=last)
+            grouped = [{**_fields(r), "label": r.day.isoformat()} for r in rows]
         else:
-            grouped = [{**r, "label": f"{r['period']:%Y-%m}"} for r in rows.by_period("month")]
+            rows = MonthlyEnergy.objects.filter(plant=plant, month__gte=first, month__lte=last)
+            grouped = [{**_fields(r), "label": f"{r.month:%Y-%m}"} for r in rows]
     bars = [
         {
             "label": r["label"],
@@ -134,6 +128,10 @@ def energy_bars(plant, period, start=None):
         "bars": bars,
         "totals": day_summary(plant, totals),
     }
+
+
+def _fields(row):
+    return {field: getattr(row, field) for field in SUMMED_FIELDS}
 
 
 def readings_rows(plant, first, last, header):

@@ -4,21 +4,21 @@ current power, installed capacity and energy, and the plants that need attention
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Sum, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from alarms.models import Alarm, AlarmCode
-from devices.models import Inverter
-from energy.models import DailyEnergy
+from devices.models import DOWN_STATUSES, Datalogger, Inverter
+from energy.models import DailyEnergy, MonthlyEnergy
 
 from .models import Plant, PlantStatus, status_counts
 
 # Worst first: a dead plant, then an active fault, then a partial outage, then unfinished commissioning.
 WATCH_RANK = Case(
     When(status=PlantStatus.OFFLINE, then=Value(0)),
-    When(n_faults__gt=0, then=Value(1)),
+    When(has_fault=True, then=Value(1)),
     When(status=PlantStatus.PARTIALLY_OFFLINE, then=Value(2)),
     default=Value(3),
     output_field=IntegerField(),
@@ -36,16 +36,16 @@ def fleet_summary(user, *, watch_list=10, now=None):
         datalogger__plant__in=plants, datalogger__archived_at__isnull=True, latest_at__gte=fresh
     ).aggregate(w=Sum(Cast(KT("latest__pv_power"), IntegerField())))["w"]
     today = timezone.localdate(now)
-    energy = DailyEnergy.objects.restrict(user, "view").filter(day__gte=today.replace(day=1), day__lte=today)
-    month = energy.aggregate(month=Sum("production_wh"), today=Sum("production_wh", filter=Q(day=today)))
+    production_today = DailyEnergy.objects.restrict(user, "view").filter(day=today)
+    production_month = MonthlyEnergy.objects.restrict(user, "view").filter(month=today.replace(day=1))
     summary = {
         "plants": sum(counts.values()),
         "status_counts": counts,
         "alarm_counts": Alarm.objects.restrict(user, "view").active_counts(),
         "pv_power_w": power or 0,
         "installed_kwp": plants.aggregate(kwp=Sum("pv_power_kwp"))["kwp"] or 0,
-        "production_today_wh": month["today"] or 0,
-        "production_month_wh": month["month"] or 0,
+        "production_today_wh": production_today.aggregate(wh=Sum("production_wh"))["wh"] or 0,
+        "production_month_wh": production_month.aggregate(wh=Sum("production_wh"))["wh"] or 0,
     }
     if watch_list:
         summary["watch_list"] = plants_needing_attention(plants, limit=watch_list)
@@ -53,18 +53,33 @@ def fleet_summary(user, *, watch_list=10, now=None):
 
 
 def plants_needing_attention(plants, *, limit):
-    """Offline, faulty, partly offline or unfinished plants, worst first, then the longest known."""
-    active_faults = Count(
-        "alarms",
-        filter=Q(alarms__cleared_at__isnull=True, alarms__code__kind=AlarmCode.Kind.FAULT),
-        distinct=True,
+    """Offline, faulty, partly offline or unfinished plants, worst first, then by name.
+
+    The candidates are found with EXISTS on indexed columns first, so that the status aggregates
+    run over the few plants that need attention rather than over the whole fleet."""
+    loggers = Datalogger.objects.filter(plant=OuterRef("pk"), archived_at__isnull=True)
+    inverters = Inverter.objects.filter(
+        datalogger__plant=OuterRef("pk"), datalogger__archived_at__isnull=True
     )
+    faults = Alarm.objects.filter(cleared_at__isnull=True, code__kind=AlarmCode.Kind.FAULT)
     watched = (
-        plants.with_status()
-        .annotate(n_faults=active_faults)
-        .filter(~Q(status=PlantStatus.ONLINE) | Q(n_faults__gt=0))
+        plants.annotate(has_fault=Exists(faults.filter(plant=OuterRef("pk"))))
+        .filter(
+            ~Exists(loggers)
+            | Exists(loggers.filter(status__in=DOWN_STATUSES))
+            | Exists(inverters.filter(status__in=DOWN_STATUSES))
+            | Q(has_fault=True)
+        )
+        .with_status()
         .annotate(rank=WATCH_RANK)
-        .order_by("rank", "name", "pk")
+        .order_by("rank", "name", "pk")[:limit]
+    )
+    watched = list(watched)
+    n_faults = dict(
+        faults.filter(plant__in=[p.pk for p in watched])
+        .values("plant")
+        .annotate(n=Count("pk"))
+        .values_list("plant", "n")
     )
     return [
         {
@@ -73,8 +88,8 @@ def plants_needing_attention(plants, *, limit):
             "city": plant.city,
             "status": plant.status,
             "status_display": str(PlantStatus(plant.status).label),
-            "active_faults": plant.n_faults,
+            "active_faults": n_faults.get(plant.pk, 0),
             "next_step": plant.next_step,
         }
-        for plant in watched[:limit]
+        for plant in watched
     ]

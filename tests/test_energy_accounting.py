@@ -16,7 +16,7 @@ from devices.polling import poll_loggers
 from devices.registermap import DAY_COUNTERS, HISTORY_FIELDS
 from devices.simulator import FleetSimulator, SimulatedInverter, SimulatorThread
 from energy.accounting import counted, daily_energy_compute, daily_energy_refresh, other_production_wh, ratios
-from energy.models import DailyEnergy
+from energy.models import DailyEnergy, MonthlyEnergy
 from plants.models import SystemType
 
 from .conftest import attach_logger, make_plant
@@ -211,6 +211,8 @@ def test_the_beat_refresh_closes_yesterday_once_and_keeps_today_fresh(company, p
     # Today's expected slots are those begun so far: 00:00 … 08:00 local.
     assert rows[date(2026, 6, 2)].slots_expected == 97
     assert daily_energy_refresh(now=now + timedelta(minutes=5)) == 1  # yesterday is closed
+    # The month's row is the sum of its days, kept in step.
+    assert MonthlyEnergy.objects.get(plant=plant, month=date(2026, 6, 1)).consumption_wh == 10500
 
 
 def test_a_plant_created_at_noon_expects_the_afternoon_only(company):

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from alarms.models import Alarm
 from devices.models import Datalogger, DeviceStatus, Inverter
+from energy.accounting import monthly_energy_update
 from energy.models import DailyEnergy
 from plants.models import Plant
 
@@ -55,6 +56,10 @@ def fleet(company, other_company):
                                    production_wh=20000)  # fmt: skip
     DailyEnergy.objects.create(plant=plants["online"], company=company, day=today - timedelta(days=40),
                                production_wh=99000)  # fmt: skip
+    for day in (today, today - timedelta(days=40)):
+        monthly_energy_update(
+            plant_ids=[p.pk for p in plants.values()], month=day.replace(day=1), now=timezone.now()
+        )
     return plants
 
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from devices.models import Datalogger, DeviceStatus, Inverter, Reading
+from energy.accounting import monthly_energy_update
 from energy.models import DailyEnergy
 from plants.models import SystemType
 
@@ -115,6 +116,8 @@ def test_energy_json_by_month_year_and_total(installer, plant, company):
             plant=plant, company=company, day=day, production_wh=wh, consumption_wh=wh // 2,
             slots_with_data=288, slots_expected=288,
         )  # fmt: skip
+    for month in (date(2025, 12, 1), date(2026, 1, 1)):
+        monthly_energy_update(plant_ids=[plant.pk], month=month, now=timezone.now())
     client = login(installer)
     month = client.get(f"/api/v1/plants/{plant.pk}/energy/?period=month&date=2026-01").json()
     assert [b["label"] for b in month["bars"]] == ["2026-01-01", "2026-01-02"]

@@ -30,6 +30,7 @@ BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/au
 os.environ["DATABASE_URL"] = f"{BASE_URL}/aura_bench_web"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,testserver")
 
 
 def create_database():
@@ -45,6 +46,7 @@ def seed():
     from django.db import connection
     from django.utils import timezone
 
+    from energy.accounting import monthly_energy_update
     from plants.models import BatteryModel, Plant, SystemType
     from portal.models import Company, User
 
@@ -67,8 +69,8 @@ def seed():
             INSERT INTO devices_datalogger (plant_id, serial_number, protocol, reach, host, port, unit_id,
                 status, last_seen_at, last_polled_at, missed_polls, last_error, created_at)
             SELECT p.id, (3000000000 + p.id)::text, 'solarman_v5', 'hub', '', 8899, 1,
-                CASE WHEN p.id % 100 < 5 THEN 'offline' ELSE 'online' END, %s, %s, 0, '', %s
-            FROM plants_plant p WHERE p.id % 100 >= 2
+                CASE WHEN p.id %% 100 < 5 THEN 'offline' ELSE 'online' END, %s, %s, 0, '', %s
+            FROM plants_plant p WHERE p.id %% 100 >= 2
             """,
             [now, now, now],
         )
@@ -77,8 +79,8 @@ def seed():
             INSERT INTO devices_inverter (datalogger_id, serial_number, model_name, battery_name, firmware,
                 rated_power_w, status, last_seen_at, latest, latest_at, grid_sign_check)
             SELECT d.id, 'KS' || d.serial_number, 'BluE-S 6000D', 'AURA 10KM-BG', 'ARM 1.2.3', 6000,
-                CASE WHEN d.plant_id % 100 < 8 THEN 'offline' ELSE 'online' END, %s,
-                jsonb_build_object('pv_power', 2000 + d.id % 3000, 'load_power', 900, 'grid_power', -400,
+                CASE WHEN d.plant_id %% 100 < 8 THEN 'offline' ELSE 'online' END, %s,
+                jsonb_build_object('pv_power', 2000 + d.id %% 3000, 'load_power', 900, 'grid_power', -400,
                     'battery_power', -700, 'battery_soc', 55.0, 'pv_energy_today', 12.3,
                     'load_energy_today', 8.1, 'grid_import_today', 1.2, 'grid_export_today', 4.4),
                 %s, '{}'::jsonb
@@ -93,7 +95,7 @@ def seed():
             INSERT INTO energy_dailyenergy (plant_id, company_id, day, production_wh, consumption_wh,
                 grid_export_wh, grid_import_wh, battery_charge_wh, battery_discharge_wh, slots_with_data,
                 slots_expected, computed_at)
-            SELECT p.id, p.company_id, day::date, 20000 + p.id % 5000, 11000, 8000, 2000, 6000, 5500,
+            SELECT p.id, p.company_id, day::date, 20000 + p.id %% 5000, 11000, 8000, 2000, 6000, 5500,
                 288, 288, %s
             FROM plants_plant p, generate_series(%s::date, %s::date, '1 day') AS day
             """,
@@ -104,18 +106,22 @@ def seed():
             """
             INSERT INTO alarms_alarm (plant_id, datalogger_id, inverter_id, code_id, started_at, cleared_at,
                 note, notified_at, emailed)
-            SELECT d.plant_id, d.id, i.id, CASE WHEN n % 3 = 0 THEN 'F13' ELSE 'W04' END,
+            SELECT d.plant_id, d.id, i.id, CASE WHEN n %% 3 = 0 THEN 'F13' ELSE 'W04' END,
                 %s - (n || ' minutes')::interval,
                 CASE WHEN n < 300 THEN NULL ELSE %s - (n || ' minutes')::interval + interval '20 minutes' END,
                 '', %s, false
             FROM generate_series(0, 20299) AS n
-            JOIN devices_datalogger d ON d.id = (SELECT min(id) FROM devices_datalogger) + n % 9000
+            JOIN devices_datalogger d ON d.id = (SELECT min(id) FROM devices_datalogger) + n %% 9000
             JOIN devices_inverter i ON i.datalogger_id = d.id
             """,
             [now, now, now],
         )
+    every_plant = list(Plant.objects.values_list("pk", flat=True))
+    monthly_energy_update(plant_ids=every_plant, month=today.replace(day=1), now=now)
     plant = Plant.objects.filter(dataloggers__isnull=False).order_by("pk").first()
     seed_year_of_readings(plant, now)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # the statistics autovacuum keeps on a production database
     return installer, plant
 
 
@@ -200,7 +206,7 @@ def main():
         [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
          "--log-level", "warning"],
         cwd=ROOT,
-        env={**os.environ, "DEBUG": "0"},
+        env={**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1"},
     )  # fmt: skip
     try:
         wait_for_port(port, server)
