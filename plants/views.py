@@ -116,6 +116,10 @@ def plant_detail(request, pk):
             "battery_power": _("Battery (+ discharge)"),
             "grid_power": _("Grid (+ import)"),
             **{flow: str(label) for flow, label in FLOWS.items()},
+            "self_consumption_pct": _("Self-consumption"),
+            "self_sufficiency_pct": _("Self-sufficiency"),
+            "other_production": _("Existing PV (derived from the balance)"),
+            "total": _("Total:"),
             "kw": "kW",
             "kwh": "kWh",
             "gaps": _(

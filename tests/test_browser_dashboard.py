@@ -62,6 +62,8 @@ def test_the_installer_sees_the_fleet_then_a_plant_whose_flow_updates_after_a_po
     # Both charts drew from the JSON endpoints (Chart.js holds their data).
     page.wait_for_function("() => Chart.getChart('power-chart') && Chart.getChart('energy-chart')")
     assert page.evaluate("Chart.getChart('power-chart').data.datasets.length") == 4
+    totals = page.inner_text("[data-energy-totals]")
+    assert totals.startswith("Total\u00a0: Production") and "kWh" in totals
 
     device.overrides = {"pv1_power": 2000, "pv2_power": 1500, "battery_power": 500}
     poll(logger)

@@ -143,8 +143,23 @@
         },
       });
     }
+    showTotals(data.totals);
     section.querySelector("[data-energy-step=previous]").disabled = !data.previous;
     section.querySelector("[data-energy-step=next]").disabled = !data.next;
+  }
+
+  // The period's totals in words under the bars: every flow, the derived PV of a retrofit, the ratios.
+  function showTotals(totals) {
+    const parts = bars.map((flow) => `${words[flow]} ${kwh.format(totals[flow + "_wh"] / 1000)}\u00a0kWh`);
+    if (totals.other_production_wh !== null) {
+      parts.push(`${words.other_production} ${kwh.format(totals.other_production_wh / 1000)}\u00a0kWh`);
+    }
+    for (const key of ["self_consumption_pct", "self_sufficiency_pct"]) {
+      if (totals[key] !== null) {
+        parts.push(`${words[key]} ${kwh.format(totals[key])}\u00a0%`);
+      }
+    }
+    section.querySelector("[data-energy-totals]").textContent = `${words.total} ${parts.join(" · ")}`;
   }
 
   section.querySelectorAll("[data-period]").forEach((button) => {

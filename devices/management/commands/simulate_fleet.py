@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 
 from devices.models import Datalogger, Protocol, Reach
 from devices.simulator import FleetSimulator, SimulatedInverter
-from plants.models import BATTERY_USABLE_KWH
+from plants.models import BATTERY_USABLE_KWH, SystemType
 
 
 class Command(BaseCommand):
@@ -101,12 +101,25 @@ class Command(BaseCommand):
             await sim.stop()
 
 
+# How a retrofit plant's declared kWp splits between AURA's PV inputs and the existing PV inverter on
+# the AC side (a demo assumption: the portal does not record the existing inverter's size).
+AC_SHARE = {
+    SystemType.AC: 1.0,
+    SystemType.AC_BACKUP: 1.0,
+    SystemType.DC_AC: 0.5,
+    SystemType.DC_AC_BACKUP: 0.5,
+}
+
+
 def _device_for(logger, latency):
     plant = logger.plant
+    kwp = float(plant.pv_power_kwp)
+    ac_share = AC_SHARE.get(plant.system_type, 0.0)
     return SimulatedInverter(
         int(logger.serial_number),
         f"AU{logger.serial_number}",
-        kwp=float(plant.pv_power_kwp),
+        kwp=kwp * (1 - ac_share),
+        ac_pv_kwp=kwp * ac_share,
         battery_kwh=float(BATTERY_USABLE_KWH.get(plant.battery_model, 10)),
         tz=plant.time_zone,
         latitude=plant.coordinates[0],
