@@ -34,22 +34,20 @@ def percent(value, decimals=0):
     return "–" if value is None else f"{number(value, decimals)}{NBSP}%"
 
 
+def _direction(watts, still, positive, negative):
+    if not watts:
+        return still
+    return (positive if watts > 0 else negative) % {"power": power(watts)}
+
+
 def battery_flow(watts):
     """The battery's power in words: positive is discharge in the register map."""
-    if not watts:
-        return _("idle")
-    if watts > 0:
-        return _("discharging %(power)s") % {"power": power(watts)}
-    return _("charging %(power)s") % {"power": power(watts)}
+    return _direction(watts, _("idle"), _("discharging %(power)s"), _("charging %(power)s"))
 
 
 def grid_flow(watts):
     """The grid's power in words: positive is import (bought from the grid)."""
-    if not watts:
-        return _("no exchange")
-    if watts > 0:
-        return _("importing %(power)s") % {"power": power(watts)}
-    return _("exporting %(power)s") % {"power": power(watts)}
+    return _direction(watts, _("no exchange"), _("importing %(power)s"), _("exporting %(power)s"))
 
 
 def age(seconds):
