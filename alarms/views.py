@@ -37,7 +37,7 @@ def alarm_list(request):
     plant = None
     if filters.is_valid() and filters.form.cleaned_data.get("plant"):
         plant = get_object_or_404(
-            Plant.objects.restrict(request.user, "view").with_status(), pk=filters.form.cleaned_data["plant"]
+            Plant.objects.restrict(request.user, "view"), pk=filters.form.cleaned_data["plant"]
         )
     return render(
         request,

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from alarms.services import alarms_from_poll
 from alarms.tasks import notify_alarm
+from plants.models import Plant
 
 from .models import (
     Datalogger,
@@ -253,6 +254,7 @@ def store_results(loggers, results, *, slot):
         Inverter, inverter_updates, ["status", "last_seen_at", "latest", "latest_at", "grid_sign_check"]
     )
     Reading.objects.bulk_create(readings, ignore_conflicts=True, batch_size=1000)
+    Plant.objects.filter(pk__in={logger.plant_id for logger in loggers}).refresh_status()
     for alarm in alarms_from_poll(alarm_input):
         notify_alarm.delay_on_commit(alarm.pk)  # and the outbox sweep, should this task be lost
 

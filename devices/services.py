@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alarms.models import Alarm
+from plants.models import Plant
 
 from .models import Datalogger, Protocol, Reach
 
@@ -47,6 +48,7 @@ def datalogger_attach(
         raise ValidationError(
             {"serial_number": _sn_conflict_message(logger.serial_number, plant.company)}
         ) from None
+    Plant.objects.filter(pk=plant.pk).refresh_status()
     return logger
 
 
@@ -56,9 +58,11 @@ def datalogger_move(*, logger, to_plant):
     (cleared ones stay where they happened)."""
     if to_plant.company_id != logger.plant.company_id:
         raise ValidationError(_("A datalogger can only move between plants of the same company."))
+    from_plant_id = logger.plant_id
     logger.plant = to_plant
     logger.save(update_fields=["plant"])
     Alarm.objects.active().filter(datalogger=logger).update(plant=to_plant)
+    Plant.objects.filter(pk__in=[from_plant_id, to_plant.pk]).refresh_status()
 
 
 @transaction.atomic
@@ -68,3 +72,4 @@ def datalogger_remove(*, logger):
     logger.archived_at = timezone.now()
     logger.save(update_fields=["archived_at"])
     Alarm.objects.active().filter(datalogger=logger).update(cleared_at=logger.archived_at)
+    Plant.objects.filter(pk=logger.plant_id).refresh_status()

@@ -40,7 +40,7 @@ class EnergyQuerySet(RestrictedByPlantQuerySet):
 class Energy(models.Model):
     """A plant's energy over a period, in Wh, with how many history slots had a reading."""
 
-    # The plant's company, copied so that fleet totals are one index range (plants never change company).
+    # The plant's company, copied for exports and company-wide sums (plants never change company).
     company = models.ForeignKey("portal.Company", on_delete=models.CASCADE, related_name="+")
     production_wh = models.BigIntegerField(default=0)
     consumption_wh = models.BigIntegerField(default=0)
@@ -73,9 +73,8 @@ class DailyEnergy(Energy):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["plant", "day"], name="daily_energy_unique")]
         indexes = [
-            models.Index(
-                fields=["company", "day"], include=["production_wh"], name="daily_energy_company_day"
-            )
+            # The fleet's "today": one index range per day, joined to the user's plants.
+            models.Index(fields=["day", "plant"], include=["production_wh"], name="daily_energy_day_plant")
         ]
         ordering = ["day"]
 
@@ -96,7 +95,7 @@ class MonthlyEnergy(Energy):
         constraints = [models.UniqueConstraint(fields=["plant", "month"], name="monthly_energy_unique")]
         indexes = [
             models.Index(
-                fields=["company", "month"], include=["production_wh"], name="monthly_energy_company_month"
+                fields=["month", "plant"], include=["production_wh"], name="monthly_energy_month_plant"
             )
         ]
         ordering = ["month"]

@@ -114,19 +114,16 @@ class PlantViewSet(viewsets.ModelViewSet):
     permission_classes = [IsInstallerOrReadOnly]
 
     def get_queryset(self):
-        return (
-            Plant.objects.restrict(self.request.user, api_action(self.request)).with_status().order_by("name")
-        )
+        return Plant.objects.restrict(self.request.user, api_action(self.request)).order_by("name")
 
     def perform_create(self, serializer):
         plant = services.plant_create(
             company=self.request.user.company, by=self.request.user, **serializer.validated_data
         )
-        serializer.instance = Plant.objects.with_status().get(pk=plant.pk)
+        serializer.instance = plant
 
     def perform_update(self, serializer):
         serializer.save()
-        serializer.instance = Plant.objects.with_status().get(pk=serializer.instance.pk)
 
     def perform_destroy(self, instance):
         services.plant_archive(plant=instance, by=self.request.user)

@@ -25,6 +25,7 @@ class PlantFilterSet(django_filters.FilterSet):
         fields = []
 
     def search(self, plants, name, value):
-        """By name or address (contains), or by a logger's SN (exact)."""
+        """By name, address or city (contains; trigram indexes), or by a logger's SN (exact)."""
         by_sn = Datalogger.objects.filter(serial_number=value.strip()).values("plant")
-        return plants.filter(Q(name__icontains=value) | Q(address__icontains=value) | Q(pk__in=by_sn))
+        text = Q(name__icontains=value) | Q(address__icontains=value) | Q(city__icontains=value)
+        return plants.filter(text | Q(pk__in=by_sn))

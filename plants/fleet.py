@@ -10,7 +10,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from alarms.models import Alarm, AlarmCode
-from devices.models import DOWN_STATUSES, Datalogger, Inverter
+from devices.models import Inverter
 from energy.models import DailyEnergy, MonthlyEnergy
 
 from .models import Plant, PlantStatus, status_counts
@@ -30,7 +30,7 @@ def fleet_summary(user, *, watch_list=10, now=None):
     local calendar (the portal's time zone); each plant's day is its own local day."""
     now = now or timezone.now()
     plants = Plant.objects.restrict(user, "view")
-    counts = status_counts(plants.with_status())
+    counts = status_counts(plants)
     fresh = now - timedelta(seconds=2 * settings.POLL_INTERVAL_SECONDS)
     power = Inverter.objects.filter(
         datalogger__plant__in=plants, datalogger__archived_at__isnull=True, latest_at__gte=fresh
@@ -53,28 +53,15 @@ def fleet_summary(user, *, watch_list=10, now=None):
 
 
 def plants_needing_attention(plants, *, limit):
-    """Offline, faulty, partly offline or unfinished plants, worst first, then by name.
-
-    The candidates are found with EXISTS on indexed columns first, so that the status aggregates
-    run over the few plants that need attention rather than over the whole fleet."""
-    loggers = Datalogger.objects.filter(plant=OuterRef("pk"), archived_at__isnull=True)
-    inverters = Inverter.objects.filter(
-        datalogger__plant=OuterRef("pk"), datalogger__archived_at__isnull=True
-    )
+    """Offline, faulty, partly offline or unfinished plants, worst first, then by name (the stored
+    status, indexed with the company; an active fault found with EXISTS)."""
     faults = Alarm.objects.filter(cleared_at__isnull=True, code__kind=AlarmCode.Kind.FAULT)
-    watched = (
+    watched = list(
         plants.annotate(has_fault=Exists(faults.filter(plant=OuterRef("pk"))))
-        .filter(
-            ~Exists(loggers)
-            | Exists(loggers.filter(status__in=DOWN_STATUSES))
-            | Exists(inverters.filter(status__in=DOWN_STATUSES))
-            | Q(has_fault=True)
-        )
-        .with_status()
+        .filter(~Q(status=PlantStatus.ONLINE) | Q(has_fault=True))
         .annotate(rank=WATCH_RANK)
         .order_by("rank", "name", "pk")[:limit]
     )
-    watched = list(watched)
     n_faults = dict(
         faults.filter(plant__in=[p.pk for p in watched])
         .values("plant")
@@ -87,7 +74,7 @@ def plants_needing_attention(plants, *, limit):
             "name": plant.name,
             "city": plant.city,
             "status": plant.status,
-            "status_display": str(PlantStatus(plant.status).label),
+            "status_display": plant.get_status_display(),
             "active_faults": n_faults.get(plant.pk, 0),
             "next_step": plant.next_step,
         }

@@ -8,9 +8,11 @@ from zoneinfo import ZoneInfo, available_timezones
 from astral import Observer
 from astral.sun import elevation
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connection, models
 from django.db.models import Case, Count, F, Q, Value, When
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -90,64 +92,78 @@ class PlantQuerySet(models.QuerySet):
             return self.filter(company_id=user.company_id, archived_at__isnull=True)
         return self.filter(grants__customer=user, grants__accepted_at__isnull=False, archived_at__isnull=True)
 
-    def with_status(self):
-        """Annotate `status` and the counts the commissioning stepper reads.
+    def with_computed_status(self):
+        """Annotate the status and counts computed from the devices and grants (`computed_*`).
 
         The rule, written once: no datalogger → incomplete; no device down → online;
         every device down → offline; otherwise partially offline. An asleep inverter is not down.
+        Pages read the stored copy (`Plant.status` and counts), which `refresh_status` keeps equal.
         """
+        active = Q(dataloggers__archived_at__isnull=True)
         return (
             self.annotate(
-                n_loggers=Count(
-                    "dataloggers", filter=Q(dataloggers__archived_at__isnull=True), distinct=True
+                computed_loggers=Count("dataloggers", filter=active, distinct=True),
+                computed_loggers_seen=Count(
+                    "dataloggers", filter=active & Q(dataloggers__last_seen_at__isnull=False), distinct=True
                 ),
-                n_loggers_seen=Count(
-                    "dataloggers",
-                    filter=Q(dataloggers__archived_at__isnull=True, dataloggers__last_seen_at__isnull=False),
-                    distinct=True,
+                computed_loggers_down=Count(
+                    "dataloggers", filter=active & Q(dataloggers__status__in=DOWN_STATUSES), distinct=True
                 ),
-                n_loggers_down=Count(
-                    "dataloggers",
-                    filter=Q(dataloggers__archived_at__isnull=True, dataloggers__status__in=DOWN_STATUSES),
-                    distinct=True,
-                ),
-                n_inverters=Count(
-                    "dataloggers__inverters", filter=Q(dataloggers__archived_at__isnull=True), distinct=True
-                ),
-                n_inverters_down=Count(
+                computed_inverters=Count("dataloggers__inverters", filter=active, distinct=True),
+                computed_inverters_down=Count(
                     "dataloggers__inverters",
-                    filter=Q(
-                        dataloggers__archived_at__isnull=True,
-                        dataloggers__inverters__status__in=DOWN_STATUSES,
-                    ),
+                    filter=active & Q(dataloggers__inverters__status__in=DOWN_STATUSES),
                     distinct=True,
                 ),
-                n_grants=Count("grants", distinct=True),
+                computed_grants=Count("grants", distinct=True),
             )
             .annotate(
-                n_devices=F("n_loggers") + F("n_inverters"),
-                n_down=F("n_loggers_down") + F("n_inverters_down"),
+                computed_devices=F("computed_loggers") + F("computed_inverters"),
+                computed_down=F("computed_loggers_down") + F("computed_inverters_down"),
             )
             .annotate(
-                status=Case(
-                    When(n_loggers=0, then=Value(PlantStatus.INCOMPLETE)),
-                    When(n_down=0, then=Value(PlantStatus.ONLINE)),
-                    When(n_down=F("n_devices"), then=Value(PlantStatus.OFFLINE)),
+                computed_status=Case(
+                    When(computed_loggers=0, then=Value(PlantStatus.INCOMPLETE)),
+                    When(computed_down=0, then=Value(PlantStatus.ONLINE)),
+                    When(computed_down=F("computed_devices"), then=Value(PlantStatus.OFFLINE)),
                     default=Value(PlantStatus.PARTIALLY_OFFLINE),
                     output_field=models.CharField(),
                 )
             )
         )
 
+    def refresh_status(self):
+        """Store these plants' computed status and counts: one UPDATE, which rewrites only the rows
+        whose values changed. Called by every poll batch and every service that changes loggers,
+        inverters or grants."""
+        computed = self.order_by().with_computed_status().values("id", *STORED_STATUS.values())
+        sql, params = computed.query.sql_with_params()
+        table = self.model._meta.db_table
+        sets = ", ".join(f"{field} = v.{name}" for field, name in STORED_STATUS.items())
+        changed = " OR ".join(f"p.{field} IS DISTINCT FROM v.{name}" for field, name in STORED_STATUS.items())
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS p SET {sets} FROM ({sql}) AS v WHERE p.id = v.id AND ({changed})", params
+            )
+            return cursor.rowcount
 
-STATUS_FIELDS = ("status", "n_loggers", "n_loggers_seen", "n_grants", "n_devices", "n_down")
+
+# Stored field → the with_computed_status() annotation it copies.
+STORED_STATUS = {
+    "status": "computed_status",
+    "n_loggers": "computed_loggers",
+    "n_loggers_seen": "computed_loggers_seen",
+    "n_devices": "computed_devices",
+    "n_down": "computed_down",
+    "n_grants": "computed_grants",
+}
 
 
 def status_counts(plants):
-    """How many of `plants` (a with_status() queryset) are in each status, every status present."""
+    """How many of `plants` are in each status, every status present: one GROUP BY."""
     counts = dict.fromkeys(PlantStatus.values, 0)
-    for status in plants.values_list("status", flat=True):
-        counts[status] += 1
+    rows = plants.order_by().values("status").annotate(n=Count("pk"))
+    counts.update({row["status"]: row["n"] for row in rows})
     return counts
 
 
@@ -198,6 +214,20 @@ class Plant(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     commissioning_completed_at = models.DateTimeField(null=True, blank=True)
+    # The plant's status and the counts the lists and the stepper read, stored by
+    # `PlantQuerySet.refresh_status` from the devices and grants (never edited by hand).
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=PlantStatus.choices,
+        default=PlantStatus.INCOMPLETE,
+        editable=False,
+    )
+    n_loggers = models.PositiveIntegerField(default=0, editable=False)
+    n_loggers_seen = models.PositiveIntegerField(default=0, editable=False)
+    n_devices = models.PositiveIntegerField(default=0, editable=False)
+    n_down = models.PositiveIntegerField(default=0, editable=False)
+    n_grants = models.PositiveIntegerField(default=0, editable=False)
     # Deleting a plant archives it: pages forget it, the distributor keeps its alarm history.
     archived_at = models.DateTimeField(null=True, blank=True)
     archived_by = models.ForeignKey(
@@ -208,10 +238,28 @@ class Plant(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["company", "name"])]
+        indexes = [
+            models.Index(fields=["company", "name"]),
+            models.Index(fields=["company", "status"], name="plant_company_status"),
+            # The list's search ("contains", case-insensitive: UPPER(col) LIKE …) by trigrams.
+            *(
+                GinIndex(OpClass(Upper(field), name="gin_trgm_ops"), name=f"plant_{field}_trgm")
+                for field in ("name", "address", "city")
+            ),
+        ]
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        # The stored status is written by refresh_status only: saving a plant loaded before a poll
+        # must not write its stale copy back.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            fields = self._meta.concrete_fields
+            kwargs["update_fields"] = [
+                f.name for f in fields if not f.primary_key and f.name not in STORED_STATUS
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def battery_usable_kwh(self):
@@ -245,21 +293,9 @@ class Plant(models.Model):
             return True
         return last_pv == 0 and self.sun_elevation(at + WAKE_UP_DELAY) <= 0
 
-    def get_status_display(self):
-        return PlantStatus(self._status_counts().status).label
-
-    def _status_counts(self):
-        """The counts with_status() annotates; read from the database when this plant came without."""
-        if not hasattr(self, "n_loggers"):
-            annotated = Plant.objects.with_status().filter(pk=self.pk).values(*STATUS_FIELDS).get()
-            for name, value in annotated.items():
-                setattr(self, name, value)
-        return self
-
     @property
     def next_step(self):
         """The first commissioning step still to do, or None once commissioned."""
-        self._status_counts()
         if self.n_loggers == 0:
             return CommissioningStep.DATALOGGER
         if self.n_loggers_seen == 0:

@@ -76,6 +76,7 @@ def grant_create(*, plant, by, email, first_name="", last_name="", password=""):
     grant = PlantGrant.objects.create(
         plant=plant, customer=customer, granted_by=by, accepted_at=timezone.now() if created else None
     )
+    Plant.objects.filter(pk=plant.pk).refresh_status()
     context = {
         "plant": plant,
         "customer": customer,
@@ -103,6 +104,7 @@ def grant_accept(*, grant, customer):
 
 def grant_revoke(*, grant):
     grant.delete()
+    Plant.objects.filter(pk=grant.plant_id).refresh_status()
 
 
 def photo_add(*, plant, by, upload, caption=""):
@@ -177,6 +179,7 @@ def plant_archive(*, plant, by):
         plant.dataloggers.filter(archived_at__isnull=True).update(archived_at=now)
         plant.grants.all().delete()
         Alarm.objects.active().filter(plant=plant).update(cleared_at=now)
+        Plant.objects.filter(pk=plant.pk).refresh_status()
 
 
 def plant_complete_commissioning(*, plant):

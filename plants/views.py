@@ -33,7 +33,7 @@ from .models import CommissioningStep, Plant, PlantGrant, PlantPhoto, status_cou
 
 def get_plant_for_user(request, pk):
     """The plant if `request.user` may see it, else 404 (never reveal another company's plant)."""
-    return get_object_or_404(Plant.objects.restrict(request.user, "view").with_status(), pk=pk)
+    return get_object_or_404(Plant.objects.restrict(request.user, "view"), pk=pk)
 
 
 def get_rw_plant_for_user(request, pk):
@@ -52,12 +52,7 @@ def _add_errors(form, error):
 @login_required
 @require_safe
 def plant_list(request):
-    plants = (
-        Plant.objects.restrict(request.user, "view")
-        .with_status()
-        .select_related("company")
-        .order_by("name", "pk")
-    )
+    plants = Plant.objects.restrict(request.user, "view").select_related("company").order_by("name", "pk")
     filters = PlantFilterSet(request.GET, queryset=plants)
     shown = filters.qs if filters.is_valid() else plants.none()  # the form says what is wrong
     page = Paginator(shown, 25).get_page(request.GET.get("page"))

@@ -11,8 +11,8 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import sync_playwright
 
-from devices.models import Datalogger
 from devices.polling import LOCK_KEY
+from devices.services import datalogger_attach
 from devices.simulator import FleetSimulator, SimulatedInverter, SimulatorThread
 from plants.models import BatteryModel, Plant, PlantGrant, SystemType
 from portal.models import Company, User
@@ -155,8 +155,9 @@ def tcp_device(simulator):
 
 
 def attach_logger(plant, device, simulator, protocol="solarman_v5"):
+    """Attach the simulated device's stick to `plant`, reached directly, as the portal's service does."""
     port = simulator.v5_port if protocol == "solarman_v5" else simulator.tcp_ports[0]
-    return Datalogger.objects.create(
+    return datalogger_attach(
         plant=plant,
         serial_number=str(device.logger_serial),
         protocol=protocol,

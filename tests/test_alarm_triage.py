@@ -25,6 +25,7 @@ def logger(plant):
         plant=plant, serial_number="2355553510", reach="direct", host="127.0.0.1"
     )
     logger.inverters.create(serial_number="AU1")
+    Plant.objects.filter(pk=plant.pk).refresh_status()
     return logger
 
 

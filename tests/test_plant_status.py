@@ -1,0 +1,100 @@
+"""The stored plant status (what every list reads) equals the rule (`with_computed_status`) after
+every transition: real polls of the simulator, logger moves and removal, grants, archive."""
+
+from django.urls import reverse
+
+from devices import polling
+from devices.services import datalogger_move, datalogger_remove
+from devices.simulator import Behaviour, SimulatedInverter
+from plants.models import STORED_STATUS, Plant, PlantStatus
+from plants.services import grant_create, grant_revoke, plant_archive
+
+from .conftest import attach_logger, login, make_plant
+from .test_polling import place_at_solar_hour
+
+
+def assert_stored_is_computed(*plants):
+    for plant in Plant.objects.filter(pk__in=[p.pk for p in plants]).with_computed_status():
+        stored = {field: getattr(plant, field) for field in STORED_STATUS}
+        computed = {field: getattr(plant, name) for field, name in STORED_STATUS.items()}
+        assert stored == computed, plant.name
+
+
+def status(plant):
+    return Plant.objects.get(pk=plant.pk).status
+
+
+def test_every_transition_keeps_the_stored_status_equal_to_the_rule(
+    simulator, plant, company, installer, settings
+):
+    settings.DEVICE_OFFLINE_AFTER_MISSED = 1
+    settings.DEVICE_TIMEOUT_SECONDS = 0.5
+    settings.DEVICE_RETRIES = 0
+    place_at_solar_hour(plant, 12)  # a silent inverter is a fault at noon, not sleep
+    other = make_plant(company, name="Autre maison")
+    device = simulator.add_v5(SimulatedInverter(2355550777, "AU0550777"))
+    try:
+        assert status(plant) == PlantStatus.INCOMPLETE
+        logger = attach_logger(plant, device, simulator)
+        assert_stored_is_computed(plant)
+        assert status(plant) == PlantStatus.OFFLINE  # never seen yet
+
+        polling.poll_loggers([logger.id], force_info=True)
+        assert_stored_is_computed(plant)
+        assert status(plant) == PlantStatus.ONLINE
+
+        device.behaviour = Behaviour.UNPLUGGED  # 05 00 in daylight: the inverter is not answering
+        polling.poll_loggers([logger.id])
+        assert_stored_is_computed(plant)
+        assert status(plant) == PlantStatus.OFFLINE
+
+        device.behaviour = Behaviour.NORMAL
+        polling.poll_loggers([logger.id])
+        assert status(plant) == PlantStatus.ONLINE
+
+        simulator.v5_devices.pop(device.logger_serial)  # the stick goes silent
+        polling.poll_loggers([logger.id])
+        assert_stored_is_computed(plant)
+        assert status(plant) == PlantStatus.OFFLINE
+
+        grant = grant_create(plant=plant, by=installer, email="client@exemple.fr", password="x-Long-9-pass")
+        assert_stored_is_computed(plant)
+        grant_revoke(grant=grant)
+        assert_stored_is_computed(plant)
+
+        datalogger_move(logger=logger, to_plant=other)
+        assert_stored_is_computed(plant, other)
+        assert (status(plant), status(other)) == (PlantStatus.INCOMPLETE, PlantStatus.OFFLINE)
+
+        datalogger_remove(logger=logger)
+        assert_stored_is_computed(other)
+        assert status(other) == PlantStatus.INCOMPLETE
+
+        attach_logger(plant, device, simulator)
+        plant_archive(plant=plant, by=installer)
+        assert_stored_is_computed(plant)
+    finally:
+        simulator.v5_devices.pop(device.logger_serial, None)
+
+
+def test_saving_a_plant_loaded_before_a_poll_keeps_the_polls_status(installer, plant, simulator, v5_device):
+    stale = Plant.objects.get(pk=plant.pk)
+    logger = attach_logger(plant, v5_device, simulator)
+    polling.poll_loggers([logger.id], force_info=True)
+    stale.city = "Vénissieux"
+    stale.save()
+    assert status(plant) == PlantStatus.ONLINE
+    assert Plant.objects.get(pk=plant.pk).city == "Vénissieux"
+
+
+def test_the_list_searches_name_address_and_city_by_trigram_index_and_sn_exactly(installer, company, plant):
+    make_plant(company, name="Ferme du Moulin", address="12 chemin des Écluses", city="Quimper")
+    client = login(installer)
+
+    def names(q):
+        return [p.name for p in client.get(reverse("plants:list"), {"q": q}).context["page"]]
+
+    assert names("moulin") == ["Ferme du Moulin"]
+    assert names("ÉCLUSES") == ["Ferme du Moulin"]
+    assert names("quimp") == ["Ferme du Moulin"]
+    assert names("2401") == []  # a serial number matches exactly, never in part
