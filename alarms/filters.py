@@ -1,7 +1,10 @@
 """The alarm list's filters, shared by the page, the CSV export and the API."""
 
+from datetime import datetime, time, timedelta
+
 import django_filters
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import Alarm, AlarmCode
@@ -27,7 +30,7 @@ class AlarmFilterSet(django_filters.FilterSet):
         method="by_state", choices=STATES, label=_("State"), empty_label=_("All states")
     )
     since = django_filters.DateFilter(method="by_since", label=_("From"))
-    until = django_filters.DateFilter(field_name="started_at", lookup_expr="date__lte", label=_("To"))
+    until = django_filters.DateFilter(method="by_until", label=_("To"))
 
     class Meta:
         model = Alarm
@@ -41,4 +44,14 @@ class AlarmFilterSet(django_filters.FilterSet):
 
     def by_since(self, alarms, name, value):
         """Alarms still active, or cleared on or after that day."""
-        return alarms.filter(Q(cleared_at__isnull=True) | Q(cleared_at__date__gte=value))
+        return alarms.filter(Q(cleared_at__isnull=True) | Q(cleared_at__gte=local_midnight(value)))
+
+    def by_until(self, alarms, name, value):
+        """Alarms started on or before that day."""
+        return alarms.filter(started_at__lt=local_midnight(value + timedelta(days=1)))
+
+
+def local_midnight(day):
+    """The start of `day` in the user's time zone (the portal's, Europe/Paris by default): days are
+    the user's calendar days, compared as timestamp ranges that the indexes serve."""
+    return datetime.combine(day, time(), tzinfo=timezone.get_current_timezone())

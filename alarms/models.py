@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -94,7 +94,7 @@ class AlarmQuerySet(RestrictedByPlantQuerySet):
 
     def triage_order(self):
         """Active first, then by severity, then oldest first among the active."""
-        return self.order_by(models.F("cleared_at").desc(nulls_first=True), "code__severity", "started_at")
+        return self.order_by(F("cleared_at").desc(nulls_first=True), "severity", "started_at")
 
 
 class Alarm(models.Model):
@@ -106,6 +106,8 @@ class Alarm(models.Model):
         "devices.Inverter", on_delete=models.PROTECT, null=True, blank=True, related_name="alarms"
     )
     code = models.ForeignKey(AlarmCode, on_delete=models.PROTECT, related_name="alarms")
+    # The code's severity, copied when the alarm opens, so that the triage order is one index.
+    severity = models.PositiveSmallIntegerField(editable=False)
     started_at = models.DateTimeField()
     cleared_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
@@ -133,10 +135,19 @@ class Alarm(models.Model):
         indexes = [
             models.Index(fields=["plant", "-started_at"]),
             models.Index(fields=["-started_at"]),
+            # The triage order (active first, by severity, oldest first): the list reads its first page.
+            models.Index(
+                F("cleared_at").desc(nulls_first=True), "severity", "started_at", name="alarm_triage"
+            ),
         ]
 
     def __str__(self):
         return f"{self.code_id} @ {self.plant}"
+
+    def save(self, *args, **kwargs):
+        if self.severity is None:
+            self.severity = catalogue.SEVERITY[catalogue.kind_of(self.code_id)]
+        super().save(*args, **kwargs)
 
     @property
     def device_label(self):

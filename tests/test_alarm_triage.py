@@ -2,7 +2,8 @@
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -249,3 +250,23 @@ def test_an_alarm_email_contains_no_html_entity(installer, logger, mailoutbox):
     alarm_notify(open_alarm(logger, "COM").pk)  # « Communication perdue avec l'enregistreur »
     message = mailoutbox[0]
     assert "l'enregistreur" in message.subject and "&#" not in message.subject + message.body
+
+
+def test_date_filters_are_the_users_calendar_days(installer, logger):
+    """Days are Paris days: an alarm started at 00:30 on 2 June (22:30 UTC on 1 June) is not "until
+    1 June"; one cleared at 23:30 on 1 June (21:30 UTC) is "since 1 June"."""
+    paris = ZoneInfo("Europe/Paris")
+    early = Alarm.objects.create(plant=logger.plant, datalogger=logger, code_id="F13",
+                                 started_at=datetime(2026, 6, 2, 0, 30, tzinfo=paris))  # fmt: skip
+    late = Alarm.objects.create(plant=logger.plant, datalogger=logger, code_id="F07",
+                                started_at=datetime(2026, 6, 1, 20, 0, tzinfo=paris),
+                                cleared_at=datetime(2026, 6, 1, 23, 30, tzinfo=paris))  # fmt: skip
+    client = login(installer)
+
+    def listed(**params):
+        return {a.pk for a in client.get(reverse("alarms:list"), params).context["page"]}
+
+    assert listed(until="2026-06-01") == {late.pk}
+    assert early.pk in listed(until="2026-06-02")
+    assert listed(since="2026-06-02", state="cleared") == set()
+    assert listed(since="2026-06-01", state="cleared") == {late.pk}
