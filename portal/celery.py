@@ -3,14 +3,36 @@ sweeps the alarm e-mail outbox."""
 
 import os
 
-from celery import Celery
+from celery import Celery, bootsteps
 from django.conf import settings
+
+from portal.heartbeat import WORKER_HEARTBEAT_SECONDS, worker_heartbeat
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class Heartbeat(bootsteps.StartStopStep):
+    """Each worker says it is alive in Redis every few seconds, so that /healthz answers from one
+    read instead of pinging the workers and waiting out a timeout."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def start(self, worker):
+        worker_heartbeat(worker.hostname)
+        self.tref = worker.timer.call_repeatedly(
+            WORKER_HEARTBEAT_SECONDS, worker_heartbeat, (worker.hostname,)
+        )
+
+    def stop(self, worker):
+        if getattr(self, "tref", None):
+            self.tref.cancel()
+
+
+app.steps["worker"].add(Heartbeat)
 
 
 @app.on_after_finalize.connect

@@ -177,7 +177,8 @@ def security_events(request):
 
 @require_safe
 def healthz(request):
-    report = health_report()
+    """Quick (heartbeats, for load balancers); ?deep=1 also pings the workers (for monitoring)."""
+    report = health_report(deep=request.GET.get("deep") == "1")
     status = 200 if all(item["ok"] for item in report.values()) else 503
     if "application/json" in request.headers.get("Accept", ""):
         return JsonResponse(report, status=status)

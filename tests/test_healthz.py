@@ -1,3 +1,15 @@
+"""/healthz: the database, Redis, the workers (by their heartbeats; pinged in the deep check) and the hub."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from portal.heartbeat import WORKERS_KEY, redis_client, worker_heartbeat
+
+
 def test_it_reports_redis_down_with_the_reason(client, db, settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     response = client.get("/healthz", HTTP_ACCEPT="application/json")
@@ -19,3 +31,39 @@ def test_the_html_page_names_what_is_down(client, db, settings):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert "redis" in response.content.decode()
+
+
+@pytest.fixture
+def no_heartbeats():
+    redis_client().delete(WORKERS_KEY)
+    yield
+    redis_client().delete(WORKERS_KEY)
+
+
+def test_workers_are_known_by_their_heartbeats_without_waiting(client, db, no_heartbeats):
+    report = client.get("/healthz", HTTP_ACCEPT="application/json").json()
+    assert not report["celery"]["ok"]
+    assert report["celery"]["detail"].endswith("aucun signe de vie d'un worker depuis 30 s")
+    worker_heartbeat("celery@test")
+    report = client.get("/healthz", HTTP_ACCEPT="application/json").json()
+    assert report["celery"]["ok"] and "celery_ping" not in report  # the deep check is asked for
+
+
+def test_a_real_worker_beats_and_the_deep_check_pings_it(client, db, no_heartbeats):
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "-n", "healthz@%h",
+         "--loglevel", "WARNING"],
+        env={**os.environ, "CELERY_TASK_ALWAYS_EAGER": "0"},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            report = client.get("/healthz?deep=1", HTTP_ACCEPT="application/json").json()
+            if report["celery"]["ok"] and report["celery_ping"]["ok"]:
+                break
+            time.sleep(0.5)
+        assert report["celery"]["detail"] == "1 worker(s)"
+        assert report["celery_ping"]["ok"]
+    finally:
+        worker.terminate()
+        worker.wait(20)
