@@ -1,10 +1,14 @@
 """Benchmark: poll a 10,000-inverter fleet through the simulator, as one worker process would.
 
 The simulator runs in its own process (`manage.py simulate_fleet`) with 200 ms latency on every
-reply; this process runs the poll-batch task for every batch of a cycle, one after the other, as a
-single Celery worker process does, decoding and storing into PostgreSQL (database `aura_bench`).
-The first cycle also reads identities and creates the inverters; the second is the steady state
-that is measured. The last line reads: polls_per_s=<n> cycle_s=<n> peak_rss_mb=<n>
+reply and its clock fixed at today's local noon (no inverter asleep, whatever the hour of the run);
+this process runs the poll-batch task for every batch of a cycle, one after the other, as a single
+Celery worker process does, decoding and storing into PostgreSQL (database `aura_bench`). The first
+cycle also reads identities and creates the inverters; the second, in its own history slot, is the
+steady state that is measured, with the rows it really inserted. In the same run, a bare client
+loop (pysolarmanv5's async client, same concurrency, same three blocks, no decode, no storage) reads
+the same simulator, so that the portal's overhead is a ratio. The last line reads:
+polls_per_s=<n> bare_polls_per_s=<n> overhead_ratio=<n> cycle_s=<n> rows_inserted=<n> peak_rss_mb=<n>
 """
 
 import os
@@ -88,18 +92,58 @@ def create_fleet(port, reach="direct"):
     )
 
 
-def run_cycle():
+def run_cycle(cycle_at):
+    """One cycle of the whole fleet into the history slot of `cycle_at`: (ok polls, seconds, rows)."""
     from django.conf import settings
-    from django.utils import timezone
 
     from devices import polling, tasks
+    from devices.models import Reading
 
-    cycle_at = timezone.now().isoformat()
     started = time.monotonic()
     ok = 0
     for batch in polling.batches(polling.due_logger_ids(), settings.POLL_BATCH_SIZE):
-        ok += tasks.poll_batch.apply(args=(batch, cycle_at)).get()
+        ok += tasks.poll_batch.apply(args=(batch, cycle_at.isoformat())).get()
+    seconds = time.monotonic() - started
+    return ok, seconds, Reading.objects.filter(slot=polling.history_slot(cycle_at)).count()
+
+
+def bare_cycle(port):
+    """The same three blocks of every logger read by pysolarmanv5's async client alone, with the
+    portal's concurrency: no lock, no decode, no storage. Returns (loggers fully read, seconds)."""
+    import asyncio
+
+    from django.conf import settings
+    from pysolarmanv5 import PySolarmanV5Async
+
+    from devices.registermap import LIVE_PLAN
+
+    async def read(serial, gate):
+        async with gate:
+            client = PySolarmanV5Async("127.0.0.1", serial, port=port, mb_slave_id=1, socket_timeout=10)
+            try:
+                await client.connect()
+                for block in LIVE_PLAN:
+                    await client.read_input_registers(block.start, block.count)
+                return True
+            except Exception:
+                return False
+            finally:
+                await client.disconnect()
+
+    async def everyone():
+        gate = asyncio.Semaphore(settings.POLL_CONCURRENCY)
+        return await asyncio.gather(*(read(FIRST_SERIAL + i, gate) for i in range(INVERTERS)))
+
+    started = time.monotonic()
+    ok = sum(asyncio.run(everyone()))
     return ok, time.monotonic() - started
+
+
+def local_noon():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Europe/Paris")).replace(hour=12, minute=0, second=0, microsecond=0)
 
 
 def main():
@@ -107,43 +151,39 @@ def main():
     import django
 
     django.setup()
+    from datetime import timedelta
+
     from django.core.management import call_command
+    from django.utils import timezone
 
     call_command("migrate", verbosity=0)
     port = free_port()
     create_fleet(port)
     simulator = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "simulate_fleet",
-            "--count",
-            str(INVERTERS),
-            "--first-serial",
-            str(FIRST_SERIAL),
-            "--latency",
-            LATENCY,
-            "--v5-port",
-            str(port),
-            "--tcp-port",
-            str(free_port()),
-        ],
+        [sys.executable, "manage.py", "simulate_fleet", "--count", str(INVERTERS), "--first-serial",
+         str(FIRST_SERIAL), "--latency", LATENCY, "--v5-port", str(port), "--tcp-port", str(free_port()),
+         "--clock", local_noon().isoformat()],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-    )
+    )  # fmt: skip
+    slot = timezone.now() - timedelta(hours=1)  # slots of their own, an hour back
     try:
         wait_for_port(port, simulator)
-        ok, cold = run_cycle()
+        ok, cold, _rows = run_cycle(slot)
         print(f"cold cycle (identities read): {ok}/{INVERTERS} in {cold:.1f} s", flush=True)
-        from devices.models import Reading
-
-        ok, cycle = run_cycle()
-        print(f"steady cycle: {ok}/{INVERTERS} in {cycle:.1f} s; readings stored: {Reading.objects.count()}")
+        ok, cycle, rows = run_cycle(slot + timedelta(minutes=5))
+        print(f"steady cycle: {ok}/{INVERTERS} in {cycle:.1f} s; rows inserted: {rows}", flush=True)
+        bare_ok, bare = bare_cycle(port)
+        print(f"bare client: {bare_ok}/{INVERTERS} in {bare:.1f} s", flush=True)
     finally:
         simulator.terminate()
         simulator.wait(10)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"polls_per_s={ok / cycle:.0f} cycle_s={cycle:.1f} peak_rss_mb={rss:.0f}")
+    polls, bare_polls = ok / cycle, bare_ok / bare
+    print(
+        f"polls_per_s={polls:.0f} bare_polls_per_s={bare_polls:.0f} overhead_ratio={bare_polls / polls:.2f} "
+        f"cycle_s={cycle:.1f} rows_inserted={rows} peak_rss_mb={rss:.0f}"
+    )
 
 
 if __name__ == "__main__":

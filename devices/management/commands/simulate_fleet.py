@@ -2,6 +2,7 @@
 
 import asyncio
 import random
+from datetime import datetime
 
 from django.core.management.base import BaseCommand
 
@@ -38,6 +39,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every reply")
         parser.add_argument(
+            "--clock",
+            type=datetime.fromisoformat,
+            metavar="ISO_TIME",
+            help="a fixed moment for every device (ISO 8601 with offset), e.g. local noon for a benchmark",
+        )
+        parser.add_argument(
             "--accept-any-serial",
             action="store_true",
             help="answer any V5 serial with a new simulated inverter (demo commissioning)",
@@ -58,7 +65,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         self.callers = []
-        sim = FleetSimulator(accept_any_serial=opts["accept_any_serial"])
+        fixed = opts["clock"]
+        clock = (lambda: fixed) if fixed else None
+        sim = FleetSimulator(accept_any_serial=opts["accept_any_serial"], clock=clock)
         tcp_ports = set(opts["tcp_port"] or [1502])
         if opts["from_db"]:
             loggers = (
