@@ -74,6 +74,7 @@ def test_the_installer_sees_the_fleet_then_a_plant_whose_flow_updates_after_a_po
 
     page.click("button[data-period=year]")
     page.wait_for_function("() => /^\\d{4}$/.test(document.querySelector('[data-energy-label]').textContent)")
+    connection.close()  # queried under Playwright's loop: a connection of its own, closed here
 
 
 @pytest.mark.django_db(transaction=True)
@@ -100,3 +101,4 @@ def test_the_customer_on_a_small_phone_sees_their_plant_only(
     assert "Maison Garnier" in page.inner_text("main") and "Voisin Secret" not in page.content()
     assert page.goto(f"{base}/plants/{other.pk}/").status == 404
     assert page.request.get(f"{base}/api/v1/plants/{other.pk}/power/").status == 404
+    connection.close()  # queried under Playwright's loop: a connection of its own, closed here
