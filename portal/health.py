@@ -1,8 +1,12 @@
 """Reachability of what the portal needs: the database, Redis, and at least one Celery worker."""
 
+import functools
 import time
+from importlib import metadata
 
 from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.recorder import MigrationRecorder
 from django.utils.translation import gettext as _
 
 from devices.hubstate import hub_status
@@ -15,10 +19,12 @@ from .heartbeat import WORKER_HEARTBEAT_SECONDS, WORKERS_KEY, redis_client
 def _database():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
+    return _("reachable")
 
 
 def _redis():
     redis_client().ping()
+    return _("reachable")
 
 
 def _celery():
@@ -39,6 +45,26 @@ def _celery_ping():
     return _("%(count)d worker(s) answered") % {"count": len(replies)}
 
 
+@functools.cache
+def _known_migrations():
+    """Every migration this code ships (read from disk once per process)."""
+    return set(MigrationLoader(None, ignore_no_migrations=True).graph.nodes)
+
+
+def _migrations():
+    """The running version, and the migrations it ships that the database has not applied."""
+    pending = _known_migrations() - set(MigrationRecorder(connection).applied_migrations())
+    version = metadata.version("aura-portal")
+    if pending:
+        detail = _("version %(version)s, %(count)d migration(s) not applied: run migrate") % {
+            "version": version,
+            "count": len(pending),
+        }
+        return {"ok": False, "detail": detail, "version": version}
+    detail = _("version %(version)s, database up to date") % {"version": version}
+    return {"ok": True, "detail": detail, "version": version}
+
+
 def _hub():
     """The logger hub, when some logger calls in: up, and how many sticks are connected."""
     status = hub_status()
@@ -49,28 +75,25 @@ def _hub():
     return _("up, %(count)d stick(s) connected") % {"count": status["sticks"]}
 
 
+def _check(probe):
+    try:
+        return {"ok": True, "detail": probe()}
+    except Exception as exc:  # any failure is the answer, reported in words
+        return {"ok": False, "detail": _("unreachable: %(error)s") % {"error": exc}}
+
+
 def health_report(*, deep=False):
     """What is up, in words. The quick report reads the workers' heartbeats; `deep` (for monitoring)
     also pings them through the broker."""
-    report = {}
-    for name, probe in (("database", _database), ("redis", _redis)):
-        try:
-            probe()
-            report[name] = {"ok": True, "detail": _("reachable")}
-        except Exception as exc:  # any failure is the answer, reported in words
-            report[name] = {"ok": False, "detail": _("unreachable: %(error)s") % {"error": exc}}
+    report = {"database": _check(_database), "redis": _check(_redis)}
+    if report["database"]["ok"]:
+        report["migrations"] = _migrations()
     if report["redis"]["ok"]:
-        for name, probe in (("celery", _celery), *((("celery_ping", _celery_ping),) if deep else ())):
-            try:
-                report[name] = {"ok": True, "detail": probe()}
-            except Exception as exc:
-                report[name] = {"ok": False, "detail": _("unreachable: %(error)s") % {"error": exc}}
+        report["celery"] = _check(_celery)
+        if deep:
+            report["celery_ping"] = _check(_celery_ping)
+        report["hub"] = _check(_hub)
     else:
         # Workers are reached through Redis: with Redis down, nothing can be known of them.
         report["celery"] = {"ok": False, "detail": _("unknown: the broker (Redis) is down")}
-    if report["redis"]["ok"]:
-        try:
-            report["hub"] = {"ok": True, "detail": _hub()}
-        except Exception as exc:
-            report["hub"] = {"ok": False, "detail": _("unreachable: %(error)s") % {"error": exc}}
     return report

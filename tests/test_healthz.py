@@ -4,9 +4,14 @@ import os
 import subprocess
 import sys
 import time
+from importlib import metadata
 
 import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
 
+from portal import health
 from portal.heartbeat import WORKERS_KEY, redis_client, worker_heartbeat
 
 
@@ -67,3 +72,18 @@ def test_a_real_worker_beats_and_the_deep_check_pings_it(client, db, no_heartbea
     finally:
         worker.terminate()
         worker.wait(20)
+
+
+def test_it_names_the_running_version_and_pending_migrations(client, db):
+    report = client.get("/healthz", HTTP_ACCEPT="application/json").json()
+    assert report["migrations"]["ok"] and report["migrations"]["version"] == metadata.version("aura-portal")
+    MigrationRecorder(connection).migration_qs.filter(app="energy", name="0002_monthly_energy").delete()
+    health._known_migrations.cache_clear()
+    report = client.get("/healthz", HTTP_ACCEPT="application/json").json()
+    assert (
+        not report["migrations"]["ok"] and "1 migration(s) non appliquée(s)" in report["migrations"]["detail"]
+    )
+
+
+def test_the_models_and_their_migrations_agree(db):
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)  # exits non-zero if not
