@@ -369,6 +369,10 @@ class Reading(models.Model):
         return f"{self.inverter_id} @ {self.slot:%Y-%m-%d %H:%M}"
 
 
+class SettingChangeQuerySet(RestrictedByPlantQuerySet):
+    history_lookup = "created_at__date__gte"
+
+
 class SettingChange(models.Model):
     """One attempt to change an inverter setting remotely, recorded before anything is sent.
 
@@ -394,7 +398,7 @@ class SettingChange(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
-    objects = RestrictedByPlantQuerySet.as_manager()
+    objects = SettingChangeQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -54,7 +54,7 @@ class PlantFiguresViewSet(viewsets.GenericViewSet):
         """One local day's power curves, one value per history slot, null where no reading (a gap)."""
         plant = self.plant(pk)
         day = _valid(DayForm(request.query_params))["date"] or local_today(plant)
-        return Response(reports.power_curves(plant, day))
+        return Response(reports.power_curves(plant, day, since=reports.history_start(plant, request.user)))
 
     @extend_schema(
         parameters=[
@@ -68,7 +68,8 @@ class PlantFiguresViewSet(viewsets.GenericViewSet):
         """Energy bars in Wh: the days of a month, the months of a year, or every year."""
         plant = self.plant(pk)
         data = _valid(PeriodForm(request.query_params))
-        return Response(reports.energy_bars(plant, data["period"], data.get("start")))
+        since = reports.history_start(plant, request.user)
+        return Response(reports.energy_bars(plant, data["period"], data.get("start"), since=since))
 
 
 class FleetViewSet(viewsets.ViewSet):

@@ -58,6 +58,14 @@ class Energy(models.Model):
         abstract = True
 
 
+class DailyEnergyQuerySet(EnergyQuerySet):
+    history_lookup = "day__gte"
+
+
+class MonthlyEnergyQuerySet(EnergyQuerySet):
+    history_lookup = "month__gt"  # the month of a change of owner mixes both owners: not shown
+
+
 class DailyEnergy(Energy):
     """A plant's energy over one day of its own time zone (23 or 25 hours on daylight-saving days).
 
@@ -69,6 +77,8 @@ class DailyEnergy(Energy):
     PERIOD_FIELD = "day"
     plant = models.ForeignKey("plants.Plant", on_delete=models.CASCADE, related_name="daily_energy")
     day = models.DateField()
+
+    objects = DailyEnergyQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["plant", "day"], name="daily_energy_unique")]
@@ -90,6 +100,8 @@ class MonthlyEnergy(Energy):
     PERIOD_FIELD = "month"
     plant = models.ForeignKey("plants.Plant", on_delete=models.CASCADE, related_name="monthly_energy")
     month = models.DateField()
+
+    objects = MonthlyEnergyQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["plant", "month"], name="monthly_energy_unique")]

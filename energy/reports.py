@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Avg, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from devices.models import Reading, live_totals
 from devices.registermap import BY_KEY, DERIVED_BY_KEY, HISTORY_FIELDS
@@ -25,9 +26,18 @@ def plant_readings(plant):
     return Reading.objects.filter(inverter__datalogger__plant=plant)
 
 
-def power_curves(plant, day):
-    """The plant's power curves of local `day`: one value per history slot, null where none."""
+def history_start(plant, user):
+    """The first local day of history `user` may see on `plant`: the change of owner's day for its
+    end customers (unless the installer shared the history), None (everything) otherwise."""
+    return plant.customer_history_from if user.is_customer else None
+
+
+def power_curves(plant, day, *, since=None):
+    """The plant's power curves of local `day`: one value per history slot, null where none (and
+    nothing before `since`)."""
     start, end = day_bounds(day, plant.tzinfo)
+    if since is not None:
+        start = max(start, day_bounds(since, plant.tzinfo)[0])
     sums = (
         plant_readings(plant)
         .filter(slot__gte=start, slot__lt=end)
@@ -89,10 +99,13 @@ def today_summary(plant):
     }
 
 
-def energy_bars(plant, period, start=None):
+def energy_bars(plant, period, start=None, *, since=None):
     """Energy bars: each day of a month (daily rows), each month of a year (monthly rows), or each
-    year ("total", monthly rows summed)."""
+    year ("total", monthly rows summed). With `since`, nothing before that day: months and years are
+    then summed from the daily rows (the month of a change of owner mixes both owners)."""
     today = local_today(plant)
+    if since is not None and period != "month":
+        return _energy_bars_since(plant, period, start, since)
     daily_energy_today(plant=plant)  # today's bar is as fresh as the last poll
     previous = following = None
     if period == "total":
@@ -104,11 +117,36 @@ def energy_bars(plant, period, start=None):
         if following > (f"{today:%Y-%m}" if period == "month" else str(today.year)):
             following = None
         if period == "month":
-            rows = DailyEnergy.objects.filter(plant=plant, day__gte=first, day__lte=last)
+            rows = DailyEnergy.objects.filter(plant=plant, day__gte=max(first, since or first), day__lte=last)
             grouped = [{**_fields(r), "label": r.day.isoformat()} for r in rows]
         else:
             rows = MonthlyEnergy.objects.filter(plant=plant, month__gte=first, month__lte=last)
             grouped = [{**_fields(r), "label": f"{r.month:%Y-%m}"} for r in rows]
+    return _bars(plant, period, start, previous, following, grouped)
+
+
+def _energy_bars_since(plant, period, start, since):
+    """Year or all-years bars from the daily rows from `since` on, summed per month or per year."""
+    today = local_today(plant)
+    daily_energy_today(plant=plant)
+    rows = DailyEnergy.objects.filter(plant=plant, day__gte=since)
+    previous = following = None
+    if period == "year":
+        start = start or today.replace(month=1, day=1)
+        first, last, previous, following = period_bounds(period, start)
+        following = None if int(following) > today.year else following
+        rows = rows.filter(day__gte=first, day__lte=last)
+    label_of = (lambda day: f"{day:%Y-%m}") if period == "year" else (lambda day: f"{day:%Y}")
+    sums = {}
+    for row in rows:
+        bar = sums.setdefault(label_of(row.day), dict.fromkeys(SUMMED_FIELDS, 0))
+        for field in SUMMED_FIELDS:
+            bar[field] += getattr(row, field)
+    grouped = [{**fields, "label": label} for label, fields in sorted(sums.items())]
+    return _bars(plant, period, start if period == "year" else None, previous, following, grouped)
+
+
+def _bars(plant, period, start, previous, following, grouped):
     bars = [
         {
             "label": r["label"],
@@ -134,9 +172,29 @@ def _fields(row):
     return {field: getattr(row, field) for field in SUMMED_FIELDS}
 
 
-def readings_rows(plant, first, last, header):
+def readings_header():
+    def label(key):
+        item = DERIVED_BY_KEY.get(key) or BY_KEY[key]
+        return f"{item.label} ({item.unit})" if item.unit else str(item.label)
+
+    return [_("Time"), _("Inverter"), *(label(key) for key in HISTORY_FIELDS)]
+
+
+def daily_header():
+    return [
+        _("Day"),
+        *(f"{label} (Wh)" for label in FLOWS.values()),
+        _("Other PV, derived (Wh)"),
+        _("Self-consumption (%)"),
+        _("Self-sufficiency (%)"),
+        _("Data completeness (%)"),
+    ]
+
+
+def readings_rows(plant, first, last, header, *, since=None):
     """The plant's history rows from local day `first` to `last` included, inverter by inverter,
-    streamed (constant memory whatever the range)."""
+    streamed (constant memory whatever the range); nothing before `since`."""
+    first = max(first, since or first)
     start, _ = day_bounds(first, plant.tzinfo)
     _, end = day_bounds(last, plant.tzinfo)
     yield header
@@ -150,7 +208,8 @@ def readings_rows(plant, first, last, header):
         yield [local_time(slot, plant.tzinfo), serial, *values]
 
 
-def daily_rows(plant, first, last, header):
+def daily_rows(plant, first, last, header, *, since=None):
+    first = max(first, since or first)
     yield header
     for row in DailyEnergy.objects.filter(plant=plant, day__gte=first, day__lte=last).iterator():
         summary = day_summary(plant, row)

@@ -2,17 +2,14 @@
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from devices.registermap import BY_KEY, DERIVED_BY_KEY, HISTORY_FIELDS
 from plants.views import get_plant_for_user
 from portal.csvexport import csv_response
 
 from . import reports
 from .accounting import local_today
 from .forms import RangeForm
-from .models import FLOWS
 
 
 def _range_or_400(request, plant, *, default_start):
@@ -26,11 +23,6 @@ def _range_or_400(request, plant, *, default_start):
     return form, render(request, "energy/range_error.html", {"plant": plant, "form": form}, status=400)
 
 
-def _label(key):
-    item = DERIVED_BY_KEY.get(key) or BY_KEY[key]
-    return f"{item.label} ({item.unit})" if item.unit else str(item.label)
-
-
 @login_required
 @require_safe
 def daily_csv(request, pk):
@@ -40,15 +32,11 @@ def daily_csv(request, pk):
     form, error = _range_or_400(request, plant, default_start=lambda today: today.replace(day=1))
     if error:
         return error
-    header = [
-        _("Day"),
-        *(f"{label} (Wh)" for label in FLOWS.values()),
-        _("Other PV, derived (Wh)"),
-        _("Self-consumption (%)"),
-        _("Self-sufficiency (%)"),
-        _("Data completeness (%)"),
-    ]
-    rows = reports.daily_rows(plant, form.cleaned_data["start"], form.cleaned_data["end"], header)
+    header = reports.daily_header()
+    since = reports.history_start(plant, request.user)
+    rows = reports.daily_rows(
+        plant, form.cleaned_data["start"], form.cleaned_data["end"], header, since=since
+    )
     return csv_response(rows, filename=f"energy-{plant.pk}.csv")
 
 
@@ -61,6 +49,9 @@ def readings_csv(request, pk):
     form, error = _range_or_400(request, plant, default_start=lambda today: today)
     if error:
         return error
-    header = [_("Time"), _("Inverter"), *(_label(key) for key in HISTORY_FIELDS)]
-    rows = reports.readings_rows(plant, form.cleaned_data["start"], form.cleaned_data["end"], header)
+    header = reports.readings_header()
+    since = reports.history_start(plant, request.user)
+    rows = reports.readings_rows(
+        plant, form.cleaned_data["start"], form.cleaned_data["end"], header, since=since
+    )
     return csv_response(rows, filename=f"readings-{plant.pk}.csv")

@@ -44,6 +44,14 @@ class GrantForm(forms.Form):
     )
 
 
+class TransferForm(GrantForm):
+    share_history = forms.BooleanField(
+        label=_("Share the plant's past data with the new owner"),
+        required=False,
+        help_text=_("Unticked, the new owner sees nothing from before today."),
+    )
+
+
 class PhotoForm(forms.Form):
     image = forms.FileField(label=_("Photo"), widget=forms.ClearableFileInput(attrs={"accept": "image/*"}))
     caption = forms.CharField(label=_("Caption"), max_length=200, required=False)

@@ -159,6 +159,10 @@ STORED_STATUS = {
 }
 
 
+# Written only by services (conditional updates), never by saving a plant loaded earlier.
+SERVICE_FIELDS = {*STORED_STATUS, "customer_history_from"}
+
+
 def status_counts(plants):
     """How many of `plants` are in each status, every status present: one GROUP BY."""
     counts = dict.fromkeys(PlantStatus.values, 0)
@@ -214,6 +218,9 @@ class Plant(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     commissioning_completed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the plant changes owner without sharing its history: its customers see nothing from
+    # before this (local) day. Installers always see everything.
+    customer_history_from = models.DateField(null=True, blank=True, editable=False)
     # The plant's status and the counts the lists and the stepper read, stored by
     # `PlantQuerySet.refresh_status` from the devices and grants (never edited by hand).
     status = models.CharField(
@@ -252,12 +259,12 @@ class Plant(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
-        # The stored status is written by refresh_status only: saving a plant loaded before a poll
-        # must not write its stale copy back.
+        # The stored status and the history start are written by services only: saving a plant
+        # loaded before a poll or a transfer must not write its stale copy back.
         if not self._state.adding and kwargs.get("update_fields") is None:
             fields = self._meta.concrete_fields
             kwargs["update_fields"] = [
-                f.name for f in fields if not f.primary_key and f.name not in STORED_STATUS
+                f.name for f in fields if not f.primary_key and f.name not in SERVICE_FIELDS
             ]
         super().save(*args, **kwargs)
 

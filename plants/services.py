@@ -17,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from alarms.models import Alarm
 from portal.mail import send_templated, set_password_url
-from portal.models import User
+from portal.models import SecurityEvent, User
 
 from .models import Plant, PlantGrant, PlantPhoto
 
@@ -180,6 +180,30 @@ def plant_archive(*, plant, by):
         plant.grants.all().delete()
         Alarm.objects.active().filter(plant=plant).update(cleared_at=now)
         Plant.objects.filter(pk=plant.pk).refresh_status()
+
+
+@transaction.atomic
+def plant_transfer(*, plant, by, email, share_history=False, first_name="", last_name="", password=""):
+    """Hand the plant over to a new owner: every current customer loses access, the new one is
+    granted (invited if they have an account), and sees nothing from before today unless the
+    installer shares the history. Recorded for the distributor."""
+    previous = list(plant.grants.values_list("customer_id", flat=True))
+    plant.grants.all().delete()
+    start = None if share_history else timezone.localdate(timezone.now(), plant.tzinfo)
+    Plant.objects.filter(pk=plant.pk).update(customer_history_from=start)
+    plant.customer_history_from = start
+    grant = grant_create(
+        plant=plant, by=by, email=email, first_name=first_name, last_name=last_name, password=password
+    )
+    SecurityEvent.objects.create(
+        kind=SecurityEvent.Kind.PLANT_TRANSFERRED,
+        by=by,
+        detail=(
+            f"plant #{plant.pk}: customers {previous or '-'} → #{grant.customer_id}; "
+            f"history {'shared' if share_history else f'from {start}'}"
+        ),
+    )
+    return grant
 
 
 def plant_complete_commissioning(*, plant):

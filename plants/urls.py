@@ -20,6 +20,7 @@ urlpatterns = [
     path("<id:pk>/dataloggers/<id:logger_pk>/called-in/", views.datalogger_called_in, name="called_in"),
     path("<id:pk>/customers/", views.grants, name="grants"),
     path("<id:pk>/customers/check/", views.grant_check, name="grant_check"),
+    path("<id:pk>/customers/transfer/", views.plant_transfer, name="transfer"),
     path("<id:pk>/customers/<id:grant_pk>/revoke/", views.grant_revoke, name="grant_revoke"),
     path("<id:pk>/delete/", views.plant_archive, name="archive"),
 ]

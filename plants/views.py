@@ -23,11 +23,7 @@ from portal.csvexport import csv_response, local_time
 
 from . import services
 from .filters import PlantFilterSet
-from .forms import (
-    GrantForm,
-    PhotoForm,
-    PlantForm,
-)
+from .forms import GrantForm, PhotoForm, PlantForm, TransferForm
 from .models import CommissioningStep, Plant, PlantGrant, PlantPhoto, status_counts
 
 
@@ -343,6 +339,23 @@ def grants(request, pk):
             "next_step": plant.next_step,
         },
     )
+
+
+@login_required
+def plant_transfer(request, pk):
+    """Hand the plant over to a new owner (a house sold): the current customers lose access."""
+    plant = get_rw_plant_for_user(request, pk)
+    form = TransferForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.plant_transfer(plant=plant, by=request.user, **form.cleaned_data)
+            messages.success(
+                request, _("The plant now belongs to %(email)s.") % {"email": form.cleaned_data["email"]}
+            )
+            return redirect("plants:grants", pk=pk)
+        except ValidationError as e:
+            _add_errors(form, e)
+    return render(request, "plants/transfer.html", {"plant": plant, "form": form})
 
 
 @login_required

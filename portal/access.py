@@ -25,6 +25,7 @@ def role_required(*checks):
 
 distributor_admin_required = role_required("is_distributor_admin")
 installer_required = role_required("is_installer")
+customer_required = role_required("is_customer")
 
 
 class IsDistributorAdmin(BasePermission):

@@ -39,17 +39,18 @@ class _Echo:
         return value
 
 
-def csv_response(rows, *, filename):
-    """A streamed CSV download of `rows` (the first one is the header)."""
+def csv_lines(rows):
+    """`rows` (the first one is the header) as CSV text lines, in the user's spreadsheet's dialect."""
     french = translation.get_language() == "fr"
     writer = csv.writer(_Echo(), delimiter=";" if french else ",")
+    if french:
+        yield "\ufeff"
+    for row in rows:
+        yield writer.writerow([safe_cell(cell) for cell in row])
 
-    def lines():
-        if french:
-            yield "\ufeff"
-        for row in rows:
-            yield writer.writerow([safe_cell(cell) for cell in row])
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+def csv_response(rows, *, filename):
+    """A streamed CSV download of `rows` (the first one is the header)."""
+    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -58,3 +58,18 @@ class PreferencesForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["first_name", "last_name", "phone", "language", "email_warnings"]
+
+
+class EraseAccountForm(forms.Form):
+    """Erasing an account cannot be undone: the customer confirms with their password."""
+
+    password = forms.CharField(label=_("Your password"), widget=forms.PasswordInput)
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self):
+        if not self.user.check_password(self.cleaned_data["password"]):
+            raise forms.ValidationError(_("This is not your password."))
+        return self.cleaned_data["password"]

@@ -2,6 +2,7 @@
 
 import re
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -198,14 +199,21 @@ class ProAccountRequest(models.Model):
 
 
 class SecurityEvent(models.Model):
-    """Something the distributor admin should know happened (the logger hub refusing an impostor…)."""
+    """Something the distributor admin should know happened: the logger hub refusing an impostor,
+    and every use of an end customer's data rights (who, when)."""
 
     class Kind(models.TextChoices):
         HUB_DUPLICATE = "hub_duplicate", _("A second connection claimed a connected logger")
+        DATA_EXPORTED = "data_exported", _("A customer downloaded their data")
+        ACCOUNT_ERASED = "account_erased", _("A customer's account was erased")
+        PLANT_TRANSFERRED = "plant_transferred", _("A plant was handed over to a new owner")
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     detail = models.CharField(max_length=300)
     at = models.DateTimeField(default=timezone.now, db_index=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-at"]

@@ -8,19 +8,28 @@ JSON / CSV endpoints share one answer.
 from django.apps import apps
 from django.contrib.auth.models import AnonymousUser
 from django.db import models
+from django.db.models import F, Q
 
 VIEW, CHANGE = "view", "change"
 ACTIONS = (VIEW, CHANGE)
 
 
 class RestrictedByPlantQuerySet(models.QuerySet):
-    """A queryset of things attached to a plant through `plant_path`."""
+    """A queryset of things attached to a plant through `plant_path`.
+
+    Where `history_lookup` is set (a lookup on the row's date, e.g. "day__gte"), an end customer sees
+    nothing from before the plant's `customer_history_from` (set when the plant changed owner)."""
 
     plant_path = "plant"
+    history_lookup = None
 
     def restrict(self, user, action=VIEW):
         plants = apps.get_model("plants", "Plant").objects.restrict(user, action)
-        return self.filter(**{f"{self.plant_path}__in": plants})
+        rows = self.filter(**{f"{self.plant_path}__in": plants})
+        if self.history_lookup and user.is_authenticated and user.is_customer:
+            start = f"{self.plant_path}__customer_history_from"
+            rows = rows.filter(Q(**{f"{start}__isnull": True}) | Q(**{self.history_lookup: F(start)}))
+        return rows
 
 
 def api_action(request):

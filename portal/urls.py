@@ -58,6 +58,8 @@ urlpatterns = [
     path("security-events/", views.security_events, name="security_events"),
     path("team/", views.team, name="team"),
     path("preferences/", views.preferences, name="preferences"),
+    path("preferences/my-data.zip", views.my_data, name="my_data"),
+    path("preferences/erase/", views.erase_account, name="erase_account"),
     path("plants/", include("plants.urls")),
     path("plants/", include("energy.urls")),
     path("devices/", include("devices.urls")),

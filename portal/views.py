@@ -1,8 +1,9 @@
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import JsonResponse
+from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
@@ -11,10 +12,11 @@ from plants.fleet import fleet_summary
 from plants.models import Plant
 
 from . import services
-from .access import distributor_admin_required, installer_required
-from .forms import InviteColleagueForm, PreferencesForm, ProAccountRequestForm, RejectForm
+from .access import customer_required, distributor_admin_required, installer_required
+from .forms import EraseAccountForm, InviteColleagueForm, PreferencesForm, ProAccountRequestForm, RejectForm
 from .health import health_report
 from .models import Company, ProAccountRequest, SecurityEvent
+from .privacy import customer_data_export, customer_erase
 
 
 @login_required
@@ -169,10 +171,39 @@ def preferences(request):
 
 
 @require_safe
+@customer_required
+def my_data(request):
+    """A copy of everything the portal holds on the customer, as a ZIP of CSV files."""
+    archive = customer_data_export(user=request.user)
+    return FileResponse(
+        archive, as_attachment=True, filename="aura-my-data.zip", content_type="application/zip"
+    )
+
+
+@customer_required
+def erase_account(request):
+    """The customer erases their account, after typing their password."""
+    form = EraseAccountForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        customer_erase(user=request.user)
+        logout(request)
+        messages.success(
+            request,
+            _("Your account is erased. The installation's technical history stays with its installer."),
+        )
+        return redirect("login")
+    return render(request, "portal/erase_account.html", {"form": form})
+
+
+@require_safe
 @distributor_admin_required
 def security_events(request):
     """What the distributor admin should know: the last events, newest first."""
-    return render(request, "portal/security_events.html", {"events": SecurityEvent.objects.all()[:200]})
+    return render(
+        request,
+        "portal/security_events.html",
+        {"events": SecurityEvent.objects.select_related("by__company")[:200]},
+    )
 
 
 @require_safe

@@ -41,6 +41,7 @@ PLANT_CHANGE = "plant_change"  # changes one of A's objects: A's installers only
 INSTALLER_OF_PLANT = "installer_of_plant"  # A's installers (and the admin reads)
 DJANGO_ADMIN = "django_admin"  # Django's admin site: staff only
 INVITEE = "invitee"  # a customer's invitation: that customer only
+CUSTOMER = "customer"  # an end customer's own account (their data, their erasure)
 
 POLICIES = {
     "home": LOGGED_IN,
@@ -62,6 +63,9 @@ POLICIES = {
     "team": INSTALLER,
     "security_events": ADMIN,
     "preferences": LOGGED_IN,
+    "my_data": CUSTOMER,
+    "erase_account": CUSTOMER,
+    "plants:transfer": PLANT_CHANGE,
     "plants:list": LOGGED_IN,
     "plants:invitation": INVITEE,
     "plants:create": INSTALLER,
@@ -175,6 +179,13 @@ GET_ANSWERS = {
         "admin": {200},
     },
     DJANGO_ADMIN: {actor: {302, 404, 405} for actor in (*OUTSIDERS, "admin")},
+    CUSTOMER: {
+        "anonymous": {302},
+        "deactivated_installer": {302},
+        "other_customer": {200},  # their own account
+        "other_installer": {403},
+        "admin": {403},
+    },
     INVITEE: {
         "anonymous": {302},
         "deactivated_installer": {302},

@@ -1,0 +1,107 @@
+"""End customers' data rights: a copy of all their data, and the erasure of their account. Each use
+is recorded for the distributor (SecurityEvent: who, when)."""
+
+import tempfile
+import zipfile
+from datetime import date
+
+from django.contrib.sessions.models import Session
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from alarms.models import Alarm
+from energy import reports
+from plants.models import Plant, PlantGrant
+
+from .csvexport import csv_lines, local_time
+from .models import SecurityEvent
+
+# Readings are kept for years: the copy holds them all, spooled to disk beyond this size.
+SPOOL_BYTES = 16 * 1024 * 1024
+
+
+def customer_data_export(*, user):
+    """A ZIP file (open, at position 0) with the customer's account, their plants, and each plant's
+    daily energy, readings and alarms from the first day they may see."""
+    archive = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zip_file:
+        _write(zip_file, "account.csv", _account_rows(user))
+        grants = PlantGrant.objects.filter(customer=user).select_related("plant")
+        _write(zip_file, "plants.csv", _plant_rows(grants))
+        for plant in Plant.objects.restrict(user, "view"):
+            since = reports.history_start(plant, user)
+            first, last = since or date(2000, 1, 1), timezone.localdate()
+            name = slugify(plant.name) or str(plant.pk)
+            daily = reports.daily_rows(plant, first, last, reports.daily_header(), since=since)
+            _write(zip_file, f"{name}/energy.csv", daily)
+            readings = reports.readings_rows(plant, first, last, reports.readings_header(), since=since)
+            _write(zip_file, f"{name}/readings.csv", readings)
+            _write(zip_file, f"{name}/alarms.csv", _alarm_rows(plant, since))
+    SecurityEvent.objects.create(
+        kind=SecurityEvent.Kind.DATA_EXPORTED, by=user, detail=f"customer #{user.pk}"
+    )
+    archive.seek(0)
+    return archive
+
+
+def _write(zip_file, name, rows):
+    with zip_file.open(name, "w") as member:
+        for line in csv_lines(rows):
+            member.write(line.encode("utf-8"))
+
+
+def _account_rows(user):
+    yield [_("Login"), _("First name"), _("Last name"), _("E-mail"), _("Phone"), _("Language"), _("Joined")]
+    yield [user.username, user.first_name, user.last_name, user.email, user.phone, user.language,
+           local_time(user.date_joined, timezone.get_current_timezone())]  # fmt: skip
+
+
+def _plant_rows(grants):
+    yield [_("Plant"), _("Address"), _("City"), _("Access given"), _("Accepted")]
+    tz = timezone.get_current_timezone()
+    for g in grants:
+        yield [
+            g.plant.name,
+            g.plant.address,
+            g.plant.city,
+            local_time(g.created_at, tz),
+            local_time(g.accepted_at, tz),
+        ]
+
+
+def _alarm_rows(plant, since):
+    yield [_("Code"), _("Meaning"), _("Started"), _("Cleared")]
+    alarms = Alarm.objects.filter(plant=plant).select_related("code").order_by("started_at")
+    if since is not None:
+        alarms = alarms.filter(started_at__date__gte=since)
+    for a in alarms.iterator():
+        yield [
+            a.code_id,
+            a.code.meaning,
+            local_time(a.started_at, plant.tzinfo),
+            local_time(a.cleared_at, plant.tzinfo),
+        ]
+
+
+@transaction.atomic
+def customer_erase(*, user):
+    """Erase an end customer's account: their personal data is removed (the account row stays,
+    anonymised, so that records keep their shape), their grants are revoked and their sessions
+    closed. The plants and their technical history stay with the installer."""
+    plant_ids = list(user.plant_grants.values_list("plant_id", flat=True))
+    user.plant_grants.all().delete()
+    user.username = f"erased-{user.pk}"
+    user.first_name = user.last_name = user.phone = ""
+    user.email = ""
+    user.is_active = False
+    user.set_unusable_password()
+    user.save()
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get("_auth_user_id") == str(user.pk):
+            session.delete()
+    Plant.objects.filter(pk__in=plant_ids).refresh_status()
+    SecurityEvent.objects.create(
+        kind=SecurityEvent.Kind.ACCOUNT_ERASED, by=user, detail=f"customer #{user.pk}"
+    )

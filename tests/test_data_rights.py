@@ -1,0 +1,115 @@
+"""End customers' data rights: a copy of their data, the erasure of their account, and a plant handed
+over to a new owner who sees nothing from before unless the installer shares it; each recorded."""
+
+import csv
+import io
+import zipfile
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from alarms.models import Alarm
+from devices.models import Datalogger, Reading, SettingChange
+from energy.models import DailyEnergy
+from plants.models import Plant, PlantGrant
+from portal.models import SecurityEvent, User
+
+from .conftest import PASSWORD, login, text
+
+
+@pytest.fixture
+def history(granted_plant, company, installer):
+    """Yesterday's energy, a reading, an alarm and a setting change on the customer's plant."""
+    yesterday = timezone.localdate() - timedelta(days=1)
+    DailyEnergy.objects.create(plant=granted_plant, company=company, day=yesterday, production_wh=18400)
+    logger = Datalogger.objects.create(plant=granted_plant, serial_number="2401000055", host="127.0.0.1")
+    inverter = logger.inverters.create(serial_number="KS0055")
+    noon = datetime.combine(yesterday, datetime.min.time(), tzinfo=granted_plant.tzinfo) + timedelta(hours=12)
+    Reading.objects.create(inverter=inverter, slot=noon, pv_power=4200, pv_energy_today=Decimal("9.5"))
+    Alarm.objects.create(
+        plant=granted_plant, datalogger=logger, inverter=inverter, code_id="F13", started_at=noon
+    )
+    SettingChange.objects.create(inverter=inverter, plant=granted_plant, by=installer, key="working_mode",
+                                 old_value=0, new_value=2, created_at=noon)  # fmt: skip
+    return yesterday
+
+
+def _csv(zip_file, name):
+    return list(csv.reader(io.StringIO(zip_file.read(name).decode("utf-8-sig")), delimiter=";"))
+
+
+def test_a_customer_downloads_all_their_data(customer, granted_plant, history, installer):
+    response = login(customer).get(reverse("my_data"))
+    assert response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert _csv(archive, "account.csv")[1][3] == customer.email
+    assert _csv(archive, "plants.csv")[1][0] == granted_plant.name
+    energy = _csv(archive, "maison-martin/energy.csv")
+    assert energy[1][:2] == [history.isoformat(), "18400"]
+    assert _csv(archive, "maison-martin/readings.csv")[1][1:3] == ["KS0055", "4200"]
+    assert _csv(archive, "maison-martin/alarms.csv")[1][0] == "F13"
+    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.DATA_EXPORTED)
+    assert event.by == customer
+    assert login(installer).get(reverse("my_data")).status_code == 403  # a customer's right
+
+
+def test_a_customer_erases_their_account_and_the_plant_keeps_its_history(customer, granted_plant, history):
+    client = login(customer)
+    response = client.post(reverse("erase_account"), {"password": "wrong"})
+    assert response.status_code == 200 and "pas votre mot de passe" in text(response)
+    assert User.objects.get(pk=customer.pk).is_active
+
+    response = client.post(reverse("erase_account"), {"password": PASSWORD})
+    assert response.url == reverse("login")
+    erased = User.objects.get(pk=customer.pk)
+    assert (erased.username, erased.email, erased.first_name, erased.is_active) == (
+        f"erased-{customer.pk}",
+        "",
+        "",
+        False,
+    )
+    assert not PlantGrant.objects.filter(customer=customer).exists()
+    assert Reading.objects.filter(inverter__datalogger__plant=granted_plant).count() == 1
+    assert client.get(reverse("plants:list")).status_code == 302  # logged out for good
+    assert not login_form_accepts("client", PASSWORD)
+    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.ACCOUNT_ERASED, by=customer).exists()
+
+
+def login_form_accepts(username, password):
+    response = Client().post(reverse("login"), {"username": username, "password": password})
+    return response.status_code == 302
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_plant_handed_over_hides_the_past_from_the_new_owner_unless_shared(
+    customer, granted_plant, history, installer, shared
+):
+    response = login(installer).post(
+        reverse("plants:transfer", args=[granted_plant.pk]),
+        {"email": "nouveau@exemple.fr", "password": "Nouveau-Proprio-2026",
+         **({"share_history": "on"} if shared else {})},
+    )  # fmt: skip
+    assert response.url == reverse("plants:grants", args=[granted_plant.pk])
+    assert login(customer).get(reverse("plants:detail", args=[granted_plant.pk])).status_code == 404
+
+    owner = login(User.objects.get(email="nouveau@exemple.fr"))
+    assert owner.get(reverse("plants:detail", args=[granted_plant.pk])).status_code == 200
+    month = history.strftime("%Y-%m")
+    bars = owner.get(f"/api/v1/plants/{granted_plant.pk}/energy/?period=month&date={month}").json()["bars"]
+    assert (history.isoformat() in [b["label"] for b in bars]) is shared
+    curves = owner.get(f"/api/v1/plants/{granted_plant.pk}/power/?date={history}").json()
+    assert (4200 in curves["pv_power"]) is shared
+    readings = owner.get(f"/plants/{granted_plant.pk}/readings.csv?start={history}&end={history}")
+    assert (b"4200" in b"".join(readings.streaming_content)) is shared
+    log = text(owner.get(reverse("plants:settings_log", args=[granted_plant.pk])))
+    assert ("Priorité batterie" in log) is shared
+    # The installer keeps seeing everything.
+    bars = login(installer).get(f"/api/v1/plants/{granted_plant.pk}/energy/?period=month&date={month}").json()
+    assert history.isoformat() in [b["label"] for b in bars["bars"]]
+    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.PLANT_TRANSFERRED)
+    assert event.by == installer and str(granted_plant.pk) in event.detail
+    assert Plant.objects.get(pk=granted_plant.pk).n_grants == 1
