@@ -2,12 +2,16 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
+# pg_dump / pg_restore for `manage.py backup` and `restore` (the server is PostgreSQL 15).
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client-15 \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY portal portal
 COPY plants plants
 COPY devices devices
 COPY alarms alarms
-RUN pip install --no-cache-dir . gunicorn
+COPY energy energy
+RUN pip install --no-cache-dir .
 COPY . .
 RUN SECRET_KEY=build DEBUG=0 python manage.py collectstatic --noinput -v0
 EXPOSE 8000

@@ -6,7 +6,7 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aura
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export DATABASE_URL REDIS_URL
 
-.PHONY: demo test bench bench-poll bench-hub bench-web services venv browser messages lint
+.PHONY: demo test bench bench-poll bench-hub bench-web services venv debian-packages messages lint
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,13 @@ services:
 		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 	@for i in $$(seq 30); do psql -h 127.0.0.1 -U postgres -Atqc 'select 1' >/dev/null 2>&1 && break; sleep 1; done
 
-# Debian's Chromium drives the browser tests (browsers cannot be downloaded here).
-browser:
-	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+# Debian's Chromium drives the browser tests (browsers cannot be downloaded here); Debian's Caddy
+# runs the production stack's TLS front in a test.
+debian-packages:
+	@test -x /usr/bin/chromium -a -x /usr/bin/caddy || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium caddy >/dev/null)
 
-test: venv services browser lint
+test: venv services debian-packages lint
 	SECRET_KEY=test-only-secret-key DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 HTTPS=0 DEBUG=0 STATIC_MANIFEST=0 DATABASE_CONN_MAX_AGE=0 REDIS_URL=redis://127.0.0.1:6379/15 \
 		CELERY_TASK_ALWAYS_EAGER=1 EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend \
 		$(BIN)/pytest

@@ -1,0 +1,143 @@
+"""The production stack's TLS front, run natively: Debian's Caddy with the stack's own Caddyfile
+(`tls internal`, as for a LAN name) in front of gunicorn with production settings. An HTTPS request
+reaches the portal, a login works with secure cookies and HSTS, plain HTTP is sent to HTTPS on the
+right port. The docker-compose file is checked for what the stack needs (no Docker engine here)."""
+
+import http.client
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+import yaml
+from django.conf import settings
+
+from .conftest import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("not ready in time")
+
+
+def database_url():
+    db = settings.DATABASES["default"]
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture
+def stack(tmp_path):
+    web, http_port, https_port = free_port(), free_port(), free_port()
+    portal = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{web}", "--workers", "1"],
+        cwd=ROOT,
+        env={**os.environ, "DEBUG": "0", "HTTPS": "1", "ALLOWED_HOSTS": "localhost", "STATIC_MANIFEST": "0",
+             "DATABASE_URL": database_url()},
+    )  # fmt: skip
+    caddy = subprocess.Popen(
+        ["caddy", "run", "--config", "deploy/Caddyfile", "--adapter", "caddyfile"],
+        cwd=ROOT,
+        env={**os.environ, "AURA_DOMAIN": "localhost", "AURA_TLS": "tls internal",
+             "AURA_UPSTREAM": f"127.0.0.1:{web}", "AURA_HTTP_PORT": str(http_port),
+             "AURA_HTTPS_PORT": str(https_port), "XDG_DATA_HOME": str(tmp_path / "data"),
+             "XDG_CONFIG_HOME": str(tmp_path / "config"), "HOME": str(tmp_path)},
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    root = tmp_path / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
+    try:
+        wait_for(lambda: root.exists())
+        context = ssl.create_default_context(cafile=str(root))  # Caddy's own CA, verified for real
+        wait_for(lambda: _get(https_port, "/healthz", context=context)[0] in (200, 503))
+        yield https_port, http_port, context
+    finally:
+        for process in (caddy, portal):
+            process.terminate()
+            process.wait(10)
+
+
+def _get(port, path, *, context=None, headers=None):
+    conn = (
+        http.client.HTTPSConnection("localhost", port, context=context, timeout=10)
+        if context
+        else http.client.HTTPConnection("localhost", port, timeout=10)
+    )
+    conn.request("GET", path, headers=headers or {})
+    response = conn.getresponse()
+    body = response.read().decode(errors="replace")
+    conn.close()
+    return response.status, response.headers, body
+
+
+pytestmark = pytest.mark.skipif(not shutil.which("caddy"), reason="Debian's caddy is not installed")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_https_through_caddy_reaches_the_portal_and_logs_in(stack, installer):
+    https_port, http_port, context = stack
+    status, headers, body = _get(https_port, "/login/", context=context)
+    assert status == 200 and "Connexion" in body
+    assert "max-age=31536000" in headers["Strict-Transport-Security"]
+    csrf = re.search(r"csrftoken=([^;]+)", headers["Set-Cookie"]).group(1)
+    assert "Secure" in headers["Set-Cookie"]
+
+    conn = http.client.HTTPSConnection("localhost", https_port, context=context, timeout=10)
+    origin = f"https://localhost:{https_port}"
+    conn.request(
+        "POST",
+        "/login/",
+        body=urlencode({"username": installer.username, "password": PASSWORD, "csrfmiddlewaretoken": csrf}),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={csrf}",
+                 "Origin": origin, "Referer": f"{origin}/login/"},
+    )  # fmt: skip
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 302
+    cookies = response.headers.get_all("Set-Cookie")
+    session = next(c for c in cookies if c.startswith("sessionid="))
+    assert "Secure" in session and "HttpOnly" in session
+    status, _headers, body = _get(https_port, "/", context=context, headers={"Cookie": session.split(";")[0]})
+    assert status == 200 and "Mon parc" in body
+
+
+def test_plain_http_is_sent_to_https_on_the_right_port(stack):
+    https_port, http_port, _context = stack
+    status, headers, _body = _get(http_port, "/login/")
+    assert status in (301, 308)
+    assert headers["Location"] == f"https://localhost:{https_port}/login/"  # the port that is published
+
+
+def test_the_compose_file_has_what_a_production_stack_needs():
+    stack = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = stack["services"]
+    for name, service in services.items():
+        merged = service  # the YAML anchor (x-portal) is already merged by the loader
+        assert merged.get("restart") == "unless-stopped", name
+        assert "healthcheck" in merged, name
+    published = {name: service.get("ports", []) for name, service in services.items()}
+    assert published["caddy"] == ["80:80", "443:443"]
+    assert published["hub"] == ["10000:10000"]
+    assert all(not ports for name, ports in published.items() if name not in ("caddy", "hub"))
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in services["caddy"]["volumes"]
+    assert services["beat"]["deploy"]["replicas"] == 1
