@@ -195,7 +195,29 @@ class ProAccountRequest(models.Model):
             or Company.objects.filter(customer_account_number__iexact=number).exists()
         ):
             found.append(_("Another request or company has the same customer account number."))
+        domain = self.email.rpartition("@")[2].strip().lower()
+        if (
+            domain
+            and domain not in SHARED_MAIL_DOMAINS
+            and (
+                others.filter(email__iendswith=f"@{domain}").exists()
+                or Company.objects.filter(email__iendswith=f"@{domain}").exists()
+                or User.objects.filter(email__iendswith=f"@{domain}", company__isnull=False).exists()
+            )
+        ):
+            found.append(
+                _("Another request or company uses the e-mail domain %(domain)s: the same business?")
+                % {"domain": domain}
+            )
         return found
+
+
+# Public mail providers: two businesses may share them, so a shared domain there says nothing.
+SHARED_MAIL_DOMAINS = {
+    "gmail.com", "googlemail.com", "hotmail.com", "hotmail.fr", "outlook.com", "outlook.fr", "live.fr",
+    "live.com", "yahoo.com", "yahoo.fr", "icloud.com", "me.com", "orange.fr", "wanadoo.fr", "free.fr",
+    "sfr.fr", "neuf.fr", "laposte.net", "bbox.fr", "aol.com", "protonmail.com", "proton.me", "gmx.fr",
+}  # fmt: skip
 
 
 class SecurityEvent(models.Model):

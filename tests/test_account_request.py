@@ -86,3 +86,19 @@ def test_the_answer_page_is_reached_by_a_redirect_so_a_refresh_sends_nothing_aga
     for _ in range(2):  # the person refreshes the answer page
         assert "transmise au distributeur" in client.get(reverse("account_request_sent")).content.decode()
     assert ProAccountRequest.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_request_from_a_known_business_domain_is_flagged_but_not_a_public_provider(
+    client, admin_user, company
+):
+    client.post(reverse("account_request"), {**GOOD, "email": "agence2@soleil.fr", "login": "agence2"})
+    client.post(reverse("account_request"), {**GOOD, "email": "artisan@gmail.com", "login": "artisan",
+                                             "customer_account_number": "C99"})  # fmt: skip
+    admin = login(admin_user)
+    same_business = ProAccountRequest.objects.get(login="agence2")
+    body = admin.get(reverse("account_request_detail", args=[same_business.pk])).content.decode()
+    assert "soleil.fr" in body and "la même entreprise" in body  # the company's contact@soleil.fr
+    public = ProAccountRequest.objects.get(login="artisan")
+    body = admin.get(reverse("account_request_detail", args=[public.pk])).content.decode()
+    assert "la même entreprise" not in body
