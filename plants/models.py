@@ -1,5 +1,6 @@
 """Plants (centrales), what their customers are granted, and their photos."""
 
+import re
 import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -271,6 +272,22 @@ class Plant(models.Model):
     @property
     def battery_usable_kwh(self):
         return BATTERY_USABLE_KWH.get(self.battery_model)
+
+    def battery_mismatch(self, inverter):
+        """Words for the installer when the inverter names another battery than the plant declares,
+        else None.
+
+        UNVERIFIED: what the real inverter puts in its battery-name registers (3208–3215, ASCII) is
+        not public; the names are compared only when the inverter's names a capacity as AURA's do
+        ("10KM"), so that an unknown format never raises a false alarm."""
+        read = re.search(r"(\d+)\s*KM", (inverter.battery_name or "").upper())
+        declared = re.search(r"(\d+)KM", self.battery_model or "")
+        if not read or not declared or read.group(1) == declared.group(1):
+            return None
+        return _(
+            "The inverter reports the battery “%(read)s”, but the plant is declared %(declared)s: check "
+            "the battery, or correct the plant."
+        ) % {"read": inverter.battery_name, "declared": self.battery_model}
 
     @property
     def tzinfo(self):

@@ -4,8 +4,9 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from devices.models import Datalogger, DeviceStatus
-from plants.models import Plant, PlantGrant, PlantStatus
+from devices.models import Datalogger, DeviceStatus, Inverter
+from devices.simulator import SimulatedInverter
+from plants.models import BatteryModel, Plant, PlantGrant, PlantStatus
 from portal.models import User
 
 from .conftest import attach_logger, login, make_plant, text
@@ -242,3 +243,21 @@ def test_an_existing_customer_is_invited_and_sees_the_plant_only_once_accepted(
     assert login(stranger).get(url).status_code == 404
     login(customer).post(url)
     assert login(customer).get(reverse("plants:detail", args=[plant.pk])).status_code == 200
+
+
+def test_a_battery_other_than_the_declared_one_is_said_at_the_test_step(installer, company, simulator):
+    plant = make_plant(company, name="Grande maison", battery_model=BatteryModel.AURA_25)
+    device = simulator.add_v5(SimulatedInverter(2355550912, "AU0550912", battery_kwh=10))
+    try:
+        attach_logger(plant, device, simulator)
+        body = text(login(installer).post(reverse("plants:commission", args=[plant.pk, "test"])))
+        assert "«\u00a0AURA 10KM-BG\u00a0»" in body
+        assert "déclarée AURA 25KM-BG" in body
+        assert "déclarée" in text(login(installer).get(reverse("plants:detail", args=[plant.pk])))
+    finally:
+        simulator.v5_devices.pop(device.logger_serial, None)
+
+
+def test_an_unknown_battery_name_format_raises_no_warning(plant):
+    assert plant.battery_mismatch(Inverter(battery_name="LFP-51.2V")) is None
+    assert plant.battery_mismatch(Inverter(battery_name="AURA 10KM-BG")) is None  # as declared

@@ -20,5 +20,10 @@ def stepper(plant, step):
 
 
 @register.filter
+def battery_mismatch(plant, inverter):
+    return plant.battery_mismatch(inverter) if inverter else None
+
+
+@register.filter
 def get_item(mapping, key):
     return mapping.get(key)
