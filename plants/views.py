@@ -197,7 +197,7 @@ def plant_about(request, pk):
             "photos": plant.photos.all(),
             "form": form,
             "can_edit": can_edit,
-            "max_mb": round(settings.PHOTO_MAX_BYTES / 1e6, 1),
+            "max_bytes": settings.PHOTO_MAX_BYTES,
         },
     )
 

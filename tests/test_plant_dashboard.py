@@ -47,7 +47,7 @@ def test_the_live_flow_says_directions_in_words_with_french_numbers(installer, p
 def test_values_older_than_two_poll_cycles_are_shown_as_stale(installer, plant, inverter, settings):
     Inverter.objects.update(latest_at=timezone.now() - timedelta(seconds=3 * settings.POLL_INTERVAL_SECONDS))
     page = text(login(installer).get(reverse("plants:detail", args=[plant.pk])))
-    assert "Pas en direct : dernières valeurs reçues il y a 3\u00a0min" in page
+    assert "Pas en direct\u00a0: dernières valeurs reçues il y a 3\u00a0min" in page
     assert "En direct" not in page
 
 

@@ -66,7 +66,7 @@ def test_a_bad_value_or_a_setting_not_writable_is_refused_before_any_write(
 
 def test_with_remote_control_off_the_refusal_gives_the_guides_instruction(inverter, installer, v5_device):
     (row,) = change(inverter, installer, working_mode=1)
-    assert row.outcome == "refused" and "CONTRÔLE À DISTANCE → 2 : ACTIVER" in row.answer
+    assert row.outcome == "refused" and "CONTRÔLE À DISTANCE → 2\u00a0: ACTIVER" in row.answer
     assert v5_device.settings["working_mode"] == 0
 
 

@@ -68,7 +68,7 @@ def test_a_refusal_shows_the_guides_instruction(inverter, installer, django_capt
         )
     change = SettingChange.objects.get()
     shown = text(client.get(reverse("devices:setting_changes", args=[inverter.pk]), {"id": change.pk}))
-    assert "refusé par l'onduleur" in shown and "2 : ACTIVER" in shown
+    assert "refusé par l'onduleur" in shown and "2\u00a0: ACTIVER" in shown
 
 
 def test_an_out_of_range_value_is_a_form_error_and_nothing_is_sent(inverter, installer, v5_device):
