@@ -161,7 +161,7 @@ STORED_STATUS = {
 
 
 # Written only by services (conditional updates), never by saving a plant loaded earlier.
-SERVICE_FIELDS = {*STORED_STATUS, "customer_history_from"}
+SERVICE_FIELDS = {*STORED_STATUS, "customer_history_from", "battery_confirmed"}
 
 
 def status_counts(plants):
@@ -222,6 +222,8 @@ class Plant(models.Model):
     # Set when the plant changes owner without sharing its history: its customers see nothing from
     # before this (local) day. Installers always see everything.
     customer_history_from = models.DateField(null=True, blank=True, editable=False)
+    # The battery name an inverter reported and the installer confirmed as right for this plant.
+    battery_confirmed = models.CharField(max_length=32, blank=True, editable=False)
     # The plant's status and the counts the lists and the stepper read, stored by
     # `PlantQuerySet.refresh_status` from the devices and grants (never edited by hand).
     status = models.CharField(
@@ -280,6 +282,8 @@ class Plant(models.Model):
         UNVERIFIED: what the real inverter puts in its battery-name registers (3208–3215, ASCII) is
         not public; the names are compared only when the inverter's names a capacity as AURA's do
         ("10KM"), so that an unknown format never raises a false alarm."""
+        if inverter.battery_name and inverter.battery_name == self.battery_confirmed:
+            return None  # the installer confirmed it
         read = re.search(r"(\d+)\s*KM", (inverter.battery_name or "").upper())
         declared = re.search(r"(\d+)KM", self.battery_model or "")
         if not read or not declared or read.group(1) == declared.group(1):

@@ -206,6 +206,11 @@ def plant_transfer(*, plant, by, email, share_history=False, first_name="", last
     return grant
 
 
+def plant_confirm_battery(*, plant, battery_name):
+    """The installer confirms the battery the inverter reports: its warning stops."""
+    Plant.objects.filter(pk=plant.pk).update(battery_confirmed=battery_name[:32])
+
+
 def plant_complete_commissioning(*, plant):
     if plant.commissioning_completed_at is None:
         plant.commissioning_completed_at = timezone.now()

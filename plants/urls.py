@@ -21,6 +21,9 @@ urlpatterns = [
     path("<id:pk>/customers/", views.grants, name="grants"),
     path("<id:pk>/customers/check/", views.grant_check, name="grant_check"),
     path("<id:pk>/customers/transfer/", views.plant_transfer, name="transfer"),
+    path(
+        "<id:pk>/inverters/<id:inverter_pk>/battery/confirm/", views.battery_confirm, name="battery_confirm"
+    ),
     path("<id:pk>/customers/<id:grant_pk>/revoke/", views.grant_revoke, name="grant_revoke"),
     path("<id:pk>/delete/", views.plant_archive, name="archive"),
 ]

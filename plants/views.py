@@ -12,7 +12,7 @@ from alarms.models import Alarm
 from devices import hubstate
 from devices import services as device_services
 from devices.forms import DataloggerForm, MoveDataloggerForm
-from devices.models import Datalogger, SettingChange
+from devices.models import Datalogger, Inverter, SettingChange
 from devices.polling import datalogger_test_connection
 from devices.registermap import BY_KEY
 from energy import reports
@@ -356,6 +356,17 @@ def plant_transfer(request, pk):
         except ValidationError as e:
             _add_errors(form, e)
     return render(request, "plants/transfer.html", {"plant": plant, "form": form})
+
+
+@login_required
+@require_POST
+def battery_confirm(request, pk, inverter_pk):
+    """The installer confirms the battery an inverter reports, unlike the declared model."""
+    plant = get_rw_plant_for_user(request, pk)
+    inverter = get_object_or_404(Inverter, pk=inverter_pk, datalogger__plant=plant)
+    services.plant_confirm_battery(plant=plant, battery_name=inverter.battery_name)
+    messages.success(request, _("Battery confirmed: the warning will not show again."))
+    return redirect("plants:detail", pk=pk)
 
 
 @login_required

@@ -66,6 +66,7 @@ POLICIES = {
     "my_data": CUSTOMER,
     "erase_account": CUSTOMER,
     "plants:transfer": PLANT_CHANGE,
+    "plants:battery_confirm": PLANT_CHANGE,
     "plants:list": LOGGED_IN,
     "plants:invitation": INVITEE,
     "plants:create": INSTALLER,
@@ -308,8 +309,14 @@ def url_for(name, kwargs_names, objects):
             kwargs[arg] = "json"
         elif arg == "pk":
             kwargs[arg] = objects[object_key(name)].pk
-        elif arg in ("photo_pk", "logger_pk", "grant_pk"):
-            kwargs[arg] = objects[{"photo_pk": "photo", "logger_pk": "logger", "grant_pk": "grant"}[arg]].pk
+        elif arg in ("photo_pk", "logger_pk", "grant_pk", "inverter_pk"):
+            names = {
+                "photo_pk": "photo",
+                "logger_pk": "logger",
+                "grant_pk": "grant",
+                "inverter_pk": "inverter",
+            }
+            kwargs[arg] = objects[names[arg]].pk
         elif arg == "variant":
             kwargs[arg] = "thumb"
         elif arg == "step":

@@ -73,9 +73,15 @@ def test_filters_by_code_severity_and_state(installer, logger):
 
 def test_acknowledging_with_a_note(installer, logger):
     alarm = open_alarm(logger, "F13")
-    login(installer).post(reverse("alarms:acknowledge", args=[alarm.pk]), {"note": "Ventilation dégagée"})
+    client = login(installer)
+    response = client.post(reverse("alarms:acknowledge", args=[alarm.pk]), {"note": "Ventilation dégagée"})
     alarm.refresh_from_db()
     assert alarm.acknowledged_by == installer and alarm.note == "Ventilation dégagée"
+    page = text(client.get(response.url))
+    assert "Alarme acquittée." in page and "Ventilation dégagée" in page
+    assert 'name="note"' not in page  # done: the form is not offered again
+    listed = text(client.get(reverse("alarms:list")))
+    assert '<span class="badge ok">acquittée</span>' in listed
 
 
 def test_another_company_can_neither_see_nor_acknowledge(stranger, logger):

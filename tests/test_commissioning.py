@@ -253,7 +253,11 @@ def test_a_battery_other_than_the_declared_one_is_said_at_the_test_step(installe
         body = text(login(installer).post(reverse("plants:commission", args=[plant.pk, "test"])))
         assert "«\u00a0AURA 10KM-BG\u00a0»" in body
         assert "déclarée AURA 25KM-BG" in body
-        assert "déclarée" in text(login(installer).get(reverse("plants:detail", args=[plant.pk])))
+        client = login(installer)
+        assert "déclarée" in text(client.get(reverse("plants:detail", args=[plant.pk])))
+        inverter = Inverter.objects.get(datalogger__plant=plant)
+        client.post(reverse("plants:battery_confirm", args=[plant.pk, inverter.pk]))
+        assert "déclarée" not in text(client.get(reverse("plants:detail", args=[plant.pk])))
     finally:
         simulator.v5_devices.pop(device.logger_serial, None)
 
