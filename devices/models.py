@@ -271,6 +271,8 @@ class Inverter(models.Model):
     last_seen_at = models.DateTimeField(null=True, blank=True)
     latest = models.JSONField(default=dict, blank=True)
     latest_at = models.DateTimeField(null=True, blank=True)
+    # The last history slot that has this inverter's row: later polls in the same slot insert nothing.
+    history_slot = models.DateTimeField(null=True, blank=True)
     info_read_at = models.DateTimeField(null=True, blank=True)
     # Evidence for the grid-power sign, per local day: does the sign agree with the day counter that
     # grows (import 3109 / export 3116)? {"day", "agree", "disagree", "flagged_on"}.
@@ -336,7 +338,8 @@ class Reading(models.Model):
     """
 
     pk = models.CompositePrimaryKey("inverter_id", "slot")
-    inverter = models.ForeignKey(Inverter, on_delete=models.CASCADE, related_name="readings")
+    # No index of its own: the primary key (inverter, slot) already serves every lookup by inverter.
+    inverter = models.ForeignKey(Inverter, on_delete=models.CASCADE, related_name="readings", db_index=False)
     slot = models.DateTimeField()
     # The columns are the register map's history values (registermap.HISTORY_FIELDS; a test holds
     # them equal). Null where the inverter's value was outside its sanity limits and discarded.

@@ -230,19 +230,10 @@ def store_results(loggers, results, *, slot):
         )
         logger_updates.append(logger)
         if inverter is not None:  # 3
-            if result.outcome != PollOutcome.FAILED or logger.status == DeviceStatus.OFFLINE:
-                inverter.status = logger.status
-            if result.outcome != PollOutcome.FAILED:
-                inverter.last_seen_at = result.at
-            if result.ok:
-                live = live_values(result.values)
-                local_day = timezone.localtime(result.at, logger.plant.tzinfo).date().isoformat()
-                inverter.observe_grid_sign(inverter.latest, live, local_day)
-                inverter.latest, inverter.latest_at = live, result.at
-                readings.append(Reading(inverter=inverter, slot=slot, **{k: live[k] for k in HISTORY_FIELDS}))
-            elif logger.status == DeviceStatus.ASLEEP:
-                # Asleep at night: no PV, a known fact for the slot; every other value stays unknown.
-                readings.append(Reading(inverter=inverter, slot=slot, pv_power=0))
+            row = _inverter_outcome(logger, inverter, result, slot)
+            if row is not None and inverter.history_slot != slot:  # one row per slot, inserted once
+                readings.append(row)
+                inverter.history_slot = slot
             inverter_updates.append(inverter)
         alarm_input.append((logger, inverter, result))
     _update_rows(  # 4
@@ -251,12 +242,33 @@ def store_results(loggers, results, *, slot):
         ["status", "last_polled_at", "last_seen_at", "missed_polls", "last_error", "identity_checked_at"],
     )
     _update_rows(
-        Inverter, inverter_updates, ["status", "last_seen_at", "latest", "latest_at", "grid_sign_check"]
+        Inverter,
+        inverter_updates,
+        ["status", "last_seen_at", "latest", "latest_at", "grid_sign_check", "history_slot"],
     )
     Reading.objects.bulk_create(readings, ignore_conflicts=True, batch_size=1000)
     Plant.objects.filter(pk__in={logger.plant_id for logger in loggers}).refresh_status()
     for alarm in alarms_from_poll(alarm_input):
         notify_alarm.delay_on_commit(alarm.pk)  # and the outbox sweep, should this task be lost
+
+
+def _inverter_outcome(logger, inverter, result, slot):
+    """The inverter's status, last-seen time, latest values and grid-sign evidence from this poll;
+    returns its history row for the slot (None when nothing is known)."""
+    if result.outcome != PollOutcome.FAILED or logger.status == DeviceStatus.OFFLINE:
+        inverter.status = logger.status
+    if result.outcome != PollOutcome.FAILED:
+        inverter.last_seen_at = result.at
+    if result.ok:
+        live = live_values(result.values)
+        local_day = timezone.localtime(result.at, logger.plant.tzinfo).date().isoformat()
+        inverter.observe_grid_sign(inverter.latest, live, local_day)
+        inverter.latest, inverter.latest_at = live, result.at
+        return Reading(inverter=inverter, slot=slot, **{k: live[k] for k in HISTORY_FIELDS})
+    if logger.status == DeviceStatus.ASLEEP:
+        # Asleep at night: no PV, a known fact for the slot; every other value stays unknown.
+        return Reading(inverter=inverter, slot=slot, pv_power=0)
+    return None
 
 
 def _update_rows(model, objs, fields):

@@ -5,6 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from devices import polling, tasks
@@ -249,3 +251,20 @@ def test_an_address_outside_the_allowed_ranges_is_refused_before_connecting(simu
     with pytest.raises(BlockingIOError):
         listener.accept()  # nobody ever connected
     listener.close()
+
+
+def test_a_slot_already_stored_is_not_inserted_again(simulator, plant, v5_device):
+    """Polls come every minute, history rows every 5 minutes: the later polls of a slot send no
+    insert at all (no conflicting insert to throw away), and the first poll of the next slot does."""
+    logger = attach_logger(plant, v5_device, simulator)
+    slot = polling.history_slot(timezone.now())
+    polling.poll_loggers([logger.id], cycle_at=slot)
+
+    def inserts(cycle_at):
+        with CaptureQueriesContext(connection) as queries:
+            polling.poll_loggers([logger.id], cycle_at=cycle_at)
+        return [q["sql"] for q in queries if q["sql"].startswith('INSERT INTO "devices_reading"')]
+
+    assert inserts(slot + timedelta(minutes=1)) == []
+    assert len(inserts(slot + timedelta(minutes=5))) == 1
+    assert Reading.objects.filter(inverter__datalogger=logger).count() == 2
