@@ -112,6 +112,7 @@ class SimulatedInverter:
     counters: dict = field(default_factory=dict)
     settings: dict = field(default_factory=lambda: dict(DEFAULT_SETTINGS))
     writes: list = field(default_factory=list)  # (address, raw value) of every write the device received
+    reads: list = field(default_factory=list)  # (function, address) of every read the device answered
     restarts: int = 0
     _last_step: datetime | None = None
     _powers: dict = field(default_factory=dict)
@@ -357,6 +358,7 @@ def handle_pdu(device, pdu, now):
     function = pdu[0]
     if function in (3, 4):
         address, count = struct.unpack(">HH", pdu[1:5])
+        device.reads.append((function, address))
         return _read_pdu(device, function, address, count)
     if function == 6:
         address, value = struct.unpack(">HH", pdu[1:5])
