@@ -6,7 +6,7 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aura
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export DATABASE_URL REDIS_URL
 
-.PHONY: demo test bench bench-poll bench-hub bench-web services venv debian-packages messages lint
+.PHONY: demo test bench bench-poll bench-hub bench-web soak services venv debian-packages messages lint
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ bench-poll: venv services
 
 bench-hub: venv services
 	SECRET_KEY=bench-only HTTPS=0 DEBUG=0 DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 $(BIN)/python -m tests.bench.hub
+
+# A few minutes of faults, worker kills and restarts, then what was lost (not in CI, not in bench).
+soak: venv services
+	SECRET_KEY=soak-only HTTPS=0 DEBUG=0 DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 $(BIN)/python -m tests.bench.soak
 
 bench-web: venv services
 	SECRET_KEY=bench-only HTTPS=0 DEBUG=0 STATIC_MANIFEST=0 DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 $(BIN)/python -m tests.bench.web

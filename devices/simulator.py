@@ -372,8 +372,11 @@ def handle_pdu(device, pdu, now):
 class FleetSimulator:
     """Serves simulated devices on 127.0.0.1: V5 on one port, Modbus TCP on one or more ports."""
 
-    def __init__(self, host="127.0.0.1", clock=None, accept_any_serial=False, heartbeat_seconds=120):
+    def __init__(
+        self, host="127.0.0.1", clock=None, accept_any_serial=False, heartbeat_seconds=120, fault_rate=0.0
+    ):
         self.host = host
+        self.fault_rate = fault_rate
         self.heartbeat_seconds = heartbeat_seconds
         self.clock = clock or (lambda: datetime.now(UTC))
         self.accept_any_serial = accept_any_serial
@@ -418,13 +421,13 @@ class FleetSimulator:
                 await asyncio.wait_for(server.wait_closed(), 1)
         self.servers = []
 
-    async def _misbehave(self, device, writer, reply):
-        """Apply the device's injected behaviour; True when the normal reply must not be sent."""
+    async def _misbehave(self, device, writer, reply, behaviour):
+        """Apply the injected behaviour; True when the normal reply must not be sent."""
         if device.latency:
             await asyncio.sleep(device.latency)
-        if device.behaviour == Behaviour.TIMEOUT:
+        if behaviour == Behaviour.TIMEOUT:
             await asyncio.sleep(3600)
-        if device.behaviour == Behaviour.DROP:
+        if behaviour == Behaviour.DROP:
             writer.write(reply[: len(reply) // 2])
             await writer.drain()
             writer.transport.abort()
@@ -445,10 +448,11 @@ class FleetSimulator:
                 self.requests += 1
                 stick["serial"] = v5.serial_of(raw)
                 device = self._v5_device(stick["serial"])
-                reply = self.v5_reply(device, raw)
+                behaviour = self._behaviour_now(device)
+                reply = self._reply_as(device, raw, behaviour)
                 if reply is None:
                     continue
-                if device is not None and await self._misbehave(device, writer, reply):
+                if device is not None and await self._misbehave(device, writer, reply, behaviour):
                     return
                 writer.write(reply)
                 await writer.drain()
@@ -464,6 +468,28 @@ class FleetSimulator:
                 sequence = (sequence + 1) & 0xFFFF
                 writer.write(v5.heartbeat(sequence, stick["serial"]))
                 await writer.drain()
+
+    FAULTS = (Behaviour.GARBAGE, Behaviour.DROP, Behaviour.TIMEOUT, Behaviour.EXCEPTION)
+
+    def _behaviour_now(self, device):
+        """The device's behaviour for this request: its own, or one of the four faults drawn with
+        probability `fault_rate` each (a soak's unreliable network and inverters)."""
+        if device is None or not self.fault_rate:
+            return getattr(device, "behaviour", Behaviour.NORMAL)
+        draw = random.random()
+        for i, fault in enumerate(self.FAULTS):
+            if draw < self.fault_rate * (i + 1):
+                return fault
+        return device.behaviour
+
+    def _reply_as(self, device, raw, behaviour):
+        if device is None or behaviour == device.behaviour:
+            return self.v5_reply(device, raw)
+        normal, device.behaviour = device.behaviour, behaviour  # for this request only (no await)
+        try:
+            return self.v5_reply(device, raw)
+        finally:
+            device.behaviour = normal
 
     def v5_reply(self, device, raw):
         """The stick's reply frame to the request frame `raw` (None: a stick says nothing)."""
@@ -523,7 +549,7 @@ class FleetSimulator:
                 reply = self.v5_reply(device, raw)
                 if reply is None:
                     continue
-                if await self._misbehave(device, writer, reply):
+                if await self._misbehave(device, writer, reply, device.behaviour):
                     return
                 writer.write(reply)
                 await writer.drain()
@@ -557,7 +583,7 @@ class FleetSimulator:
                 if device is not None:
                     if device.behaviour == Behaviour.GARBAGE:
                         reply = b"\xde\xad\xbe\xef" * 4  # not even an MBAP header
-                    if await self._misbehave(device, writer, reply):
+                    if await self._misbehave(device, writer, reply, device.behaviour):
                         return
                 writer.write(reply)
                 await writer.drain()
