@@ -23,21 +23,29 @@ def _range_or_400(request, plant, *, default_start):
     return form, render(request, "energy/range_error.html", {"plant": plant, "form": form}, status=400)
 
 
+def _export(request, pk, *, default_start, header, rows, name):
+    plant = get_plant_for_user(request, pk)
+    form, error = _range_or_400(request, plant, default_start=default_start)
+    if error:
+        return error
+    since = reports.history_start(plant, request.user)
+    lines = rows(plant, form.cleaned_data["start"], form.cleaned_data["end"], header(), since=since)
+    return csv_response(lines, filename=f"{name}-{plant.pk}.csv")
+
+
 @login_required
 @require_safe
 def daily_csv(request, pk):
     """Daily energy of the plant, in Wh, for ?start=YYYY-MM-DD&end=YYYY-MM-DD (local days; by
     default this month)."""
-    plant = get_plant_for_user(request, pk)
-    form, error = _range_or_400(request, plant, default_start=lambda today: today.replace(day=1))
-    if error:
-        return error
-    header = reports.daily_header()
-    since = reports.history_start(plant, request.user)
-    rows = reports.daily_rows(
-        plant, form.cleaned_data["start"], form.cleaned_data["end"], header, since=since
+    return _export(
+        request,
+        pk,
+        default_start=lambda today: today.replace(day=1),
+        header=reports.daily_header,
+        rows=reports.daily_rows,
+        name="energy",
     )
-    return csv_response(rows, filename=f"energy-{plant.pk}.csv")
 
 
 @login_required
@@ -45,13 +53,11 @@ def daily_csv(request, pk):
 def readings_csv(request, pk):
     """Every history row of the plant's inverters (5-minute slots), streamed, local times (by default
     today)."""
-    plant = get_plant_for_user(request, pk)
-    form, error = _range_or_400(request, plant, default_start=lambda today: today)
-    if error:
-        return error
-    header = reports.readings_header()
-    since = reports.history_start(plant, request.user)
-    rows = reports.readings_rows(
-        plant, form.cleaned_data["start"], form.cleaned_data["end"], header, since=since
+    return _export(
+        request,
+        pk,
+        default_start=lambda today: today,
+        header=reports.readings_header,
+        rows=reports.readings_rows,
+        name="readings",
     )
-    return csv_response(rows, filename=f"readings-{plant.pk}.csv")
