@@ -9,7 +9,7 @@ plant list, the plant dashboard, the year chart's JSON and the fleet alarm list,
 queries of the fleet home. The last line reads:
 fleet_home_p95_ms=<n> plant_list_p95_ms=<n> plant_dashboard_p95_ms=<n> year_chart_p95_ms=<n>
 alarm_list_p95_ms=<n> healthz_p95_ms=<n> plant_list_8c_p95_ms=<n> alarm_export_ms=<n> fleet_home_queries=<n>
-bytes_per_million_readings=<n>
+energy_refresh_s=<n> bytes_per_million_readings=<n>
 """
 
 import http.client
@@ -202,6 +202,15 @@ def bytes_per_million_readings():
     return size / rows * 1_000_000
 
 
+def energy_refresh_seconds():
+    """The beat's energy task over the whole fleet (today and yesterday of 10,000 plants), once."""
+    from energy.accounting import daily_energy_refresh
+
+    started = time.monotonic()
+    daily_energy_refresh()
+    return time.monotonic() - started
+
+
 def fleet_home_queries(user):
     from django.db import connection
     from django.test import Client
@@ -250,8 +259,13 @@ def main():
         server.terminate()
         server.wait(10)
     figures["fleet_home_queries"] = fleet_home_queries(installer)
+    figures["energy_refresh_s"] = energy_refresh_seconds()
     figures["bytes_per_million_readings"] = bytes_per_million_readings()
-    print(" ".join(f"{name}={value:.0f}" for name, value in figures.items()))
+    print(
+        " ".join(
+            f"{name}={value:.0f}" if value >= 10 else f"{name}={value:.1f}" for name, value in figures.items()
+        )
+    )
 
 
 if __name__ == "__main__":
