@@ -136,10 +136,17 @@ def simulator():
 _next_serial = iter(range(2355550000, 2355559999))
 
 
+def awake_inverter(logger_serial, inverter_serial, **fields):
+    """A simulated inverter that stays awake unless a test puts it to sleep (Behaviour.ASLEEP): with
+    the real clock, its battery would otherwise run down to its reserve on a winter evening and it
+    would sleep, whatever the test checks."""
+    return SimulatedInverter(logger_serial, inverter_serial, **{"sleeps_at_night": False, **fields})
+
+
 @pytest.fixture
 def v5_device(simulator):
     """A simulated V5 stick with its inverter, on the shared simulator, removed afterwards."""
-    device = simulator.add_v5(SimulatedInverter(next(_next_serial), "AU7700001"))
+    device = simulator.add_v5(awake_inverter(next(_next_serial), "AU7700001"))
     yield device
     simulator.v5_devices.pop(device.logger_serial, None)
 
@@ -148,7 +155,7 @@ def v5_device(simulator):
 def tcp_device(simulator):
     unit = 1 + len(simulator.tcp_devices) % 200
     device = simulator.add_tcp(
-        SimulatedInverter(next(_next_serial), "AU7700002", unit_id=unit), simulator.tcp_ports[0]
+        awake_inverter(next(_next_serial), "AU7700002", unit_id=unit), simulator.tcp_ports[0]
     )
     yield device
     simulator.tcp_devices.pop((simulator.tcp_ports[0], unit), None)

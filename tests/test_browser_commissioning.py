@@ -4,13 +4,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
-from devices.simulator import SimulatedInverter
 from plants.models import Plant
 from plants.services import photo_add
 from portal.models import User
 
 from .browser import log_in, pytestmark  # noqa: F401 (the module's marks)
-from .conftest import PASSWORD, make_plant, make_user
+from .conftest import PASSWORD, awake_inverter, make_plant, make_user
 from .test_photos import png_with_script
 
 
@@ -18,7 +17,7 @@ from .test_photos import png_with_script
 def test_an_installer_commissions_a_plant_on_a_phone(live_server, browser_page, company, simulator, settings):
     settings.DEFAULT_LOGGER_HOST = "127.0.0.1"
     settings.DEFAULT_LOGGER_PORT = simulator.v5_port
-    device = simulator.add_v5(SimulatedInverter(2355557777, "AU5557777"))
+    device = simulator.add_v5(awake_inverter(2355557777, "AU5557777"))
     make_user("paul", User.Role.INSTALLER, company)
     page, base = browser_page, live_server.url
 

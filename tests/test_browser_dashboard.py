@@ -8,12 +8,11 @@ from django.db import connection
 from django.utils import timezone
 
 from devices.polling import poll_loggers
-from devices.simulator import SimulatedInverter
 from plants.models import PlantGrant
 from portal.models import User
 
 from .browser import log_in, pytestmark  # noqa: F401 (the module's marks)
-from .conftest import attach_logger, make_plant, make_user
+from .conftest import attach_logger, awake_inverter, make_plant, make_user
 
 SMALL_PHONE = {"width": 360, "height": 740}
 
@@ -36,7 +35,7 @@ def polled_plant(company, simulator, settings):
     settings.DEVICE_REQUEST_GAP_SECONDS = 0
     settings.DASHBOARD_REFRESH_SECONDS = 1
     plant = make_plant(company, name="Maison Garnier")
-    device = simulator.add_v5(SimulatedInverter(2355558811, "AU5558811"))
+    device = simulator.add_v5(awake_inverter(2355558811, "AU5558811"))
     device.overrides = {"pv1_power": 1500, "pv2_power": 1000, "battery_power": -800}
     logger = attach_logger(plant, device, simulator)
     poll(logger)

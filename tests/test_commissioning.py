@@ -5,11 +5,10 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from devices.models import Datalogger, DeviceStatus, Inverter
-from devices.simulator import SimulatedInverter
 from plants.models import BatteryModel, Plant, PlantGrant, PlantStatus
 from portal.models import User
 
-from .conftest import attach_logger, login, make_plant, text
+from .conftest import attach_logger, awake_inverter, login, make_plant, text
 
 PLANT = {
     "name": "Maison Durand",
@@ -247,7 +246,7 @@ def test_an_existing_customer_is_invited_and_sees_the_plant_only_once_accepted(
 
 def test_a_battery_other_than_the_declared_one_is_said_at_the_test_step(installer, company, simulator):
     plant = make_plant(company, name="Grande maison", battery_model=BatteryModel.AURA_25)
-    device = simulator.add_v5(SimulatedInverter(2355550912, "AU0550912", battery_kwh=10))
+    device = simulator.add_v5(awake_inverter(2355550912, "AU0550912", battery_kwh=10))
     try:
         attach_logger(plant, device, simulator)
         body = text(login(installer).post(reverse("plants:commission", args=[plant.pk, "test"])))

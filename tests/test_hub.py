@@ -15,10 +15,10 @@ from devices import hubstate, polling, v5
 from devices.hub import LoggerHub
 from devices.models import Datalogger, DeviceStatus, Reading
 from devices.registermap import LIVE_PLAN
-from devices.simulator import FleetSimulator, SimulatedInverter, SimulatorThread
+from devices.simulator import FleetSimulator, SimulatorThread
 from devices.transport import DeviceError, Endpoint, Reason, connect, read_values
 
-from .conftest import login, text
+from .conftest import awake_inverter, login, text
 
 
 class HubThread:
@@ -89,7 +89,7 @@ def stick(hub):
     sim = FleetSimulator(heartbeat_seconds=0)
     thread = SimulatorThread(sim)
     thread.__enter__()
-    device = sim.add_v5(SimulatedInverter(SERIAL, "KSHUB00001", latency=0.05))
+    device = sim.add_v5(awake_inverter(SERIAL, "KSHUB00001", latency=0.05))
     call_in(thread, sim, device, hub)
     yield sim, thread, device
     thread.__exit__(None, None, None)
@@ -239,7 +239,7 @@ def test_the_commissioning_step_shows_when_the_stick_calls_in(installer, plant, 
         )
         url = reverse("plants:called_in", args=[plant.pk, logger.pk])
         assert "En attente" in installer_client.get(url).content.decode()
-        call_in(thread, sim, sim.add_v5(SimulatedInverter(SERIAL, "KSHUB00001")), running)
+        call_in(thread, sim, sim.add_v5(awake_inverter(SERIAL, "KSHUB00001")), running)
         time.sleep(0.1)  # the hub records the call in Redis right after accepting it
         assert "a appelé le portail" in text(installer_client.get(url))
     finally:

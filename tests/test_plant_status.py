@@ -5,11 +5,11 @@ from django.urls import reverse
 
 from devices import polling
 from devices.services import datalogger_move, datalogger_remove
-from devices.simulator import Behaviour, SimulatedInverter
+from devices.simulator import Behaviour
 from plants.models import STORED_STATUS, Plant, PlantStatus
 from plants.services import grant_create, grant_revoke, plant_archive
 
-from .conftest import attach_logger, login, make_plant
+from .conftest import attach_logger, awake_inverter, login, make_plant
 from .test_polling import place_at_solar_hour
 
 
@@ -32,7 +32,7 @@ def test_every_transition_keeps_the_stored_status_equal_to_the_rule(
     settings.DEVICE_RETRIES = 0
     place_at_solar_hour(plant, 12)  # a silent inverter is a fault at noon, not sleep
     other = make_plant(company, name="Autre maison")
-    device = simulator.add_v5(SimulatedInverter(2355550777, "AU0550777"))
+    device = simulator.add_v5(awake_inverter(2355550777, "AU0550777"))
     try:
         assert status(plant) == PlantStatus.INCOMPLETE
         logger = attach_logger(plant, device, simulator)

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from devices import polling, tasks
 from devices.models import Datalogger, DeviceStatus, Reading
-from devices.simulator import Behaviour, SimulatedInverter
+from devices.simulator import Behaviour
 
-from .conftest import attach_logger, make_plant
+from .conftest import attach_logger, awake_inverter, make_plant
 
 
 @pytest.fixture(autouse=True)
@@ -26,9 +26,7 @@ def add_devices(simulator, plant, behaviours):
     loggers = {}
     for i, behaviour in enumerate(behaviours):
         device = simulator.add_v5(
-            SimulatedInverter(
-                2400000000 + i + 100 * len(simulator.v5_devices), f"AUP{i}", behaviour=behaviour
-            )
+            awake_inverter(2400000000 + i + 100 * len(simulator.v5_devices), f"AUP{i}", behaviour=behaviour)
         )
         loggers[behaviour] = (attach_logger(plant, device, simulator), device)
     return loggers
@@ -194,7 +192,7 @@ def test_a_cycle_splits_the_fleet_into_batches_and_polls_all(simulator, company,
     settings.POLL_BATCH_SIZE = 2
     plant = make_plant(company)
     add_devices(simulator, plant, [Behaviour.NORMAL] * 1)
-    extra = [simulator.add_v5(SimulatedInverter(2410000000 + i, f"AUX{i}")) for i in range(4)]
+    extra = [simulator.add_v5(awake_inverter(2410000000 + i, f"AUX{i}")) for i in range(4)]
     for device in extra:
         attach_logger(plant, device, simulator)
     assert tasks.start_poll_cycle.apply().get() == 1 + len(extra)
@@ -226,7 +224,7 @@ def test_a_never_seen_address_gets_one_neutral_answer_whatever_the_port_does(sim
     """Closed, silent and garbage-speaking ports read alike: no mapping of the portal's network."""
     settings.DEVICE_TIMEOUT_SECONDS = 0.3
     settings.DEVICE_RETRIES = 0
-    silent = simulator.add_v5(SimulatedInverter(2420000001, "AUS", behaviour=Behaviour.TIMEOUT))
+    silent = simulator.add_v5(awake_inverter(2420000001, "AUS", behaviour=Behaviour.TIMEOUT))
     loggers = [
         Datalogger.objects.create(
             plant=plant, serial_number="2420000000", reach="direct", host="127.0.0.1", port=1

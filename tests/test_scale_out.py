@@ -14,11 +14,10 @@ from django.utils import timezone
 
 from devices import polling, tasks
 from devices.models import Reading
-from devices.simulator import SimulatedInverter
 from portal.celery import app
 from portal.heartbeat import WORKERS_KEY, redis_client
 
-from .conftest import attach_logger, make_plant
+from .conftest import attach_logger, awake_inverter, make_plant
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGGERS = 12
@@ -84,7 +83,7 @@ def override_eager(value):
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_given_the_same_batch_poll_each_stick_once(company, simulator, two_workers):
     devices = [
-        simulator.add_v5(SimulatedInverter(2355552000 + i, f"AU{i:09d}", latency=0.3)) for i in range(LOGGERS)
+        simulator.add_v5(awake_inverter(2355552000 + i, f"AU{i:09d}", latency=0.3)) for i in range(LOGGERS)
     ]
     try:
         ids = [

@@ -15,7 +15,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from pysolarmanv5 import PySolarmanV5
 
 from devices.registermap import BY_KEY, INFO_PLAN, LIVE_PLAN, RATED_POWER_W, Block, Table
-from devices.simulator import Behaviour, FleetSimulator, SimulatedInverter, SimulatorThread
+from devices.simulator import Behaviour, FleetSimulator, SimulatorThread
 from devices.transport import (
     DeviceError,
     Endpoint,
@@ -26,6 +26,8 @@ from devices.transport import (
     read_values,
     write_setting,
 )
+
+from .conftest import awake_inverter
 
 
 def endpoint(simulator, device, protocol, **kw):
@@ -232,7 +234,7 @@ def test_decoded_values_equal_the_simulators_own(simulator, device):
 
 def test_heartbeats_between_replies_do_not_disturb_a_poll(simulator):
     sim = FleetSimulator(heartbeat_seconds=0.005)
-    device = sim.add_v5(SimulatedInverter(2366660001, "KS6K24010009"))
+    device = sim.add_v5(awake_inverter(2366660001, "KS6K24010009"))
     with SimulatorThread(sim):
         values = read(Endpoint("solarman_v5", "127.0.0.1", sim.v5_port, device.logger_serial, gap=0.02))
     assert values["serial_number"] == "KS6K24010009"
