@@ -1,7 +1,9 @@
 """Energy accounting, written once: per plant and per local day, from the inverters' own counters.
 
-Each inverter counts its energy of the day in registers that reset at its midnight (`DAY_COUNTERS`
-of the register map, stored with every history row). A day's energy for one inverter is the sum of
+Each inverter counts its energy of the day in registers (`DAY_COUNTERS` of the register map, the
+public definition's "Today …" counters, stored with every history row). That they reset at the
+inverter's own midnight is UNVERIFIED (the public definition only marks them "total_increasing"), so
+the rule below does not depend on when they reset. A day's energy for one inverter is the sum of
 the rises of each counter over that day's readings; a fall is a reset (the inverter's midnight, a
 restart), after which the counter counts again from zero. So a gap in the readings loses nothing (the
 rise across it is counted when readings come back), a reset never counts negative energy, and a
@@ -221,7 +223,9 @@ def daily_energy_refresh(*, now=None):
 def other_production_wh(plant, wh):
     """An AC-coupled retrofit plant's existing PV inverter, which AURA does not read: its production
     from the energy balance (load + export + charge − import − discharge − AURA PV), never negative.
-    None for plants without one. Inverter losses make it an estimate."""
+    None for plants without one. The public definition's "Today Losses" is the same balance the other
+    way round, so this is the other PV minus AURA's conversion losses: an estimate, said as such.
+    UNVERIFIED: whether the load counter (3147) includes what the other PV feeds to the house."""
     if plant.system_type not in RETROFIT_TYPES:
         return None
     balance = (

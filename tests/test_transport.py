@@ -14,7 +14,7 @@ from django.utils import translation
 from pymodbus.client import AsyncModbusTcpClient
 from pysolarmanv5 import PySolarmanV5
 
-from devices.registermap import BY_KEY, INFO_PLAN, LIVE_PLAN, RATED_POWER_W, Block, Table
+from devices.registermap import BY_KEY, DAY_COUNTERS, INFO_PLAN, LIVE_PLAN, RATED_POWER_W, Block, Table
 from devices.simulator import Behaviour, FleetSimulator, SimulatorThread
 from devices.transport import (
     DeviceError,
@@ -77,10 +77,33 @@ def device(request, simulator):
         ("grid_charge_end", [0x0530], "05:30"),
         ("firmware_arm", [0x0C03], "1.2.3"),  # high byte X.Y × 0.1, low byte Z
         ("battery_discharge_total", [0x0000, 0x1F40], 8000),  # kWh, no scale
+        # The day counters the energy accounting sums: unsigned, × 0.1 kWh.
+        ("pv_energy_today", [0x00D7], 21.5),
+        ("grid_import_today", [0x0011], 1.7),
+        ("grid_export_today", [0x0084], 13.2),
+        ("load_energy_today", [0x0062], 9.8),
+        ("battery_discharge_today", [0x0035], 5.3),
+        ("battery_charge_today", [0x003C], 6.0),
     ],
 )
 def test_raw_words_from_the_public_definition_decode_to_the_right_values(key, words, expected):
     assert BY_KEY[key].decode(words) == expected
+
+
+def test_the_day_counters_are_at_the_public_addresses():
+    """Written from kstar_hybrid.yaml (V2.9.1): Today Production 3036, Today Energy Import 3109 and
+    Export 3116, Today Load Consumption 3147, Today Battery Discharge 3294 and Charge 3301, all read
+    with function 04, one register, × 0.1 kWh."""
+    public = {"production": 3036, "grid_import": 3109, "grid_export": 3116, "consumption": 3147,
+              "battery_discharge": 3294, "battery_charge": 3301}  # fmt: skip
+    for flow, key in DAY_COUNTERS.items():
+        register = BY_KEY[key]
+        assert (register.address, register.table, register.count, register.scale) == (
+            public[flow],
+            Table.INPUT,
+            1,
+            0.1,
+        ), flow
 
 
 def test_the_identity_block_decodes_serial_model_and_firmware_from_the_public_layout():
