@@ -198,7 +198,9 @@ def daily_energy_refresh(*, now=None):
     computed after the day ended (closing it once). Returns how many rows were written."""
     now = now or timezone.now()
     plants = (
-        Plant.objects.filter(archived_at__isnull=True).only("id", "company_id", "time_zone").order_by("id")
+        Plant.objects.filter(archived_at__isnull=True)
+        .only("id", "company_id", "time_zone", "created_at")  # created_at: the slots expected
+        .order_by("id")
     )
     written = 0
     for offset in range(0, plants.count(), REFRESH_BATCH):

@@ -10,6 +10,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from devices.models import Datalogger, Inverter, Reading
 from devices.polling import poll_loggers
@@ -210,7 +212,9 @@ def test_the_beat_refresh_closes_yesterday_once_and_keeps_today_fresh(company, p
     assert rows[date(2026, 6, 2)].consumption_wh == 1500
     # Today's expected slots are those begun so far: 00:00 … 08:00 local.
     assert rows[date(2026, 6, 2)].slots_expected == 97
-    assert daily_energy_refresh(now=now + timedelta(minutes=5)) == 1  # yesterday is closed
+    with CaptureQueriesContext(connection) as queries:
+        assert daily_energy_refresh(now=now + timedelta(minutes=5)) == 1  # yesterday is closed
+    assert len(queries) <= 8, len(queries)  # a few per batch of plants, none per plant
     # The month's row is the sum of its days, kept in step.
     assert MonthlyEnergy.objects.get(plant=plant, month=date(2026, 6, 1)).consumption_wh == 10500
 
