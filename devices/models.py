@@ -330,6 +330,12 @@ def _day_counter():
     return models.DecimalField(max_digits=4, decimal_places=1, null=True, help_text="kWh")
 
 
+class ReadingQuerySet(models.QuerySet):
+    def of_plant(self, plant):
+        """The history of every inverter the plant has had (moved and replaced ones included)."""
+        return self.filter(inverter__datalogger__plant=plant)
+
+
 class Reading(models.Model):
     """One inverter's values at one history slot (5 minutes by default).
 
@@ -363,6 +369,8 @@ class Reading(models.Model):
     battery_charge_today = _day_counter()
     warning_bits = models.BigIntegerField(null=True)
     fault_bits = models.BigIntegerField(null=True)
+
+    objects = ReadingQuerySet.as_manager()
 
     class Meta:
         # Slots arrive in time order, so a small BRIN index serves fleet-wide time scans.

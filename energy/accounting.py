@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from devices.models import Reading
+from devices.polling import history_slot
 from devices.registermap import DAY_COUNTERS
 from plants.models import Plant, SystemType
 
@@ -49,9 +50,7 @@ def slots_between(start, end):
 def slots_expected(plant, start, end, now):
     """The history slots of the day [start, end) that should have a reading by `now`: those begun,
     and none before the plant existed (a plant created at noon is not half missing)."""
-    step = slot_seconds()
-    first = max(start, plant.created_at)
-    first -= timedelta(seconds=(first - start).total_seconds() % step)  # the slot it falls in
+    first = history_slot(max(start, plant.created_at))
     if now >= end:
         return slots_between(first, end)
     if now < first:
@@ -180,7 +179,8 @@ def daily_energy_today(*, plant, now=None):
     if row is None:
         return daily_energy_compute(plants=[plant], day=day, now=now)[0]
     latest_slot = (
-        Reading.objects.filter(inverter__datalogger__plant=plant, slot__gte=day_bounds(day, plant.tzinfo)[0])
+        Reading.objects.of_plant(plant)
+        .filter(slot__gte=day_bounds(day, plant.tzinfo)[0])
         .order_by("-slot")
         .values_list("slot", flat=True)
         .first()

@@ -22,10 +22,6 @@ from .models import FLOWS, SUMMED_FIELDS, WH_FIELDS, DailyEnergy, MonthlyEnergy
 CURVES = ["pv_power", "load_power", "battery_power", "grid_power"]
 
 
-def plant_readings(plant):
-    return Reading.objects.filter(inverter__datalogger__plant=plant)
-
-
 def history_start(plant, user):
     """The first local day of history `user` may see on `plant`: the change of owner's day for its
     end customers (unless the installer shared the history), None (everything) otherwise."""
@@ -39,7 +35,7 @@ def power_curves(plant, day, *, since=None):
     if since is not None:
         start = max(start, day_bounds(since, plant.tzinfo)[0])
     sums = (
-        plant_readings(plant)
+        Reading.objects.of_plant(plant)
         .filter(slot__gte=start, slot__lt=end)
         .values("slot")
         .annotate(**{key: Sum(key) for key in CURVES}, battery_soc=Avg("battery_soc"))
@@ -199,7 +195,7 @@ def readings_rows(plant, first, last, header, *, since=None):
     _, end = day_bounds(last, plant.tzinfo)
     yield header
     rows = (
-        plant_readings(plant)
+        Reading.objects.of_plant(plant)
         .filter(slot__gte=start, slot__lt=end)
         .order_by("slot", "inverter__serial_number")
         .values_list("slot", "inverter__serial_number", *HISTORY_FIELDS)
