@@ -59,6 +59,7 @@ def test_a_customer_downloads_all_their_data(customer, granted_plant, history, i
 
 def test_a_customer_erases_their_account_and_the_plant_keeps_its_history(customer, granted_plant, history):
     client = login(customer)
+    phone = login(customer)  # the same account, logged in on another device
     response = client.post(reverse("erase_account"), {"password": "wrong"})
     assert response.status_code == 200 and "pas votre mot de passe" in text(response)
     assert User.objects.get(pk=customer.pk).is_active
@@ -75,6 +76,7 @@ def test_a_customer_erases_their_account_and_the_plant_keeps_its_history(custome
     assert not PlantGrant.objects.filter(customer=customer).exists()
     assert Reading.objects.filter(inverter__datalogger__plant=granted_plant).count() == 1
     assert client.get(reverse("plants:list")).status_code == 302  # logged out for good
+    assert phone.get(reverse("plants:list")).status_code == 302  # and on every other device
     assert not login_form_accepts("client", PASSWORD)
     assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.ACCOUNT_ERASED, by=customer).exists()
 
