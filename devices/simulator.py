@@ -350,9 +350,10 @@ def _overlaps_identity(table, address, count):
     return any(r.table == table and r.address == address for r in IDENTITY)
 
 
-def handle_pdu(device, pdu, now):
-    """Answer one Modbus PDU for `device` (functions 03, 04 and 06)."""
-    if device.behaviour == Behaviour.EXCEPTION:
+def handle_pdu(device, pdu, now, behaviour=None):
+    """Answer one Modbus PDU for `device` (functions 03, 04 and 06), behaving as `behaviour` (by
+    default the device's own)."""
+    if (behaviour or device.behaviour) == Behaviour.EXCEPTION:
         return bytes([pdu[0] | 0x80, DEVICE_FAILURE])
     device.refresh(now)
     function = pdu[0]
@@ -449,7 +450,7 @@ class FleetSimulator:
                 stick["serial"] = v5.serial_of(raw)
                 device = self._v5_device(stick["serial"])
                 behaviour = self._behaviour_now(device)
-                reply = self._reply_as(device, raw, behaviour)
+                reply = self.v5_reply(device, raw, behaviour)
                 if reply is None:
                     continue
                 if device is not None and await self._misbehave(device, writer, reply, behaviour):
@@ -482,17 +483,9 @@ class FleetSimulator:
                 return fault
         return device.behaviour
 
-    def _reply_as(self, device, raw, behaviour):
-        if device is None or behaviour == device.behaviour:
-            return self.v5_reply(device, raw)
-        normal, device.behaviour = device.behaviour, behaviour  # for this request only (no await)
-        try:
-            return self.v5_reply(device, raw)
-        finally:
-            device.behaviour = normal
-
-    def v5_reply(self, device, raw):
-        """The stick's reply frame to the request frame `raw` (None: a stick says nothing)."""
+    def v5_reply(self, device, raw, behaviour=None):
+        """The stick's reply frame to the request frame `raw` (None: a stick says nothing), behaving
+        as `behaviour` (by default the device's own)."""
         sequence, serial = struct.unpack("<HI", raw[5:11])
         rtu = raw[26:-2]
         if device is None:
@@ -505,9 +498,9 @@ class FleetSimulator:
         if not device.answers_stick:
             payload = NO_INVERTER_PAYLOAD
         else:
-            payload = add_crc(rtu[:1] + handle_pdu(device, rtu[1:-2], now))
+            payload = add_crc(rtu[:1] + handle_pdu(device, rtu[1:-2], now, behaviour))
         reply = v5.frame(v5.REPLY, sequence, serial, b"\x02\x01" + bytes(12) + payload)
-        if device.behaviour == Behaviour.GARBAGE:
+        if (behaviour or device.behaviour) == Behaviour.GARBAGE:
             reply = reply[:-2] + bytes([(reply[-2] + 1) & 0xFF, v5.END])  # bad checksum
         return reply
 
