@@ -6,11 +6,10 @@ called in?") and /healthz read them without touching the hub.
 
 import time
 
-import redis
-from django.conf import settings
 from django.utils import timezone
 
 from portal.models import SecurityEvent
+from portal.redisconn import redis_client
 
 from .models import Datalogger
 
@@ -19,19 +18,15 @@ ALIVE = "aura:hub:alive"  # the hub's heartbeat, with a TTL
 ALIVE_SECONDS = 15
 
 
-def _redis():
-    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
-
-
 def called_in_since(serial):
     """When the stick `serial` connected to the hub, or None if it is not connected now."""
-    value = _redis().hget(CALLED_IN, str(serial))
+    value = redis_client().hget(CALLED_IN, str(serial))
     return float(value) if value else None
 
 
 def hub_status():
     """{"up": bool, "sticks": n} for /healthz."""
-    client = _redis()
+    client = redis_client()
     up = bool(client.exists(ALIVE))
     return {"up": up, "sticks": client.hlen(CALLED_IN) if up else 0}
 

@@ -15,12 +15,13 @@ import json
 import secrets
 from datetime import timedelta
 
-import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from portal.redisconn import redis_client
 
 from .models import Inverter, SettingChange
 from .polling import LOCK_KEY, endpoint_for
@@ -227,11 +228,9 @@ def settings_read_run(*, token):
 
 
 def settings_read_status(*, token):
-    value = redis.Redis.from_url(settings.REDIS_URL).get(READ_KEY.format(token))
+    value = redis_client().get(READ_KEY.format(token))
     return json.loads(value) if value else None
 
 
 def _store(token, state):
-    redis.Redis.from_url(settings.REDIS_URL).set(
-        READ_KEY.format(token), json.dumps(state), ex=READ_TTL_SECONDS
-    )
+    redis_client().set(READ_KEY.format(token), json.dumps(state), ex=READ_TTL_SECONDS)

@@ -13,7 +13,8 @@ from devices.hubstate import hub_status
 from devices.models import Datalogger, Reach
 from portal.celery import app
 
-from .heartbeat import WORKER_HEARTBEAT_SECONDS, WORKERS_KEY, redis_client
+from .heartbeat import WORKER_HEARTBEAT_SECONDS, WORKERS_KEY
+from .redisconn import redis_client
 
 
 def _database():
@@ -46,6 +47,12 @@ def _celery_ping():
 
 
 @functools.cache
+def _version():
+    """The installed portal's version (read from its package metadata once per process)."""
+    return metadata.version("aura-portal")
+
+
+@functools.cache
 def _known_migrations():
     """Every migration this code ships (read from disk once per process)."""
     return set(MigrationLoader(None, ignore_no_migrations=True).graph.nodes)
@@ -54,7 +61,7 @@ def _known_migrations():
 def _migrations():
     """The running version, and the migrations it ships that the database has not applied."""
     pending = _known_migrations() - set(MigrationRecorder(connection).applied_migrations())
-    version = metadata.version("aura-portal")
+    version = _version()
     if pending:
         detail = _("version %(version)s, %(count)d migration(s) not applied: run migrate") % {
             "version": version,

@@ -3,15 +3,10 @@ here: the Celery app imports it before Django is set up)."""
 
 import time
 
-import redis
-from django.conf import settings
+from .redisconn import redis_client
 
 WORKER_HEARTBEAT_SECONDS = 10
 WORKERS_KEY = "aura:workers"  # sorted set: worker hostname → time of its last heartbeat
-
-
-def redis_client():
-    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
 
 
 def worker_heartbeat(hostname):

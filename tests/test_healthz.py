@@ -12,7 +12,8 @@ from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 
 from portal import health
-from portal.heartbeat import WORKERS_KEY, redis_client, worker_heartbeat
+from portal.heartbeat import WORKERS_KEY, worker_heartbeat
+from portal.redisconn import redis_client
 
 
 def test_it_reports_redis_down_with_the_reason(client, db, settings):

@@ -15,7 +15,8 @@ from django.utils import timezone
 from devices import polling, tasks
 from devices.models import Reading
 from portal.celery import app
-from portal.heartbeat import WORKERS_KEY, redis_client
+from portal.heartbeat import WORKERS_KEY
+from portal.redisconn import redis_client
 
 from .conftest import attach_logger, awake_inverter, make_plant
 
