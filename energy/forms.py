@@ -90,7 +90,8 @@ class RangeForm(forms.Form):
         start, end = data.get("start"), data.get("end")
         if start is None or end is None:
             return data
-        _in_range(start), _in_range(end)
+        _in_range(start)
+        _in_range(end)
         if end < start:
             raise forms.ValidationError({"end": _("The end is before the start.")})
         if (end - start).days >= MAX_RANGE_DAYS:

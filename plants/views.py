@@ -76,7 +76,7 @@ def plant_create(request):
     return render(request, "plants/create.html", {"form": form, "step": CommissioningStep.PLANT})
 
 
-def _dashboard(request, plant):
+def _dashboard(plant):
     """What the plant's dashboard and its live fragment show, for installers and customers alike."""
     loggers = plant.dataloggers.filter(archived_at__isnull=True).prefetch_related("inverters")
     inverters = [inv for lg in loggers for inv in lg.inverters.all()]
@@ -96,7 +96,7 @@ def plant_detail(request, pk):
     alarms = Alarm.objects.restrict(request.user, "view").filter(plant=plant).select_related("code")
     today = local_today(plant)
     context = {
-        **_dashboard(request, plant),
+        **_dashboard(plant),
         "active_alarms": alarms.active().triage_order(),
         "can_edit": Plant.objects.restrict(request.user, "change").filter(pk=pk).exists(),
         "month_start": today.replace(day=1),
@@ -126,7 +126,7 @@ def plant_detail(request, pk):
 def plant_live(request, pk):
     """The live power flow and today's energy, refreshed by the dashboard every 30 seconds."""
     plant = get_plant_for_user(request, pk)
-    return render(request, "plants/_live.html", _dashboard(request, plant))
+    return render(request, "plants/_live.html", _dashboard(plant))
 
 
 @login_required
