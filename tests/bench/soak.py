@@ -10,8 +10,8 @@ for the queues to drain and counts, from the workers' logs and the database:
 - polls: polls the workers reported as read (each task counted once, redelivered or not);
 - readings_lost: of those, readings not in the database (a task said it read them, no row);
 - readings_duplicated: history rows for the same inverter and slot beyond the first;
-- alarms_expected: F13 windows (inverter, window) for which a reading with F13 was stored;
-- alarms_opened: those windows in which an F13 alarm opened (duplicate_open_alarms: open twice);
+- alarms_expected: runs of stored readings showing F13 between readings without it (each one alarm);
+- alarms_opened: F13 alarms opened (duplicate_open_alarms: the same alarm open twice at once);
 - unnotified_alarms: alarms whose e-mail was never handled after the drain;
 - worker_crashes_survived: SIGKILLs after which polling went on.
 """
@@ -272,27 +272,25 @@ def account(sent, crashes, services):
             "GROUP BY datalogger_id, inverter_id, code_id HAVING count(*) > 1) AS d"
         )
         duplicate_open = cursor.fetchone()[0]
+    # An alarm opens when a poll sees F13 and clears when one sees it gone: each run of readings
+    # showing F13, between readings without it, is one alarm (in cycle order).
     f13_word = _f13_word()
-    sent_at = {(slot, logger): at for batch, slot, at in sent.values() for logger in batch}
-    index = {FIRST_SERIAL + i: i for i in range(LOGGERS)}
-    expected = set()
-    for logger_id, serial, slot, bits in Reading.objects.filter(fault_bits__gt=0).values_list(
-        "inverter__datalogger_id", "inverter__datalogger__serial_number", "slot", "fault_bits"
+    expected, previous = 0, {}
+    readings = Reading.objects.filter(
+        slot__in={slot for _b, slot, _at in sent.values()}, fault_bits__isnull=False
+    )
+    for inverter_id, bits in readings.order_by("inverter_id", "slot").values_list(
+        "inverter_id", "fault_bits"
     ):
-        at = sent_at.get((slot, logger_id))
-        if at is not None and bits & f13_word:
-            expected.add((index[int(serial)], int(at // WINDOW)))
-    opened = {
-        (index[int(a.datalogger.serial_number)], int(a.started_at.timestamp() // WINDOW))
-        for a in Alarm.objects.filter(code_id="F13").select_related("datalogger")
-    }
-    # A poll sent at the very end of a window may read in the next one: match within a cycle.
-    matched = sum(1 for (i, w) in expected if (i, w) in opened or (i, w + 1) in opened)
+        up = bool(bits & f13_word)
+        expected += up and not previous.get(inverter_id, False)
+        previous[inverter_id] = up
+    opened = Alarm.objects.filter(code_id="F13").count()  # F13 rises only after the warm-up
     unnotified = Alarm.objects.filter(notified_at__isnull=True).count()
     alive = all(worker.poll() is None for worker in services.workers)
     print(
         f"polls={polls} readings_lost={lost} readings_duplicated={duplicated} "
-        f"alarms_expected={len(expected)} alarms_opened={matched} duplicate_open_alarms={duplicate_open} "
+        f"alarms_expected={expected} alarms_opened={opened} duplicate_open_alarms={duplicate_open} "
         f"unnotified_alarms={unnotified} worker_crashes_survived={crashes if alive else 0}"
     )
 
