@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.scoping import VIEW, RestrictedByPlantQuerySet
 
+from .fields import history_field
 from .registermap import BY_KEY, PLANT_SUMS
 from .transport import REASON_TEXT, Reason
 
@@ -326,10 +327,6 @@ def _growth(previous, current, key):
     return 0 if before is None or after is None else max(0, after - before)
 
 
-def _day_counter():
-    return models.DecimalField(max_digits=4, decimal_places=1, null=True, help_text="kWh")
-
-
 class ReadingQuerySet(models.QuerySet):
     def of_plant(self, plant):
         """The history of every inverter the plant has had (moved and replaced ones included)."""
@@ -349,26 +346,26 @@ class Reading(models.Model):
     slot = models.DateTimeField()
     # The columns are the register map's history values (registermap.HISTORY_FIELDS; a test holds
     # them equal). Null where the inverter's value was outside its sanity limits and discarded.
-    pv_power = models.IntegerField(null=True, help_text="W")
-    load_power = models.IntegerField(null=True, help_text="W")
-    grid_power = models.IntegerField(null=True, help_text="W, three phases, positive = import")
-    battery_power = models.IntegerField(null=True, help_text="W, positive = discharge")
-    battery_soc = models.DecimalField(max_digits=4, decimal_places=1, null=True, help_text="%")
-    pv_energy_total = models.DecimalField(max_digits=12, decimal_places=1, null=True, help_text="kWh")
-    load_energy_total = models.DecimalField(max_digits=12, decimal_places=1, null=True, help_text="kWh")
-    grid_import_total = models.DecimalField(max_digits=12, decimal_places=1, null=True, help_text="kWh")
-    grid_export_total = models.DecimalField(max_digits=12, decimal_places=1, null=True, help_text="kWh")
-    battery_charge_total = models.IntegerField(null=True, help_text="kWh")
-    battery_discharge_total = models.IntegerField(null=True, help_text="kWh")
+    pv_power = history_field("pv_power")
+    load_power = history_field("load_power")
+    grid_power = history_field("grid_power")  # three phases, positive = import
+    battery_power = history_field("battery_power")  # positive = discharge
+    battery_soc = history_field("battery_soc")
+    pv_energy_total = history_field("pv_energy_total")
+    load_energy_total = history_field("load_energy_total")
+    grid_import_total = history_field("grid_import_total")
+    grid_export_total = history_field("grid_export_total")
+    battery_charge_total = history_field("battery_charge_total")
+    battery_discharge_total = history_field("battery_discharge_total")
     # The inverter's day counters (0.1 kWh, reset at its midnight): what energy accounting sums.
-    pv_energy_today = _day_counter()
-    grid_import_today = _day_counter()
-    grid_export_today = _day_counter()
-    load_energy_today = _day_counter()
-    battery_discharge_today = _day_counter()
-    battery_charge_today = _day_counter()
-    warning_bits = models.BigIntegerField(null=True)
-    fault_bits = models.BigIntegerField(null=True)
+    pv_energy_today = history_field("pv_energy_today")
+    grid_import_today = history_field("grid_import_today")
+    grid_export_today = history_field("grid_export_today")
+    load_energy_today = history_field("load_energy_today")
+    battery_discharge_today = history_field("battery_discharge_today")
+    battery_charge_today = history_field("battery_charge_today")
+    warning_bits = history_field("warning_bits")
+    fault_bits = history_field("fault_bits")
 
     objects = ReadingQuerySet.as_manager()
 

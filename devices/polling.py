@@ -36,6 +36,7 @@ from .models import (
     Reading,
     address_allowed,
 )
+from .partitions import reading_partition_ready
 from .registermap import HISTORY_FIELDS, INFO_PLAN, LIVE_PLAN, RATED_POWER_W, live_values, sanitise
 from .transport import DeviceError, Endpoint, NoInverterAnswer, Reason, connect, read_values
 
@@ -246,7 +247,9 @@ def store_results(loggers, results, *, slot):
         inverter_updates,
         ["status", "last_seen_at", "latest", "latest_at", "grid_sign_check", "history_slot"],
     )
-    Reading.objects.bulk_create(readings, ignore_conflicts=True, batch_size=1000)
+    if readings:
+        reading_partition_ready(slot=slot)
+        Reading.objects.bulk_create(readings, ignore_conflicts=True, batch_size=1000)
     Plant.objects.filter(pk__in={logger.plant_id for logger in loggers}).refresh_status()
     for alarm in alarms_from_poll(alarm_input):
         notify_alarm.delay_on_commit(alarm.pk)  # and the outbox sweep, should this task be lost

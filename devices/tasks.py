@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from . import polling, remote
+from . import partitions, polling, remote
 
 
 @shared_task
@@ -36,3 +36,9 @@ def apply_setting_changes(change_ids):
 def read_settings(token):
     """Read an inverter's settings live for an API client, who asks for them by token."""
     remote.settings_read_run(token=token)
+
+
+@shared_task
+def prepare_history_partitions():
+    """The history's monthly partitions, MONTHS_AHEAD months ahead; safe to run twice."""
+    return partitions.reading_partitions_ensure()

@@ -20,6 +20,7 @@ from .forms import period_bounds
 from .models import FLOWS, SUMMED_FIELDS, WH_FIELDS, DailyEnergy, MonthlyEnergy
 
 CURVES = ["pv_power", "load_power", "battery_power", "grid_power"]
+SOC = Reading._meta.get_field("battery_soc")  # averaged as a percentage, not as its stored tenths
 
 
 def history_start(plant, user):
@@ -38,7 +39,7 @@ def power_curves(plant, day, *, since=None):
         Reading.objects.of_plant(plant)
         .filter(slot__gte=start, slot__lt=end)
         .values("slot")
-        .annotate(**{key: Sum(key) for key in CURVES}, battery_soc=Avg("battery_soc"))
+        .annotate(**{key: Sum(key) for key in CURVES}, battery_soc=Avg("battery_soc", output_field=SOC))
         .order_by("slot")
     )
     by_slot = {row["slot"]: row for row in sums}

@@ -53,3 +53,6 @@ def schedule_polling(sender, **kwargs):
         name="daily energy",
         options={"expires": 300},
     )
+    sender.add_periodic_task(
+        24 * 3600, sender.signature("devices.tasks.prepare_history_partitions"), name="history partitions"
+    )

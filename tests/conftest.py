@@ -2,6 +2,7 @@
 
 import html
 import shutil
+from datetime import timedelta
 
 import pytest
 import redis
@@ -11,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import sync_playwright
 
+from devices.partitions import reading_partitions_ensure
 from devices.polling import LOCK_KEY
 from devices.services import datalogger_attach
 from devices.simulator import FleetSimulator, SimulatedInverter, SimulatorThread
@@ -33,6 +35,15 @@ def _no_stale_logger_locks():
     for key in client.scan_iter(LOCK_KEY.format("*")):
         client.delete(key)
     client.close()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """History partitions for every month the tests write readings in (the migration creates the
+    current month and two ahead; tests also write past days and years)."""
+    with django_db_blocker.unblock():
+        now = timezone.now()
+        reading_partitions_ensure(first=now - timedelta(days=3 * 365), last=now + timedelta(days=2 * 365))
 
 
 def make_user(username, role, company=None, **extra):

@@ -130,24 +130,30 @@ def seed():
 
 
 def seed_year_of_readings(plant, now):
-    """A year of 5-minute readings for one plant's inverter (day counters that reset at midnight),
-    then its daily energy computed by the portal's own accounting, day by day."""
+    """A year of 5-minute readings for one plant's inverter, every column filled as a poll fills it
+    (day counters that reset at midnight, lifetime totals that grow; tenths of kWh, as stored), then its
+    daily energy computed by the portal's own accounting, day by day."""
     from django.db import connection
 
+    from devices.partitions import reading_partitions_ensure
     from energy.accounting import daily_energy_compute, local_today
 
     inverter = plant.dataloggers.get().inverters.get()
+    reading_partitions_ensure(first=now - timedelta(days=366), last=now)
     with connection.cursor() as cursor:
         cursor.execute(
             """
             INSERT INTO devices_reading (inverter_id, slot, pv_power, load_power, grid_power, battery_power,
                 battery_soc, pv_energy_today, load_energy_today, grid_import_today, grid_export_today,
-                battery_charge_today, battery_discharge_today, warning_bits, fault_bits)
-            SELECT %s, slot, 3000, 900, -400, -700, 55.0, m / 60.0, m / 90.0, m / 400.0, m / 200.0,
-                m / 300.0, m / 350.0, 0, 0
+                battery_charge_today, battery_discharge_today, warning_bits, fault_bits, pv_energy_total,
+                load_energy_total, grid_import_total, grid_export_total, battery_charge_total,
+                battery_discharge_total)
+            SELECT %s, slot, 3000, 900, -400, -700, 550, m / 6, m / 9, m / 40, m / 20, m / 30, m / 35, 0, 0,
+                n * 2, n, n / 4, n / 2, n / 30, n / 35
             FROM generate_series(date_trunc('hour', %s::timestamptz) - interval '365 days',
                                  %s::timestamptz, '5 minutes') AS slot,
-                LATERAL (SELECT extract(epoch FROM (slot AT TIME ZONE 'Europe/Paris')::time) / 60 AS m) AS t
+                LATERAL (SELECT extract(epoch FROM (slot AT TIME ZONE 'Europe/Paris')::time) / 60 AS m,
+                                extract(epoch FROM slot) / 3600 - 480000 AS n) AS t
             """,
             [inverter.pk, now, now],
         )
@@ -197,7 +203,10 @@ def bytes_per_million_readings():
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_total_relation_size('devices_reading'), count(*) FROM devices_reading")
+        cursor.execute(  # the parent of the monthly partitions holds nothing itself
+            "SELECT sum(pg_total_relation_size(inhrelid)), (SELECT count(*) FROM devices_reading) "
+            "FROM pg_inherits WHERE inhparent = 'devices_reading'::regclass"
+        )
         size, rows = cursor.fetchone()
     return size / rows * 1_000_000
 
