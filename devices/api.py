@@ -33,6 +33,8 @@ class LiveValueSerializer(serializers.Serializer):
 
 
 class InverterSerializer(serializers.ModelSerializer):
+    latest = serializers.JSONField(read_only=True, help_text="The latest values by register map key.")
+    latest_at = serializers.DateTimeField(read_only=True, allow_null=True)
     values = serializers.SerializerMethodField(help_text="The latest values, labelled, in the map's order.")
     grid_sign_flagged_on = serializers.CharField(
         read_only=True,
@@ -116,7 +118,7 @@ class DataloggerViewSet(ListCreateDestroyViewSet):
 
     def get_queryset(self):
         return Datalogger.objects.restrict(self.request.user, api_action(self.request)).prefetch_related(
-            "inverters"
+            "inverters__live"
         )
 
     def perform_create(self, serializer):
@@ -183,7 +185,7 @@ class InverterViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = InverterSerializer
 
     def get_queryset(self):
-        return Inverter.objects.restrict(self.request.user, "view")
+        return Inverter.objects.restrict(self.request.user, "view").select_related("live")
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path="settings")

@@ -260,7 +260,7 @@ def live_totals(inverters):
 
 
 class Inverter(models.Model):
-    """An AURA hybrid inverter, read through its datalogger; `latest` holds its last decoded values."""
+    """An AURA hybrid inverter, read through its datalogger; its last decoded values are in `live`."""
 
     datalogger = models.ForeignKey(Datalogger, on_delete=models.PROTECT, related_name="inverters")
     serial_number = models.CharField(_("serial number"), max_length=32)
@@ -270,8 +270,6 @@ class Inverter(models.Model):
     rated_power_w = models.PositiveIntegerField(_("rated power (W)"), null=True, blank=True)
     status = models.CharField(max_length=20, choices=DeviceStatus.choices, default=DeviceStatus.NEVER_SEEN)
     last_seen_at = models.DateTimeField(null=True, blank=True)
-    latest = models.JSONField(default=dict, blank=True)
-    latest_at = models.DateTimeField(null=True, blank=True)
     # The last history slot that has this inverter's row: later polls in the same slot insert nothing.
     history_slot = models.DateTimeField(null=True, blank=True)
     info_read_at = models.DateTimeField(null=True, blank=True)
@@ -289,6 +287,17 @@ class Inverter(models.Model):
 
     def __str__(self):
         return self.serial_number
+
+    @property
+    def latest(self):
+        """Its last decoded values ({} before the first good poll); select_related("live") first."""
+        live = getattr(self, "live", None)
+        return live.values if live else {}
+
+    @property
+    def latest_at(self):
+        live = getattr(self, "live", None)
+        return live.at if live else None
 
     def observe_grid_sign(self, previous, current, day):
         """Count today's evidence that the declared grid-power sign is right; flag a day that says not.
@@ -327,6 +336,19 @@ def _growth(previous, current, key):
     return 0 if before is None or after is None else max(0, after - before)
 
 
+class InverterLive(models.Model):
+    """An inverter's last decoded values, rewritten by every good poll: in a narrow table of their
+    own, with room on each page for in-place (HOT) updates, so that the kilobyte or two of values
+    rewritten every minute does not bloat the inverters' table that the plant and fleet pages join."""
+
+    inverter = models.OneToOneField(Inverter, on_delete=models.CASCADE, primary_key=True, related_name="live")
+    values = models.JSONField(default=dict)
+    at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.inverter_id} @ {self.at:%Y-%m-%d %H:%M:%S}"
+
+
 class ReadingQuerySet(models.QuerySet):
     def of_plant(self, plant):
         """The history of every inverter the plant has had (moved and replaced ones included)."""
@@ -337,7 +359,7 @@ class Reading(models.Model):
     """One inverter's values at one history slot (5 minutes by default).
 
     The key (inverter, slot) makes storage idempotent: a retried poll writes the same slot once.
-    The primary-key index serves "one inverter, time range"; `Inverter.latest` serves "last value".
+    The primary-key index serves "one inverter, time range"; `InverterLive` serves "last value".
     """
 
     pk = models.CompositePrimaryKey("inverter_id", "slot")
@@ -375,6 +397,44 @@ class Reading(models.Model):
 
     def __str__(self):
         return f"{self.inverter_id} @ {self.slot:%Y-%m-%d %H:%M}"
+
+
+class ReadingHour(models.Model):
+    """One inverter's readings of one UTC hour, rolled up when their month leaves the 5-minute history
+    (settings.READINGS_RETENTION_MONTHS): powers and state of charge averaged, counters and totals as
+    at the hour's last reading, fault and warning bits of any reading in the hour. Kept for good;
+    the days' energy stays in energy.DailyEnergy."""
+
+    pk = models.CompositePrimaryKey("inverter_id", "hour")
+    inverter = models.ForeignKey(
+        Inverter, on_delete=models.CASCADE, related_name="reading_hours", db_index=False
+    )
+    hour = models.DateTimeField()
+    slots = models.PositiveSmallIntegerField(help_text="5-minute readings rolled up")
+    pv_power = history_field("pv_power")
+    load_power = history_field("load_power")
+    grid_power = history_field("grid_power")
+    battery_power = history_field("battery_power")
+    battery_soc = history_field("battery_soc")
+    pv_energy_total = history_field("pv_energy_total")
+    load_energy_total = history_field("load_energy_total")
+    grid_import_total = history_field("grid_import_total")
+    grid_export_total = history_field("grid_export_total")
+    battery_charge_total = history_field("battery_charge_total")
+    battery_discharge_total = history_field("battery_discharge_total")
+    pv_energy_today = history_field("pv_energy_today")
+    grid_import_today = history_field("grid_import_today")
+    grid_export_today = history_field("grid_export_today")
+    load_energy_today = history_field("load_energy_today")
+    battery_discharge_today = history_field("battery_discharge_today")
+    battery_charge_today = history_field("battery_charge_today")
+    warning_bits = history_field("warning_bits")
+    fault_bits = history_field("fault_bits")
+
+    objects = ReadingQuerySet.as_manager()
+
+    def __str__(self):
+        return f"{self.inverter_id} @ {self.hour:%Y-%m-%d %H}h"
 
 
 class SettingChangeQuerySet(RestrictedByPlantQuerySet):

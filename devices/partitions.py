@@ -6,13 +6,17 @@ TABLE … PARTITION OF would lock the whole history). An old month is detached C
 same reason, and kept as a plain table (`…_detached`) to archive (pg_dump -t) and drop. There is no
 default partition: PostgreSQL refuses a concurrent detach beside one; instead the beat keeps
 MONTHS_AHEAD months ready and the poll makes sure of its own slot's month before it inserts.
+
+Months older than READINGS_RETENTION_MONTHS are rolled up by the hour (ReadingHour), then dropped.
 """
 
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 
-from .models import Reading
+from .models import Reading, ReadingHour
+from .registermap import BY_KEY, HISTORY_FIELDS, Kind
 
 MONTHS_AHEAD = 3
 PARENT = Reading._meta.db_table
@@ -27,8 +31,9 @@ def month_of(moment):
     return datetime(moment.year, moment.month, 1, tzinfo=UTC)
 
 
-def next_month(month):
-    return month.replace(year=month.year + month.month // 12, month=month.month % 12 + 1)
+def add_months(month, months):
+    year, index = divmod(month.year * 12 + month.month - 1 + months, 12)
+    return month.replace(year=year, month=index + 1)
 
 
 def partition_name(month):
@@ -46,18 +51,26 @@ def reading_partitions():
         return [name for (name,) in cursor.fetchall()]
 
 
+def five_minute_history_start():
+    """When the 5-minute history begins (its oldest partition); before it, ReadingHour rows."""
+    names = reading_partitions()
+    if not names:
+        return None
+    return partition_month(names[0])
+
+
 def reading_partitions_ensure(*, first=None, last=None, now=None):
     """Attach the monthly partitions from `first`'s month to `last`'s (by default: this month to
     MONTHS_AHEAD months ahead) that are missing; returns the names attached. Safe to run twice, and
     from two workers at once (an advisory lock serialises them)."""
     now = now or datetime.now(UTC)
     month = month_of(first or now)
-    last = month_of(last or _months_later(now, MONTHS_AHEAD))
+    last = month_of(last or add_months(month_of(now), MONTHS_AHEAD))
     attached = []
     while month <= last:
         if _partition_attach(month):
             attached.append(partition_name(month))
-        month = next_month(month)
+        month = add_months(month, 1)
     return attached
 
 
@@ -97,7 +110,7 @@ def _partition_attach(month):
         )
         if cursor.fetchone():
             return False
-        start, end = month.isoformat(), next_month(month).isoformat()
+        start, end = month.isoformat(), add_months(month, 1).isoformat()
         cursor.execute(f'CREATE TABLE "{name}" (LIKE "{PARENT}" INCLUDING DEFAULTS)')
         # The check lets ATTACH skip its validation scan; it is redundant once attached.
         cursor.execute(
@@ -111,8 +124,52 @@ def _partition_attach(month):
     return True
 
 
-def _months_later(moment, months):
-    month = month_of(moment)
-    for _ in range(months):
-        month = next_month(month)
-    return month
+def reading_history_expire(*, now=None):
+    """The beat's daily work on old history: each month older than READINGS_RETENTION_MONTHS is
+    rolled up by the hour, detached and dropped (backups keep it); returns the months' names. Safe
+    to run twice, and to resume after a crash (the roll-up skips hours already there)."""
+    oldest_kept = add_months(month_of(now or datetime.now(UTC)), -settings.READINGS_RETENTION_MONTHS)
+    expired = []
+    for name in reading_partitions():
+        month = partition_month(name)
+        if month >= oldest_kept:
+            continue
+        reading_hours_roll_up(month=month)
+        detached = reading_partition_detach(month=month)
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP TABLE "{detached}"')
+        expired.append(name)
+    return expired
+
+
+def reading_hours_roll_up(*, month):
+    """`month`'s 5-minute readings rolled up into ReadingHour rows (hours already there are kept)."""
+    columns = ", ".join(HISTORY_FIELDS)
+    rolled_up = ", ".join(_rolled_up(key) for key in HISTORY_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO "{ReadingHour._meta.db_table}" (inverter_id, hour, slots, {columns})
+            SELECT inverter_id, date_trunc('hour', slot), count(*), {rolled_up}
+            FROM "{PARENT}" WHERE slot >= %s AND slot < %s
+            GROUP BY inverter_id, date_trunc('hour', slot)
+            ON CONFLICT (inverter_id, hour) DO NOTHING
+            """,
+            [month, add_months(month, 1)],
+        )
+        return cursor.rowcount
+
+
+def _rolled_up(key):
+    """How one history column sums up an hour: power and state of charge averaged, bits of any
+    reading, energy counters as at the hour's last reading."""
+    register = BY_KEY.get(key)
+    if register is None or register.unit in ("W", "%"):  # derived values are powers
+        return f"round(avg({key}))"
+    if register.kind == Kind.BITS:
+        return f"bit_or({key})"
+    return f"(array_agg({key} ORDER BY slot DESC) FILTER (WHERE {key} IS NOT NULL))[1]"
+
+
+def partition_month(name):
+    return datetime.strptime(name.removeprefix(f"{PARENT}_p"), "%Y%m").replace(tzinfo=UTC)

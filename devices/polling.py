@@ -30,6 +30,7 @@ from .models import (
     Datalogger,
     DeviceStatus,
     Inverter,
+    InverterLive,
     PollOutcome,
     Protocol,
     Reach,
@@ -188,7 +189,7 @@ def poll_loggers(logger_ids, *, cycle_at=None, force_info=False):
         Datalogger.objects.active()
         .filter(id__in=logger_ids)
         .select_related("plant")
-        .prefetch_related("inverters")
+        .prefetch_related("inverters__live")
     )
     if not loggers:
         return []
@@ -211,7 +212,7 @@ def store_results(loggers, results, *, slot):
     4. every row written set-based, then alarms opened and cleared from the same results.
     """
     by_id = {lg.id: lg for lg in loggers}
-    logger_updates, inverter_updates, readings, alarm_input = [], [], [], []
+    logger_updates, inverter_updates, live_updates, readings, alarm_input = [], [], [], [], []
     for result in results:
         if result.outcome == PollOutcome.BUSY:
             continue
@@ -236,6 +237,8 @@ def store_results(loggers, results, *, slot):
                 readings.append(row)
                 inverter.history_slot = slot
             inverter_updates.append(inverter)
+            if result.ok:
+                live_updates.append(inverter.live)
         alarm_input.append((logger, inverter, result))
     _update_rows(  # 4
         Datalogger,
@@ -245,7 +248,10 @@ def store_results(loggers, results, *, slot):
     _update_rows(
         Inverter,
         inverter_updates,
-        ["status", "last_seen_at", "latest", "latest_at", "grid_sign_check", "history_slot"],
+        ["status", "last_seen_at", "grid_sign_check", "history_slot"],
+    )
+    InverterLive.objects.bulk_create(
+        live_updates, update_conflicts=True, unique_fields=["inverter"], update_fields=["values", "at"]
     )
     if readings:
         reading_partition_ready(slot=slot)
@@ -256,7 +262,7 @@ def store_results(loggers, results, *, slot):
 
 
 def _inverter_outcome(logger, inverter, result, slot):
-    """The inverter's status, last-seen time, latest values and grid-sign evidence from this poll;
+    """The inverter's status, last-seen time, live values and grid-sign evidence from this poll;
     returns its history row for the slot (None when nothing is known)."""
     if result.outcome != PollOutcome.FAILED or logger.status == DeviceStatus.OFFLINE:
         inverter.status = logger.status
@@ -266,7 +272,7 @@ def _inverter_outcome(logger, inverter, result, slot):
         live = live_values(result.values)
         local_day = timezone.localtime(result.at, logger.plant.tzinfo).date().isoformat()
         inverter.observe_grid_sign(inverter.latest, live, local_day)
-        inverter.latest, inverter.latest_at = live, result.at
+        inverter.live = InverterLive(inverter=inverter, values=live, at=result.at)
         return Reading(inverter=inverter, slot=slot, **{k: live[k] for k in HISTORY_FIELDS})
     if logger.status == DeviceStatus.ASLEEP:
         # Asleep at night: no PV, a known fact for the slot; every other value stays unknown.

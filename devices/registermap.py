@@ -498,7 +498,7 @@ def sanitise(values):
 
 
 def live_values(values):
-    """Decoded values plus the derived ones (sums), as stored in Inverter.latest."""
+    """Decoded values plus the derived ones (sums), as stored in InverterLive.values."""
     live = {k: v for k, v in values.items() if BY_KEY.get(k) is None or BY_KEY[k].group == Group.LIVE}
     for derived in DERIVED:
         live[derived.key] = derived.compute(values)

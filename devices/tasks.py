@@ -39,6 +39,7 @@ def read_settings(token):
 
 
 @shared_task
-def prepare_history_partitions():
-    """The history's monthly partitions, MONTHS_AHEAD months ahead; safe to run twice."""
-    return partitions.reading_partitions_ensure()
+def maintain_history():
+    """The history's monthly partitions made MONTHS_AHEAD months ahead, and those past the retention
+    rolled up by the hour and dropped; safe to run twice."""
+    return partitions.reading_partitions_ensure(), partitions.reading_history_expire()

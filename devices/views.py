@@ -19,7 +19,7 @@ from .settings_forms import SettingsForm
 def inverter_detail(request, pk):
     """Every live value of the inverter, labelled and with its unit, from the register map."""
     inverter = get_object_or_404(
-        Inverter.objects.restrict(request.user, "view").select_related("datalogger__plant"), pk=pk
+        Inverter.objects.restrict(request.user, "view").select_related("datalogger__plant", "live"), pk=pk
     )
     return render(
         request,
@@ -37,7 +37,7 @@ def _inverter_for(request, pk, action):
     """The inverter if `request.user` may see it ("view") or change it ("change"); 404 otherwise
     (403 for one who may see but not change)."""
     inverter = get_object_or_404(
-        Inverter.objects.restrict(request.user, "view").select_related("datalogger__plant"), pk=pk
+        Inverter.objects.restrict(request.user, "view").select_related("datalogger__plant", "live"), pk=pk
     )
     if action == "change" and not Inverter.objects.restrict(request.user, "change").filter(pk=pk).exists():
         raise PermissionDenied

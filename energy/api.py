@@ -39,7 +39,9 @@ class PlantFiguresViewSet(viewsets.GenericViewSet):
     def live(self, request, pk=None):
         """Live power (W, + = battery discharge / grid import), state of charge, age and staleness."""
         plant = self.plant(pk)
-        inverters = Inverter.objects.filter(datalogger__plant=plant, datalogger__archived_at__isnull=True)
+        inverters = Inverter.objects.filter(
+            datalogger__plant=plant, datalogger__archived_at__isnull=True
+        ).select_related("live")
         live = reports.live_flow(list(inverters))
         if live is not None:
             live["at"] = live["at"].isoformat()

@@ -7,11 +7,12 @@ reading is null (a gap, never interpolated). Bars are daily energy rows, summed 
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Avg, Sum
+from django.db.models import Avg, Sum, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from devices.models import Reading, live_totals
+from devices.models import Reading, ReadingHour, live_totals
+from devices.partitions import five_minute_history_start
 from devices.registermap import BY_KEY, DERIVED_BY_KEY, HISTORY_FIELDS
 from portal.csvexport import local_time
 
@@ -35,15 +36,15 @@ def power_curves(plant, day, *, since=None):
     start, end = day_bounds(day, plant.tzinfo)
     if since is not None:
         start = max(start, day_bounds(since, plant.tzinfo)[0])
+    model, moment_field, step = _history_source(start)
     sums = (
-        Reading.objects.of_plant(plant)
-        .filter(slot__gte=start, slot__lt=end)
-        .values("slot")
+        model.objects.of_plant(plant)
+        .filter(**{f"{moment_field}__gte": start, f"{moment_field}__lt": end})
+        .values(moment_field)
         .annotate(**{key: Sum(key) for key in CURVES}, battery_soc=Avg("battery_soc", output_field=SOC))
-        .order_by("slot")
+        .order_by(moment_field)
     )
-    by_slot = {row["slot"]: row for row in sums}
-    step = timedelta(seconds=slot_seconds())
+    by_slot = {row[moment_field]: row for row in sums}
     labels, series = [], {key: [] for key in [*CURVES, "battery_soc"]}
     moment = start
     while moment < end:
@@ -61,8 +62,18 @@ def power_curves(plant, day, *, since=None):
         "slots": labels,
         "units": {key: DERIVED_BY_KEY.get(key, BY_KEY.get(key)).unit for key in series},
         "slots_with_data": len(by_slot),
+        "hourly": model is ReadingHour,
         **series,
     }
+
+
+def _history_source(start):
+    """Where history from `start` is read: the 5-minute readings, or before they begin (beyond the
+    retention), the hourly roll-up. Returns the model, its time field and its step."""
+    five_minute_start = five_minute_history_start()
+    if five_minute_start is not None and start < five_minute_start:
+        return ReadingHour, "hour", timedelta(hours=1)
+    return Reading, "slot", timedelta(seconds=slot_seconds())
 
 
 def live_flow(inverters, now=None):
@@ -174,7 +185,8 @@ def readings_header():
         item = DERIVED_BY_KEY.get(key) or BY_KEY[key]
         return f"{item.label} ({item.unit})" if item.unit else str(item.label)
 
-    return [_("Time"), _("Inverter"), *(label(key) for key in HISTORY_FIELDS)]
+    # Beyond the retention a row is an hour's roll-up: the count says how many readings it sums up.
+    return [_("Time"), _("Inverter"), _("Readings"), *(label(key) for key in HISTORY_FIELDS)]
 
 
 def daily_header():
@@ -195,14 +207,22 @@ def readings_rows(plant, first, last, header, *, since=None):
     start, _ = day_bounds(first, plant.tzinfo)
     _, end = day_bounds(last, plant.tzinfo)
     yield header
-    rows = (
-        Reading.objects.of_plant(plant)
-        .filter(slot__gte=start, slot__lt=end)
-        .order_by("slot", "inverter__serial_number")
-        .values_list("slot", "inverter__serial_number", *HISTORY_FIELDS)
+    five_minute_start = five_minute_history_start() or start
+    hours = (
+        ReadingHour.objects.of_plant(plant)
+        .filter(hour__gte=start, hour__lt=min(end, five_minute_start))
+        .order_by("hour", "inverter__serial_number")
+        .values_list("hour", "inverter__serial_number", "slots", *HISTORY_FIELDS)
     )
-    for slot, serial, *values in rows.iterator(chunk_size=2000):
-        yield [local_time(slot, plant.tzinfo), serial, *values]
+    slots = (
+        Reading.objects.of_plant(plant)
+        .filter(slot__gte=max(start, five_minute_start), slot__lt=end)
+        .order_by("slot", "inverter__serial_number")
+        .values_list("slot", "inverter__serial_number", Value(1), *HISTORY_FIELDS)
+    )
+    for rows in (hours, slots):
+        for moment, serial, count, *values in rows.iterator(chunk_size=2000):
+            yield [local_time(moment, plant.tzinfo), serial, count, *values]
 
 
 def daily_rows(plant, first, last, header, *, since=None):

@@ -10,7 +10,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from alarms.models import Alarm, AlarmCode
-from devices.models import Inverter
+from devices.models import InverterLive
 from energy.models import DailyEnergy, MonthlyEnergy
 
 from .models import Plant, PlantStatus, status_counts
@@ -32,9 +32,9 @@ def fleet_summary(user, *, watch_list=10, now=None):
     plants = Plant.objects.restrict(user, "view")
     counts = status_counts(plants)
     fresh = now - timedelta(seconds=2 * settings.POLL_INTERVAL_SECONDS)
-    power = Inverter.objects.filter(
-        datalogger__plant__in=plants, datalogger__archived_at__isnull=True, latest_at__gte=fresh
-    ).aggregate(w=Sum(Cast(KT("latest__pv_power"), IntegerField())))["w"]
+    power = InverterLive.objects.filter(
+        inverter__datalogger__plant__in=plants, inverter__datalogger__archived_at__isnull=True, at__gte=fresh
+    ).aggregate(w=Sum(Cast(KT("values__pv_power"), IntegerField())))["w"]
     today = timezone.localdate(now)
     production_today = DailyEnergy.objects.restrict(user, "view").filter(day=today)
     production_month = MonthlyEnergy.objects.restrict(user, "view").filter(month=today.replace(day=1))

@@ -78,7 +78,7 @@ def plant_create(request):
 
 def _dashboard(plant):
     """What the plant's dashboard and its live fragment show, for installers and customers alike."""
-    loggers = plant.dataloggers.filter(archived_at__isnull=True).prefetch_related("inverters")
+    loggers = plant.dataloggers.filter(archived_at__isnull=True).prefetch_related("inverters__live")
     inverters = [inv for lg in loggers for inv in lg.inverters.all()]
     return {
         "plant": plant,

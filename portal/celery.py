@@ -54,5 +54,5 @@ def schedule_polling(sender, **kwargs):
         options={"expires": 300},
     )
     sender.add_periodic_task(
-        24 * 3600, sender.signature("devices.tasks.prepare_history_partitions"), name="history partitions"
+        24 * 3600, sender.signature("devices.tasks.maintain_history"), name="history partitions and retention"
     )

@@ -201,6 +201,8 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 # `manage.py backup`: where archives go, and how many are kept (the oldest are removed).
 BACKUP_DIR = Path(env_str("BACKUP_DIR", str(BASE_DIR / "backups")))
 BACKUP_KEEP = env_int("BACKUP_KEEP", 14)
+# Months of 5-minute history kept; older months are rolled up by the hour (devices.ReadingHour).
+READINGS_RETENTION_MONTHS = env_int("READINGS_RETENTION_MONTHS", 13)
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 8 * 1024 * 1024)
 # Decoding is refused above this many megapixels (a few-kB PNG can declare 20,000 × 20,000).
 PHOTO_MAX_MEGAPIXELS = env_int("PHOTO_MAX_MEGAPIXELS", 40)

@@ -7,7 +7,7 @@ from django.db import connection
 from django.utils import timezone
 
 from alarms.models import Alarm
-from devices.models import Datalogger, DeviceStatus
+from devices.models import Datalogger, DeviceStatus, InverterLive
 from plants.models import PlantGrant
 from portal.models import User
 
@@ -40,9 +40,9 @@ def journey(company, installer):
     plant = make_plant(company, name="Résidence des Tilleuls, bâtiment B — Villeurbanne")
     logger = Datalogger.objects.create(plant=plant, serial_number="2401000123", host="127.0.0.1",
                                        status=DeviceStatus.ONLINE, last_seen_at=timezone.now())  # fmt: skip
-    inverter = logger.inverters.create(serial_number="KS0000123", status=DeviceStatus.ONLINE,
-                                       latest={"pv_power": 3150, "battery_power": -1020, "battery_soc": 62},
-                                       latest_at=timezone.now())  # fmt: skip
+    inverter = logger.inverters.create(serial_number="KS0000123", status=DeviceStatus.ONLINE)
+    live = {"pv_power": 3150, "battery_power": -1020, "battery_soc": 62}
+    InverterLive.objects.create(inverter=inverter, at=timezone.now(), values=live)
     alarm = Alarm.objects.create(plant=plant, datalogger=logger, inverter=inverter, code_id="F13",
                                  started_at=timezone.now())  # fmt: skip
     customer = make_user("lea", User.Role.CUSTOMER)

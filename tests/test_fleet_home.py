@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alarms.models import Alarm
-from devices.models import Datalogger, DeviceStatus, Inverter
+from devices.models import Datalogger, DeviceStatus, Inverter, InverterLive
 from energy.accounting import monthly_energy_update
 from energy.models import DailyEnergy
 from plants.models import Plant
@@ -29,9 +29,9 @@ def plant_in(company, status, name=None, *, pv_power=0, fault=False):
         last_seen_at=timezone.now(),
     )  # fmt: skip
     inverter = Inverter.objects.create(
-        datalogger=logger, serial_number=f"INV{plant.pk}", status=inverter_status,
-        latest={"pv_power": pv_power}, latest_at=timezone.now(),
-    )  # fmt: skip
+        datalogger=logger, serial_number=f"INV{plant.pk}", status=inverter_status
+    )
+    InverterLive.objects.create(inverter=inverter, values={"pv_power": pv_power}, at=timezone.now())
     if fault:
         Alarm.objects.create(plant=plant, datalogger=logger, inverter=inverter, code_id="F13",
                              started_at=timezone.now())  # fmt: skip
@@ -85,7 +85,7 @@ def test_power_capacity_and_production_are_the_fleets_own(installer, fleet):
 
 
 def test_stale_power_is_not_current_power(installer, fleet):
-    Inverter.objects.update(latest_at=timezone.now() - timedelta(minutes=30))
+    InverterLive.objects.update(at=timezone.now() - timedelta(minutes=30))
     page = text(login(installer).get(reverse("home")))
     assert "0\u00a0W" in page
 

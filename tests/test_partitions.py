@@ -1,25 +1,31 @@
 """The history's monthly partitions: created ahead, filled, detached, while the current month keeps
-taking readings from other connections (the polls), none of them waiting for a lock."""
+taking readings from other connections (the polls), none of them waiting for a lock; and months beyond
+the retention rolled up by the hour."""
 
 import threading
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from devices.models import Reading
+from devices.models import Reading, ReadingHour
 from devices.partitions import (
+    add_months,
     month_of,
+    partition_month,
     partition_name,
+    reading_history_expire,
     reading_partition_detach,
     reading_partitions,
     reading_partitions_ensure,
 )
 from devices.polling import poll_loggers
 
-from .conftest import attach_logger
+from .conftest import attach_logger, login
 
 pytestmark = pytest.mark.django_db(transaction=True)  # a concurrent detach runs outside transactions
 
@@ -48,6 +54,11 @@ def portal_lock_timeout():
     yield
     with connection.cursor() as cursor:
         cursor.execute("RESET lock_timeout")
+
+
+def now_between_slots():
+    """Now, off the 5-minute grid: never the slot the fixture's poll just stored."""
+    return timezone.now().replace(microsecond=0) + timedelta(seconds=1)
 
 
 def insert_reading(conn, inverter, slot):
@@ -86,7 +97,7 @@ def test_a_year_is_stored_in_partitions_created_ahead_while_a_poll_writes_the_cu
     first, last = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
     poll = other_connection()
     with poll.transaction():  # a poll's insert into the current month, not yet committed
-        insert_reading(poll, inverter, timezone.now().replace(second=0, microsecond=0))
+        insert_reading(poll, inverter, now_between_slots())
         attached = reading_partitions_ensure(first=first, last=datetime(year, 12, 1, tzinfo=UTC))
     poll.close()
 
@@ -101,7 +112,7 @@ def test_a_year_is_stored_in_partitions_created_ahead_while_a_poll_writes_the_cu
 def test_an_old_month_is_detached_while_polls_keep_writing_the_current_one(inverter):
     old = month_of(timezone.now() - timedelta(days=700))
     insert_slots(inverter, old, old + timedelta(days=2))
-    now = timezone.now().replace(second=0, microsecond=0)
+    now = now_between_slots()
     reader = other_connection()  # a long report that was reading the history before the detach
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM devices_reading")
@@ -138,3 +149,32 @@ def test_a_poll_in_a_month_without_partition_creates_it_and_stores_its_reading(i
 
     assert partition_name(month_of(later)) in reading_partitions()
     assert Reading.objects.filter(inverter=inverter, slot=later).exists()
+
+
+def test_a_month_beyond_the_retention_is_rolled_up_by_the_hour_and_still_charted(inverter, installer, plant):
+    oldest = partition_month(reading_partitions()[0])
+    first = oldest + timedelta(days=9)
+    with connection.cursor() as cursor:  # 1,000 W and 3,000 W in turn; a fault in one reading a day
+        cursor.execute(
+            "INSERT INTO devices_reading (inverter_id, slot, pv_power, pv_energy_today, fault_bits) "
+            "SELECT %s, s, CASE WHEN extract(minute FROM s)::int %% 10 = 0 THEN 1000 ELSE 3000 END, "
+            "extract(minute FROM s)::int * 2, CASE WHEN extract(hour FROM s) = 12 "
+            "AND extract(minute FROM s) = 5 THEN 4 ELSE 0 END "
+            "FROM generate_series(%s::timestamptz, %s::timestamptz, '5 minutes') s",
+            [inverter.pk, first, first + timedelta(days=3) - timedelta(minutes=5)],
+        )
+    a_year_later = add_months(oldest, settings.READINGS_RETENTION_MONTHS + 1)
+
+    assert reading_history_expire(now=a_year_later) == [partition_name(oldest)]
+
+    assert reading_history_expire(now=a_year_later) == []
+    assert partition_name(oldest) not in reading_partitions()
+    assert not Reading.objects.filter(slot__lt=add_months(oldest, 1)).exists()
+    hours = ReadingHour.objects.filter(inverter=inverter).order_by("hour")
+    assert hours.count() == 3 * 24 and {h.slots for h in hours} == {12}
+    noon = hours.get(hour=first.replace(hour=12))
+    assert (noon.pv_power, noon.pv_energy_today, noon.fault_bits) == (2000, Decimal("11.0"), 4)
+    day = (first + timedelta(days=1)).date()  # a whole local day inside the three
+    curves = login(installer).get(f"/api/v1/plants/{plant.pk}/power/?date={day}").json()
+    assert curves["hourly"] is True
+    assert len(curves["slots"]) == 24 and curves["pv_power"] == [2000.0] * 24

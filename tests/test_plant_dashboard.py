@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from devices.models import Datalogger, DeviceStatus, Inverter, Reading
+from devices.models import Datalogger, DeviceStatus, Inverter, InverterLive, Reading
 from energy.accounting import monthly_energy_update
 from energy.models import DailyEnergy
 from plants.models import SystemType
@@ -26,12 +26,18 @@ def inverter(plant):
         plant=plant, serial_number="2401000077", host="127.0.0.1", status=DeviceStatus.ONLINE,
         last_seen_at=timezone.now() - timedelta(seconds=40),
     )  # fmt: skip
-    return Inverter.objects.create(
-        datalogger=logger, serial_number="KS0000077", status=DeviceStatus.ONLINE, model_name="BluE-S 6000D",
-        latest={"pv_power": 3150, "load_power": 1210, "grid_power": -920, "battery_power": -1020,
+    inverter = Inverter.objects.create(
+        datalogger=logger,
+        serial_number="KS0000077",
+        status=DeviceStatus.ONLINE,
+        model_name="BluE-S 6000D",
+    )
+    InverterLive.objects.create(
+        inverter=inverter, at=timezone.now() - timedelta(seconds=40),
+        values={"pv_power": 3150, "load_power": 1210, "grid_power": -920, "battery_power": -1020,
                 "battery_soc": 62.5, "pv_energy_today": 8.4},
-        latest_at=timezone.now() - timedelta(seconds=40),
     )  # fmt: skip
+    return inverter
 
 
 def test_the_live_flow_says_directions_in_words_with_french_numbers(installer, plant, inverter):
@@ -45,7 +51,7 @@ def test_the_live_flow_says_directions_in_words_with_french_numbers(installer, p
 
 
 def test_values_older_than_two_poll_cycles_are_shown_as_stale(installer, plant, inverter, settings):
-    Inverter.objects.update(latest_at=timezone.now() - timedelta(seconds=3 * settings.POLL_INTERVAL_SECONDS))
+    InverterLive.objects.update(at=timezone.now() - timedelta(seconds=3 * settings.POLL_INTERVAL_SECONDS))
     page = text(login(installer).get(reverse("plants:detail", args=[plant.pk])))
     assert "Pas en direct\u00a0: dernières valeurs reçues il y a 3\u00a0min" in page
     assert "En direct" not in page
@@ -146,7 +152,7 @@ def test_csv_exports_for_the_plants_customer_in_french_excel(customer, granted_p
     daily = _csv(client.get(f"/plants/{granted_plant.pk}/energy.csv?start=2026-06-01&end=2026-06-30"))
     assert daily[0][0] == "Jour" and daily[1][:2] == ["2026-06-01", "21400"] and daily[1][-1] == "50"
     readings = _csv(client.get(f"/plants/{granted_plant.pk}/readings.csv?start=2026-06-01&end=2026-06-01"))
-    assert readings[1][:3] == ["2026-06-01 12:00:00 +02:00", "KS0000077", "4100"]
+    assert readings[1][:4] == ["2026-06-01 12:00:00 +02:00", "KS0000077", "1", "4100"]
 
 
 def test_csv_range_errors_are_400s_with_the_reason(installer, plant):

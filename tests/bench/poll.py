@@ -9,7 +9,8 @@ steady state that is measured, with the rows it really inserted. In the same run
 loop (pysolarmanv5's async client, same concurrency, same three blocks, no decode, no storage) reads
 the same simulator, so that the portal's overhead is a ratio. The last line reads:
 polls_per_s=<n> bare_polls_per_s=<n> overhead_ratio=<n> cycle_s=<n> rows_inserted=<n> peak_rss_mb=<n>
-inverter_hot_update_pct=<n> (the share of the inverters' row updates made in place)
+inverter_hot_update_pct=<n> live_hot_update_pct=<n> (the share of the row updates of the inverters'
+and of their live values' tables made in place)
 """
 
 import os
@@ -94,15 +95,21 @@ def create_fleet(port, reach="direct"):
 
 
 def hot_updates():
-    """(updates, of which HOT) of the inverters' table so far."""
+    """{table: (updates, of which HOT)} of the inverters' and their live values' tables so far."""
     from django.db import connection
 
     time.sleep(1)  # the statistics are flushed at the end of each transaction, asynchronously
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'devices_inverter'"
+            "SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+            "WHERE relname IN ('devices_inverter', 'devices_inverterlive')"
         )
-        return cursor.fetchone()
+        return {table: (updates, hot) for table, updates, hot in cursor.fetchall()}
+
+
+def hot_pct(before, after, table):
+    updates, hot = (a - b for a, b in zip(after[table], before[table], strict=True))
+    return 100 * hot / max(1, updates)
 
 
 def run_cycle(cycle_at):
@@ -184,10 +191,9 @@ def main():
         wait_for_port(port, simulator)
         ok, cold, _rows = run_cycle(slot)
         print(f"cold cycle (identities read): {ok}/{INVERTERS} in {cold:.1f} s", flush=True)
-        updates_before, hot_before = hot_updates()
+        before = hot_updates()
         ok, cycle, rows = run_cycle(slot + timedelta(minutes=5))
-        updates, hot = hot_updates()
-        hot_pct = 100 * (hot - hot_before) / max(1, updates - updates_before)
+        after = hot_updates()
         print(f"steady cycle: {ok}/{INVERTERS} in {cycle:.1f} s; rows inserted: {rows}", flush=True)
         bare_ok, bare = bare_cycle(port)
         print(f"bare client: {bare_ok}/{INVERTERS} in {bare:.1f} s", flush=True)
@@ -199,7 +205,8 @@ def main():
     print(
         f"polls_per_s={polls:.0f} bare_polls_per_s={bare_polls:.0f} overhead_ratio={bare_polls / polls:.2f} "
         f"cycle_s={cycle:.1f} rows_inserted={rows} peak_rss_mb={rss:.0f} "
-        f"inverter_hot_update_pct={hot_pct:.0f}"
+        f"inverter_hot_update_pct={hot_pct(before, after, 'devices_inverter'):.0f} "
+        f"live_hot_update_pct={hot_pct(before, after, 'devices_inverterlive'):.0f}"
     )
 
 

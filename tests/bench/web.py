@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.bench.poll import free_port, wait_for_port
@@ -79,16 +79,22 @@ def seed():
         cursor.execute(
             """
             INSERT INTO devices_inverter (datalogger_id, serial_number, model_name, battery_name, firmware,
-                rated_power_w, status, last_seen_at, latest, latest_at, grid_sign_check)
+                rated_power_w, status, last_seen_at, grid_sign_check)
             SELECT d.id, 'KS' || d.serial_number, 'BluE-S 6000D', 'AURA 10KM-BG', 'ARM 1.2.3', 6000,
-                CASE WHEN d.plant_id %% 100 < 8 THEN 'offline' ELSE 'online' END, %s,
-                jsonb_build_object('pv_power', 2000 + d.id %% 3000, 'load_power', 900, 'grid_power', -400,
-                    'battery_power', -700, 'battery_soc', 55.0, 'pv_energy_today', 12.3,
-                    'load_energy_today', 8.1, 'grid_import_today', 1.2, 'grid_export_today', 4.4),
-                %s, '{}'::jsonb
+                CASE WHEN d.plant_id %% 100 < 8 THEN 'offline' ELSE 'online' END, %s, '{}'::jsonb
             FROM devices_datalogger d
             """,
-            [now, now],
+            [now],
+        )
+        cursor.execute(
+            """
+            INSERT INTO devices_inverterlive (inverter_id, values, at)
+            SELECT i.id, jsonb_build_object('pv_power', 2000 + i.datalogger_id %% 3000, 'load_power', 900,
+                    'grid_power', -400, 'battery_power', -700, 'battery_soc', 55.0, 'pv_energy_today', 12.3,
+                    'load_energy_today', 8.1, 'grid_import_today', 1.2, 'grid_export_today', 4.4), %s
+            FROM devices_inverter i
+            """,
+            [now],
         )
         # This month's daily energy of every plant.
         today = timezone.localdate()
@@ -199,13 +205,39 @@ def concurrent_p95_ms(port, path, cookie, clients=8):
     return statistics.quantiles([t for run in runs for t in run], n=20)[-1]
 
 
-def bytes_per_million_readings():
+def bytes_per_million_readings(inverters=350, days=10):
+    """Disk per million readings as polls write them: every inverter's row slot after slot (so the
+    key index splits as it does in production), every column filled, into next month's partition,
+    empty until then. Heap, indexes, free-space and visibility maps, after the vacuum that
+    autovacuum would run."""
     from django.db import connection
 
+    from devices.models import Inverter
+    from devices.partitions import add_months, month_of, partition_name, reading_partitions_ensure
+
+    month = add_months(month_of(datetime.now(UTC)), 1)
+    reading_partitions_ensure(first=month, last=month)
+    ids = list(Inverter.objects.order_by("pk").values_list("pk", flat=True)[:inverters])
     with connection.cursor() as cursor:
-        cursor.execute(  # the parent of the monthly partitions holds nothing itself
-            "SELECT sum(pg_total_relation_size(inhrelid)), (SELECT count(*) FROM devices_reading) "
-            "FROM pg_inherits WHERE inhparent = 'devices_reading'::regclass"
+        cursor.execute(
+            """
+            INSERT INTO devices_reading (inverter_id, slot, pv_power, load_power, grid_power, battery_power,
+                battery_soc, pv_energy_today, load_energy_today, grid_import_today, grid_export_today,
+                battery_charge_today, battery_discharge_today, warning_bits, fault_bits, pv_energy_total,
+                load_energy_total, grid_import_total, grid_export_total, battery_charge_total,
+                battery_discharge_total)
+            SELECT i, slot, 3000 + i, 900, -400, -700, 550, 120, 80, 20, 40, 30, 25, 0, 0,
+                40000 + i, 20000, 5000, 10000, 700, 600
+            FROM generate_series(%s::timestamptz, %s::timestamptz - interval '5 minutes', '5 minutes')
+                AS slot, unnest(%s::bigint[]) AS i
+            ORDER BY slot, i
+            """,
+            [month, month + timedelta(days=days), ids],
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {partition_name(month)}")
+        cursor.execute(
+            f"SELECT pg_total_relation_size('{partition_name(month)}'), count(*) FROM {partition_name(month)}"
         )
         size, rows = cursor.fetchone()
     return size / rows * 1_000_000
