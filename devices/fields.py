@@ -38,6 +38,8 @@ class ScaledIntegerField(models.DecimalField):
         return self.db_type(connection)
 
     def get_db_prep_value(self, value, connection, prepared=False):
+        if isinstance(value, float | int) and not isinstance(value, bool):  # a decoded register: fast
+            return round(value * 10**self.decimal_places)
         if not prepared:
             value = self.get_prep_value(value)
         return None if value is None else int(value.scaleb(self.decimal_places).to_integral_value())
@@ -55,8 +57,10 @@ class Bits32Field(models.IntegerField):
     """32 fault or warning bits in a 4-byte integer column (bit 31 is the sign bit there)."""
 
     def get_db_prep_value(self, value, connection, prepared=False):
-        value = super().get_db_prep_value(value, connection, prepared)
-        return None if value is None else value - 2**32 if value >= 2**31 else value
+        if value is None:
+            return None
+        value = int(value)
+        return value - 2**32 if value >= 2**31 else value
 
     def from_db_value(self, value, expression, connection):
         return None if value is None else value & 0xFFFFFFFF

@@ -24,6 +24,7 @@ Input registers exist from 3000 to 3792, holding registers from 3200 to 3246 (th
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
@@ -104,11 +105,12 @@ class Register:
     setting: Setting | None = None
     history: bool = False  # a column of devices.Reading
 
-    @property
+    # Cached: every poll decodes some fifty registers with them.
+    @cached_property
     def count(self):
         return 2 if self.kind in (Kind.U32, Kind.BITS) else self.length
 
-    @property
+    @cached_property
     def decimals(self):
         """Decimal places of the scale (0.01 → 2): decoded values are rounded to them."""
         return len(repr(self.scale).partition(".")[2].rstrip("0"))
@@ -454,11 +456,13 @@ class Block:
     count: int
     registers: tuple
 
+    @cached_property
+    def spans(self):
+        """Each register with where its words start and end in the block's."""
+        return tuple((r, r.address - self.start, r.address - self.start + r.count) for r in self.registers)
+
     def decode(self, words):
-        return {
-            r.key: r.decode(words[r.address - self.start : r.address - self.start + r.count])
-            for r in self.registers
-        }
+        return {r.key: r.decode(words[start:end]) for r, start, end in self.spans}
 
 
 def plan(registers):

@@ -8,6 +8,7 @@ is a DeviceError carrying a Reason, so that callers can say in words what went w
 import asyncio
 import contextlib
 import dataclasses
+import ipaddress
 import socket
 import threading
 from collections.abc import Callable
@@ -114,6 +115,14 @@ class Endpoint:
 async def resolve(endpoint):
     """The endpoint with its host resolved to an address it is allowed to reach (DeviceError if none)."""
     if endpoint.allowed is None:
+        return endpoint
+    try:  # an address already (most loggers): no resolver thread to ask
+        ipaddress.ip_address(endpoint.host)
+    except ValueError:
+        pass
+    else:
+        if not endpoint.allowed(endpoint.host):
+            raise DeviceError(Reason.NOT_ALLOWED)
         return endpoint
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(

@@ -236,13 +236,14 @@ def test_a_never_seen_address_gets_one_neutral_answer_whatever_the_port_does(sim
     assert len(errors) == 1 and "Aucun enregistreur n'a répondu" in errors.pop()
 
 
-def test_an_address_outside_the_allowed_ranges_is_refused_before_connecting(simulator, plant, settings):
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])  # a name resolved, an address as is
+def test_an_address_outside_the_allowed_ranges_is_refused_before_connecting(simulator, plant, settings, host):
     settings.DATALOGGER_ALLOWED_NETWORKS = []
     listener = socket.create_server(("127.0.0.1", 0))
     listener.setblocking(False)
     port = listener.getsockname()[1]
     logger = Datalogger.objects.create(
-        plant=plant, serial_number="2420000002", reach="direct", host="localhost", port=port
+        plant=plant, serial_number="2420000002", reach="direct", host=host, port=port
     )
     (result,) = polling.poll_loggers([logger.id])
     assert "plage privée ou réservée" in result.error

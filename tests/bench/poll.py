@@ -7,7 +7,8 @@ Celery worker process does, decoding and storing into PostgreSQL (database `aura
 cycle also reads identities and creates the inverters; the second, in its own history slot, is the
 steady state that is measured, with the rows it really inserted. In the same run, a bare client
 loop (pysolarmanv5's async client, same concurrency, same three blocks, no decode, no storage) reads
-the same simulator, so that the portal's overhead is a ratio. The last line reads:
+the same simulator, so that the portal's overhead is a ratio; the two alternate, twice each, each
+portal cycle in a slot of its own, and the better run of each is kept. The last line reads:
 polls_per_s=<n> bare_polls_per_s=<n> overhead_ratio=<n> cycle_s=<n> rows_inserted=<n> peak_rss_mb=<n>
 inverter_hot_update_pct=<n> live_hot_update_pct=<n> (the share of the row updates of the inverters'
 and of their live values' tables made in place)
@@ -192,16 +193,22 @@ def main():
         ok, cold, _rows = run_cycle(slot)
         print(f"cold cycle (identities read): {ok}/{INVERTERS} in {cold:.1f} s", flush=True)
         before = hot_updates()
-        ok, cycle, rows = run_cycle(slot + timedelta(minutes=5))
+        # The portal and the bare client in turn, twice each, the better of each pair kept: the
+        # simulator shares the two cores, and a single run of either varies by up to 20 %.
+        portal_runs, bare_runs = [], []
+        for run in range(2):
+            ok, cycle, rows = run_cycle(slot + timedelta(minutes=5 * (run + 1)))
+            print(f"steady cycle: {ok}/{INVERTERS} in {cycle:.1f} s; rows inserted: {rows}", flush=True)
+            portal_runs.append((ok / cycle, cycle, rows))
+            bare_ok, bare = bare_cycle(port)
+            print(f"bare client: {bare_ok}/{INVERTERS} in {bare:.1f} s", flush=True)
+            bare_runs.append(bare_ok / bare)
         after = hot_updates()
-        print(f"steady cycle: {ok}/{INVERTERS} in {cycle:.1f} s; rows inserted: {rows}", flush=True)
-        bare_ok, bare = bare_cycle(port)
-        print(f"bare client: {bare_ok}/{INVERTERS} in {bare:.1f} s", flush=True)
     finally:
         simulator.terminate()
         simulator.wait(10)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    polls, bare_polls = ok / cycle, bare_ok / bare
+    (polls, cycle, rows), bare_polls = max(portal_runs), max(bare_runs)
     print(
         f"polls_per_s={polls:.0f} bare_polls_per_s={bare_polls:.0f} overhead_ratio={bare_polls / polls:.2f} "
         f"cycle_s={cycle:.1f} rows_inserted={rows} peak_rss_mb={rss:.0f} "
