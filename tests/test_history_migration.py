@@ -1,0 +1,77 @@
+"""Migration 0008 on a database that already holds history: rows copied into monthly partitions with
+the register map's integers, nothing lost or rounded, run in a scratch database of its own."""
+
+import importlib
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from django.db import connection
+
+MIGRATION = importlib.import_module("devices.migrations.0008_partitioned_history")
+# devices_reading as migrations 0001-0007 left it (numerics, bigint bits).
+BEFORE = """
+CREATE TABLE devices_inverter (id bigint PRIMARY KEY);
+CREATE TABLE devices_reading (
+    inverter_id bigint NOT NULL REFERENCES devices_inverter (id), slot timestamptz NOT NULL,
+    pv_power integer, load_power integer, grid_power integer, battery_power integer,
+    battery_soc numeric(4, 1), pv_energy_total numeric(12, 1), load_energy_total numeric(12, 1),
+    grid_import_total numeric(12, 1), grid_export_total numeric(12, 1), battery_charge_total integer,
+    battery_discharge_total integer, pv_energy_today numeric(4, 1), grid_import_today numeric(4, 1),
+    grid_export_today numeric(4, 1), load_energy_today numeric(4, 1), battery_discharge_today numeric(4, 1),
+    battery_charge_today numeric(4, 1), warning_bits bigint, fault_bits bigint,
+    CONSTRAINT devices_reading_pkey PRIMARY KEY (inverter_id, slot)
+);
+CREATE INDEX reading_slot_brin ON devices_reading USING brin (slot);
+INSERT INTO devices_inverter VALUES (1);
+INSERT INTO devices_reading VALUES
+    (1, '2025-03-31 23:55+00', 4200, 900, -1500, -700, 55.3, 1234567.8, 2345.6, 1234.5, 5432.1, 812, 790,
+     31.4, 0.2, 12.9, 9.9, 3.1, 4.2, 0, 2147483649),
+    (1, '2025-04-01 00:00+00', 0, 400, 400, 0, 20.0, 1234567.9, 2345.7, 1234.6, 5432.1, 812, 790,
+     0.0, 0.1, 0.0, 0.1, 0.0, 0.0, 65536, 0);
+"""
+
+
+@pytest.fixture
+def scratch():
+    """An empty database beside the test one, dropped afterwards."""
+    db = connection.settings_dict
+    params = {"user": db["USER"], "host": db["HOST"], "port": db["PORT"], "password": db["PASSWORD"] or None}
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+        admin.execute("DROP DATABASE IF EXISTS aura_migration_check")
+        admin.execute("CREATE DATABASE aura_migration_check")
+    try:
+        with psycopg.connect(dbname="aura_migration_check", autocommit=True, **params) as conn:
+            conn.execute("SET TIME ZONE 'UTC'")
+            yield conn
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+            admin.execute("DROP DATABASE aura_migration_check")
+
+
+def test_existing_history_is_copied_into_monthly_partitions_as_the_inverters_integers(scratch):
+    scratch.execute(BEFORE)
+
+    scratch.execute(MIGRATION.PARTITIONED)
+
+    partitions = [
+        name
+        for (name,) in scratch.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'devices_reading'::regclass ORDER BY 1"
+        )
+    ]
+    assert partitions[:2] == ["devices_reading_p202503", "devices_reading_p202504"]
+    now = datetime.now(UTC)
+    assert (
+        partitions[-1] == f"devices_reading_p{now.year + (now.month + 1) // 12}{(now.month + 1) % 12 + 1:02d}"
+    )
+    rows = scratch.execute(
+        "SELECT tableoid::regclass::text, pv_power, battery_soc, pv_energy_total, pv_energy_today, "
+        "battery_charge_total, warning_bits, fault_bits FROM devices_reading ORDER BY slot"
+    ).fetchall()
+    assert rows == [
+        ("devices_reading_p202503", 4200, 553, 12345678, 314, 812, 0, -(2**31) + 1),
+        ("devices_reading_p202504", 0, 200, 12345679, 0, 812, 65536, 0),
+    ]
+    assert scratch.execute("SELECT to_regclass('devices_reading_old')").fetchone() == (None,)
