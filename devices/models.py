@@ -355,19 +355,10 @@ class ReadingQuerySet(models.QuerySet):
         return self.filter(inverter__datalogger__plant=plant)
 
 
-class Reading(models.Model):
-    """One inverter's values at one history slot (5 minutes by default).
+class HistoryValues(models.Model):
+    """The register map's history values (registermap.HISTORY_FIELDS; a test holds them equal), typed
+    from their registers. Null where the inverter's value was outside its sanity limits and discarded."""
 
-    The key (inverter, slot) makes storage idempotent: a retried poll writes the same slot once.
-    The primary-key index serves "one inverter, time range"; `InverterLive` serves "last value".
-    """
-
-    pk = models.CompositePrimaryKey("inverter_id", "slot")
-    # No index of its own: the primary key (inverter, slot) already serves every lookup by inverter.
-    inverter = models.ForeignKey(Inverter, on_delete=models.CASCADE, related_name="readings", db_index=False)
-    slot = models.DateTimeField()
-    # The columns are the register map's history values (registermap.HISTORY_FIELDS; a test holds
-    # them equal). Null where the inverter's value was outside its sanity limits and discarded.
     pv_power = history_field("pv_power")
     load_power = history_field("load_power")
     grid_power = history_field("grid_power")  # three phases, positive = import
@@ -389,6 +380,22 @@ class Reading(models.Model):
     warning_bits = history_field("warning_bits")
     fault_bits = history_field("fault_bits")
 
+    class Meta:
+        abstract = True
+
+
+class Reading(HistoryValues):
+    """One inverter's values at one history slot (5 minutes by default).
+
+    The key (inverter, slot) makes storage idempotent: a retried poll writes the same slot once.
+    The primary-key index serves "one inverter, time range"; `InverterLive` serves "last value".
+    """
+
+    pk = models.CompositePrimaryKey("inverter_id", "slot")
+    # No index of its own: the primary key (inverter, slot) already serves every lookup by inverter.
+    inverter = models.ForeignKey(Inverter, on_delete=models.CASCADE, related_name="readings", db_index=False)
+    slot = models.DateTimeField()
+
     objects = ReadingQuerySet.as_manager()
 
     class Meta:
@@ -399,7 +406,7 @@ class Reading(models.Model):
         return f"{self.inverter_id} @ {self.slot:%Y-%m-%d %H:%M}"
 
 
-class ReadingHour(models.Model):
+class ReadingHour(HistoryValues):
     """One inverter's readings of one UTC hour, rolled up when their month leaves the 5-minute history
     (settings.READINGS_RETENTION_MONTHS): powers and state of charge averaged, counters and totals as
     at the hour's last reading, fault and warning bits of any reading in the hour. Kept for good;
@@ -411,25 +418,6 @@ class ReadingHour(models.Model):
     )
     hour = models.DateTimeField()
     slots = models.PositiveSmallIntegerField(help_text="5-minute readings rolled up")
-    pv_power = history_field("pv_power")
-    load_power = history_field("load_power")
-    grid_power = history_field("grid_power")
-    battery_power = history_field("battery_power")
-    battery_soc = history_field("battery_soc")
-    pv_energy_total = history_field("pv_energy_total")
-    load_energy_total = history_field("load_energy_total")
-    grid_import_total = history_field("grid_import_total")
-    grid_export_total = history_field("grid_export_total")
-    battery_charge_total = history_field("battery_charge_total")
-    battery_discharge_total = history_field("battery_discharge_total")
-    pv_energy_today = history_field("pv_energy_today")
-    grid_import_today = history_field("grid_import_today")
-    grid_export_today = history_field("grid_export_today")
-    load_energy_today = history_field("load_energy_today")
-    battery_discharge_today = history_field("battery_discharge_today")
-    battery_charge_today = history_field("battery_charge_today")
-    warning_bits = history_field("warning_bits")
-    fault_bits = history_field("fault_bits")
 
     objects = ReadingQuerySet.as_manager()
 

@@ -7,10 +7,12 @@ from importlib import metadata
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from devices.hubstate import hub_status
 from devices.models import Datalogger, Reach
+from devices.partitions import add_months, month_of, partition_name, reading_partitions
 from portal.celery import app
 
 from .heartbeat import WORKER_HEARTBEAT_SECONDS, WORKERS_KEY
@@ -72,6 +74,17 @@ def _migrations():
     return {"ok": True, "detail": detail, "version": version}
 
 
+def _history():
+    """The history's partitions are made ahead by the daily beat task: next month's must exist, or
+    polls will be making it themselves from the 1st (and the beat is not running)."""
+    following = add_months(month_of(timezone.now()), 1)
+    if partition_name(following) not in reading_partitions():
+        return {"ok": False, "detail": _("no history partition for %(month)s yet: is the beat running?")
+                % {"month": f"{following:%Y-%m}"}}  # fmt: skip
+    return {"ok": True, "detail": _("history partitions ready until %(month)s")
+            % {"month": reading_partitions()[-1].removeprefix("devices_reading_p")}}  # fmt: skip
+
+
 def _hub():
     """The logger hub, when some logger calls in: up, and how many sticks are connected."""
     status = hub_status()
@@ -91,7 +104,7 @@ def _check(probe):
 
 def health_report(*, deep=False):
     """What is up, in words. The quick report reads the workers' heartbeats; `deep` (for monitoring)
-    also pings them through the broker."""
+    also pings them through the broker and checks that next month has its history partition."""
     report = {"database": _check(_database), "redis": _check(_redis)}
     if report["database"]["ok"]:
         report["migrations"] = _migrations()
@@ -103,4 +116,6 @@ def health_report(*, deep=False):
     else:
         # Workers are reached through Redis: with Redis down, nothing can be known of them.
         report["celery"] = {"ok": False, "detail": _("unknown: the broker (Redis) is down")}
+    if deep and report["database"]["ok"]:
+        report["history"] = _history()
     return report

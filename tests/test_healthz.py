@@ -10,7 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
+from django.utils import timezone
 
+from devices.partitions import add_months, month_of, partition_name
 from portal import health
 from portal.heartbeat import WORKERS_KEY, worker_heartbeat
 from portal.redisconn import redis_client
@@ -88,3 +90,17 @@ def test_it_names_the_running_version_and_pending_migrations(client, db):
 
 def test_the_models_and_their_migrations_agree(db):
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)  # exits non-zero if not
+
+
+def test_the_deep_check_says_when_next_months_history_partition_is_missing(client, db):
+    report = client.get("/healthz?deep=1", HTTP_ACCEPT="application/json").json()
+    assert report["history"]["ok"]
+    following = add_months(month_of(timezone.now()), 1)
+    with connection.cursor() as cursor:  # undone with the test's transaction
+        cursor.execute(f'ALTER TABLE devices_reading DETACH PARTITION "{partition_name(following)}"')
+
+    response = client.get("/healthz?deep=1", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 503
+    detail = f"pas encore de partition d'historique pour {following:%Y-%m}\u00a0: le beat tourne-t-il\u00a0?"
+    assert response.json()["history"] == {"ok": False, "detail": detail}

@@ -33,6 +33,14 @@ os.environ["DATABASE_URL"] = f"{BASE_URL}/aura_bench_web"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,testserver")
+# Every history column, as a poll fills them (tenths of kWh and of % as stored).
+INSERT_READINGS = """
+    INSERT INTO devices_reading (inverter_id, slot, pv_power, load_power, grid_power, battery_power,
+        battery_soc, pv_energy_today, load_energy_today, grid_import_today, grid_export_today,
+        battery_charge_today, battery_discharge_today, warning_bits, fault_bits, pv_energy_total,
+        load_energy_total, grid_import_total, grid_export_total, battery_charge_total,
+        battery_discharge_total)
+"""
 
 
 def create_database():
@@ -148,12 +156,8 @@ def seed_year_of_readings(plant, now):
     reading_partitions_ensure(first=now - timedelta(days=366), last=now)
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            INSERT INTO devices_reading (inverter_id, slot, pv_power, load_power, grid_power, battery_power,
-                battery_soc, pv_energy_today, load_energy_today, grid_import_today, grid_export_today,
-                battery_charge_today, battery_discharge_today, warning_bits, fault_bits, pv_energy_total,
-                load_energy_total, grid_import_total, grid_export_total, battery_charge_total,
-                battery_discharge_total)
+            INSERT_READINGS
+            + """
             SELECT %s, slot, 3000, 900, -400, -700, 550, m / 6, m / 9, m / 40, m / 20, m / 30, m / 35, 0, 0,
                 n * 2, n, n / 4, n / 2, n / 30, n / 35
             FROM generate_series(date_trunc('hour', %s::timestamptz) - interval '365 days',
@@ -220,12 +224,8 @@ def bytes_per_million_readings(inverters=350, days=10):
     ids = list(Inverter.objects.order_by("pk").values_list("pk", flat=True)[:inverters])
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            INSERT INTO devices_reading (inverter_id, slot, pv_power, load_power, grid_power, battery_power,
-                battery_soc, pv_energy_today, load_energy_today, grid_import_today, grid_export_today,
-                battery_charge_today, battery_discharge_today, warning_bits, fault_bits, pv_energy_total,
-                load_energy_total, grid_import_total, grid_export_total, battery_charge_total,
-                battery_discharge_total)
+            INSERT_READINGS
+            + """
             SELECT i, slot, 3000 + i, 900, -400, -700, 550, 120, 80, 20, 40, 30, 25, 0, 0,
                 40000 + i, 20000, 5000, 10000, 700, 600
             FROM generate_series(%s::timestamptz, %s::timestamptz - interval '5 minutes', '5 minutes')
