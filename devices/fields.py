@@ -44,9 +44,6 @@ class ScaledIntegerField(models.DecimalField):
             value = self.get_prep_value(value)
         return None if value is None else int(value.scaleb(self.decimal_places).to_integral_value())
 
-    def get_db_prep_save(self, value, connection):
-        return self.get_db_prep_value(value, connection)
-
     def from_db_value(self, value, expression, connection):
         if value is None:
             return None

@@ -87,7 +87,8 @@ def reading_partition_detach(*, month):
     """Detach `month`'s partition without blocking the other months' reads and inserts; returns the
     detached table's name (`…_detached`), or None when there was none. Runs outside any transaction
     (PostgreSQL requires it) and waits for the queries already reading that month."""
-    name = partition_name(month_of(month))
+    month = month_of(month)
+    name = partition_name(month)
     if name not in reading_partitions():
         return None
     with connection.cursor() as cursor:
@@ -96,7 +97,7 @@ def reading_partition_detach(*, month):
         # not hold the inverters it mentions (they may be deleted).
         cursor.execute(f'ALTER TABLE "{name}" RENAME TO "{name}_detached"')
         cursor.execute(f'ALTER TABLE "{name}_detached" DROP CONSTRAINT "{INVERTER_FK}"')
-    _attached.discard(month_of(month))
+    _attached.discard(month)
     return f"{name}_detached"
 
 
@@ -104,11 +105,7 @@ def _partition_attach(month):
     name = partition_name(month)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [PARENT])
-        cursor.execute(
-            "SELECT 1 FROM pg_inherits WHERE inhparent = %s::regclass AND inhrelid = to_regclass(%s)",
-            [PARENT, name],
-        )
-        if cursor.fetchone():
+        if name in reading_partitions():
             return False
         start, end = month.isoformat(), add_months(month, 1).isoformat()
         cursor.execute(f'CREATE TABLE "{name}" (LIKE "{PARENT}" INCLUDING DEFAULTS)')

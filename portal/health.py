@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from devices.hubstate import hub_status
 from devices.models import Datalogger, Reach
-from devices.partitions import add_months, month_of, partition_name, reading_partitions
+from devices.partitions import add_months, month_of, partition_month, partition_name, reading_partitions
 from portal.celery import app
 
 from .heartbeat import WORKER_HEARTBEAT_SECONDS, WORKERS_KEY
@@ -78,11 +78,12 @@ def _history():
     """The history's partitions are made ahead by the daily beat task: next month's must exist, or
     polls will be making it themselves from the 1st (and the beat is not running)."""
     following = add_months(month_of(timezone.now()), 1)
-    if partition_name(following) not in reading_partitions():
+    partitions = reading_partitions()
+    if partition_name(following) not in partitions:
         return {"ok": False, "detail": _("no history partition for %(month)s yet: is the beat running?")
                 % {"month": f"{following:%Y-%m}"}}  # fmt: skip
     return {"ok": True, "detail": _("history partitions ready until %(month)s")
-            % {"month": reading_partitions()[-1].removeprefix("devices_reading_p")}}  # fmt: skip
+            % {"month": f"{partition_month(partitions[-1]):%Y-%m}"}}  # fmt: skip
 
 
 def _hub():
