@@ -15,7 +15,7 @@ from portal.scoping import api_action
 from . import services
 from .filters import PlantFilterSet
 from .forms import PlantForm
-from .models import Plant, PlantGrant, PlantPhoto
+from .models import Plant, PlantGrant, PlantPhoto, fleet_counts
 
 
 def as_drf_error(error: DjangoValidationError):
@@ -115,6 +115,13 @@ class PlantViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return Plant.objects.restrict(self.request.user, api_action(self.request)).order_by("name")
+
+    def paginate_queryset(self, queryset):
+        # The list's total from the fleet counters when at most the status filters it.
+        filters = PlantFilterSet(self.request.query_params)
+        if filters.is_valid():
+            self.paginator.known_count = filters.known_count(fleet_counts(self.request.user)[0])
+        return super().paginate_queryset(queryset)
 
     def perform_create(self, serializer):
         plant = services.plant_create(

@@ -24,6 +24,14 @@ class PlantFilterSet(django_filters.FilterSet):
         model = Plant
         fields = []
 
+    def known_count(self, counts):
+        """How many plants a valid filter shows when at most the status filters them, from the
+        status `counts` (every plant the user sees); None when another filter is set."""
+        data = self.form.cleaned_data
+        if any(value for name, value in data.items() if name != "status"):
+            return None
+        return counts[data["status"]] if data.get("status") else sum(counts.values())
+
     def search(self, plants, name, value):
         """By name, address or city (contains; trigram indexes), or by a logger's SN (exact)."""
         by_sn = Datalogger.objects.filter(serial_number=value.strip()).values("plant")

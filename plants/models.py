@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models
-from django.db.models import Case, Count, F, Q, Value, When
+from django.db.models import Case, Count, F, Q, Sum, Value, When
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -164,12 +164,22 @@ STORED_STATUS = {
 SERVICE_FIELDS = {*STORED_STATUS, "customer_history_from", "battery_confirmed"}
 
 
-def status_counts(plants):
-    """How many of `plants` are in each status, every status present: one GROUP BY."""
+def fleet_counts(user):
+    """How many of the plants `user` sees are in each status (every status present), and their
+    installed kWp. An installer's come from
+    the company's `FleetCount` rows (a few rows whatever the fleet's size); a customer's or an
+    admin's are counted."""
+    if user.is_authenticated and user.is_installer:
+        rows = FleetCount.objects.filter(company_id=user.company_id)
+    else:
+        plants = Plant.objects.restrict(user, VIEW).order_by().values("status")
+        rows = plants.annotate(plants=Count("pk"), pv_power_kwp=Sum("pv_power_kwp"))
     counts = dict.fromkeys(PlantStatus.values, 0)
-    rows = plants.order_by().values("status").annotate(n=Count("pk"))
-    counts.update({row["status"]: row["n"] for row in rows})
-    return counts
+    kwp = Decimal(0)
+    for row in rows.values("status", "plants", "pv_power_kwp"):
+        counts[row["status"]] = row["plants"]
+        kwp += row["pv_power_kwp"]
+    return counts, kwp
 
 
 class Plant(models.Model):
@@ -250,7 +260,8 @@ class Plant(models.Model):
         ordering = ["name"]
         indexes = [
             models.Index(fields=["company", "name"]),
-            models.Index(fields=["company", "status"], name="plant_company_status"),
+            # The watch list: each status's first plants by name.
+            models.Index(fields=["company", "status", "name"], name="plant_company_status_name"),
             # The list's search ("contains", case-insensitive: UPPER(col) LIKE …) by trigrams.
             *(
                 GinIndex(OpClass(Upper(field), name="gin_trgm_ops"), name=f"plant_{field}_trgm")
@@ -331,6 +342,42 @@ class Plant(models.Model):
         if self.commissioning_completed_at is None:
             return CommissioningStep.CUSTOMER if self.n_grants == 0 else CommissioningStep.FINISH
         return None
+
+
+class FleetCount(models.Model):
+    """How many active plants of a company are in a status, and their installed kWp. Kept by the
+    database itself (statement triggers on the plants table, migration 0010_fleet_figures), in the
+    transaction that changes the plants, whatever writes them: polls' set-based status updates,
+    services, bulk inserts, the admin. The fleet pages read these few rows instead of counting
+    every plant (tests count the plants to check them)."""
+
+    pk = models.CompositePrimaryKey("company_id", "status")
+    company = models.ForeignKey("portal.Company", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=20, choices=PlantStatus.choices)
+    plants = models.IntegerField()
+    pv_power_kwp = models.DecimalField(max_digits=12, decimal_places=2)
+
+    def __str__(self):
+        return f"{self.company_id} {self.status}: {self.plants}"
+
+
+class FleetFigures(models.Model):
+    """A company's solar power now and its production today and this month, as the fleet home
+    shows them: computed for every company by the beat (`fleet_figures_refresh`, every minute) so
+    that the page reads one row, not every plant's. A row older than its limit (no beat running)
+    or of another day is recomputed by the page that finds it."""
+
+    company = models.OneToOneField(
+        "portal.Company", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    pv_power_w = models.BigIntegerField()
+    day = models.DateField()  # the portal's local day of the production figures
+    production_today_wh = models.BigIntegerField()
+    production_month_wh = models.BigIntegerField()
+    computed_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.company_id} at {self.computed_at:%Y-%m-%d %H:%M}"
 
 
 def new_token():

@@ -24,7 +24,7 @@ from portal.csvexport import csv_response, local_time
 from . import services
 from .filters import PlantFilterSet
 from .forms import GrantForm, PhotoForm, PlantForm, TransferForm
-from .models import CommissioningStep, Plant, PlantGrant, PlantPhoto, status_counts
+from .models import CommissioningStep, Plant, PlantGrant, PlantPhoto, fleet_counts
 
 
 def get_plant_for_user(request, pk):
@@ -51,8 +51,11 @@ def plant_list(request):
     plants = Plant.objects.restrict(request.user, "view").select_related("company").order_by("name", "pk")
     filters = PlantFilterSet(request.GET, queryset=plants)
     shown = filters.qs if filters.is_valid() else plants.none()  # the form says what is wrong
-    page = Paginator(shown, 25).get_page(request.GET.get("page"))
-    plant_counts = status_counts(plants)
+    plant_counts, _kwp = fleet_counts(request.user)
+    paginator = Paginator(shown, 25)
+    if filters.is_valid() and (known := filters.known_count(plant_counts)) is not None:
+        paginator.count = known  # a cached property: no COUNT over the whole fleet
+    page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
         "plants/list.html",

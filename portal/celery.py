@@ -56,3 +56,9 @@ def schedule_polling(sender, **kwargs):
     sender.add_periodic_task(
         24 * 3600, sender.signature("devices.tasks.maintain_history"), name="history partitions and retention"
     )
+    sender.add_periodic_task(
+        settings.FLEET_FIGURES_SECONDS,
+        sender.signature("plants.tasks.refresh_fleet_figures"),
+        name="fleet figures",
+        options={"expires": settings.FLEET_FIGURES_SECONDS},
+    )

@@ -41,6 +41,10 @@ class BoundedPagination(LimitOffsetPagination):
     500, the offset within what a database can skip."""
 
     max_limit = 500
+    known_count = None  # set by a view that knows how many rows it lists (no COUNT query)
+
+    def get_count(self, queryset):
+        return super().get_count(queryset) if self.known_count is None else self.known_count
 
     def _checked(self, request, name):
         value = request.query_params.get(name)

@@ -5,6 +5,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from devices.models import Datalogger, Inverter
+from plants.models import Plant, PlantStatus
+from plants.services import plant_archive
 
 from .conftest import login, make_plant, text
 
@@ -56,3 +58,21 @@ def test_page_two_keeps_the_filters(installer, company):
     make_plant(company, name="Ailleurs", city="Brest")
     body = login(installer).get(reverse("plants:list"), {"city": "rennes"}).content.decode()
     assert "city=rennes&amp;page=2" in body
+
+
+def test_the_page_and_the_api_total_what_each_filter_lists(installer, company, other_company, customer):
+    """Totals with no filter or a status come from the fleet counters, others from a count: the same
+    numbers either way, and never another company's plants."""
+    for i in range(4):
+        make_plant(company, name=f"Ferme {i}", city="Rennes" if i % 2 else "Brest")
+    make_plant(other_company, name="Chez d'autres", city="Rennes")
+    Plant.objects.filter(name="Ferme 1").update(status=PlantStatus.OFFLINE)
+    archived = make_plant(company, name="Archivée")
+    plant_archive(plant=archived, by=installer)
+    expected = [({}, 4), ({"status": "offline"}, 1), ({"status": "online"}, 0), ({"city": "rennes"}, 2),
+                ({"status": "incomplete", "city": "brest"}, 2), ({"q": "ferme 3"}, 1)]  # fmt: skip
+    for query, total in expected:
+        page = login(installer).get(reverse("plants:list"), query).context["page"]
+        assert page.paginator.count == total, query
+        assert api_for(installer).get("/api/v1/plants/", query).json()["count"] == total, query
+    assert api_for(customer).get("/api/v1/plants/").json()["count"] == 0

@@ -12,7 +12,9 @@ from alarms.models import Alarm
 from devices.models import Datalogger, DeviceStatus, Inverter, InverterLive
 from energy.accounting import monthly_energy_update
 from energy.models import DailyEnergy
-from plants.models import Plant
+from plants.fleet import fleet_figures_refresh
+from plants.models import FleetFigures, Plant
+from plants.tasks import refresh_fleet_figures
 
 from .conftest import login, make_plant, text
 
@@ -90,6 +92,33 @@ def test_stale_power_is_not_current_power(installer, fleet):
     assert "0\u00a0W" in page
 
 
+def test_the_beat_stores_each_companys_power_and_energy_and_the_home_reads_them(
+    installer, stranger, fleet, company, other_company
+):
+    refresh_fleet_figures.delay()
+    stored = FleetFigures.objects.get(company=company)
+    assert (stored.pv_power_w, stored.production_today_wh) == (3700, 16300)
+    assert FleetFigures.objects.get(company=other_company).pv_power_w == 9999
+    InverterLive.objects.filter(inverter__datalogger__plant=fleet["online"]).update(values={"pv_power": 4000})
+    refresh_fleet_figures.delay()  # the next minute's run
+    assert "5,20\u00a0kW" in text(login(installer).get(reverse("home")))
+    assert login(stranger).get(reverse("home")).context["fleet"]["pv_power_w"] == 9999
+
+
+def test_figures_left_by_a_stopped_beat_are_recomputed_by_the_page(installer, fleet, company):
+    FleetFigures.objects.create(
+        company=company, pv_power_w=1, day=timezone.localdate(), production_today_wh=1, production_month_wh=1,
+        computed_at=timezone.now() - timedelta(minutes=10),
+    )  # fmt: skip
+    page = text(login(installer).get(reverse("home")))
+    assert "3,70\u00a0kW" in page and "16,3\u00a0kWh" in page
+    yesterday = timezone.localdate() - timedelta(days=1)
+    FleetFigures.objects.filter(company=company).update(
+        day=yesterday, computed_at=timezone.now(), production_today_wh=1
+    )
+    assert "16,3\u00a0kWh" in text(login(installer).get(reverse("home")))  # yesterday's is not today's
+
+
 def test_the_watch_list_puts_the_worst_first(installer, fleet):
     watch = login(installer).get(reverse("home")).context["fleet"]["watch_list"]
     assert [p["name"] for p in watch] == ["offline plant", "faulty plant", "partially_offline plant",
@@ -130,6 +159,7 @@ def test_fleet_pages_send_as_many_queries_at_10_as_at_1000_plants(installer, com
     client = login(installer)
     for i in range(10):
         plant_in(company, ["online", "offline", "incomplete"][i % 3], f"p{i}", fault=i % 4 == 0)
+    fleet_figures_refresh()  # as the beat does every minute
     at_10 = _queries(client, url)
     Plant.objects.bulk_create(
         Plant(company=company, name=f"bulk {i}", address="-", postcode="1", city="X", pv_power_kwp=3,
@@ -144,4 +174,5 @@ def test_fleet_pages_send_as_many_queries_at_10_as_at_1000_plants(installer, com
               acknowledged_at=timezone.now())
         for i in range(300)
     )  # fmt: skip
+    fleet_figures_refresh()
     assert _queries(client, url) == at_10

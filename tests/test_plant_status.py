@@ -10,6 +10,7 @@ from plants.models import STORED_STATUS, Plant, PlantStatus
 from plants.services import grant_create, grant_revoke, plant_archive
 
 from .conftest import attach_logger, awake_inverter, login, make_plant
+from .test_fleet_count import assert_fleet_counted
 from .test_polling import place_at_solar_hour
 
 
@@ -18,6 +19,7 @@ def assert_stored_is_computed(*plants):
         stored = {field: getattr(plant, field) for field in STORED_STATUS}
         computed = {field: getattr(plant, name) for field, name in STORED_STATUS.items()}
         assert stored == computed, plant.name
+        assert_fleet_counted(plant.company_id)
 
 
 def status(plant):
