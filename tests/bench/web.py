@@ -3,13 +3,19 @@
 Seeds database `aura_bench_web`: 10,000 plants of one company, each with a logger and an inverter with
 live values and this month's daily energy; 300 active and 20,000 cleared alarms; one plant with a year
 of 5-minute readings (~105,000 rows), whose daily energy is computed by the portal's own accounting.
+A second company of 100 plants, alike plant for plant and with as many alarms (98 of them active), is
+the baseline of the fleet pages' cost. The beat's fleet figures (power and energy per company, that the
+fleet home reads) are computed first, as every minute in production, and that run is timed
+(fleet_figures_refresh_ms).
 Then times sequential requests of one logged-in installer (after a few unmeasured warm-up requests per
 page: gunicorn imports, PostgreSQL plans; no application cache exists to warm) to the fleet home, the
-plant list, the plant dashboard, the year chart's JSON and the fleet alarm list, and counts the SQL
-queries of the fleet home. The last line reads:
-fleet_home_p95_ms=<n> plant_list_p95_ms=<n> plant_dashboard_p95_ms=<n> year_chart_p95_ms=<n>
-alarm_list_p95_ms=<n> healthz_p95_ms=<n> plant_list_8c_p95_ms=<n> alarm_export_ms=<n> fleet_home_queries=<n>
-energy_refresh_s=<n> bytes_per_million_readings=<n>
+plant list and the plant API list (alternating with the small company's installer: `<page>_vs_small`
+is the ratio of their p95), the plant dashboard, the year chart's JSON and the fleet alarm list, and
+counts the SQL queries of the fleet home. The last line reads:
+fleet_home_p95_ms=<n> fleet_home_vs_small=<n> plant_list_p95_ms=<n> plant_list_vs_small=<n>
+plant_api_p95_ms=<n> plant_api_vs_small=<n> plant_dashboard_p95_ms=<n> year_chart_p95_ms=<n>
+alarm_list_p95_ms=<n> healthz_p95_ms=<n> plant_list_8c_p95_ms=<n> alarm_export_ms=<n>
+fleet_home_queries=<n> fleet_figures_refresh_ms=<n> energy_refresh_s=<n> bytes_per_million_readings=<n>
 """
 
 import http.client
@@ -26,6 +32,7 @@ from tests.bench.poll import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANTS = int(os.environ.get("BENCH_PLANTS", 10_000))
+SMALL_PLANTS = 100  # the fleet whose pages the large one's should cost as much as (±20 %)
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", 60))
 WARM_UP = 5
 BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aura").rsplit("/", 1)[0]
@@ -52,26 +59,47 @@ def create_database():
 
 
 def seed():
-    """The fleet, in set-based SQL where the rows are many; returns (installer, the plant with history)."""
+    """Two companies: one of PLANTS plants and one of SMALL_PLANTS, alike plant for plant and with as
+    many alarms each, so that their pages' costs compare; returns (the large company's installer, the
+    small one's, a plant of the large one with a year of readings)."""
     from django.db import connection
     from django.utils import timezone
 
     from energy.accounting import monthly_energy_update
+    from plants.models import Plant
+
+    now = timezone.now()
+    installer = seed_company("Bench", "bench", PLANTS, now)
+    small_installer = seed_company("Small", "small", SMALL_PLANTS, now)
+    Plant.objects.refresh_status()  # as the polls and services keep it
+    every_plant = list(Plant.objects.values_list("pk", flat=True))
+    monthly_energy_update(plant_ids=every_plant, month=timezone.localdate().replace(day=1), now=now)
+    plant = Plant.objects.filter(company=installer.company, dataloggers__isnull=False).order_by("pk").first()
+    seed_year_of_readings(plant, now)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # the statistics autovacuum keeps on a production database
+    return installer, small_installer, plant
+
+
+def seed_company(name, username, plants, now):
+    """A company of `plants` plants, in set-based SQL where the rows are many; returns its installer."""
+    from django.db import connection
+    from django.utils import timezone
+
     from plants.models import BatteryModel, Plant, SystemType
     from portal.models import Company, User
 
-    company = Company.objects.create(name="Bench", address="-", mobile_phone="-", email="b@b.fr")
-    installer = User.objects.create_user("bench", password="-", role=User.Role.INSTALLER, company=company)
+    company = Company.objects.create(name=name, address="-", mobile_phone="-", email=f"{username}@b.fr")
+    installer = User.objects.create_user(username, password="-", role=User.Role.INSTALLER, company=company)
     Plant.objects.bulk_create(
         (
             Plant(company=company, name=f"Plant {i:05d}", address=f"{i} rue du Soleil", postcode="69000",
                   city="Lyon", pv_power_kwp=6, system_type=SystemType.DC, battery_model=BatteryModel.AURA_10,
-                  created_at=timezone.now() - timedelta(days=400))
-            for i in range(PLANTS)
+                  created_at=now - timedelta(days=400))
+            for i in range(plants)
         ),
         batch_size=2000,
     )  # fmt: skip
-    now = timezone.now()
     with connection.cursor() as cursor:
         # One logger and one inverter per plant; 2 % incomplete, 5 % offline, 3 % partially offline.
         cursor.execute(
@@ -80,9 +108,9 @@ def seed():
                 status, last_seen_at, last_polled_at, missed_polls, last_error, created_at)
             SELECT p.id, (3000000000 + p.id)::text, 'solarman_v5', 'hub', '', 8899, 1,
                 CASE WHEN p.id %% 100 < 5 THEN 'offline' ELSE 'online' END, %s, %s, 0, '', %s
-            FROM plants_plant p WHERE p.id %% 100 >= 2
+            FROM plants_plant p WHERE p.id %% 100 >= 2 AND p.company_id = %s
             """,
-            [now, now, now],
+            [now, now, now, company.pk],
         )
         cursor.execute(
             """
@@ -90,9 +118,9 @@ def seed():
                 rated_power_w, status, last_seen_at, grid_sign_check)
             SELECT d.id, 'KS' || d.serial_number, 'BluE-S 6000D', 'AURA 10KM-BG', 'ARM 1.2.3', 6000,
                 CASE WHEN d.plant_id %% 100 < 8 THEN 'offline' ELSE 'online' END, %s, '{}'::jsonb
-            FROM devices_datalogger d
+            FROM devices_datalogger d JOIN plants_plant p ON p.id = d.plant_id WHERE p.company_id = %s
             """,
-            [now],
+            [now, company.pk],
         )
         cursor.execute(
             """
@@ -100,9 +128,10 @@ def seed():
             SELECT i.id, jsonb_build_object('pv_power', 2000 + i.datalogger_id %% 3000, 'load_power', 900,
                     'grid_power', -400, 'battery_power', -700, 'battery_soc', 55.0, 'pv_energy_today', 12.3,
                     'load_energy_today', 8.1, 'grid_import_today', 1.2, 'grid_export_today', 4.4), %s
-            FROM devices_inverter i
+            FROM devices_inverter i JOIN devices_datalogger d ON d.id = i.datalogger_id
+            JOIN plants_plant p ON p.id = d.plant_id WHERE p.company_id = %s
             """,
-            [now],
+            [now, company.pk],
         )
         # This month's daily energy of every plant.
         today = timezone.localdate()
@@ -114,33 +143,33 @@ def seed():
             SELECT p.id, p.company_id, day::date, 20000 + p.id %% 5000, 11000, 8000, 2000, 6000, 5500,
                 288, 288, %s
             FROM plants_plant p, generate_series(%s::date, %s::date, '1 day') AS day
+            WHERE p.company_id = %s
             """,
-            [now, today.replace(day=1), today],
+            [now, today.replace(day=1), today, company.pk],
         )
-        # 300 active and 20,000 cleared alarms over the fleet.
+        # 20,300 alarms over the company's first 9,000 loggers, 300 of them active (or one per device
+        # in a smaller fleet: one open alarm per device and code).
         cursor.execute(
             """
+            WITH devices AS (
+                SELECT d.id, d.plant_id, i.id AS inverter_id, row_number() OVER (ORDER BY d.id) - 1 AS k
+                FROM devices_datalogger d JOIN devices_inverter i ON i.datalogger_id = d.id
+                JOIN plants_plant p ON p.id = d.plant_id WHERE p.company_id = %s
+            )
             INSERT INTO alarms_alarm (plant_id, datalogger_id, inverter_id, code_id, severity, started_at,
                 cleared_at, note, notified_at, emailed)
-            SELECT d.plant_id, d.id, i.id, CASE WHEN n %% 3 = 0 THEN 'F13' ELSE 'W04' END,
+            SELECT d.plant_id, d.id, d.inverter_id, CASE WHEN n %% 3 = 0 THEN 'F13' ELSE 'W04' END,
                 CASE WHEN n %% 3 = 0 THEN 1 ELSE 3 END,
                 %s - (n || ' minutes')::interval,
-                CASE WHEN n < 300 THEN NULL ELSE %s - (n || ' minutes')::interval + interval '20 minutes' END,
+                CASE WHEN n < least(300, (SELECT count(*) FROM devices)) THEN NULL
+                    ELSE %s - (n || ' minutes')::interval + interval '20 minutes' END,
                 '', %s, false
             FROM generate_series(0, 20299) AS n
-            JOIN devices_datalogger d ON d.id = (SELECT min(id) FROM devices_datalogger) + n %% 9000
-            JOIN devices_inverter i ON i.datalogger_id = d.id
+            JOIN devices d ON d.k = n %% least(9000, (SELECT count(*) FROM devices))
             """,
-            [now, now, now],
+            [company.pk, now, now, now],
         )
-    Plant.objects.refresh_status()  # as the polls and services keep it
-    every_plant = list(Plant.objects.values_list("pk", flat=True))
-    monthly_energy_update(plant_ids=every_plant, month=today.replace(day=1), now=now)
-    plant = Plant.objects.filter(dataloggers__isnull=False).order_by("pk").first()
-    seed_year_of_readings(plant, now)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")  # the statistics autovacuum keeps on a production database
-    return installer, plant
+    return installer
 
 
 def seed_year_of_readings(plant, now):
@@ -202,6 +231,27 @@ def timings(port, path, cookie, *, warm_up=WARM_UP, requests=REQUESTS, ok=(200,)
     return times
 
 
+def paired_p95_ms(port, path, cookie, small_cookie):
+    """p95 of `path` for the large company's installer and for the small one's, their requests
+    alternating (so that both see the same machine load); more requests than elsewhere, as the ratio
+    of two tails is noisier than one tail."""
+    conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(2)]
+    times = ([], [])
+    for i in range(WARM_UP + 4 * REQUESTS):
+        for conn, who, runs in zip(conns, (cookie, small_cookie), times, strict=True):
+            started = time.perf_counter()
+            conn.request("GET", path, headers={"Cookie": who, "Accept": "text/html,application/json"})
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                raise SystemExit(f"GET {path}: {response.status}")
+            if i >= WARM_UP:
+                runs.append((time.perf_counter() - started) * 1000)
+    for conn in conns:
+        conn.close()
+    return tuple(statistics.quantiles(runs, n=20)[-1] for runs in times)
+
+
 def concurrent_p95_ms(port, path, cookie, clients=8):
     """p95 of `clients` sequential request loops running at once (threads: the waiting is on sockets)."""
     with ThreadPoolExecutor(clients) as pool:
@@ -243,6 +293,15 @@ def bytes_per_million_readings(inverters=350, days=10):
     return size / rows * 1_000_000
 
 
+def fleet_figures_refresh_ms():
+    """The beat's fleet figures (power, production today and this month) of every company, once."""
+    from plants.fleet import fleet_figures_refresh
+
+    started = time.perf_counter()
+    fleet_figures_refresh()
+    return (time.perf_counter() - started) * 1000
+
+
 def energy_refresh_seconds():
     """The beat's energy task over the whole fleet (today and yesterday of 10,000 plants), once."""
     from energy.accounting import daily_energy_refresh
@@ -273,8 +332,8 @@ def main():
 
     call_command("migrate", verbosity=0)
     started = time.monotonic()
-    installer, plant = seed()
-    print(f"seeded {PLANTS} plants in {time.monotonic() - started:.0f} s", flush=True)
+    installer, small_installer, plant = seed()
+    print(f"seeded {PLANTS} + {SMALL_PLANTS} plants in {time.monotonic() - started:.0f} s", flush=True)
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
@@ -284,10 +343,14 @@ def main():
     )  # fmt: skip
     try:
         wait_for_port(port, server)
-        cookie = session_cookie(installer)
-        figures = {
-            "fleet_home_p95_ms": p95_ms(port, "/", cookie),
-            "plant_list_p95_ms": p95_ms(port, "/plants/", cookie),
+        cookie, small_cookie = session_cookie(installer), session_cookie(small_installer)
+        refresh_ms = fleet_figures_refresh_ms()  # the beat's minute work, that the fleet home reads
+        figures = {}
+        for name, path in (("fleet_home", "/"), ("plant_list", "/plants/"), ("plant_api", "/api/v1/plants/")):
+            large, small = paired_p95_ms(port, path, cookie, small_cookie)
+            figures[f"{name}_p95_ms"] = large
+            figures[f"{name}_vs_small"] = large / small
+        figures |= {
             "plant_dashboard_p95_ms": p95_ms(port, f"/plants/{plant.pk}/", cookie),
             "year_chart_p95_ms": p95_ms(port, f"/api/v1/plants/{plant.pk}/energy/?period=year", cookie),
             "alarm_list_p95_ms": p95_ms(port, "/alarms/", cookie),
@@ -300,13 +363,15 @@ def main():
         server.terminate()
         server.wait(10)
     figures["fleet_home_queries"] = fleet_home_queries(installer)
+    figures["fleet_figures_refresh_ms"] = refresh_ms
     figures["energy_refresh_s"] = energy_refresh_seconds()
     figures["bytes_per_million_readings"] = bytes_per_million_readings()
-    print(
-        " ".join(
-            f"{name}={value:.0f}" if value >= 10 else f"{name}={value:.1f}" for name, value in figures.items()
-        )
-    )
+    print(" ".join(f"{name}={value:.{decimals(name, value)}f}" for name, value in figures.items()))
+
+
+def decimals(name, value):
+    """Ratios to the hundredth; other figures whole from 10 up, else to the tenth."""
+    return 2 if name.endswith("_vs_small") else 0 if value >= 10 or isinstance(value, int) else 1
 
 
 if __name__ == "__main__":
