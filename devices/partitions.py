@@ -7,10 +7,11 @@ same reason, and kept as a plain table (`…_detached`) to archive (pg_dump -t) 
 default partition: PostgreSQL refuses a concurrent detach beside one; instead the beat keeps
 MONTHS_AHEAD months ready and the poll makes sure of its own slot's month before it inserts.
 
-Months older than READINGS_RETENTION_MONTHS are rolled up by the hour (ReadingHour), then dropped.
+Months older than READINGS_RETENTION_MONTHS are rolled up by the hour (ReadingHour), then dropped;
+a month that has ended has its key index rebuilt full.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -137,6 +138,33 @@ def reading_history_expire(*, now=None):
             cursor.execute(f'DROP TABLE "{detached}"')
         expired.append(name)
     return expired
+
+
+def reading_partitions_compact(*, now=None):
+    """The key index of every month that has ended (a day's grace for a late cycle) rebuilt full:
+    polls write each slot for every inverter in turn, so the (inverter, slot) index splits its pages
+    in the middle and leaves them about two-thirds full, and a month that has ended takes no more
+    rows. REINDEX CONCURRENTLY (outside any transaction) lets reports read it and polls write the
+    current month meanwhile; it waits for the transactions already running. Returns the months'
+    names; a month already compacted (its index's fillfactor at 100) is skipped."""
+    ended_before = month_of((now or datetime.now(UTC)) - timedelta(days=1))
+    compacted = []
+    for name in reading_partitions():
+        if partition_month(name) >= ended_before:
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT i.indexrelid::regclass::text, c.reloptions FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass AND i.indisprimary",
+                [name],
+            )
+            index, options = cursor.fetchone()
+            if "fillfactor=100" in (options or []):
+                continue
+            cursor.execute(f"ALTER INDEX {index} SET (fillfactor = 100)")
+            cursor.execute(f"REINDEX INDEX CONCURRENTLY {index}")
+        compacted.append(name)
+    return compacted
 
 
 def reading_hours_roll_up(*, month):

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from devices.models import Reading, ReadingHour
+from devices.models import Inverter, Reading, ReadingHour
 from devices.partitions import (
     add_months,
     month_of,
@@ -21,6 +21,7 @@ from devices.partitions import (
     reading_history_expire,
     reading_partition_detach,
     reading_partitions,
+    reading_partitions_compact,
     reading_partitions_ensure,
 )
 from devices.polling import poll_loggers
@@ -178,3 +179,37 @@ def test_a_month_beyond_the_retention_is_rolled_up_by_the_hour_and_still_charted
     curves = login(installer).get(f"/api/v1/plants/{plant.pk}/power/?date={day}").json()
     assert curves["hourly"] is True
     assert len(curves["slots"]) == 24 and curves["pv_power"] == [2000.0] * 24
+
+
+def test_an_ended_month_has_its_key_index_rebuilt_full_once(inverter, plant):
+    """Polls write slot after slot for every inverter, which leaves the key index's pages partly
+    empty; once the month has ended, its index is rebuilt full and its readings still charted."""
+    month = month_of(timezone.now() - timedelta(days=100))
+    name = partition_name(month)
+    others = [
+        Inverter.objects.create(datalogger=inverter.datalogger, serial_number=f"AU-C{i}") for i in range(40)
+    ]
+    ids = [inverter.pk, *(other.pk for other in others)]
+    with connection.cursor() as cursor:
+        cursor.execute(  # as polls write them: each slot for every inverter in turn
+            "INSERT INTO devices_reading (inverter_id, slot, pv_power, pv_energy_today) "
+            "SELECT i, s, 2500, 12 FROM generate_series(%s::timestamptz, %s::timestamptz, '5 minutes') s, "
+            "unnest(%s::bigint[]) i ORDER BY s, i",
+            [month, month + timedelta(days=6), ids],
+        )
+
+    def index_size():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_relation_size('{name}_pkey')")
+            return cursor.fetchone()[0]
+
+    written = index_size()
+    compacted = reading_partitions_compact()
+    assert name in compacted and partition_name(month_of(timezone.now())) not in compacted
+    assert index_size() < 0.85 * written
+    assert reading_partitions_compact() == []  # done once
+    day = month + timedelta(days=2)
+    assert (
+        Reading.objects.filter(inverter=inverter, slot__gte=day, slot__lt=day + timedelta(days=1)).count()
+        == 288
+    )

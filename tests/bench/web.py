@@ -16,6 +16,7 @@ fleet_home_p95_ms=<n> fleet_home_vs_small=<n> plant_list_p95_ms=<n> plant_list_v
 plant_api_p95_ms=<n> plant_api_vs_small=<n> plant_dashboard_p95_ms=<n> year_chart_p95_ms=<n>
 alarm_list_p95_ms=<n> healthz_p95_ms=<n> plant_list_8c_p95_ms=<n> alarm_export_ms=<n>
 fleet_home_queries=<n> fleet_figures_refresh_ms=<n> energy_refresh_s=<n> bytes_per_million_readings=<n>
+bytes_per_million_readings_ended=<n>
 """
 
 import http.client
@@ -263,11 +264,17 @@ def bytes_per_million_readings(inverters=350, days=10):
     """Disk per million readings as polls write them: every inverter's row slot after slot (so the
     key index splits as it does in production), every column filled, into next month's partition,
     empty until then. Heap, indexes, free-space and visibility maps, after the vacuum that
-    autovacuum would run."""
+    autovacuum would run; then again once the month has ended and its key index was compacted."""
     from django.db import connection
 
     from devices.models import Inverter
-    from devices.partitions import add_months, month_of, partition_name, reading_partitions_ensure
+    from devices.partitions import (
+        add_months,
+        month_of,
+        partition_name,
+        reading_partitions_compact,
+        reading_partitions_ensure,
+    )
 
     month = add_months(month_of(datetime.now(UTC)), 1)
     reading_partitions_ensure(first=month, last=month)
@@ -286,9 +293,17 @@ def bytes_per_million_readings(inverters=350, days=10):
         )
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM ANALYZE {partition_name(month)}")
-        cursor.execute(
-            f"SELECT pg_total_relation_size('{partition_name(month)}'), count(*) FROM {partition_name(month)}"
-        )
+    written = partition_bytes_per_million(partition_name(month))
+    # Once that month has ended, the daily maintenance rebuilds its key index full.
+    reading_partitions_compact(now=add_months(month, 2))
+    return written, partition_bytes_per_million(partition_name(month))
+
+
+def partition_bytes_per_million(name):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_total_relation_size('{name}'), count(*) FROM {name}")
         size, rows = cursor.fetchone()
     return size / rows * 1_000_000
 
@@ -365,7 +380,9 @@ def main():
     figures["fleet_home_queries"] = fleet_home_queries(installer)
     figures["fleet_figures_refresh_ms"] = refresh_ms
     figures["energy_refresh_s"] = energy_refresh_seconds()
-    figures["bytes_per_million_readings"] = bytes_per_million_readings()
+    written, ended = bytes_per_million_readings()
+    figures["bytes_per_million_readings"] = written
+    figures["bytes_per_million_readings_ended"] = ended
     print(" ".join(f"{name}={value:.{decimals(name, value)}f}" for name, value in figures.items()))
 
 
