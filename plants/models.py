@@ -166,19 +166,17 @@ SERVICE_FIELDS = {*STORED_STATUS, "customer_history_from", "battery_confirmed"}
 
 def fleet_counts(user):
     """How many of the plants `user` sees are in each status (every status present), and their
-    installed kWp. An installer's come from
-    the company's `FleetCount` rows (a few rows whatever the fleet's size); a customer's or an
-    admin's are counted."""
+    installed kWp. An installer's come from the company's `FleetCount` (one row whatever the
+    fleet's size); a customer's or an admin's are counted."""
     if user.is_authenticated and user.is_installer:
-        rows = FleetCount.objects.filter(company_id=user.company_id)
-    else:
-        plants = Plant.objects.restrict(user, VIEW).order_by().values("status")
-        rows = plants.annotate(plants=Count("pk"), pv_power_kwp=Sum("pv_power_kwp"))
+        stored = FleetCount.objects.filter(company_id=user.company_id).first() or FleetCount()
+        return stored.counts(), stored.pv_power_kwp
     counts = dict.fromkeys(PlantStatus.values, 0)
     kwp = Decimal(0)
-    for row in rows.values("status", "plants", "pv_power_kwp"):
-        counts[row["status"]] = row["plants"]
-        kwp += row["pv_power_kwp"]
+    rows = Plant.objects.restrict(user, VIEW).order_by().values("status")
+    for row in rows.annotate(n=Count("pk"), kwp=Sum("pv_power_kwp")):
+        counts[row["status"]] = row["n"]
+        kwp += row["kwp"]
     return counts, kwp
 
 
@@ -345,20 +343,27 @@ class Plant(models.Model):
 
 
 class FleetCount(models.Model):
-    """How many active plants of a company are in a status, and their installed kWp. Kept by the
-    database itself (statement triggers on the plants table, migration 0010_fleet_figures), in the
-    transaction that changes the plants, whatever writes them: polls' set-based status updates,
-    services, bulk inserts, the admin. The fleet pages read these few rows instead of counting
-    every plant (tests count the plants to check them)."""
+    """How many active plants a company has in each status (one column per status), and their
+    installed kWp. Kept by the database itself (statement triggers on the plants table, migration
+    0010_fleet_figures), in the transaction that changes the plants, whatever writes them: polls'
+    set-based status updates, services, bulk inserts, the admin. One row per company: transactions
+    that change one company's plants queue on it and can never lock two rows in opposite orders.
+    The fleet pages read it instead of counting every plant (tests count the plants to check it)."""
 
-    pk = models.CompositePrimaryKey("company_id", "status")
-    company = models.ForeignKey("portal.Company", on_delete=models.CASCADE, related_name="+")
-    status = models.CharField(max_length=20, choices=PlantStatus.choices)
-    plants = models.IntegerField()
-    pv_power_kwp = models.DecimalField(max_digits=12, decimal_places=2)
+    company = models.OneToOneField(
+        "portal.Company", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    incomplete = models.IntegerField(default=0)
+    online = models.IntegerField(default=0)
+    partially_offline = models.IntegerField(default=0)
+    offline = models.IntegerField(default=0)
+    pv_power_kwp = models.DecimalField(max_digits=12, decimal_places=2, default=0)
 
     def __str__(self):
-        return f"{self.company_id} {self.status}: {self.plants}"
+        return f"{self.company_id}: {self.counts()}"
+
+    def counts(self):
+        return {status: getattr(self, status) for status in PlantStatus.values}
 
 
 class FleetFigures(models.Model):

@@ -1,20 +1,26 @@
-"""The fleet pages' stored figures. Per-company plant counters kept by the database: one statement trigger per event (a trigger
-with transition tables has one event), each adding the rows it inserted and subtracting the rows
-it deleted, grouped by company and status. Rows are upserted in (company, status) order so that
-two transactions lock them in the same order. Unchanged statuses and capacities add nothing and
-lock nothing (HAVING)."""
+"""The fleet pages' stored figures. A company's plant counters are kept by the database: one
+statement trigger per event (a trigger with transition tables has one event) adds the rows the
+statement inserted and subtracts those it deleted, by company and status; an unchanged status and
+capacity adds nothing and locks nothing. Companies' rows are upserted in id order, so that two
+statements lock them in the same order."""
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-DELTA = """
-    INSERT INTO plants_fleetcount AS f (company_id, status, plants, pv_power_kwp)
-    SELECT company_id, status, sum(n), sum(kwp) FROM ({rows}) AS delta
-    GROUP BY company_id, status
-    HAVING sum(n) <> 0 OR sum(kwp) <> 0
-    ORDER BY company_id, status
-    ON CONFLICT (company_id, status) DO UPDATE
-    SET plants = f.plants + EXCLUDED.plants, pv_power_kwp = f.pv_power_kwp + EXCLUDED.pv_power_kwp;
+STATUSES = ("incomplete", "online", "partially_offline", "offline")  # PlantStatus, as of this migration
+COLUMNS = (*STATUSES, "pv_power_kwp")
+DELTA = f"""
+    INSERT INTO plants_fleetcount AS f (company_id, {", ".join(COLUMNS)})
+    SELECT * FROM (
+        SELECT company_id,
+            {", ".join(f"coalesce(sum(n) FILTER (WHERE status = '{s}'), 0)" for s in STATUSES)},
+            sum(kwp)
+        FROM ({{rows}}) AS delta GROUP BY company_id
+    ) AS d ({", ".join(("company_id", *COLUMNS))})
+    WHERE ({", ".join(COLUMNS)}) <> ({", ".join("0" for _ in COLUMNS)})
+    ORDER BY company_id
+    ON CONFLICT (company_id) DO UPDATE
+    SET {", ".join(f"{c} = f.{c} + EXCLUDED.{c}" for c in COLUMNS)};
 """
 ADDED = "SELECT company_id, status, 1 AS n, pv_power_kwp AS kwp FROM new_rows WHERE archived_at IS NULL"
 REMOVED = "SELECT company_id, status, -1 AS n, -pv_power_kwp AS kwp FROM old_rows WHERE archived_at IS NULL"
@@ -45,10 +51,11 @@ DROP TRIGGER plants_fleet_count_update ON plants_plant;
 DROP TRIGGER plants_fleet_count_delete ON plants_plant;
 DROP FUNCTION plants_fleet_count();
 """
-FLEET_COUNT_FILL = """
-INSERT INTO plants_fleetcount (company_id, status, plants, pv_power_kwp)
-SELECT company_id, status, count(*), sum(pv_power_kwp) FROM plants_plant
-WHERE archived_at IS NULL GROUP BY company_id, status
+FLEET_COUNT_FILL = f"""
+INSERT INTO plants_fleetcount (company_id, {", ".join(COLUMNS)})
+SELECT company_id, {", ".join(f"count(*) FILTER (WHERE status = '{s}')" for s in STATUSES)},
+    sum(pv_power_kwp)
+FROM plants_plant WHERE archived_at IS NULL GROUP BY company_id
 """
 
 
@@ -63,31 +70,20 @@ class Migration(migrations.Migration):
             name="FleetCount",
             fields=[
                 (
-                    "pk",
-                    models.CompositePrimaryKey(
-                        "company_id", "status", blank=True, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("incomplete", "Incomplete"),
-                            ("online", "Online"),
-                            ("partially_offline", "Partially offline"),
-                            ("offline", "Offline"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("plants", models.IntegerField()),
-                ("pv_power_kwp", models.DecimalField(decimal_places=2, max_digits=12)),
-                (
                     "company",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="portal.company"
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="portal.company",
                     ),
                 ),
+                ("incomplete", models.IntegerField(default=0)),
+                ("online", models.IntegerField(default=0)),
+                ("partially_offline", models.IntegerField(default=0)),
+                ("offline", models.IntegerField(default=0)),
+                ("pv_power_kwp", models.DecimalField(decimal_places=2, default=0, max_digits=12)),
             ],
         ),
         migrations.CreateModel(
