@@ -2,8 +2,9 @@
 cycle polled directly, in the same run.
 
 Three processes besides this one: the simulator (`simulate_fleet --count N --call-in`, 200 ms latency
-per answer), the hub (`run_logger_hub`), and this poller, which runs every batch of the cycle as one
-Celery worker process does, decoding and storing into PostgreSQL. Each measured cycle has its own
+per answer, its clock fixed at local noon so that no inverter is asleep whatever the hour of the
+run), the hub (`run_logger_hub`), and this poller, which runs every batch of the cycle as one Celery
+worker process does, decoding and storing into PostgreSQL. Each measured cycle has its own
 history slot, after a cold cycle that reads the identities. The direct figure polls the very same
 simulated sticks on the simulator's V5 port. Last line:
 hub_sticks=<n> hub_polls_per_s=<n> hub_cycle_s=<n> hub_rss_mb=<n> direct_polls_per_s=<n>
@@ -22,6 +23,7 @@ from tests.bench.poll import (
     create_database,
     create_fleet,
     free_port,
+    local_noon,
     wait_for_port,
 )
 
@@ -82,7 +84,7 @@ def main():
         simulator = subprocess.Popen(
             [*manage, "simulate_fleet", "--count", str(INVERTERS), "--first-serial", str(FIRST_SERIAL),
              "--latency", LATENCY, "--v5-port", str(v5_port), "--tcp-port", str(free_port()),
-             "--call-in", f"127.0.0.1:{hub_port}"],
+             "--call-in", f"127.0.0.1:{hub_port}", "--clock", local_noon().isoformat()],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
