@@ -46,7 +46,9 @@ demo: venv services
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input -v0
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	@echo "Portal: http://$(DEMO_BIND)/  (Ctrl-C stops the portal, the hub, the simulator and the worker)"
-	@trap 'kill 0' EXIT INT TERM; \
+	@# The trap clears itself first: `kill 0` signals this shell too, which re-entered the trap until
+	@# bash overflowed its stack ("Segmentation fault" on every Ctrl-C).
+	@trap 'trap - EXIT INT TERM; kill 0' EXIT INT TERM; \
 	$(DEMO_ENV) $(BIN)/python manage.py run_logger_hub --host 127.0.0.1 & \
 	sleep 2; $(DEMO_ENV) $(BIN)/python manage.py simulate_fleet --from-db --accept-any-serial --chaos 0.02 --call-in 127.0.0.1:10000 & \
 	$(DEMO_ENV) $(BIN)/celery -A portal worker --beat --schedule $(VENV)/celerybeat-schedule --concurrency 2 --loglevel WARNING & \
