@@ -107,7 +107,7 @@ def seed_company(name, username, plants, now):
             """
             INSERT INTO devices_datalogger (plant_id, serial_number, protocol, reach, host, port, unit_id,
                 status, last_seen_at, last_polled_at, missed_polls, last_error, created_at)
-            SELECT p.id, (3000000000 + p.id)::text, 'solarman_v5', 'hub', '', 8899, 1,
+            SELECT p.id, (3000000000 + p.id)::text, 'solarman_v5', 'direct', '127.0.0.1', 8899, 1,
                 CASE WHEN p.id %% 100 < 5 THEN 'offline' ELSE 'online' END, %s, %s, 0, '', %s
             FROM plants_plant p WHERE p.id %% 100 >= 2 AND p.company_id = %s
             """,
@@ -230,6 +230,16 @@ def timings(port, path, cookie, *, warm_up=WARM_UP, requests=REQUESTS, ok=(200,)
             times.append((time.perf_counter() - started) * 1000)
     conn.close()
     return times
+
+
+def healthz_p95_ms(port, cookie):
+    """/healthz as monitoring sees it on a running portal: a worker's heartbeat written just before
+    (no worker runs here; the loggers are reached directly, so no hub is expected), so that the
+    answer is 200, every check run."""
+    from portal.heartbeat import worker_heartbeat
+
+    worker_heartbeat("bench@web")
+    return p95_ms(port, "/healthz", cookie)
 
 
 def paired_p95_ms(port, path, cookie, small_cookie):
@@ -369,7 +379,7 @@ def main():
             "plant_dashboard_p95_ms": p95_ms(port, f"/plants/{plant.pk}/", cookie),
             "year_chart_p95_ms": p95_ms(port, f"/api/v1/plants/{plant.pk}/energy/?period=year", cookie),
             "alarm_list_p95_ms": p95_ms(port, "/alarms/", cookie),
-            "healthz_p95_ms": p95_ms(port, "/healthz", cookie, ok=(200, 503)),  # no worker runs here
+            "healthz_p95_ms": healthz_p95_ms(port, cookie),
             "plant_list_8c_p95_ms": concurrent_p95_ms(port, "/plants/", cookie),
             # The whole history (20,300 alarms), streamed: the slowest of three downloads.
             "alarm_export_ms": max(timings(port, "/alarms/export.csv", cookie, warm_up=0, requests=3)),
