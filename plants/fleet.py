@@ -28,20 +28,20 @@ def fleet_summary(user, *, watch_list=10, now=None):
     if user.is_installer:
         figures = fleet_figures_of(company_id=user.company_id, now=now)
     else:
-        figures = sum_figures(
-            _figures_by_company(
-                plants=Plant.objects.restrict(user, "view"),
-                days=DailyEnergy.objects.restrict(user, "view"),
-                months=MonthlyEnergy.objects.restrict(user, "view"),
-                now=now,
-            ).values()
+        by_company = _figures_by_company(
+            plants=Plant.objects.restrict(user, "view"),
+            days=DailyEnergy.objects.restrict(user, "view"),
+            months=MonthlyEnergy.objects.restrict(user, "view"),
+            now=now,
         )
+        figures = {name: sum(f[name] for f in by_company.values()) for name in FIGURES} | {"computed_at": now}
     summary = {
         "plants": sum(counts.values()),
         "status_counts": counts,
         "alarm_counts": Alarm.objects.restrict(user, "view").active_counts(),
         "installed_kwp": kwp,
-        **figures,
+        **{name: figures[name] for name in FIGURES},
+        "figures_at": figures["computed_at"],  # when power and production were summed
     }
     if watch_list:
         plants = Plant.objects.restrict(user, "view")
@@ -50,10 +50,6 @@ def fleet_summary(user, *, watch_list=10, now=None):
 
 
 FIGURES = ("pv_power_w", "production_today_wh", "production_month_wh")
-
-
-def sum_figures(figures):
-    return {name: sum(f[name] for f in figures) for name in FIGURES}
 
 
 def _figures_by_company(*, plants, days, months, now):
@@ -106,7 +102,7 @@ def fleet_figures_refresh(*, now=None, company_ids=None):
     FleetFigures.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["company"], update_fields=[*FIGURES, "day", "computed_at"]
     )
-    return {row.company_id: {name: getattr(row, name) for name in FIGURES} for row in rows}
+    return {row.company_id: {name: getattr(row, name) for name in (*FIGURES, "computed_at")} for row in rows}
 
 
 def fleet_figures_of(*, company_id, now):
@@ -118,7 +114,7 @@ def fleet_figures_of(*, company_id, now):
             # The beat's period and a margin: older, the beat is down or far behind.
             computed_at__gte=now - timedelta(seconds=3 * settings.FLEET_FIGURES_SECONDS),
         )
-        .values(*FIGURES)
+        .values(*FIGURES, "computed_at")
         .first()
     )
     return stored or fleet_figures_refresh(now=now, company_ids=[company_id])[company_id]

@@ -1,5 +1,6 @@
 """The installer's fleet home: the guide's counters, power, capacity and energy, the watch list."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -101,7 +102,10 @@ def test_the_beat_stores_each_companys_power_and_energy_and_the_home_reads_them(
     assert FleetFigures.objects.get(company=other_company).pv_power_w == 9999
     InverterLive.objects.filter(inverter__datalogger__plant=fleet["online"]).update(values={"pv_power": 4000})
     refresh_fleet_figures.delay()  # the next minute's run
-    assert "5,20\u00a0kW" in text(login(installer).get(reverse("home")))
+    page = login(installer).get(reverse("home"))
+    assert "5,20\u00a0kW" in text(page)
+    assert page.context["fleet"]["figures_at"] == FleetFigures.objects.get(company=company).computed_at
+    assert re.search(r"mis à jour il y a \d+\u00a0s", text(page))  # how fresh "now" is
     assert login(stranger).get(reverse("home")).context["fleet"]["pv_power_w"] == 9999
 
 
