@@ -350,10 +350,10 @@ def _overlaps_identity(table, address, count):
     return any(r.table == table and r.address == address for r in IDENTITY)
 
 
-def handle_pdu(device, pdu, now, behaviour=None):
-    """Answer one Modbus PDU for `device` (functions 03, 04 and 06), behaving as `behaviour` (by
-    default the device's own)."""
-    if (behaviour or device.behaviour) == Behaviour.EXCEPTION:
+def handle_pdu(device, pdu, now, behaviour):
+    """Answer one Modbus PDU for `device` (functions 03, 04 and 06), behaving as `behaviour` (the
+    simulator's draw for this request: `FleetSimulator._behaviour_now`)."""
+    if behaviour == Behaviour.EXCEPTION:
         return bytes([pdu[0] | 0x80, DEVICE_FAILURE])
     device.refresh(now)
     function = pdu[0]
@@ -483,9 +483,9 @@ class FleetSimulator:
                 return fault
         return device.behaviour
 
-    def v5_reply(self, device, raw, behaviour=None):
+    def v5_reply(self, device, raw, behaviour):
         """The stick's reply frame to the request frame `raw` (None: a stick says nothing), behaving
-        as `behaviour` (by default the device's own)."""
+        as `behaviour`."""
         sequence, serial = struct.unpack("<HI", raw[5:11])
         rtu = raw[26:-2]
         if device is None:
@@ -500,7 +500,7 @@ class FleetSimulator:
         else:
             payload = add_crc(rtu[:1] + handle_pdu(device, rtu[1:-2], now, behaviour))
         reply = v5.frame(v5.REPLY, sequence, serial, b"\x02\x01" + bytes(12) + payload)
-        if (behaviour or device.behaviour) == Behaviour.GARBAGE:
+        if behaviour == Behaviour.GARBAGE:
             reply = reply[:-2] + bytes([(reply[-2] + 1) & 0xFF, v5.END])  # bad checksum
         return reply
 
@@ -539,10 +539,11 @@ class FleetSimulator:
                 if v5.control_of(raw) != v5.REQUEST:
                     continue
                 self.requests += 1
-                reply = self.v5_reply(device, raw)
+                behaviour = self._behaviour_now(device)
+                reply = self.v5_reply(device, raw, behaviour)
                 if reply is None:
                     continue
-                if await self._misbehave(device, writer, reply, device.behaviour):
+                if await self._misbehave(device, writer, reply, behaviour):
                     return
                 writer.write(reply)
                 await writer.drain()
@@ -563,6 +564,7 @@ class FleetSimulator:
                 pdu = await reader.readexactly(length - 1)
                 self.requests += 1
                 device = self.tcp_devices.get((port, unit))
+                behaviour = self._behaviour_now(device)
                 now = self.clock()
                 if device is None:
                     reply_pdu = bytes([pdu[0] | 0x80, GATEWAY_NO_RESPONSE])
@@ -571,12 +573,12 @@ class FleetSimulator:
                     if not device.answers_stick:
                         reply_pdu = bytes([pdu[0] | 0x80, GATEWAY_NO_RESPONSE])
                     else:
-                        reply_pdu = handle_pdu(device, pdu, now)
+                        reply_pdu = handle_pdu(device, pdu, now, behaviour)
                 reply = struct.pack(">HHHB", tid, pid, len(reply_pdu) + 1, unit) + reply_pdu
                 if device is not None:
-                    if device.behaviour == Behaviour.GARBAGE:
+                    if behaviour == Behaviour.GARBAGE:
                         reply = b"\xde\xad\xbe\xef" * 4  # not even an MBAP header
-                    if await self._misbehave(device, writer, reply, device.behaviour):
+                    if await self._misbehave(device, writer, reply, behaviour):
                         return
                 writer.write(reply)
                 await writer.drain()
