@@ -24,12 +24,13 @@ def fleet_summary(user, *, watch_list=10, now=None):
     come from the company's stored rows (`FleetCount`, `FleetFigures`): the same few rows whatever
     the fleet's size."""
     now = now or timezone.now()
+    plants = Plant.objects.restrict(user, "view")
     counts, kwp = fleet_counts(user)
     if user.is_installer:
         figures = fleet_figures_of(company_id=user.company_id, now=now)
     else:
         by_company = _figures_by_company(
-            plants=Plant.objects.restrict(user, "view"),
+            plants=plants,
             days=DailyEnergy.objects.restrict(user, "view"),
             months=MonthlyEnergy.objects.restrict(user, "view"),
             now=now,
@@ -44,7 +45,6 @@ def fleet_summary(user, *, watch_list=10, now=None):
         "figures_at": figures["computed_at"],  # when power and production were summed
     }
     if watch_list:
-        plants = Plant.objects.restrict(user, "view")
         summary["watch_list"] = plants_needing_attention(plants, limit=watch_list)
     return summary
 
