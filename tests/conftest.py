@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import sync_playwright
+from rest_framework.test import APIClient
 
 from devices.partitions import reading_partitions_ensure
 from devices.polling import LOCK_KEY
@@ -67,6 +68,12 @@ def login(user):
     client = Client()
     client.force_login(user, backend="portal.backends.ActiveCompanyBackend")
     return client
+
+
+def api_for(user):
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
 
 
 @pytest.fixture

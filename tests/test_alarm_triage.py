@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from alarms.models import Alarm
 from alarms.services import alarm_notify
@@ -17,7 +16,7 @@ from devices.models import Datalogger
 from devices.polling import poll_loggers
 from plants.models import Plant
 
-from .conftest import attach_logger, login, make_plant, text
+from .conftest import api_for, attach_logger, login, make_plant, text
 
 
 @pytest.fixture
@@ -40,12 +39,6 @@ def open_alarm(logger, code, minutes_ago=10, cleared=False):
         started_at=now - timedelta(minutes=minutes_ago),
         cleared_at=now if cleared else None,
     )
-
-
-def api_for(user):
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
 
 
 def test_the_list_puts_active_first_then_severity_then_age(installer, logger):

@@ -1,18 +1,11 @@
 """The inverter page and the device API: live values with units, history, and who may see them."""
 
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from devices import polling
 from devices.models import Reading
 
-from .conftest import attach_logger, login, text
-
-
-def api_for(user):
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
+from .conftest import api_for, attach_logger, login, text
 
 
 def test_the_inverter_page_lists_live_values_with_units(installer, plant, simulator, v5_device, settings):

@@ -3,17 +3,10 @@
 import pytest
 from django.test import Client
 from django.urls import reverse
-from rest_framework.test import APIClient
 
-from .conftest import login, text
+from .conftest import api_for, login, text
 
 HUGE = "99999999999999999999"
-
-
-def api_for(user):
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
 
 
 def test_a_nul_byte_in_a_search_is_a_400(installer, plant):

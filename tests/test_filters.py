@@ -2,19 +2,12 @@
 on the page; the filters are in the OpenAPI schema; page 2 keeps them."""
 
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from devices.models import Datalogger, Inverter
 from plants.models import Plant, PlantStatus
 from plants.services import plant_archive
 
-from .conftest import login, make_plant, text
-
-
-def api_for(user):
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
+from .conftest import api_for, login, make_plant, text
 
 
 def test_a_bogus_status_is_a_400_with_its_reason_in_the_api(installer, plant):

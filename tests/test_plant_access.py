@@ -12,13 +12,7 @@ from devices.models import Datalogger
 from plants import services
 from plants.models import PlantGrant
 
-from .conftest import login, make_plant
-
-
-def api_for(user):
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
+from .conftest import api_for, login, make_plant
 
 
 def png_bytes():
