@@ -240,7 +240,7 @@ class InverterViewSet(viewsets.ReadOnlyModelViewSet):
         filters = ReadingFilterSet(request.query_params, queryset=Reading.objects.filter(inverter=inverter))
         if not filters.is_valid():
             raise ValidationError(filters.errors)
-        page = self.paginate_queryset(filters.qs.order_by("-slot"))
+        page = self.paginate_queryset(filters.qs.newest_first())
         return self.get_paginated_response(ReadingSerializer(page, many=True).data)
 
 

@@ -63,6 +63,14 @@ class Bits32Field(models.IntegerField):
         return None if value is None else value & 0xFFFFFFFF
 
 
+class NarrowForeignKey(models.ForeignKey):
+    """A foreign key to a big-integer id in a 4-byte column, for a table of billions of rows whose
+    targets number thousands (PostgreSQL compares the two integer widths directly)."""
+
+    def db_type(self, connection):
+        return "integer"
+
+
 def history_field(key):
     """The Reading column of a register map history value, typed from its register."""
     derived = DERIVED_BY_KEY.get(key)

@@ -7,9 +7,15 @@ from .models import Reading
 
 
 class ReadingFilterSet(django_filters.FilterSet):
-    since = django_filters.IsoDateTimeFilter(field_name="slot", lookup_expr="gte", label=_("From (ISO 8601)"))
-    until = django_filters.IsoDateTimeFilter(field_name="slot", lookup_expr="lt", label=_("Until (ISO 8601)"))
+    since = django_filters.IsoDateTimeFilter(method="from_since", label=_("From (ISO 8601)"))
+    until = django_filters.IsoDateTimeFilter(method="to_until", label=_("Until (ISO 8601)"))
 
     class Meta:
         model = Reading
         fields = []
+
+    def from_since(self, queryset, name, value):
+        return queryset.during(start=value)
+
+    def to_until(self, queryset, name, value):
+        return queryset.during(end=value)

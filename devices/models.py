@@ -2,6 +2,7 @@
 
 import ipaddress
 import re
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from django.apps import apps
@@ -15,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.scoping import VIEW, RestrictedByPlantQuerySet
 
-from .fields import history_field
+from .fields import NarrowForeignKey, history_field
 from .registermap import BY_KEY, PLANT_SUMS
 from .transport import REASON_TEXT, Reason
 
@@ -349,10 +350,47 @@ class InverterLive(models.Model):
         return f"{self.inverter_id} @ {self.at:%Y-%m-%d %H:%M:%S}"
 
 
+# The history's index keys each inverter's rows by 6-hour bucket of their slot (a posting list of 72
+# rows per key: 11 bytes a row as polls write it, against 42 for a key per row). A local day and
+# energy accounting's hour before it span 5 buckets at most.
+SLOT_BUCKET = timedelta(hours=6)
+BUCKET_ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class SlotBucket(models.Func):
+    """A reading's slot bucket (SLOT_BUCKET), as the history's index computes it: a query must name
+    it for PostgreSQL to use that index for a time range."""
+
+    template = "date_bin('6 hours', %(expressions)s, '2000-01-01 00:00+00')"
+    output_field = models.DateTimeField()
+
+
+def slot_bucket(moment):
+    return BUCKET_ORIGIN + (moment - BUCKET_ORIGIN) // SLOT_BUCKET * SLOT_BUCKET
+
+
 class ReadingQuerySet(models.QuerySet):
     def of_plant(self, plant):
         """The history of every inverter the plant has had (moved and replaced ones included)."""
         return self.filter(inverter__datalogger__plant=plant)
+
+    def during(self, start=None, end=None):
+        """Rows from `start` (included) to `end` (excluded), either bound open. The 5-minute history
+        is also bounded by slot bucket, its index's second key; the hourly one by its key's hour."""
+        if self.model is not Reading:
+            return self.filter(
+                **{k: v for k, v in [("hour__gte", start), ("hour__lt", end)] if v is not None}
+            )
+        rows = self.alias(bucket=SlotBucket("slot"))
+        if start is not None:
+            rows = rows.filter(slot__gte=start, bucket__gte=slot_bucket(start))
+        if end is not None:
+            rows = rows.filter(slot__lt=end, bucket__lte=slot_bucket(end - timedelta(microseconds=1)))
+        return rows
+
+    def newest_first(self):
+        """Newest slot first, in the (inverter, bucket) index's order where the query allows it."""
+        return self.alias(bucket=SlotBucket("slot")).order_by("-bucket", "-slot")
 
 
 class HistoryValues(models.Model):
@@ -385,22 +423,30 @@ class HistoryValues(models.Model):
 
 
 class Reading(HistoryValues):
-    """One inverter's values at one history slot (5 minutes by default).
+    """One inverter's values at one history slot (5 minutes by default); `InverterLive` serves "last
+    value".
 
-    The key (inverter, slot) makes storage idempotent: a retried poll writes the same slot once.
-    The primary-key index serves "one inverter, time range"; `InverterLive` serves "last value".
+    (inverter, slot) is the row's key, but no unique index holds it: polls claim the slot on the
+    inverter first (`Inverter.history_slot`, a conditional update in the insert's transaction), so a
+    retried or concurrent poll of the same slot inserts nothing. A unique (inverter, slot) index would
+    cost 42 bytes a row as polls write it (they add each slot for every inverter in turn, which splits
+    its pages half full), against 11 for the deduplicated (inverter, slot bucket) index that serves
+    every lookup by inverter and time (see `ReadingQuerySet.during`).
     """
 
     pk = models.CompositePrimaryKey("inverter_id", "slot")
-    # No index of its own: the primary key (inverter, slot) already serves every lookup by inverter.
-    inverter = models.ForeignKey(Inverter, on_delete=models.CASCADE, related_name="readings", db_index=False)
+    # The slot first and the inverter in 4 bytes: 96-byte rows with no alignment padding (migration 0011).
+    inverter = NarrowForeignKey(Inverter, on_delete=models.CASCADE, related_name="readings", db_index=False)
     slot = models.DateTimeField()
 
     objects = ReadingQuerySet.as_manager()
 
     class Meta:
-        # Slots arrive in time order, so a small BRIN index serves fleet-wide time scans.
-        indexes = [BrinIndex(fields=["slot"], name="reading_slot_brin")]
+        indexes = [
+            models.Index(models.F("inverter"), SlotBucket("slot"), name="reading_inverter_bucket"),
+            # Slots arrive in time order, so a small BRIN index serves fleet-wide time scans.
+            BrinIndex(fields=["slot"], name="reading_slot_brin"),
+        ]
 
     def __str__(self):
         return f"{self.inverter_id} @ {self.slot:%Y-%m-%d %H:%M}"

@@ -5,8 +5,9 @@
    no two processes ever talk to the same stick at once.
 2. A semaphore bounds the connections a worker holds; each logger has a time budget, so a slow or
    dead one costs its own budget and never delays the rest.
-3. Storage is idempotent: history rows are keyed (inverter, slot) and inserted with ON CONFLICT DO
-   NOTHING, so a retried or duplicated task for the same cycle stores each row once.
+3. Storage is idempotent: a history row is inserted only after its slot was claimed on the inverter
+   (a conditional update in the same transaction), so a retried or duplicated task for the same
+   cycle, even one running at the same time, stores each row once.
 """
 
 import asyncio
@@ -236,9 +237,9 @@ def store_results(loggers, results, *, slot):
         logger_updates.append(logger)
         if inverter is not None:  # 3
             row = _inverter_outcome(logger, inverter, result, slot)
-            if row is not None and inverter.history_slot != slot:  # one row per slot, inserted once
+            # A first look at the slot as loaded; the claim below decides.
+            if row is not None and (inverter.history_slot is None or inverter.history_slot < slot):
                 readings.append(row)
-                inverter.history_slot = slot
             inverter_updates.append(inverter)
             if result.ok:
                 live_updates.append(inverter.live)
@@ -251,7 +252,7 @@ def store_results(loggers, results, *, slot):
     _update_rows(
         Inverter,
         inverter_updates,
-        ["status", "last_seen_at", "grid_sign_check", "history_slot"],
+        ["status", "last_seen_at", "grid_sign_check"],
     )
     _insert_rows(
         InverterLive,
@@ -261,7 +262,7 @@ def store_results(loggers, results, *, slot):
     )
     if readings:
         reading_partition_ready(slot=slot)
-        _insert_rows(Reading, readings, ["inverter", "slot", *HISTORY_FIELDS], on_conflict="DO NOTHING")
+        _insert_rows(Reading, _slot_claimed(readings, slot), ["inverter", "slot", *HISTORY_FIELDS])
     Plant.objects.filter(pk__in={logger.plant_id for logger in loggers}).refresh_status()
     for alarm in alarms_from_poll(alarm_input):
         notify_alarm.delay_on_commit(alarm.pk)  # and the outbox sweep, should this task be lost
@@ -286,6 +287,22 @@ def _inverter_outcome(logger, inverter, result, slot):
     return None
 
 
+def _slot_claimed(readings, slot):
+    """The rows whose inverter has no row for `slot` or a later one, once the slot is claimed for
+    them. The history has no unique index: this conditional update keeps it one row per slot. It
+    locks each inverter's row, so a concurrent poll of the same slot waits, then finds the slot taken
+    (PostgreSQL checks the condition again on the row it waited for) and inserts nothing. A late
+    poll of an earlier slot inserts nothing either: that slot's row may be there already."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{Inverter._meta.db_table}" SET history_slot = %s '
+            "WHERE id = ANY(%s) AND (history_slot IS NULL OR history_slot < %s) RETURNING id",
+            [slot, [row.inverter_id for row in readings], slot],
+        )
+        claimed = {inverter_id for (inverter_id,) in cursor.fetchall()}
+    return [row for row in readings if row.inverter_id in claimed]
+
+
 def _update_rows(model, objs, fields):
     """One UPDATE … FROM unnest(arrays) for many rows: Django's bulk_update builds a CASE per row and
     field, which costs seconds per thousand rows; this costs milliseconds."""
@@ -302,17 +319,16 @@ def _update_rows(model, objs, fields):
     )
 
 
-def _insert_rows(model, objs, fields, *, on_conflict):
-    """One INSERT … SELECT FROM unnest(arrays) for many rows, with its ON CONFLICT clause."""
+def _insert_rows(model, objs, fields, *, on_conflict=None):
+    """One INSERT … SELECT FROM unnest(arrays) for many rows, with its ON CONFLICT clause if any."""
     if not objs:
         return
     columns, arrays = _arrays(model, objs, fields)
     unnest = ", ".join(f"%b::{c.db_type(connection)}[]" for c in columns)
     names = ", ".join(f'"{c.column}"' for c in columns)
+    conflict = f" ON CONFLICT {on_conflict}" if on_conflict else ""
     _execute_binary(
-        f'INSERT INTO "{model._meta.db_table}" ({names}) SELECT * FROM unnest({unnest}) '
-        f"ON CONFLICT {on_conflict}",
-        arrays,
+        f'INSERT INTO "{model._meta.db_table}" ({names}) SELECT * FROM unnest({unnest}){conflict}', arrays
     )
 
 
@@ -342,6 +358,9 @@ def _execute_binary(sql, params):
         connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
 
 
+IDENTITY_FIELDS = ["model_name", "battery_name", "firmware", "rated_power_w", "info_read_at"]
+
+
 def _inverter_for(logger, result):
     """The logger's inverter: created or re-identified when the identity block was read."""
     inverters = list(logger.inverters.all())
@@ -349,7 +368,8 @@ def _inverter_for(logger, result):
     if not serial:
         return inverters[0] if inverters else None
     inverter = next((inv for inv in inverters if inv.serial_number == serial), None)
-    if inverter is None:
+    created = inverter is None
+    if created:
         inverter = Inverter(datalogger=logger, serial_number=serial)
     identity = result.identity
     inverter.model_name = identity.get("model_name", "")
@@ -357,7 +377,8 @@ def _inverter_for(logger, result):
     inverter.firmware = f"ARM {identity.get('firmware_arm')} · DSP {identity.get('firmware_dsp')}"
     inverter.rated_power_w = RATED_POWER_W.get(result.values.get("model_code"))
     inverter.info_read_at = result.at
-    inverter.save()
+    # The identity only: the rest of the row as loaded may be stale (another worker's history claim).
+    inverter.save(update_fields=None if created else IDENTITY_FIELDS)
     return inverter
 
 

@@ -115,10 +115,9 @@ def daily_energy_compute(*, plants, day, now=None):
         start, end = day_bounds(day, tz)
         tallies = {plant.pk: _DayTally(start) for plant in zone_plants}
         readings = (
-            Reading.objects.filter(
-                inverter__datalogger__plant__in=list(tallies), slot__gte=start - LOOKBACK, slot__lt=end
-            )
-            .order_by("inverter_id", "slot")
+            Reading.objects.filter(inverter__datalogger__plant__in=list(tallies))
+            .during(start - LOOKBACK, end)
+            .order_by("inverter_id", "bucket", "slot")
             .values_list("inverter__datalogger__plant_id", "inverter_id", "slot", *COUNTER_COLUMNS)
         )
         for plant_id, inverter_id, slot, *values in readings.iterator(chunk_size=5000):
@@ -180,7 +179,7 @@ def daily_energy_today(*, plant, now=None):
         return daily_energy_compute(plants=[plant], day=day, now=now)[0]
     latest_slot = (
         Reading.objects.of_plant(plant)
-        .filter(slot__gte=day_bounds(day, plant.tzinfo)[0])
+        .during(*day_bounds(day, plant.tzinfo))
         .order_by("-slot")
         .values_list("slot", flat=True)
         .first()

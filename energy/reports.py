@@ -39,7 +39,7 @@ def power_curves(plant, day, *, since=None):
     model, moment_field, step = _history_source(start)
     sums = (
         model.objects.of_plant(plant)
-        .filter(**{f"{moment_field}__gte": start, f"{moment_field}__lt": end})
+        .during(start, end)
         .values(moment_field)
         .annotate(**{key: Sum(key) for key in CURVES}, battery_soc=Avg("battery_soc", output_field=SOC))
         .order_by(moment_field)
@@ -210,13 +210,13 @@ def readings_rows(plant, first, last, header, *, since=None):
     five_minute_start = five_minute_history_start() or start
     hours = (
         ReadingHour.objects.of_plant(plant)
-        .filter(hour__gte=start, hour__lt=min(end, five_minute_start))
+        .during(start, min(end, five_minute_start))
         .order_by("hour", "inverter__serial_number")
         .values_list("hour", "inverter__serial_number", "slots", *HISTORY_FIELDS)
     )
     slots = (
         Reading.objects.of_plant(plant)
-        .filter(slot__gte=max(start, five_minute_start), slot__lt=end)
+        .during(max(start, five_minute_start), end)
         .order_by("slot", "inverter__serial_number")
         .values_list("slot", "inverter__serial_number", Value(1), *HISTORY_FIELDS)
     )

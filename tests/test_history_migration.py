@@ -75,3 +75,46 @@ def test_existing_history_is_copied_into_monthly_partitions_as_the_inverters_int
         ("devices_reading_p202504", 0, 200, 12345679, 0, 812, 65536, 0),
     ]
     assert scratch.execute("SELECT to_regclass('devices_reading_old')").fetchone() == (None,)
+
+
+COMPACTED = importlib.import_module("devices.migrations.0011_compact_history")
+
+
+def test_each_month_is_copied_into_narrow_rows_under_the_inverter_bucket_index(scratch):
+    scratch.execute(BEFORE)
+    scratch.execute(MIGRATION.PARTITIONED)
+    before = scratch.execute("SELECT * FROM devices_reading ORDER BY slot").fetchall()
+    partitions = (
+        "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE 'devices_reading%' ORDER BY 1"
+    )
+    names = scratch.execute(partitions).fetchall()
+
+    scratch.execute(COMPACTED.COMPACTED)
+
+    assert scratch.execute(partitions).fetchall() == names  # the same months, nothing left of the old
+    after = scratch.execute(
+        f"SELECT inverter_id, {COMPACTED.NAMES.replace('inverter_id, ', '')} FROM devices_reading "
+        "ORDER BY slot"
+    ).fetchall()
+    assert after == before  # read in 0008's column order: every value kept
+    types = scratch.execute(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = 'devices_reading_p202503'::regclass AND attnum BETWEEN 1 AND 3 ORDER BY attnum"
+    ).fetchall()
+    assert types == [
+        ("slot", "timestamp with time zone"),
+        ("inverter_id", "integer"),
+        ("pv_power", "integer"),
+    ]
+    indexes = scratch.execute(
+        "SELECT indexdef FROM pg_indexes WHERE tablename = 'devices_reading_p202504' ORDER BY 1"
+    ).fetchall()
+    assert [definition for (definition,) in indexes] == [
+        "CREATE INDEX devices_reading_p202504_inverter_id_date_bin_idx ON public.devices_reading_p202504 "
+        "USING btree (inverter_id, date_bin('06:00:00'::interval, slot, "
+        "'2000-01-01 00:00:00+00'::timestamp with time zone))",
+        "CREATE INDEX devices_reading_p202504_slot_idx ON public.devices_reading_p202504 USING brin (slot)",
+    ]
+    # No unique key any more, and the inverter is still a foreign key.
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        scratch.execute("INSERT INTO devices_reading (slot, inverter_id) VALUES ('2025-04-02', 2)")

@@ -1,11 +1,13 @@
 """Polling batches of loggers over real sockets, storing readings and statuses in PostgreSQL."""
 
 import socket
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -267,3 +269,52 @@ def test_a_slot_already_stored_is_not_inserted_again(simulator, plant, v5_device
     assert inserts(slot + timedelta(minutes=1)) == []
     assert len(inserts(slot + timedelta(minutes=5))) == 1
     assert Reading.objects.filter(inverter__datalogger=logger).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_storing_the_same_slot_at_once_insert_one_row(simulator, plant, v5_device):
+    """The history has no unique index: the slot's claim on the inverter keeps one row per slot even
+    when two workers store the same poll at the same moment (the second waits for the first, then
+    finds the slot taken), although both loaded the inverter before either stored."""
+    logger = attach_logger(plant, v5_device, simulator)
+    slot = polling.history_slot(timezone.now())
+    results = polling.poll_loggers([logger.id], cycle_at=slot - timedelta(minutes=5))
+    loaded = [
+        list(
+            Datalogger.objects.filter(pk=logger.pk)
+            .select_related("plant")
+            .prefetch_related("inverters__live")
+        )
+        for _ in range(2)
+    ]
+    first_stored, release = threading.Event(), threading.Event()
+
+    def store(loggers, hold):
+        try:
+            with transaction.atomic():
+                polling.store_results(loggers, results, slot=slot)
+                if hold:
+                    first_stored.set()
+                    release.wait(20)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=store, args=(loaded[0], True))
+    second = threading.Thread(target=store, args=(loaded[1], False))
+    first.start()
+    assert first_stored.wait(20)
+    second.start()
+    deadline = time.monotonic() + 20
+    while not _waiting_for_a_lock() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    release.set()
+    first.join(20)
+    second.join(20)
+    assert Reading.objects.filter(inverter__datalogger=logger, slot=slot).count() == 1
+    assert Reading.objects.filter(inverter__datalogger=logger).count() == 2
+
+
+def _waiting_for_a_lock():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        return cursor.fetchone()[0] > 0
