@@ -249,10 +249,11 @@ def store_results(loggers, results, *, slot):
         logger_updates,
         ["status", "last_polled_at", "last_seen_at", "missed_polls", "last_error", "identity_checked_at"],
     )
+    claimed = _slot_claimed(inverter_updates, readings, slot)
     _update_rows(
         Inverter,
-        inverter_updates,
-        ["status", "last_seen_at", "grid_sign_check"],
+        [inverter for inverter in inverter_updates if inverter.pk not in claimed],
+        INVERTER_POLL_FIELDS,
     )
     _insert_rows(
         InverterLive,
@@ -262,7 +263,8 @@ def store_results(loggers, results, *, slot):
     )
     if readings:
         reading_partition_ready(slot=slot)
-        _insert_rows(Reading, _slot_claimed(readings, slot), ["inverter", "slot", *HISTORY_FIELDS])
+        claimed_rows = [row for row in readings if row.inverter_id in claimed]
+        _insert_rows(Reading, claimed_rows, ["inverter", "slot", *HISTORY_FIELDS])
     Plant.objects.filter(pk__in={logger.plant_id for logger in loggers}).refresh_status()
     for alarm in alarms_from_poll(alarm_input):
         notify_alarm.delay_on_commit(alarm.pk)  # and the outbox sweep, should this task be lost
@@ -287,36 +289,45 @@ def _inverter_outcome(logger, inverter, result, slot):
     return None
 
 
-def _slot_claimed(readings, slot):
-    """The rows whose inverter has no row for `slot` or a later one, once the slot is claimed for
-    them. The history has no unique index: this conditional update keeps it one row per slot. It
-    locks each inverter's row, so a concurrent poll of the same slot waits, then finds the slot taken
-    (PostgreSQL checks the condition again on the row it waited for) and inserts nothing. A late
-    poll of an earlier slot inserts nothing either: that slot's row may be there already."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'UPDATE "{Inverter._meta.db_table}" SET history_slot = %s '
-            "WHERE id = ANY(%s) AND (history_slot IS NULL OR history_slot < %s) RETURNING id",
-            [slot, [row.inverter_id for row in readings], slot],
-        )
-        claimed = {inverter_id for (inverter_id,) in cursor.fetchall()}
-    return [row for row in readings if row.inverter_id in claimed]
+INVERTER_POLL_FIELDS = ["status", "last_seen_at", "grid_sign_check"]
 
 
-def _update_rows(model, objs, fields):
-    """One UPDATE … FROM unnest(arrays) for many rows: Django's bulk_update builds a CASE per row and
-    field, which costs seconds per thousand rows; this costs milliseconds."""
+def _slot_claimed(inverters, readings, slot):
+    """Claim `slot` on the inverters that have a history row for it, with the rest of their poll's
+    update in the same statement (one new row version per poll: HOT updates keep fitting in the
+    page's free half); returns the ids of those whose slot was free. The history has no unique
+    index: this conditional update keeps it one row per slot. A concurrent poll of the same slot
+    waits on the row lock, then finds the slot taken (PostgreSQL checks the condition again on the
+    row it waited for) and leaves the row to the plain update. A late poll of an earlier slot claims
+    nothing either: that slot's row may be there already."""
+    wanting = {row.inverter_id for row in readings}
+    candidates = [inverter for inverter in inverters if inverter.pk in wanting]
+    for inverter in candidates:
+        inverter.history_slot = slot
+    return _update_rows(
+        Inverter,
+        candidates,
+        [*INVERTER_POLL_FIELDS, "history_slot"],
+        condition="t.history_slot IS NULL OR t.history_slot < v.history_slot",
+    )
+
+
+def _update_rows(model, objs, fields, *, condition="TRUE"):
+    """One UPDATE … FROM unnest(arrays) for many rows (those that meet `condition`, SQL over the
+    table `t` and the new values `v`); returns the ids updated. Django's bulk_update builds a CASE
+    per row and field, which costs seconds per thousand rows; this costs milliseconds."""
     if not objs:
-        return
+        return set()
     columns, arrays = _arrays(model, objs, fields)
     assignments = ", ".join(f'"{c.column}" = v."{c.column}"' for c in columns)
     unnest = ", ".join(f"%b::{t}[]" for t in ["bigint", *(c.db_type(connection) for c in columns)])
     names = ", ".join(["id", *(f'"{c.column}"' for c in columns)])
-    _execute_binary(
+    rows = _execute_binary(
         f'UPDATE "{model._meta.db_table}" AS t SET {assignments} FROM unnest({unnest}) AS v({names}) '
-        "WHERE t.id = v.id",
+        f"WHERE t.id = v.id AND ({condition}) RETURNING t.id",
         [[obj.pk for obj in objs], *arrays],
     )
+    return {pk for (pk,) in rows}
 
 
 def _insert_rows(model, objs, fields, *, on_conflict=None):
@@ -354,8 +365,10 @@ def _execute_binary(sql, params):
     started = time.monotonic()
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params)
+        rows = cursor.fetchall() if cursor.description else []
     if connection.queries_logged:  # logged as Django's own cursors log (tests, debug views)
         connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+    return rows
 
 
 IDENTITY_FIELDS = ["model_name", "battery_name", "firmware", "rated_power_w", "info_read_at"]
