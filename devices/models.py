@@ -271,7 +271,8 @@ class Inverter(models.Model):
     rated_power_w = models.PositiveIntegerField(_("rated power (W)"), null=True, blank=True)
     status = models.CharField(max_length=20, choices=DeviceStatus.choices, default=DeviceStatus.NEVER_SEEN)
     last_seen_at = models.DateTimeField(null=True, blank=True)
-    # The last history slot that has this inverter's row: later polls in the same slot insert nothing.
+    # The last history slot that has this inverter's row, claimed by the poll that inserts it: later
+    # or concurrent polls of the same slot insert nothing (the history has no unique index).
     history_slot = models.DateTimeField(null=True, blank=True)
     info_read_at = models.DateTimeField(null=True, blank=True)
     # Evidence for the grid-power sign, per local day: does the sign agree with the day counter that
@@ -351,8 +352,8 @@ class InverterLive(models.Model):
 
 
 # The history's index keys each inverter's rows by 6-hour bucket of their slot (a posting list of 72
-# rows per key: 11 bytes a row as polls write it, against 42 for a key per row). A local day and
-# energy accounting's hour before it span 5 buckets at most.
+# rows per key, see Reading). A local day and energy accounting's hour before it span 5 buckets at
+# most. Migration 0011's index computes the same.
 SLOT_BUCKET = timedelta(hours=6)
 BUCKET_ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -361,7 +362,10 @@ class SlotBucket(models.Func):
     """A reading's slot bucket (SLOT_BUCKET), as the history's index computes it: a query must name
     it for PostgreSQL to use that index for a time range."""
 
-    template = "date_bin('6 hours', %(expressions)s, '2000-01-01 00:00+00')"
+    template = (
+        f"date_bin('{SLOT_BUCKET.total_seconds():.0f} seconds', %(expressions)s, "
+        f"'{BUCKET_ORIGIN.isoformat()}')"
+    )
     output_field = models.DateTimeField()
 
 

@@ -238,3 +238,16 @@ def test_a_range_of_history_holds_every_slot_in_it_and_no_other_across_buckets_a
     assert page.json()["count"] == len(expected)
     slots = [datetime.fromisoformat(row["slot"]) for row in page.json()["results"]]
     assert slots == expected[::-1][:50]
+
+
+def test_every_history_range_is_read_through_the_inverter_bucket_index(inverter):
+    """Queries must compute the bucket exactly as migration 0011's index does, or PostgreSQL reads
+    every row of the inverter in the month and filters them (sequential scans off: only the index
+    can serve, and its condition must hold the bucket)."""
+    month = month_of(timezone.now())
+    ranged = Reading.objects.filter(inverter=inverter).during(month, month + timedelta(hours=13))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        for query in (ranged, ranged.newest_first()):
+            conditions = [line for line in query.explain().splitlines() if "Index Cond:" in line]
+            assert conditions and all("date_bin(" in line for line in conditions), conditions
