@@ -1,5 +1,7 @@
 # One image for web, worker and beat; the service's command picks the role.
-FROM python:3.11-slim
+# Pinned to Debian 12: its postgresql-client-15 matches the stack's PostgreSQL 15 server (trixie has
+# no postgresql-client-15).
+FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 # pg_dump / pg_restore for `manage.py backup` and `restore` (the server is PostgreSQL 15).

@@ -23,6 +23,10 @@ DUMP_NAME = "database.dump"
 MEDIA_NAME = "media"
 
 
+class BackupFailed(Exception):
+    """A backup could not be written; the message is the failing tool's own."""
+
+
 def _libpq_env(database):
     """The libpq variables for a Django database setting (no password on a command line)."""
     env = {**os.environ}
@@ -36,20 +40,25 @@ def backup_create(*, directory=None, now=None):
     """Write aura-YYYYmmdd-HHMMSS.tar.gz (database dump + media) into `directory`; returns its path,
     then removes the archives beyond BACKUP_KEEP."""
     directory = Path(directory or settings.BACKUP_DIR)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     archive = directory / f"{PREFIX}{stamp}.tar.gz"
     database = settings.DATABASES["default"]
     with tempfile.TemporaryDirectory() as work:
         dump = Path(work) / DUMP_NAME
-        subprocess.run(
+        dumped = subprocess.run(
             ["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", database["NAME"]],
             env=_libpq_env(database),
-            check=True,
             capture_output=True,
+            text=True,
         )
+        if dumped.returncode:
+            raise BackupFailed(f"pg_dump failed ({dumped.returncode}): {dumped.stderr.strip()}")
         partial = archive.with_suffix(".partial")
-        with tarfile.open(partial, "w:gz") as tar:
+        # The archive holds every user's data: readable by the portal's own user only, from its
+        # first byte (created 0600, not chmod-ed after the fact).
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as file, tarfile.open(fileobj=file, mode="w:gz") as tar:
             tar.add(dump, arcname=DUMP_NAME)
             media = Path(settings.MEDIA_ROOT)
             if media.is_dir():

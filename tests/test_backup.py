@@ -107,3 +107,20 @@ def test_only_the_last_archives_are_kept(settings, tmp_path, db):
         "aura-20260602-000000.tar.gz",
         "aura-20260603-000000.tar.gz",
     ]
+
+
+def test_an_archive_is_readable_by_the_portal_user_only(tmp_path, db):
+    archive = backup_create(directory=tmp_path / "new")
+    assert archive.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "new").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_failing_dump_says_why(tmp_path, db):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "backup", "--directory", str(tmp_path)],
+        cwd=ROOT, env={**os.environ, "DATABASE_URL": _url("aura_no_such_database")},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "pg_dump failed" in result.stderr and "aura_no_such_database" in result.stderr
+    assert not list(tmp_path.glob("aura-*"))

@@ -7,6 +7,7 @@ import http.client
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -47,15 +48,27 @@ def database_url():
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
+def web_command(port):
+    """The compose web service's own command, bound to `port` on this machine."""
+    command = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["web"]["command"]
+    assert "--bind 0.0.0.0:8000" in command
+    return command.replace("0.0.0.0:8000", f"127.0.0.1:{port}")
+
+
 @pytest.fixture
 def stack(tmp_path):
     web, http_port, https_port = free_port(), free_port(), free_port()
-    portal = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{web}", "--workers", "1"],
-        cwd=ROOT,
-        env={**os.environ, "DEBUG": "0", "HTTPS": "1", "ALLOWED_HOSTS": "localhost", "STATIC_MANIFEST": "0",
-             "DATABASE_URL": database_url()},
-    )  # fmt: skip
+    # As the image: hashed, compressed static files collected first, then the service's command with
+    # production settings (no STATIC_MANIFEST=0, no DEBUG).
+    env = {**os.environ, "HTTPS": "1", "ALLOWED_HOSTS": "localhost", "DATABASE_URL": database_url(),
+           "STATIC_ROOT": str(tmp_path / "static"),
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}  # fmt: skip
+    for name in ("DEBUG", "STATIC_MANIFEST"):
+        env.pop(name, None)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    portal = subprocess.Popen(["sh", "-c", web_command(web)], cwd=ROOT, env=env, start_new_session=True)
     caddy = subprocess.Popen(
         ["caddy", "run", "--config", "deploy/Caddyfile", "--adapter", "caddyfile"],
         cwd=ROOT,
@@ -72,9 +85,10 @@ def stack(tmp_path):
         wait_for(lambda: _get(https_port, "/healthz", context=context)[0] in (200, 503))
         yield https_port, http_port, context
     finally:
-        for process in (caddy, portal):
-            process.terminate()
-            process.wait(10)
+        caddy.terminate()
+        caddy.wait(10)
+        os.killpg(portal.pid, signal.SIGTERM)  # sh and gunicorn's master and workers
+        portal.wait(10)
 
 
 def _get(port, path, *, context=None, headers=None):
@@ -119,6 +133,10 @@ def test_https_through_caddy_reaches_the_portal_and_logs_in(stack, installer):
     assert "Secure" in session and "HttpOnly" in session
     status, _headers, body = _get(https_port, "/", context=context, headers={"Cookie": session.split(";")[0]})
     assert status == 200 and "Mon parc" in body
+    stylesheet = re.search(r'href="(/static/vendor/pico\.min\.[0-9a-f]{12}\.css)"', body).group(1)
+    status, headers, css = _get(https_port, stylesheet, context=context, headers={"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    assert "immutable" in headers["Cache-Control"]  # hashed names are cached for good
 
 
 def test_plain_http_is_sent_to_https_on_the_right_port(stack):

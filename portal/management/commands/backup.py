@@ -1,8 +1,8 @@
 """python manage.py backup: a dated archive of the database and the photos (see portal.backups)."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from portal.backups import backup_create
+from portal.backups import BackupFailed, backup_create
 
 
 class Command(BaseCommand):
@@ -15,5 +15,8 @@ class Command(BaseCommand):
         parser.add_argument("--directory", help="where to write the archive (default: BACKUP_DIR)")
 
     def handle(self, *args, **opts):
-        archive = backup_create(directory=opts["directory"])
+        try:
+            archive = backup_create(directory=opts["directory"])
+        except BackupFailed as e:
+            raise CommandError(str(e)) from None
         self.stdout.write(str(archive))
