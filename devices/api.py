@@ -15,7 +15,7 @@ from plants.api import (
     as_drf_error,
 )
 from portal.access import IsInstallerOrReadOnly
-from portal.edge import ID_REGEX
+from portal.edge import ID_REGEX, parse_id
 from portal.scoping import api_action
 
 from . import polling, remote, services, tasks
@@ -252,8 +252,8 @@ class SettingChangeViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         changes = SettingChange.objects.restrict(self.request.user, "view").select_related("by__company")
-        plant = self.request.query_params.get("plant", "")
-        return changes.filter(plant_id=int(plant)) if plant.isdigit() and len(plant) < 19 else changes
+        plant = parse_id(self.request.query_params.get("plant"))
+        return changes if plant is None else changes.filter(plant_id=plant)
 
 
 class SettingsReadViewSet(viewsets.ViewSet):

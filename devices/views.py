@@ -8,6 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from portal.edge import parse_id
+
 from . import remote, tasks
 from .models import Inverter
 from .registermap import BY_KEY, PUBLIC_DOCUMENT, SCREEN_ONLY, describe
@@ -135,7 +137,7 @@ def inverter_settings_write(request, pk):
 def inverter_setting_changes(request, pk):
     """The outcome of the last changes, for the page to show without a reload (htmx polling)."""
     inverter = _inverter_for(request, pk, "change")
-    ids = [int(i) for i in request.GET.getlist("id") if i.isdigit()][:20]
+    ids = [i for i in map(parse_id, request.GET.getlist("id")) if i is not None][:20]
     changes = list(inverter.setting_changes.filter(pk__in=ids).select_related("by__company"))
     return render(request, "devices/_settings_progress.html", {"inverter": inverter, "changes": changes})
 

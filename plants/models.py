@@ -10,6 +10,7 @@ from astral import Observer
 from astral.sun import elevation
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.exceptions import EmptyResultSet
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models
 from django.db.models import Case, Count, F, Q, Sum, Value, When
@@ -138,7 +139,10 @@ class PlantQuerySet(models.QuerySet):
         whose values changed. Called by every poll batch and every service that changes loggers,
         inverters or grants."""
         computed = self.order_by().with_computed_status().values("id", *STORED_STATUS.values())
-        sql, params = computed.query.sql_with_params()
+        try:
+            sql, params = computed.query.sql_with_params()
+        except EmptyResultSet:  # no plant at all (e.g. pk__in=[]): nothing to store
+            return 0
         table = self.model._meta.db_table
         sets = ", ".join(f"{field} = v.{name}" for field, name in STORED_STATUS.items())
         changed = " OR ".join(f"p.{field} IS DISTINCT FROM v.{name}" for field, name in STORED_STATUS.items())

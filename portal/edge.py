@@ -1,7 +1,7 @@
 """Input refused at the edge, with a 400 and its reason, before it can reach the database as a 500.
 
-- NUL bytes in a query parameter (PostgreSQL refuses them in text; forms and serializers already
-  refuse them in bodies);
+- NUL bytes in a query parameter or the path (PostgreSQL refuses them in text; forms and serializers
+  already refuse them in bodies);
 - ids longer than a bigint in a URL (the `id` path converter and the API's lookup pattern);
 - page sizes and offsets beyond any real list (BoundedPagination);
 - login names longer than any account's (django-axes records the name it was given).
@@ -14,6 +14,14 @@ from rest_framework.pagination import LimitOffsetPagination
 
 ID_REGEX = "[0-9]{1,18}"  # any bigint id, never one PostgreSQL would refuse
 MAX_OFFSET = 2**31
+
+
+def parse_id(value):
+    """`value` as a database id, or None: ASCII digits only ("²" and "٣" are digits to str.isdigit
+    but not to int() or PostgreSQL) and within a bigint."""
+    if value and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
 
 
 class IdConverter:
@@ -31,7 +39,9 @@ class RefuseNulBytesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
+        if "\x00" in request.path or any(
+            "\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values
+        ):
             return HttpResponseBadRequest(_("A parameter contains a NUL character, which is not allowed."))
         return self.get_response(request)
 
@@ -48,7 +58,7 @@ class BoundedPagination(LimitOffsetPagination):
 
     def _checked(self, request, name):
         value = request.query_params.get(name)
-        if value is not None and not (value.isdigit() and len(value) <= 30):
+        if value is not None and not (value.isascii() and value.isdigit() and len(value) <= 30):
             raise ValidationError({name: [_("Enter a whole number of 0 or more.")]})
 
     def get_limit(self, request):

@@ -115,3 +115,12 @@ def test_a_plant_handed_over_hides_the_past_from_the_new_owner_unless_shared(
     event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.PLANT_TRANSFERRED)
     assert event.by == installer and str(granted_plant.pk) in event.detail
     assert Plant.objects.get(pk=granted_plant.pk).n_grants == 1
+
+
+def test_a_customer_with_no_plant_left_erases_their_account(customer, granted_plant):
+    """The usual case after a hand-over: the grant is gone, the account stays until erased."""
+    PlantGrant.objects.filter(customer=customer).delete()
+    response = login(customer).post(reverse("erase_account"), {"password": PASSWORD})
+    assert response.status_code == 302 and response.url == reverse("login")
+    erased = User.objects.get(pk=customer.pk)
+    assert (erased.email, erased.is_active) == ("", False)

@@ -4,6 +4,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from devices.models import Datalogger
+
 from .conftest import api_for, login, text
 
 HUGE = "99999999999999999999"
@@ -69,3 +71,29 @@ def test_an_unknown_host_header_is_a_400_page(client, db):
 def test_api_errors_are_json(installer):
     response = api_for(installer).get("/api/v1/plants/not-an-id/")
     assert response.status_code == 404 and "detail" in response.json()
+
+
+SUPERSCRIPT_TWO = "²"  # a digit to str.isdigit, not to int() nor PostgreSQL
+
+
+@pytest.mark.parametrize("value", [SUPERSCRIPT_TWO, "9" * 5000])
+def test_an_id_that_is_no_number_is_ignored_not_a_500(installer, plant, value):
+    inverter = _inverter(plant)
+    url = reverse("devices:setting_changes", args=[inverter.pk])
+    assert login(installer).get(url, {"id": value}).status_code == 200
+    assert api_for(installer).get("/api/v1/setting-changes/", {"plant": value}).status_code == 200
+
+
+@pytest.mark.parametrize("value", [SUPERSCRIPT_TWO, "٣"])
+def test_a_page_size_in_other_digits_is_a_400(installer, value):
+    assert api_for(installer).get("/api/v1/plants/", {"limit": value}).status_code == 400
+
+
+@pytest.mark.parametrize("url", ["/api/v1/alarm-codes/%00/", "/plants/%00/", "/api/v1/plants/%00/"])
+def test_a_nul_byte_in_the_path_is_a_400(installer, url):
+    assert api_for(installer).get(url).status_code == 400
+
+
+def _inverter(plant):
+    logger = Datalogger.objects.create(plant=plant, serial_number="2401000077", host="127.0.0.1")
+    return logger.inverters.create(serial_number="KS0077")
