@@ -74,6 +74,8 @@ def sync_catalogue(**kwargs):
 
 
 class AlarmQuerySet(RestrictedByPlantQuerySet):
+    history_field = "started_at"  # an alarm raised before a hand-over is the previous owner's
+
     def restrict(self, user, action=VIEW):
         """Alarms of the plants `user` may see or change; an end customer sees only the active ones.
         "change" is acknowledging."""

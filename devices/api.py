@@ -46,6 +46,13 @@ class InverterSerializer(serializers.ModelSerializer):
     def get_values(self, inverter):
         return describe(inverter.latest)
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None and not instance.seen_by(request.user):
+            data.update(latest={}, values=[], latest_at=None)  # the previous owner's values
+        return data
+
     class Meta:
         model = Inverter
         fields = [
@@ -185,7 +192,8 @@ class InverterViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = InverterSerializer
 
     def get_queryset(self):
-        return Inverter.objects.restrict(self.request.user, "view").select_related("live")
+        inverters = Inverter.objects.restrict(self.request.user, "view")
+        return inverters.select_related("live", "datalogger__plant")
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path="settings")
@@ -237,7 +245,9 @@ class InverterViewSet(viewsets.ReadOnlyModelViewSet):
     def readings(self, request, pk=None):
         """History of one inverter, newest first (?since= / ?until= ISO 8601 times bound it)."""
         inverter = get_object_or_404(self.get_queryset(), pk=pk)  # not get_object: it would filter inverters
-        filters = ReadingFilterSet(request.query_params, queryset=Reading.objects.filter(inverter=inverter))
+        since = inverter.datalogger.plant.history_since_for(request.user)  # the hand-over boundary
+        readings = Reading.objects.filter(inverter=inverter).during(since)
+        filters = ReadingFilterSet(request.query_params, queryset=readings)
         if not filters.is_valid():
             raise ValidationError(filters.errors)
         page = self.paginate_queryset(filters.qs.newest_first())

@@ -301,6 +301,12 @@ class Inverter(models.Model):
         live = getattr(self, "live", None)
         return live.at if live else None
 
+    def seen_by(self, user):
+        """Whether `user` may see the last values: not its plant's new owner when they were read
+        before the hand-over (Plant.history_since_for)."""
+        since = self.datalogger.plant.history_since_for(user)
+        return since is None or (self.latest_at is not None and self.latest_at >= since)
+
     def observe_grid_sign(self, previous, current, day):
         """Count today's evidence that the declared grid-power sign is right; flag a day that says not.
 
@@ -476,7 +482,7 @@ class ReadingHour(HistoryValues):
 
 
 class SettingChangeQuerySet(RestrictedByPlantQuerySet):
-    history_lookup = "created_at__date__gte"
+    history_field = "created_at"
 
 
 class SettingChange(models.Model):

@@ -23,12 +23,14 @@ def inverter_detail(request, pk):
     inverter = get_object_or_404(
         Inverter.objects.restrict(request.user, "view").select_related("datalogger__plant", "live"), pk=pk
     )
+    seen = inverter.seen_by(request.user)
     return render(
         request,
         "devices/inverter.html",
         {
             "inverter": inverter,
-            "rows": describe(inverter.latest),
+            "latest_at": inverter.latest_at if seen else None,
+            "rows": describe(inverter.latest if seen else {}),
             "plant": inverter.datalogger.plant,
             "public_document": PUBLIC_DOCUMENT,
         },

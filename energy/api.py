@@ -42,10 +42,11 @@ class PlantFiguresViewSet(viewsets.GenericViewSet):
         inverters = Inverter.objects.filter(
             datalogger__plant=plant, datalogger__archived_at__isnull=True
         ).select_related("live")
-        live = reports.live_flow(list(inverters))
+        since = plant.history_since_for(request.user)
+        live = reports.live_flow(list(inverters), since=since)
         if live is not None:
             live["at"] = live["at"].isoformat()
-        return Response({"live": live, "today": reports.today_summary(plant)})
+        return Response({"live": live, "today": reports.today_summary(plant, since=since)})
 
     @extend_schema(
         parameters=[OpenApiParameter("date", OpenApiTypes.DATE, description="Local day (default today)")],
@@ -56,7 +57,7 @@ class PlantFiguresViewSet(viewsets.GenericViewSet):
         """One local day's power curves, one value per history slot, null where no reading (a gap)."""
         plant = self.plant(pk)
         day = _valid(DayForm(request.query_params))["date"] or local_today(plant)
-        return Response(reports.power_curves(plant, day, since=reports.history_start(plant, request.user)))
+        return Response(reports.power_curves(plant, day, since=plant.history_since_for(request.user)))
 
     @extend_schema(
         parameters=[
@@ -70,7 +71,7 @@ class PlantFiguresViewSet(viewsets.GenericViewSet):
         """Energy bars in Wh: the days of a month, the months of a year, or every year."""
         plant = self.plant(pk)
         data = _valid(PeriodForm(request.query_params))
-        since = reports.history_start(plant, request.user)
+        since = plant.history_since_for(request.user)
         return Response(reports.energy_bars(plant, data["period"], data.get("start"), since=since))
 
 

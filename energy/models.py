@@ -59,11 +59,12 @@ class Energy(models.Model):
 
 
 class DailyEnergyQuerySet(EnergyQuerySet):
-    history_lookup = "day__gte"
+    history_field, history_by_day = "day", True
 
 
 class MonthlyEnergyQuerySet(EnergyQuerySet):
-    history_lookup = "month__gt"  # the month of a change of owner mixes both owners: not shown
+    # A month is dated by its first day: the month of a change of owner mixes both owners, not shown.
+    history_field, history_by_day = "month", True
 
 
 class DailyEnergy(Energy):

@@ -24,22 +24,14 @@ CURVES = ["pv_power", "load_power", "battery_power", "grid_power"]
 SOC = Reading._meta.get_field("battery_soc")  # averaged as a percentage, not as its stored tenths
 
 
-def history_start(plant, user):
-    """The first local day of history `user` may see on `plant`: the change of owner's day for its
-    end customers (unless the installer shared the history), None (everything) otherwise."""
-    return plant.customer_history_from if user.is_customer else None
-
-
 def power_curves(plant, day, *, since=None):
     """The plant's power curves of local `day`: one value per history slot, null where none (and
-    nothing before `since`)."""
+    nothing before the moment `since`)."""
     start, end = day_bounds(day, plant.tzinfo)
-    if since is not None:
-        start = max(start, day_bounds(since, plant.tzinfo)[0])
     model, moment_field, step = _history_source(start)
     sums = (
         model.objects.of_plant(plant)
-        .during(start, end)
+        .during(max(start, since or start), end)
         .values(moment_field)
         .annotate(**{key: Sum(key) for key in CURVES}, battery_soc=Avg("battery_soc", output_field=SOC))
         .order_by(moment_field)
@@ -76,9 +68,11 @@ def _history_source(start):
     return Reading, "slot", timedelta(seconds=slot_seconds())
 
 
-def live_flow(inverters, now=None):
+def live_flow(inverters, now=None, *, since=None):
     """The plant's live figures with their age; older than two poll cycles they are stale, and the
-    pages say so rather than show them as live."""
+    pages say so rather than show them as live. Values read before the moment `since` are not shown."""
+    if since is not None:
+        inverters = [inv for inv in inverters if inv.latest_at is not None and inv.latest_at >= since]
     live = live_totals(inverters)
     if live is None:
         return None
@@ -97,9 +91,12 @@ def completeness_pct(with_data, expected):
     return None if not expected else round(100 * min(with_data, expected) / expected)
 
 
-def today_summary(plant):
-    """Today's energy so far and how complete today's data is (the dashboard's tiles)."""
+def today_summary(plant, *, since=None):
+    """Today's energy so far and how complete today's data is (the dashboard's tiles); zeros on the
+    day of a hand-over before the moment `since` (the day's counters hold both owners' energy)."""
     row = daily_energy_today(plant=plant)
+    if since is not None and row.day < plant.first_whole_day(since):
+        row = DailyEnergy(plant=plant, day=row.day)
     return {
         **day_summary(plant, row),
         "day": row.day.isoformat(),
@@ -109,9 +106,11 @@ def today_summary(plant):
 
 def energy_bars(plant, period, start=None, *, since=None):
     """Energy bars: each day of a month (daily rows), each month of a year (monthly rows), or each
-    year ("total", monthly rows summed). With `since`, nothing before that day: months and years are
-    then summed from the daily rows (the month of a change of owner mixes both owners)."""
+    year ("total", monthly rows summed). With the moment `since`, only the days wholly after it:
+    months and years are then summed from the daily rows (the month of a change of owner mixes both
+    owners)."""
     today = local_today(plant)
+    since = plant.first_whole_day(since)
     if since is not None and period != "month":
         return _energy_bars_since(plant, period, start, since)
     daily_energy_today(plant=plant)  # today's bar is as fresh as the last poll
@@ -134,7 +133,7 @@ def energy_bars(plant, period, start=None, *, since=None):
 
 
 def _energy_bars_since(plant, period, start, since):
-    """Year or all-years bars from the daily rows from `since` on, summed per month or per year."""
+    """Year or all-years bars from the daily rows from day `since` on, summed per month or per year."""
     today = local_today(plant)
     daily_energy_today(plant=plant)
     rows = DailyEnergy.objects.filter(plant=plant, day__gte=since)
@@ -202,9 +201,9 @@ def daily_header():
 
 def readings_rows(plant, first, last, header, *, since=None):
     """The plant's history rows from local day `first` to `last` included, inverter by inverter,
-    streamed (constant memory whatever the range); nothing before `since`."""
-    first = max(first, since or first)
+    streamed (constant memory whatever the range); nothing before the moment `since`."""
     start, _ = day_bounds(first, plant.tzinfo)
+    start = max(start, since or start)
     _, end = day_bounds(last, plant.tzinfo)
     yield header
     five_minute_start = five_minute_history_start() or start
@@ -226,7 +225,9 @@ def readings_rows(plant, first, last, header, *, since=None):
 
 
 def daily_rows(plant, first, last, header, *, since=None):
-    first = max(first, since or first)
+    """The plant's daily energy rows from `first` to `last`, only the days wholly after the moment
+    `since`."""
+    first = max(first, plant.first_whole_day(since) or first)
     yield header
     for row in DailyEnergy.objects.filter(plant=plant, day__gte=first, day__lte=last).iterator():
         summary = day_summary(plant, row)

@@ -28,7 +28,7 @@ def _export(request, pk, *, default_start, header, rows, name):
     form, error = _range_or_400(request, plant, default_start=default_start)
     if error:
         return error
-    since = reports.history_start(plant, request.user)
+    since = plant.history_since_for(request.user)
     lines = rows(plant, form.cleaned_data["start"], form.cleaned_data["end"], header(), since=since)
     return csv_response(lines, filename=f"{name}-{plant.pk}.csv")
 

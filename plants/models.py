@@ -165,7 +165,7 @@ STORED_STATUS = {
 
 
 # Written only by services (conditional updates), never by saving a plant loaded earlier.
-SERVICE_FIELDS = {*STORED_STATUS, "customer_history_from", "battery_confirmed"}
+SERVICE_FIELDS = {*STORED_STATUS, "customer_history_since", "battery_confirmed"}
 
 
 def fleet_counts(user):
@@ -232,8 +232,8 @@ class Plant(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     commissioning_completed_at = models.DateTimeField(null=True, blank=True)
     # Set when the plant changes owner without sharing its history: its customers see nothing from
-    # before this (local) day. Installers always see everything.
-    customer_history_from = models.DateField(null=True, blank=True, editable=False)
+    # before this moment (see history_since_for). Installers always see everything.
+    customer_history_since = models.DateTimeField(null=True, blank=True, editable=False)
     # The battery name an inverter reported and the installer confirmed as right for this plant.
     battery_confirmed = models.CharField(max_length=32, blank=True, editable=False)
     # The plant's status and the counts the lists and the stepper read, stored by
@@ -309,6 +309,17 @@ class Plant(models.Model):
     @property
     def tzinfo(self):
         return ZoneInfo(self.time_zone)
+
+    def history_since_for(self, user):
+        """The moment from which `user` may see this plant's history: the hand-over's for its end
+        customers (unless the installer shared the history), None (everything) for everyone else.
+        Every read path bounds its rows by it (portal.scoping.RestrictedByPlantQuerySet in SQL)."""
+        return self.customer_history_since if user.is_authenticated and user.is_customer else None
+
+    def first_whole_day(self, since):
+        """The first local day whose energy is all after `since`: a day row of the hand-over day
+        mixes both owners' energy, so it is never shown to the new one."""
+        return None if since is None else timezone.localdate(since, self.tzinfo) + timedelta(days=1)
 
     @property
     def coordinates(self):
@@ -416,6 +427,10 @@ class PlantGrant(models.Model):
         return f"{self.customer} → {self.plant}"
 
 
+class PlantPhotoQuerySet(RestrictedByPlantQuerySet):
+    history_field = "created_at"  # photos and captions of before a hand-over are the previous owner's
+
+
 class PlantPhoto(models.Model):
     """A photo of the installation, with a thumbnail for lists; served only to who may see the plant."""
 
@@ -426,7 +441,7 @@ class PlantPhoto(models.Model):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = RestrictedByPlantQuerySet.as_manager()
+    objects = PlantPhotoQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

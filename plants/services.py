@@ -185,13 +185,13 @@ def plant_archive(*, plant, by):
 @transaction.atomic
 def plant_transfer(*, plant, by, email, share_history=False, first_name="", last_name="", password=""):
     """Hand the plant over to a new owner: every current customer loses access, the new one is
-    granted (invited if they have an account), and sees nothing from before today unless the
+    granted (invited if they have an account), and sees nothing from before this moment unless the
     installer shares the history. Recorded for the distributor."""
     previous = list(plant.grants.values_list("customer_id", flat=True))
     plant.grants.all().delete()
-    start = None if share_history else timezone.localdate(timezone.now(), plant.tzinfo)
-    Plant.objects.filter(pk=plant.pk).update(customer_history_from=start)
-    plant.customer_history_from = start
+    start = None if share_history else timezone.now()
+    Plant.objects.filter(pk=plant.pk).update(customer_history_since=start)
+    plant.customer_history_since = start
     grant = grant_create(
         plant=plant, by=by, email=email, first_name=first_name, last_name=last_name, password=password
     )
@@ -200,7 +200,7 @@ def plant_transfer(*, plant, by, email, share_history=False, first_name="", last
         by=by,
         detail=(
             f"plant #{plant.pk}: customers {previous or '-'} → #{grant.customer_id}; "
-            f"history {'shared' if share_history else f'from {start}'}"
+            f"history {'shared' if share_history else f'from {start:%Y-%m-%dT%H:%M:%SZ}'}"
         ),
     )
     return grant

@@ -79,15 +79,17 @@ def plant_create(request):
     return render(request, "plants/create.html", {"form": form, "step": CommissioningStep.PLANT})
 
 
-def _dashboard(plant):
-    """What the plant's dashboard and its live fragment show, for installers and customers alike."""
+def _dashboard(plant, user):
+    """What the plant's dashboard and its live fragment show `user` (nothing from before a hand-over
+    to its new owner)."""
     loggers = plant.dataloggers.filter(archived_at__isnull=True).prefetch_related("inverters__live")
     inverters = [inv for lg in loggers for inv in lg.inverters.all()]
+    since = plant.history_since_for(user)
     return {
         "plant": plant,
         "loggers": loggers,
-        "live": reports.live_flow(inverters),
-        "today": reports.today_summary(plant),
+        "live": reports.live_flow(inverters, since=since),
+        "today": reports.today_summary(plant, since=since),
         "refresh_seconds": settings.DASHBOARD_REFRESH_SECONDS,
     }
 
@@ -99,7 +101,7 @@ def plant_detail(request, pk):
     alarms = Alarm.objects.restrict(request.user, "view").filter(plant=plant).select_related("code")
     today = local_today(plant)
     context = {
-        **_dashboard(plant),
+        **_dashboard(plant, request.user),
         "active_alarms": alarms.active().triage_order(),
         "can_edit": Plant.objects.restrict(request.user, "change").filter(pk=pk).exists(),
         "month_start": today.replace(day=1),
@@ -129,7 +131,7 @@ def plant_detail(request, pk):
 def plant_live(request, pk):
     """The live power flow and today's energy, refreshed by the dashboard every 30 seconds."""
     plant = get_plant_for_user(request, pk)
-    return render(request, "plants/_live.html", _dashboard(plant))
+    return render(request, "plants/_live.html", _dashboard(plant, request.user))
 
 
 @login_required
@@ -197,7 +199,7 @@ def plant_about(request, pk):
         "plants/about.html",
         {
             "plant": plant,
-            "photos": plant.photos.all(),
+            "photos": PlantPhoto.objects.restrict(request.user, "view").filter(plant=plant),
             "form": form,
             "can_edit": can_edit,
             "max_bytes": settings.PHOTO_MAX_BYTES,
@@ -209,7 +211,7 @@ def plant_about(request, pk):
 @require_safe
 def photo_file(request, pk, photo_pk, variant):
     plant = get_plant_for_user(request, pk)
-    photo = get_object_or_404(PlantPhoto, pk=photo_pk, plant=plant)
+    photo = get_object_or_404(PlantPhoto.objects.restrict(request.user, "view"), pk=photo_pk, plant=plant)
     field = photo.thumbnail if variant == "thumb" else photo.image
     # Stored photos are JPEGs re-encoded by the portal; say so whatever the file is called, and forbid
     # the browser anything but showing an image (no script, no sniffing into HTML).

@@ -30,8 +30,9 @@ def customer_data_export(*, user):
         grants = PlantGrant.objects.filter(customer=user).select_related("plant")
         _write(zip_file, "plants.csv", _plant_rows(grants))
         for plant in Plant.objects.restrict(user, "view"):
-            since = reports.history_start(plant, user)
-            first, last = since or date(2000, 1, 1), timezone.localdate()
+            since = plant.history_since_for(user)
+            first = date(2000, 1, 1) if since is None else timezone.localdate(since, plant.tzinfo)
+            last = timezone.localdate()
             name = slugify(plant.name) or str(plant.pk)
             daily = reports.daily_rows(plant, first, last, reports.daily_header(), since=since)
             _write(zip_file, f"{name}/energy.csv", daily)
@@ -74,7 +75,7 @@ def _alarm_rows(plant, since):
     yield [_("Code"), _("Meaning"), _("Started"), _("Cleared")]
     alarms = Alarm.objects.filter(plant=plant).select_related("code").order_by("started_at")
     if since is not None:
-        alarms = alarms.filter(started_at__date__gte=since)
+        alarms = alarms.filter(started_at__gte=since)
     for a in alarms.iterator():
         yield [
             a.code_id,

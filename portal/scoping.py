@@ -8,28 +8,47 @@ JSON / CSV endpoints share one answer.
 from django.apps import apps
 from django.contrib.auth.models import AnonymousUser
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import DateField, F, Func, Q
 
 VIEW, CHANGE = "view", "change"
 ACTIONS = (VIEW, CHANGE)
 
 
+class LocalDate(Func):
+    """A moment's date in a time zone column: LocalDate(F("moment"), F("time_zone"))."""
+
+    arg_joiner = " AT TIME ZONE "
+    template = "((%(expressions)s)::date)"
+    output_field = DateField()
+
+
 class RestrictedByPlantQuerySet(models.QuerySet):
     """A queryset of things attached to a plant through `plant_path`.
 
-    Where `history_lookup` is set (a lookup on the row's date, e.g. "day__gte"), an end customer sees
-    nothing from before the plant's `customer_history_from` (set when the plant changed owner)."""
+    The hand-over boundary: where `history_field` is set (the row's moment, or with `history_by_day`
+    its local day or month), an end customer sees nothing from before the plant's
+    `customer_history_since` (set when the plant changed owner; Plant.history_since_for). A row
+    dated by day is shown only from the day after the hand-over: the hand-over day mixes both owners.
+    """
 
     plant_path = "plant"
-    history_lookup = None
+    history_field = None
+    history_by_day = False
 
     def restrict(self, user, action=VIEW):
         plants = apps.get_model("plants", "Plant").objects.restrict(user, action)
         rows = self.filter(**{f"{self.plant_path}__in": plants})
-        if self.history_lookup and user.is_authenticated and user.is_customer:
-            start = f"{self.plant_path}__customer_history_from"
-            rows = rows.filter(Q(**{f"{start}__isnull": True}) | Q(**{self.history_lookup: F(start)}))
+        if self.history_field and user.is_authenticated and user.is_customer:
+            rows = rows.filter(self.history_visible())
         return rows
+
+    def history_visible(self):
+        since = F(f"{self.plant_path}__customer_history_since")
+        if self.history_by_day:
+            bound = Q(**{f"{self.history_field}__gt": LocalDate(since, F(f"{self.plant_path}__time_zone"))})
+        else:
+            bound = Q(**{f"{self.history_field}__gte": since})
+        return Q(**{f"{self.plant_path}__customer_history_since__isnull": True}) | bound
 
 
 def api_action(request):

@@ -9,6 +9,8 @@ the one the URL's policy declares. The distributor admin reads everything and ch
 """
 
 import io
+import zipfile
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -16,14 +18,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
-from django.utils.timezone import now
+from django.utils.timezone import localdate, now
 from PIL import Image
 
 from alarms.models import Alarm
 from devices import remote
-from devices.models import Datalogger, Inverter, SettingChange
-from plants.models import PlantGrant
-from plants.services import photo_add
+from devices.models import Datalogger, Inverter, InverterLive, Reading, SettingChange
+from energy.models import DailyEnergy
+from plants.models import Plant, PlantGrant, PlantPhoto
+from plants.services import photo_add, plant_transfer
 from portal.models import Company, ProAccountRequest, User
 
 from .conftest import make_plant, make_user
@@ -415,3 +418,69 @@ def test_the_access_matrix(world, actor):
                     f"GET {url} ({policy}) as {actor}: {response.status_code}, expected {expected}"
                 )
     assert not failures, "\n".join(failures)
+
+
+BEFORE = ["4242", "AVANT-REMISE", "NOTE-AVANT", "4343", "77777", "11111"]  # the previous owner's
+
+
+@pytest.fixture
+def handed_over(world):
+    """A's plant handed over half an hour ago, with the previous owner's rows on every read path
+    before that moment (markers BEFORE) and the new owner's after it."""
+    actors, objects = world
+    plant, inverter, installer = objects["plant"], objects["inverter"], objects["change"].by
+    moment = now() - timedelta(minutes=30)
+    before, after = moment - timedelta(minutes=20), moment + timedelta(minutes=10)
+    slot = lambda t: t.replace(minute=t.minute - t.minute % 5, second=0, microsecond=0)  # noqa: E731
+    Reading.objects.create(inverter=inverter, slot=slot(before), pv_power=4242)
+    Reading.objects.create(inverter=inverter, slot=slot(after), pv_power=5151)
+    InverterLive.objects.create(inverter=inverter, values={"pv_power": 4343}, at=before)
+    Alarm.objects.filter(pk=objects["alarm"].pk).update(started_at=before, note="NOTE-AVANT")
+    PlantPhoto.objects.filter(pk=objects["photo"].pk).update(created_at=before, caption="AVANT-REMISE")
+    SettingChange.objects.filter(pk=objects["change"].pk).update(created_at=before, new_value=1)
+    day = localdate(moment, plant.tzinfo)
+    for d, wh in ((day, 77777), (day - timedelta(days=1), 11111)):
+        DailyEnergy.objects.create(plant=plant, company=plant.company, day=d, production_wh=wh)
+    plant_transfer(plant=plant, by=installer, email="nouveau@exemple.fr", password="Nouveau-Proprio-2026")
+    Plant.objects.filter(pk=plant.pk).update(customer_history_since=moment)
+    PlantGrant.objects.filter(plant=plant).update(accepted_at=now())
+    return User.objects.get(email="nouveau@exemple.fr"), objects, day
+
+
+def _bodies(response):
+    """The response's text; every member's for a ZIP (the customer's data export)."""
+    if response.get("Content-Type") == "application/zip":
+        with zipfile.ZipFile(io.BytesIO(content_of_bytes(response))) as archive:
+            return [archive.read(name).decode("utf-8-sig") for name in archive.namelist()]
+    return [content_of(response)]
+
+
+def content_of_bytes(response):
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_a_new_owner_reads_nothing_from_before_the_hand_over(handed_over):
+    owner, objects, day = handed_over
+    plant, inverter = objects["plant"], objects["inverter"]
+    client = client_for(owner)
+    extra = [
+        f"/api/v1/inverters/{inverter.pk}/readings/?since=2000-01-01T00:00:00Z",
+        f"/api/v1/plants/{plant.pk}/power/?date={day}",
+        f"/api/v1/plants/{plant.pk}/energy/?period=month&date={day:%Y-%m}",
+        f"/api/v1/plants/{plant.pk}/energy/?period=year&date={day:%Y}",
+        f"/api/v1/plants/{plant.pk}/energy/?period=total",
+        f"/api/v1/setting-changes/?plant={plant.pk}",
+        reverse("energy:readings_csv", args=[plant.pk]) + f"?start={day - timedelta(days=2)}&end={day}",
+        reverse("energy:daily_csv", args=[plant.pk]) + f"?start={day - timedelta(days=2)}&end={day}",
+    ]
+    urls = [url_for(name, args, objects) for name, args in all_url_names() if not name.startswith("admin:")]
+    failures = []
+    for url in [u for u in urls if u] + extra:
+        response = client.get(url)
+        for body in _bodies(response):
+            failures += [f"GET {url}: {marker}" for marker in BEFORE if marker in body]
+    assert not failures, "\n".join(failures)
+    readings = client.get(extra[0]).json()["results"]
+    assert [r["pv_power"] for r in readings] == [5151]  # the new owner's own history is there
+    assert client.get(f"/api/v1/alarms/{objects['alarm'].pk}/").status_code == 404
+    assert client.get(f"/api/v1/photos/{objects['photo'].pk}/").status_code == 404
