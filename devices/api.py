@@ -86,6 +86,9 @@ class DataloggerSerializer(ModelCleanSerializer):
         return data
 
     plant = EditablePlantField()
+    last_error = serializers.CharField(
+        read_only=True, allow_null=True, help_text="In the request's language."
+    )
     # The SN's uniqueness is a constraint, worded by the service (validate_constraints=False here).
     inverters = InverterSerializer(many=True, read_only=True)
 
@@ -148,7 +151,7 @@ class DataloggerViewSet(ListCreateDestroyViewSet):
                 "ok": logger.status == DeviceStatus.ONLINE,
                 "status": logger.status,
                 "asleep": logger.status == DeviceStatus.ASLEEP,
-                "error": result.error or logger.last_error,
+                "error": str(result.error or logger.last_error or ""),
                 "datalogger": DataloggerSerializer(logger).data,
             }
         )
@@ -168,6 +171,10 @@ class SettingsWriteSerializer(serializers.Serializer):
 
 class SettingChangeSerializer(serializers.ModelSerializer):
     text = serializers.CharField(source="in_words", read_only=True, help_text="The change in plain words.")
+    answer = serializers.CharField(read_only=True, allow_null=True, help_text="In the request's language.")
+    old_value = serializers.JSONField(
+        read_only=True, help_text="Read from the inverter just before the write (null until then)."
+    )
 
     class Meta:
         model = SettingChange
@@ -227,7 +234,7 @@ class InverterViewSet(viewsets.ReadOnlyModelViewSet):
         body.is_valid(raise_exception=True)
         try:
             changes = remote.setting_changes_request(
-                inverter=inverter, by=request.user, old=inverter.latest, new=body.validated_data["changes"]
+                inverter=inverter, by=request.user, new=body.validated_data["changes"]
             )
         except DjangoValidationError as e:
             raise as_drf_error(e) from None

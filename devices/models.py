@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.scoping import VIEW, RestrictedByPlantQuerySet
 
 from .fields import NarrowForeignKey, history_field
+from .messages import Message, MessageField, define
 from .registermap import BY_KEY, PLANT_SUMS
 from .transport import REASON_TEXT, Reason
 
@@ -153,7 +154,7 @@ class Datalogger(models.Model):
     last_seen_at = models.DateTimeField(null=True, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     missed_polls = models.PositiveIntegerField(default=0)
-    last_error = models.CharField(max_length=300, blank=True)
+    last_error = MessageField(null=True, blank=True)  # why the last poll failed, in the reader's language
     # When the stick last called in to the hub (hub loggers only).
     last_called_in_at = models.DateTimeField(null=True, blank=True)
     # When the inverter's identity was last asked for: retried on its own schedule, not every poll.
@@ -198,8 +199,8 @@ class Datalogger(models.Model):
         """The stick's own WiFi hotspot, as the installer sees it on the phone."""
         return f"AP_{self.serial_number}"
 
-    def record_poll(self, *, outcome, at, night=False, identified=True, error=""):
-        """Apply one poll's outcome to the logger: one status per poll, and why in words.
+    def record_poll(self, *, outcome, at, night=False, identified=True, error=None):
+        """Apply one poll's outcome to the logger: one status per poll, and why (a Message).
 
         Offline only after DEVICE_OFFLINE_AFTER_MISSED failed polls in a row; `05 00` is "asleep" at
         night and "inverter not answering" by day; live values without an identified inverter are
@@ -208,21 +209,21 @@ class Datalogger(models.Model):
         self.last_polled_at = at
         if outcome == PollOutcome.FAILED:
             self.missed_polls += 1
-            self.last_error = error[:300]
+            self.last_error = error
             if self.missed_polls >= settings.DEVICE_OFFLINE_AFTER_MISSED:
                 self.status = DeviceStatus.OFFLINE
             return
         self.last_seen_at = at
         if outcome == PollOutcome.NO_INVERTER and night:
-            self.status, self.missed_polls, self.last_error = DeviceStatus.ASLEEP, 0, ""
+            self.status, self.missed_polls, self.last_error = DeviceStatus.ASLEEP, 0, None
         elif outcome == PollOutcome.NO_INVERTER:
-            self.status, self.last_error = DeviceStatus.INVERTER_SILENT, str(INVERTER_SILENT_TEXT)
+            self.status, self.last_error = DeviceStatus.INVERTER_SILENT, Message(INVERTER_SILENT)
             self.missed_polls += 1
         elif not identified:
             self.status, self.missed_polls = DeviceStatus.NO_IDENTITY, 0
-            self.last_error = (error or str(NO_IDENTITY_TEXT))[:300]
+            self.last_error = error or Message(NO_IDENTITY)
         else:
-            self.status, self.missed_polls, self.last_error = DeviceStatus.ONLINE, 0, error[:300]
+            self.status, self.missed_polls, self.last_error = DeviceStatus.ONLINE, 0, error
 
     def identity_due(self, now, *, identified):
         """Whether this poll should also read the identity block (hourly; every 10 min until known)."""
@@ -232,13 +233,19 @@ class Datalogger(models.Model):
         return now - self.identity_checked_at >= every
 
 
-INVERTER_SILENT_TEXT = _(
-    "The stick answers but the inverter does not: check the RS485 cable between stick and inverter, "
-    "the unit id, and the stick's COM LED."
+INVERTER_SILENT = define(
+    "inverter_silent",
+    _(
+        "The stick answers but the inverter does not: check the RS485 cable between stick and inverter, "
+        "the unit id, and the stick's COM LED."
+    ),
 )
-NO_IDENTITY_TEXT = _(
-    "The stick answers but the inverter gave no identity: check the RS485 cable between stick and "
-    "inverter, the unit id, and the COM LED."
+NO_IDENTITY = define(
+    "no_identity",
+    _(
+        "The stick answers but the inverter gave no identity: check the RS485 cable between stick and "
+        "inverter, the unit id, and the COM LED."
+    ),
 )
 
 
@@ -506,7 +513,9 @@ class SettingChange(models.Model):
     old_value = models.JSONField(null=True)
     new_value = models.JSONField()
     outcome = models.CharField(max_length=15, choices=Outcome.choices, default=Outcome.PENDING)
-    answer = models.CharField(max_length=300, blank=True)
+    # What the inverter answered, rendered in each reader's language; the old value is the one the
+    # write task read from the inverter just before writing (null until then, and for a command).
+    answer = MessageField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -536,8 +545,8 @@ class SettingChange(models.Model):
             "outcome": self.get_outcome_display(),
         }
 
-    def finish(self, outcome, answer=""):
+    def finish(self, outcome, answer=None, *, old_value=None):
         """Record the outcome once: a second task run finds it finished and changes nothing."""
         return SettingChange.objects.filter(pk=self.pk, outcome=self.Outcome.PENDING).update(
-            outcome=outcome, answer=str(answer)[:300], finished_at=timezone.now()
+            outcome=outcome, answer=answer, old_value=old_value, finished_at=timezone.now()
         )

@@ -22,7 +22,6 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from alarms.services import alarms_from_poll
@@ -30,6 +29,7 @@ from alarms.tasks import notify_alarm
 from plants.models import Plant
 
 from .fields import Bits32Field, ScaledIntegerField
+from .messages import Message, define
 from .models import (
     Datalogger,
     DeviceStatus,
@@ -48,10 +48,23 @@ from .transport import DeviceError, Endpoint, NoInverterAnswer, Reason, connect,
 log = logging.getLogger(__name__)
 LOCK_KEY = "aura:logger-lock:{}"
 NETWORK_REASONS = {Reason.REFUSED, Reason.TIMEOUT, Reason.DROPPED, Reason.GARBAGE}
-NO_LOGGER_TEXT = gettext_lazy(
-    "No datalogger answered at this address and port: check the address, the port, and that the "
-    "logger is powered and on the network."
+NO_LOGGER = define(
+    "no_logger",
+    gettext_lazy(
+        "No datalogger answered at this address and port: check the address, the port, and that the "
+        "logger is powered and on the network."
+    ),
 )
+NO_VALID_ANSWER = define("no_valid_answer", gettext_lazy("The logger gave no valid answer in time."))
+UNEXPECTED = define(
+    "unexpected", gettext_lazy("Unexpected error while reading the logger; see the worker log.")
+)
+NO_IDENTITY_READ = define(
+    "no_identity_read",
+    gettext_lazy("The inverter's identity could not be read (serial number, model, firmware)."),
+)
+NO_INVERTER_SERIAL = define("no_inverter_serial", gettext_lazy("The inverter gave no serial number."))
+REMOVED = define("removed", gettext_lazy("Removed."))
 
 
 @dataclass
@@ -61,8 +74,8 @@ class PollResult:
     values: dict = field(default_factory=dict)  # live values, decoded and sanitised
     identity: dict = field(default_factory=dict)  # identity block, when it was due and answered
     identity_asked: bool = False
-    identity_error: str = ""
-    error: str = ""
+    identity_error: Message | None = None
+    error: Message | None = None  # why the poll failed, rendered in each reader's language
     at: datetime | None = None
 
     @property
@@ -111,16 +124,16 @@ async def _read_one(logger, need_info, semaphore):
         except NoInverterAnswer:
             result.outcome = PollOutcome.NO_INVERTER
         except DeviceError as e:
-            result.error = str(e)
+            result.error = e.message
             if e.reason in NETWORK_REASONS and logger.last_seen_at is None:
                 # Never seen: whether the port is closed, silent or speaks something else would map
                 # the portal's network for whoever typed the address. Say one thing.
-                result.error = str(NO_LOGGER_TEXT)
+                result.error = Message(NO_LOGGER)
         except TimeoutError:
-            result.error = _("The logger gave no valid answer in time.")
+            result.error = Message(NO_VALID_ANSWER)
         except Exception:  # a worker must survive any reply; say it and carry on
             log.exception("Unexpected failure polling logger %s", logger.serial_number)
-            result.error = _("Unexpected error while reading the logger; see the worker log.")
+            result.error = Message(UNEXPECTED)
         finally:
             result.at = timezone.now()
     if dropped := sanitise(result.values):
@@ -129,14 +142,14 @@ async def _read_one(logger, need_info, semaphore):
 
 
 async def _read_identity(conn):
-    """The identity block and, when it cannot be read, why (in words)."""
+    """The identity block and, when it cannot be read, why (a Message)."""
     try:
         identity = await read_values(conn, INFO_PLAN)
     except (DeviceError, NoInverterAnswer):
-        return {}, _("The inverter's identity could not be read (serial number, model, firmware).")
+        return {}, Message(NO_IDENTITY_READ)
     if not identity.get("serial_number"):
-        return {}, _("The inverter gave no serial number.")
-    return identity, ""
+        return {}, Message(NO_INVERTER_SERIAL)
+    return identity, None
 
 
 async def _read_all(loggers, need_info):
@@ -407,6 +420,6 @@ def batches(ids, size):
 
 def datalogger_test_connection(logger):
     """Read the logger now, identity included, and store it like a poll: the commissioning check."""
-    (result,) = poll_loggers([logger.id], force_info=True) or [PollResult(logger.id, error=_("Removed."))]
+    (result,) = poll_loggers([logger.id], force_info=True) or [PollResult(logger.id, error=Message(REMOVED))]
     logger.refresh_from_db()
     return result

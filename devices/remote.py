@@ -4,7 +4,8 @@
 2. Every attempt is recorded (SettingChange) before it is sent, then its outcome once known.
 3. Writes run in a Celery task under the logger's lock (the polling lock), so a write never
    interleaves with a poll or another write on the stick's wire.
-4. Each write is read back: "confirmed" only when the inverter gives the new value back; a refusal
+4. The old value recorded is the one read from the inverter just before the write, never a client's.
+5. Each write is read back: "confirmed" only when the inverter gives the new value back; a refusal
    is worded with the guide's instruction (remote control is enabled on the inverter's screen); a
    connection lost mid-write is "not confirmed", never a success.
 """
@@ -18,11 +19,14 @@ from datetime import timedelta
 import redis.asyncio as aioredis
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.redisconn import redis_client
 
+from .messages import Message, define
 from .models import Inverter, SettingChange
 from .polling import LOCK_KEY, endpoint_for
 from .registermap import (
@@ -101,11 +105,14 @@ def live_read(*, inverter):
     return live_values(values)
 
 
-def setting_changes_request(*, inverter, by, old, new):
-    """Record the changes `new` ({key: value}) of settings whose current values are `old`; the caller
-    has them written (tasks.apply_setting_changes) once its transaction commits. Refused as a whole,
-    before anything is recorded or sent, when a value is not allowed or the inverter had too many
-    writes lately."""
+def setting_changes_request(*, inverter, by, new):
+    """Record the changes `new` ({key: value}); the caller has them written
+    (tasks.apply_setting_changes) once its transaction commits. Refused as a whole, before anything
+    is recorded or sent, when a value is not allowed or the inverter had too many writes lately.
+
+    The inverter's row is locked while the recent writes are counted and the new ones inserted, so
+    that concurrent requests cannot all pass the limit. The old value is not the client's: the write
+    task reads it from the inverter just before writing."""
     errors = {}
     for key, value in new.items():
         try:
@@ -114,21 +121,42 @@ def setting_changes_request(*, inverter, by, old, new):
             errors[key] = str(e)
     if errors:
         raise ValidationError(errors)
-    recent = SettingChange.objects.filter(
-        inverter=inverter, created_at__gte=timezone.now() - RATE_WINDOW
-    ).count()
-    if recent + len(new) > settings.REMOTE_WRITES_PER_10_MINUTES:
-        raise ValidationError(
-            _("Too many changes on this inverter lately (%(n)d in 10 minutes); wait a few minutes.")
-            % {"n": settings.REMOTE_WRITES_PER_10_MINUTES}
-        )
-    plant = inverter.datalogger.plant
-    return [
-        SettingChange.objects.create(
-            inverter=inverter, plant=plant, by=by, key=key, old_value=old.get(key), new_value=value
-        )
-        for key, value in new.items()
-    ]
+    with transaction.atomic():
+        Inverter.objects.select_for_update().filter(pk=inverter.pk).first()
+        recent = SettingChange.objects.filter(
+            inverter=inverter, created_at__gte=timezone.now() - RATE_WINDOW
+        ).count()
+        if recent + len(new) > settings.REMOTE_WRITES_PER_10_MINUTES:
+            raise ValidationError(
+                _("Too many changes on this inverter lately (%(n)d in 10 minutes); wait a few minutes.")
+                % {"n": settings.REMOTE_WRITES_PER_10_MINUTES}
+            )
+        plant = inverter.datalogger.plant
+        return [
+            SettingChange.objects.create(inverter=inverter, plant=plant, by=by, key=key, new_value=value)
+            for key, value in new.items()
+        ]
+
+
+BUSY = define("write.busy", gettext_lazy("The logger stayed busy; nothing was sent."))
+REFUSED = define(
+    "write.refused",
+    gettext_lazy(
+        "The inverter refused the change (Modbus exception %(code)s). Remote control may be disabled "
+        "on its screen. %(instruction)s"
+    ),
+)
+GUIDE = define("guide.remote_control", GUIDE_REMOTE_CONTROL)
+ACCEPTED = define("write.accepted", gettext_lazy("Accepted by the inverter."))
+READ_BACK = define("write.read_back", gettext_lazy("The inverter reads back %(value)s."))
+CONFIRMED = define("write.confirmed", gettext_lazy("Set successfully (read back)."))
+NOT_REACHED = define(
+    "write.not_reached",
+    gettext_lazy(
+        "No confirmation: %(why)s The change may or may not have been applied; read the settings again."
+    ),
+)
+NO_ANSWER = define("inverter.no_answer", gettext_lazy("The inverter did not answer."))
 
 
 def setting_changes_apply(*, change_ids):
@@ -145,13 +173,11 @@ def setting_changes_apply(*, change_ids):
     try:
         outcomes = asyncio.run(_apply(logger, changes))
     except LoggerBusy:
-        outcomes = [
-            (SettingChange.Outcome.NOT_CONFIRMED, _("The logger stayed busy; nothing was sent."))
-        ] * len(changes)
+        outcomes = [(SettingChange.Outcome.NOT_CONFIRMED, Message(BUSY), None)] * len(changes)
     except (DeviceError, NoInverterAnswer, TimeoutError, OSError) as e:
-        outcomes = [(SettingChange.Outcome.NOT_CONFIRMED, _not_reached(e))] * len(changes)
-    for change, (outcome, answer) in zip(changes, outcomes, strict=False):
-        change.finish(outcome, answer)
+        outcomes = [(SettingChange.Outcome.NOT_CONFIRMED, _not_reached(e), None)] * len(changes)
+    for change, (outcome, answer, old) in zip(changes, outcomes, strict=False):
+        change.finish(outcome, answer, old_value=old)
     return outcomes
 
 
@@ -165,39 +191,44 @@ async def _apply(logger, changes):
 
 
 async def _write_one(conn, change):
+    """1. read the setting's value now (the audit's old value); 2. write; 3. read it back.
+    Returns (outcome, Message, old value)."""
     register = BY_KEY[change.key]
+    block = [Block(register.table, register.address, register.count, (register,))]
+    timeout = settings.DEVICE_TIMEOUT_SECONDS * 3
+    old = None
     try:
-        await asyncio.wait_for(
-            write_setting(conn, change.key, change.new_value), settings.DEVICE_TIMEOUT_SECONDS * 3
-        )
+        if register.group != Group.COMMAND:  # a command (restart) has no value to read
+            old = (await asyncio.wait_for(read_values(conn, block), timeout))[register.key]
+        await asyncio.wait_for(write_setting(conn, change.key, change.new_value), timeout)
     except DeviceError as e:
         if e.reason == Reason.EXCEPTION:
-            return SettingChange.Outcome.REFUSED, _(
-                "The inverter refused the change (Modbus exception %(code)s). Remote control may be disabled "
-                "on its screen. %(instruction)s"
-            ) % {"code": e.code, "instruction": GUIDE_REMOTE_CONTROL}
-        return SettingChange.Outcome.NOT_CONFIRMED, _not_reached(e)
+            return (
+                SettingChange.Outcome.REFUSED,
+                Message(REFUSED, {"code": e.code, "instruction": {"code": GUIDE}}),
+                old,
+            )
+        return SettingChange.Outcome.NOT_CONFIRMED, _not_reached(e), old
     except (NoInverterAnswer, TimeoutError) as e:
-        return SettingChange.Outcome.NOT_CONFIRMED, _not_reached(e)
+        return SettingChange.Outcome.NOT_CONFIRMED, _not_reached(e), old
     if register.group == Group.COMMAND:
-        return SettingChange.Outcome.CONFIRMED, _("Accepted by the inverter.")
+        return SettingChange.Outcome.CONFIRMED, Message(ACCEPTED), old
     try:
-        block = Block(register.table, register.address, register.count, (register,))
-        back = (await read_values(conn, [block]))[register.key]
+        back = (await read_values(conn, block))[register.key]
     except (DeviceError, NoInverterAnswer, TimeoutError) as e:
-        return SettingChange.Outcome.NOT_CONFIRMED, _not_reached(e)
+        return SettingChange.Outcome.NOT_CONFIRMED, _not_reached(e), old
     if back != change.new_value:
-        return SettingChange.Outcome.NOT_CONFIRMED, _("The inverter reads back %(value)s.") % {
-            "value": register.display(back)
-        }
-    return SettingChange.Outcome.CONFIRMED, _("Set successfully (read back).")
+        return (
+            SettingChange.Outcome.NOT_CONFIRMED,
+            Message(READ_BACK, {"value": {"setting": change.key, "value": back}}),
+            old,
+        )
+    return SettingChange.Outcome.CONFIRMED, Message(CONFIRMED), old
 
 
 def _not_reached(error):
-    text = str(error) if isinstance(error, DeviceError) else _("The inverter did not answer.")
-    return _(
-        "No confirmation: %(why)s The change may or may not have been applied; read the settings again."
-    ) % {"why": text}
+    why = error.message if isinstance(error, DeviceError) else Message(NO_ANSWER)
+    return Message(NOT_REACHED, {"why": why.as_json()})
 
 
 # Asynchronous reads for the API: the result waits in Redis under a random token for a while.

@@ -22,6 +22,7 @@ from pysolarmanv5 import NoSocketAvailableError, PySolarmanV5, PySolarmanV5Async
 from umodbus.exceptions import ModbusError
 
 from . import v5
+from .messages import Message, define
 from .registermap import BY_KEY, Kind, Table
 
 # The stick's answer when the inverter behind it gave none: a 2-byte payload instead of a Modbus frame
@@ -71,7 +72,16 @@ class DeviceError(Exception):
         self.code = code
 
     def __str__(self):
-        return str(REASON_TEXT[self.reason] % {"code": self.code})
+        return str(self.message)
+
+    @property
+    def message(self):
+        """The reason as a stored message (rendered in each reader's language)."""
+        return Message(f"reason.{self.reason}", {"code": self.code} if self.code is not None else {})
+
+
+for _reason, _text in REASON_TEXT.items():
+    define(f"reason.{_reason}", _text)
 
 
 class NoInverterAnswer(Exception):
@@ -323,14 +333,17 @@ def setting_word(key, value):
         raise SettingRefused(_("This value cannot be changed remotely."))
     setting = register.setting
     try:
+        # Strict JSON types: "HH:MM" text for a time, a whole number (not true, "2" nor 2.0) otherwise.
         if register.kind == Kind.HHMM:
+            if not isinstance(value, str):
+                raise TypeError
             word = register.encode(value)[0]
             if register.decode([word]) != value:
                 raise ValueError
             return word
-        number = int(value)
-        if number != value and str(number) != str(value):
-            raise ValueError
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError
+        number = value
     except (TypeError, ValueError, AttributeError):
         raise SettingRefused(
             _("The value “%(value)s” is not valid for this setting.") % {"value": value}

@@ -102,6 +102,10 @@ def inverter_settings_read(request, pk):
     )
 
 
+def _is_setting_value(value):
+    return (isinstance(value, int) and not isinstance(value, bool)) or isinstance(value, str)
+
+
 @require_POST
 @login_required
 def inverter_settings_write(request, pk):
@@ -113,6 +117,9 @@ def inverter_settings_write(request, pk):
         current = None
     if not isinstance(current, dict):
         return HttpResponseBadRequest(_("The values read from the inverter are missing; read them again."))
+    # Only shown back to the installer (old → new) and compared with the form: never stored. A value
+    # of another type than the map's is not one the inverter gave.
+    current = {k: v for k, v in current.items() if k in BY_KEY and _is_setting_value(v)}
     form = SettingsForm(request.POST, current=current)
     context = {"inverter": inverter, "form": form, "current_json": json.dumps(current), "can_write": True}
     if not form.is_valid():
@@ -126,7 +133,7 @@ def inverter_settings_write(request, pk):
         ]
         return render(request, "devices/_settings_confirm.html", {**context, "rows": rows})
     try:
-        changes = remote.setting_changes_request(inverter=inverter, by=request.user, old=current, new=new)
+        changes = remote.setting_changes_request(inverter=inverter, by=request.user, new=new)
     except ValidationError as e:
         form.add_error(None, e)
         return render(request, "devices/_settings_form.html", context)

@@ -49,16 +49,16 @@ def test_a_batch_stores_the_good_loggers_and_says_why_the_others_failed(simulato
     polling.poll_loggers(ids)
 
     good = Datalogger.objects.get(pk=loggers[Behaviour.NORMAL][0].pk)
-    assert good.status == DeviceStatus.ONLINE and good.last_error == ""
+    assert good.status == DeviceStatus.ONLINE and not good.last_error
     assert good.inverters.get().latest["pv_power"] >= 0
     assert Datalogger.objects.get(pk=tcp_logger.pk).status == DeviceStatus.ONLINE
     assert Reading.objects.count() == 2
-    errors = {b: Datalogger.objects.get(pk=lg.pk).last_error for b, (lg, _) in loggers.items()}
+    errors = {b: str(Datalogger.objects.get(pk=lg.pk).last_error) for b, (lg, _) in loggers.items()}
     assert "coupé la connexion" in errors[Behaviour.DROP]
     assert "pas une trame valide" in errors[Behaviour.GARBAGE]
     assert "exception Modbus 4" in errors[Behaviour.EXCEPTION]
     assert "réponse valable à temps" in errors[Behaviour.TIMEOUT]
-    assert "refusé la connexion" in Datalogger.objects.get(pk=refused.pk).last_error
+    assert "refusé la connexion" in str(Datalogger.objects.get(pk=refused.pk).last_error)
     for behaviour in (Behaviour.DROP, Behaviour.TIMEOUT):
         # One miss is not yet "offline" (three in a row are, by default).
         assert Datalogger.objects.get(pk=loggers[behaviour][0].pk).status == DeviceStatus.NEVER_SEEN
@@ -100,7 +100,7 @@ def test_05_00_at_night_is_asleep_and_opens_nothing(simulator, plant, v5_device,
     next_slot = timezone.now() + timedelta(minutes=5)
     polling.poll_loggers([logger.id], cycle_at=next_slot)
     logger.refresh_from_db()
-    assert logger.status == DeviceStatus.ASLEEP and logger.last_error == ""
+    assert logger.status == DeviceStatus.ASLEEP and not logger.last_error
     assert logger.inverters.get().status == DeviceStatus.ASLEEP
     assert not logger.alarms.exists()
     # The asleep slot is known (no PV), not a gap; nothing else is made up for it.
@@ -119,7 +119,7 @@ def test_05_00_at_noon_is_an_inverter_not_answering_its_stick_with_its_own_alarm
     polling.poll_loggers([logger.id])
     logger.refresh_from_db()
     assert logger.status == DeviceStatus.INVERTER_SILENT
-    assert "câble RS485" in logger.last_error and not logger.alarms.exists()
+    assert "câble RS485" in str(logger.last_error) and not logger.alarms.exists()
     polling.poll_loggers([logger.id])
     assert list(logger.alarms.values_list("code_id", flat=True)) == ["INV"]  # not "COM": the stick answers
     v5_device.behaviour = Behaviour.NORMAL
@@ -135,7 +135,7 @@ def test_live_values_are_stored_when_the_identity_block_is_refused(simulator, pl
     polling.poll_loggers([logger.id], force_info=True)
     logger.refresh_from_db()
     assert logger.status == DeviceStatus.ONLINE and logger.missed_polls == 0
-    assert "identité de l'onduleur n'a pas pu être lue" in logger.last_error
+    assert "identité de l'onduleur n'a pas pu être lue" in str(logger.last_error)
     assert Reading.objects.filter(inverter__datalogger=logger).exists()
     assert not logger.alarms.exists()
 
@@ -146,7 +146,7 @@ def test_a_stick_whose_inverter_gives_no_identity_is_not_online(simulator, plant
     polling.datalogger_test_connection(logger)
     logger.refresh_from_db()
     assert logger.status == DeviceStatus.NO_IDENTITY and not logger.inverters.exists()
-    assert "identité" in logger.last_error
+    assert "identité" in str(logger.last_error)
 
 
 def test_the_identity_is_read_on_its_own_schedule_not_every_poll(simulator, plant, v5_device):
@@ -234,7 +234,7 @@ def test_a_never_seen_address_gets_one_neutral_answer_whatever_the_port_does(sim
         attach_logger(plant, silent, simulator),
     ]
     polling.poll_loggers([lg.id for lg in loggers])
-    errors = {Datalogger.objects.get(pk=lg.pk).last_error for lg in loggers}
+    errors = {str(Datalogger.objects.get(pk=lg.pk).last_error) for lg in loggers}
     assert len(errors) == 1 and "Aucun enregistreur n'a répondu" in errors.pop()
 
 
@@ -248,7 +248,7 @@ def test_an_address_outside_the_allowed_ranges_is_refused_before_connecting(simu
         plant=plant, serial_number="2420000002", reach="direct", host=host, port=port
     )
     (result,) = polling.poll_loggers([logger.id])
-    assert "plage privée ou réservée" in result.error
+    assert "plage privée ou réservée" in str(result.error)
     with pytest.raises(BlockingIOError):
         listener.accept()  # nobody ever connected
     listener.close()

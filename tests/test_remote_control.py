@@ -6,6 +6,7 @@ import threading
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils import translation
 
 from devices import polling, remote
 from devices.models import SettingChange
@@ -25,8 +26,7 @@ def inverter(plant, simulator, v5_device, settings):
 
 
 def change(inverter, installer, **new):
-    old = remote.settings_read(inverter=inverter)
-    changes = remote.setting_changes_request(inverter=inverter, by=installer, old=old, new=new)
+    changes = remote.setting_changes_request(inverter=inverter, by=installer, new=new)
     remote.setting_changes_apply(change_ids=[c.pk for c in changes])
     return list(SettingChange.objects.filter(pk__in=[c.pk for c in changes]).order_by("pk"))
 
@@ -53,33 +53,40 @@ def test_a_change_is_told_in_plain_words(inverter, installer, v5_device):
 
 
 @pytest.mark.parametrize(
-    "new", [{"charge_limit": 0}, {"working_mode": "x"}, {"grid_standard": 10}, {"battery_soc": 50}]
+    "new",
+    [
+        {"charge_limit": 0},
+        {"working_mode": "x"},
+        {"grid_standard": 10},
+        {"battery_soc": 50},
+        {"charge_limit": True},  # JSON true is not 1 %
+        {"charge_limit": "50"},
+        {"charge_limit": 50.0},
+        {"grid_charge_start": 130},
+    ],
 )
 def test_a_bad_value_or_a_setting_not_writable_is_refused_before_any_write(
     inverter, installer, v5_device, new
 ):
     v5_device.remote_control = True
     with pytest.raises(ValidationError):
-        remote.setting_changes_request(inverter=inverter, by=installer, old={}, new=new)
+        remote.setting_changes_request(inverter=inverter, by=installer, new=new)
     assert v5_device.writes == [] and not SettingChange.objects.exists()
 
 
 def test_with_remote_control_off_the_refusal_gives_the_guides_instruction(inverter, installer, v5_device):
     (row,) = change(inverter, installer, working_mode=1)
-    assert row.outcome == "refused" and "CONTRÔLE À DISTANCE → 2\u00a0: ACTIVER" in row.answer
+    assert row.outcome == "refused" and "CONTRÔLE À DISTANCE → 2\u00a0: ACTIVER" in str(row.answer)
     assert v5_device.settings["working_mode"] == 0
 
 
 def test_a_logger_dropping_mid_write_is_not_confirmed_never_a_success(inverter, installer, v5_device):
     v5_device.remote_control = True
-    old = remote.settings_read(inverter=inverter)
-    changes = remote.setting_changes_request(
-        inverter=inverter, by=installer, old=old, new={"charge_limit": 40}
-    )
+    changes = remote.setting_changes_request(inverter=inverter, by=installer, new={"charge_limit": 40})
     v5_device.behaviour = Behaviour.DROP
     remote.setting_changes_apply(change_ids=[changes[0].pk])
     changes[0].refresh_from_db()
-    assert changes[0].outcome == "not_confirmed" and "Pas de confirmation" in changes[0].answer
+    assert changes[0].outcome == "not_confirmed" and "Pas de confirmation" in str(changes[0].answer)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -87,10 +94,7 @@ def test_a_poll_and_a_write_at_the_same_moment_take_turns_on_the_stick(inverter,
     v5_device.remote_control = True
     v5_device.latency = 0.1
     logger = inverter.datalogger
-    old = remote.settings_read(inverter=inverter)
-    changes = remote.setting_changes_request(
-        inverter=inverter, by=installer, old=old, new={"discharge_limit": 70}
-    )
+    changes = remote.setting_changes_request(inverter=inverter, by=installer, new={"discharge_limit": 70})
     results = {}
 
     def poll_in_a_thread():
@@ -113,4 +117,49 @@ def test_too_many_changes_in_ten_minutes_are_refused(inverter, installer, v5_dev
     v5_device.remote_control = True
     change(inverter, installer, charge_limit=50, discharge_limit=50)
     with pytest.raises(ValidationError):
-        remote.setting_changes_request(inverter=inverter, by=installer, old={}, new={"charge_limit": 60})
+        remote.setting_changes_request(inverter=inverter, by=installer, new={"charge_limit": 60})
+
+
+def test_the_old_value_is_read_from_the_inverter_before_the_write_not_taken_from_the_client(
+    inverter, installer, v5_device
+):
+    v5_device.remote_control = True
+    v5_device.settings["charge_limit"] = 35  # changed on the inverter's screen since the page was read
+    changes = remote.setting_changes_request(inverter=inverter, by=installer, new={"charge_limit": 60})
+    assert changes[0].old_value is None  # nothing known until the task reads it
+    remote.setting_changes_apply(change_ids=[changes[0].pk])
+    changes[0].refresh_from_db()
+    assert (changes[0].old_value, changes[0].new_value, changes[0].outcome) == (35, 60, "confirmed")
+
+
+def test_an_outcome_is_stored_once_and_read_in_each_readers_language(inverter, installer, v5_device):
+    (row,) = change(inverter, installer, working_mode=1)
+    with translation.override("en"):
+        assert "Remote control may be disabled" in str(row.answer)
+    with translation.override("fr"):
+        assert "CONTRÔLE À DISTANCE" in str(row.answer)
+    assert SettingChange.objects.get().answer.code == "write.refused"  # a code, not a sentence
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_parallel_requests_pass_exactly_the_limit(inverter, installer, settings):
+    settings.REMOTE_WRITES_PER_10_MINUTES = 10
+    start = threading.Barrier(20)
+    outcomes = []
+
+    def request():
+        start.wait()
+        try:
+            remote.setting_changes_request(inverter=inverter, by=installer, new={"charge_limit": 60})
+            outcomes.append("accepted")
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=request) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("accepted") == 10 and SettingChange.objects.count() == 10

@@ -190,3 +190,37 @@ def test_a_mangled_baseline_is_a_400_not_a_500(inverter, installer):
         reverse("devices:settings_write", args=[inverter.pk]), {"current": "{not json", "charge_limit": "50"}
     )
     assert response.status_code == 400 and not SettingChange.objects.exists()
+
+
+@pytest.mark.parametrize("value", [True, "50", 50.5, [50], {"v": 50}])
+def test_a_value_of_the_wrong_json_type_is_a_400_naming_the_setting(inverter, installer, v5_device, value):
+    v5_device.remote_control = True
+    api = APIClient()
+    api.force_authenticate(installer)
+    url = f"/api/v1/inverters/{inverter.pk}/settings/"
+    response = api.post(url, {"changes": {"charge_limit": value}}, format="json")
+    assert response.status_code == 400 and "charge_limit" in response.json()
+    assert v5_device.writes == [] and not SettingChange.objects.exists()
+
+
+def test_a_baseline_of_another_type_is_neither_stored_nor_a_500_for_anyone(
+    inverter, installer, customer, django_capture_on_commit_callbacks
+):
+    client = login(installer)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("devices:settings_write", args=[inverter.pk]),
+            {"current": json.dumps({"working_mode": [1, 2], "charge_limit": 100}), "working_mode": "2",
+             "confirmed": "1"},
+        )  # fmt: skip
+    assert response.status_code == 200
+    change = SettingChange.objects.get()
+    assert change.old_value != [1, 2]  # the task's own read, not the client's
+    for user in (installer, customer):
+        assert (
+            login(user).get(reverse("plants:settings_log", args=[inverter.datalogger.plant_id])).status_code
+            == 200
+        )
+    api = APIClient()
+    api.force_authenticate(installer)
+    assert api.get("/api/v1/setting-changes/").status_code == 200
