@@ -149,6 +149,12 @@ class GrantSerializer(serializers.ModelSerializer):
     customer_email = serializers.EmailField(source="customer.email", read_only=True)
     plant = EditablePlantField()
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if instance.accepted_at is None:
+            data["customer"] = None  # an invited account is nobody's to know until it accepts
+        return data
+
     class Meta:
         model = PlantGrant
         fields = [
@@ -157,12 +163,13 @@ class GrantSerializer(serializers.ModelSerializer):
             "customer",
             "customer_email",
             "created_at",
+            "accepted_at",
             "email",
             "first_name",
             "last_name",
             "password",
         ]
-        read_only_fields = ["customer", "created_at"]
+        read_only_fields = ["customer", "created_at", "accepted_at"]
 
 
 class GrantViewSet(ListCreateDestroyViewSet):

@@ -2,13 +2,14 @@
 
 import pytest
 from django.urls import reverse
+from django.utils.timezone import now
 from rest_framework.test import APIClient
 
 from devices.models import Datalogger, DeviceStatus, Inverter
 from plants.models import BatteryModel, Plant, PlantGrant, PlantStatus
 from portal.models import User
 
-from .conftest import attach_logger, awake_inverter, login, make_plant, text
+from .conftest import api_for, attach_logger, awake_inverter, login, make_plant, make_user, text
 
 PLANT = {
     "name": "Maison Durand",
@@ -264,3 +265,30 @@ def test_a_battery_other_than_the_declared_one_is_said_at_the_test_step(installe
 def test_an_unknown_battery_name_format_raises_no_warning(plant):
     assert plant.battery_mismatch(Inverter(battery_name="LFP-51.2V")) is None
     assert plant.battery_mismatch(Inverter(battery_name="AURA 10KM-BG")) is None  # as declared
+
+
+def test_granting_another_companys_customer_reveals_neither_id_nor_name_until_accepted(
+    installer, plant, stranger, other_company
+):
+    """Their customer "Gwen Le Goff" of Armor Solaire: to Soleil Bleu's installer, only the e-mail
+    they typed, until Gwen accepts."""
+    gwen = make_user("gwen", User.Role.CUSTOMER, first_name="Gwen", last_name="Le Goff")
+    PlantGrant.objects.create(
+        plant=make_plant(other_company, name="Ferme"), customer=gwen, granted_by=stranger, accepted_at=now()
+    )
+    client = login(installer)
+    checks = {
+        text(client.get(reverse("plants:grant_check", args=[plant.pk]), {"email": email})).replace(email, "…")
+        for email in (gwen.email, stranger.email, "personne@example.fr")
+    }
+    assert len(checks) == 1  # the same words for a customer, a pro account and nobody
+    client.post(reverse("plants:grants", args=[plant.pk]), {"email": gwen.email})
+    page = text(client.get(reverse("plants:grants", args=[plant.pk])))
+    assert gwen.email in page and "Gwen" not in page and "Le Goff" not in page
+    (listed,) = [
+        g for g in api_for(installer).get("/api/v1/grants/").json()["results"] if g["plant"] == plant.pk
+    ]
+    assert listed["customer"] is None and listed["accepted_at"] is None
+    grant = PlantGrant.objects.get(plant=plant, customer=gwen)
+    login(gwen).post(reverse("plants:invitation", args=[grant.token]))
+    assert "Gwen" in text(client.get(reverse("plants:grants", args=[plant.pk])))
