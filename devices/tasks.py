@@ -5,6 +5,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from portal.heartbeat import poll_cycle_sent
+
 from . import partitions, polling, remote
 
 
@@ -15,6 +17,7 @@ def start_poll_cycle():
     ids = polling.due_logger_ids()
     for batch in polling.batches(ids, settings.POLL_BATCH_SIZE):
         poll_batch.apply_async((batch, cycle_at), expires=settings.POLL_INTERVAL_SECONDS)
+    poll_cycle_sent()  # the beat's liveness, as /healthz reads it
     return len(ids)
 
 

@@ -5,6 +5,7 @@ import os
 
 from celery import Celery, bootsteps
 from django.conf import settings
+from django.db import connection
 
 from portal.heartbeat import WORKER_HEARTBEAT_SECONDS, worker_heartbeat
 
@@ -22,14 +23,29 @@ class Heartbeat(bootsteps.StartStopStep):
     requires = {"celery.worker.components:Timer"}
 
     def start(self, worker):
-        worker_heartbeat(worker.hostname)
-        self.tref = worker.timer.call_repeatedly(
-            WORKER_HEARTBEAT_SECONDS, worker_heartbeat, (worker.hostname,)
-        )
+        beat(worker.hostname)
+        self.tref = worker.timer.call_repeatedly(WORKER_HEARTBEAT_SECONDS, beat, (worker.hostname,))
 
     def stop(self, worker):
         if getattr(self, "tref", None):
             self.tref.cancel()
+
+
+def beat(hostname):
+    """One heartbeat, with a database check: a worker that cannot reach the database takes poll
+    batches and loses them, so it must not count as healthy."""
+    worker_heartbeat(hostname, database_ok=_database_ok())
+
+
+def _database_ok():
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:  # any failure means no database for this worker
+        return False
+    finally:
+        connection.close()  # the timer thread's own connection: not kept between beats
 
 
 app.steps["worker"].add(Heartbeat)

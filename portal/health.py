@@ -4,6 +4,7 @@ import functools
 import time
 from importlib import metadata
 
+from django.conf import settings
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
@@ -15,7 +16,7 @@ from devices.models import Datalogger, Reach
 from devices.partitions import add_months, month_of, partition_month, partition_name, reading_partitions
 from portal.celery import app
 
-from .heartbeat import WORKER_HEARTBEAT_SECONDS, WORKERS_KEY
+from .heartbeat import WORKER_HEARTBEAT_SECONDS, WORKERS_KEY, WORKERS_WITHOUT_DATABASE_KEY, poll_cycle_age
 from .redisconn import redis_client
 
 
@@ -31,13 +32,28 @@ def _redis():
 
 
 def _celery():
-    """Workers whose heartbeat is at most three beats old: one Redis read, milliseconds."""
-    alive = redis_client().zcount(WORKERS_KEY, time.time() - 3 * WORKER_HEARTBEAT_SECONDS, "+inf")
+    """Workers whose heartbeat is at most three beats old and who reach the database: a Redis read
+    or two, milliseconds."""
+    since = time.time() - 3 * WORKER_HEARTBEAT_SECONDS
+    alive = redis_client().zcount(WORKERS_KEY, since, "+inf")
     if not alive:
+        if without := redis_client().zcount(WORKERS_WITHOUT_DATABASE_KEY, since, "+inf"):
+            raise RuntimeError(_("%(count)d worker(s) cannot reach the database") % {"count": without})
         raise RuntimeError(
             _("no worker heartbeat for %(seconds)d s") % {"seconds": 3 * WORKER_HEARTBEAT_SECONDS}
         )
     return _("%(count)d worker(s)") % {"count": alive}
+
+
+def _beat():
+    """The beat sends a poll cycle every POLL_INTERVAL_SECONDS: three missed, it is not running."""
+    age = poll_cycle_age()
+    limit = 3 * settings.POLL_INTERVAL_SECONDS
+    if age is None:
+        raise RuntimeError(_("no poll cycle sent yet: is the beat running?"))
+    if age > limit:
+        raise RuntimeError(_("no poll cycle sent for %(seconds)d s: is the beat running?") % {"seconds": age})
+    return _("last poll cycle sent %(seconds)d s ago") % {"seconds": age}
 
 
 def _celery_ping():
@@ -103,20 +119,36 @@ def _check(probe):
         return {"ok": False, "detail": _("unreachable: %(error)s") % {"error": exc}}
 
 
+_deep_cache = {}  # the last deep report and when it was made: {"at": monotonic time, "report": …}
+
+
 def health_report(*, deep=False):
-    """What is up, in words. The quick report reads the workers' heartbeats; `deep` (for monitoring)
-    also pings them through the broker and checks that next month has its history partition."""
+    """What is up, in words. The quick report reads the heartbeats; `deep` (for monitoring) also
+    pings the workers through the broker and checks that next month has its history partition, and
+    is kept for HEALTHZ_DEEP_CACHE_SECONDS (it waits up to a second for the ping)."""
+    if deep:
+        cached = _deep_cache.get("report")
+        if cached and time.monotonic() - _deep_cache["at"] < settings.HEALTHZ_DEEP_CACHE_SECONDS:
+            return cached
+        _deep_cache.update(report=_report(deep=True), at=time.monotonic())
+        return _deep_cache["report"]
+    return _report(deep=False)
+
+
+def _report(*, deep):
     report = {"database": _check(_database), "redis": _check(_redis)}
     if report["database"]["ok"]:
         report["migrations"] = _migrations()
     if report["redis"]["ok"]:
         report["celery"] = _check(_celery)
+        report["beat"] = _check(_beat)
         if deep:
             report["celery_ping"] = _check(_celery_ping)
         report["hub"] = _check(_hub)
     else:
         # Workers are reached through Redis: with Redis down, nothing can be known of them.
         report["celery"] = {"ok": False, "detail": _("unknown: the broker (Redis) is down")}
+        report["beat"] = {"ok": False, "detail": _("unknown: the broker (Redis) is down")}
     if deep and report["database"]["ok"]:
         report["history"] = _history()
     return report

@@ -295,6 +295,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 # Device polling (see devices/): one cycle a minute, batches polled concurrently by the workers.
 POLL_INTERVAL_SECONDS = env_int("POLL_INTERVAL_SECONDS", 60)
+# /healthz: the bearer token that shows what is down and why (staff see it logged in; anyone else
+# gets the status only), and how long a deep report is kept.
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN", "")
+HEALTHZ_DEEP_CACHE_SECONDS = env_int("HEALTHZ_DEEP_CACHE_SECONDS", 5)
 if POLL_INTERVAL_SECONDS < 60:
     # A dead logger may take ~45 s to give up (5 s timeout, one retry, four reads): a batch task must
     # be able to finish within one cycle.

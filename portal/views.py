@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -5,6 +6,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -208,12 +210,25 @@ def security_events(request):
 
 @require_safe
 def healthz(request):
-    """Quick (heartbeats, for load balancers); ?deep=1 also pings the workers (for monitoring)."""
-    report = health_report(deep=request.GET.get("deep") == "1")
+    """Quick (heartbeats, for load balancers); ?deep=1 also pings the workers (for monitoring).
+    Anyone gets the status (200 or 503); staff, or a caller with HEALTHZ_TOKEN as its bearer token,
+    gets what is down and why, and may ask for the deep check."""
+    detailed = _may_see_health(request)
+    report = health_report(deep=detailed and request.GET.get("deep") == "1")
     status = 200 if all(item["ok"] for item in report.values()) else 503
+    if not detailed:
+        report = {"status": {"ok": status == 200, "detail": ""}}
     if "application/json" in request.headers.get("Accept", ""):
         return JsonResponse(report, status=status)
-    return render(request, "portal/healthz.html", {"report": report}, status=status)
+    return render(request, "portal/healthz.html", {"report": report, "detailed": detailed}, status=status)
+
+
+def _may_see_health(request):
+    if request.user.is_authenticated and (request.user.is_staff or request.user.is_distributor_admin):
+        return True
+    token = settings.HEALTHZ_TOKEN
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return bool(token) and constant_time_compare(given, token)
 
 
 def _error(request, status, template, message):

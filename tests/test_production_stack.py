@@ -20,6 +20,15 @@ import pytest
 import yaml
 from django.conf import settings
 
+from portal.heartbeat import (
+    POLL_CYCLE_KEY,
+    WORKERS_KEY,
+    WORKERS_WITHOUT_DATABASE_KEY,
+    poll_cycle_sent,
+    worker_heartbeat,
+)
+from portal.redisconn import redis_client
+
 from .conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,3 +168,43 @@ def test_the_compose_file_has_what_a_production_stack_needs():
     assert all(not ports for name, ports in published.items() if name not in ("caddy", "hub"))
     assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in services["caddy"]["volumes"]
     assert services["beat"]["deploy"]["replicas"] == 1
+
+
+def test_the_compose_health_checks_run_what_they_say():
+    """Exec-form checks get no shell: a `$$VAR` there is a literal; each role's check is one of ours."""
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    for name, service in services.items():
+        test = service["healthcheck"]["test"]
+        assert test[0] in ("CMD", "CMD-SHELL"), name
+        if test[0] == "CMD":
+            assert not any("$" in part for part in test), f"{name}: {test}"
+    assert services["worker"]["healthcheck"]["test"][1:] == ["python", "manage.py", "healthcheck", "worker"]
+    assert services["beat"]["healthcheck"]["test"][1:] == ["python", "manage.py", "healthcheck", "beat"]
+    assert "version" not in services["caddy"]["healthcheck"]["test"]
+    assert "beat:/data/beat" in services["beat"]["volumes"]
+    assert "--schedule /data/beat/" in services["beat"]["command"]
+    for role in ("worker", "beat"):
+        assert "migrate --check" in services[role]["command"], role
+    assert int(services["worker"]["stop_grace_period"].rstrip("s")) > 120
+    assert services["hub"]["ulimits"]["nofile"]["soft"] >= 65536
+
+
+@pytest.mark.django_db
+def test_the_role_checks_tell_a_working_role_from_a_stopped_one(settings):
+    client = redis_client()
+    client.delete(WORKERS_KEY, WORKERS_WITHOUT_DATABASE_KEY, POLL_CYCLE_KEY)
+    check = lambda *args: subprocess.run(  # noqa: E731
+        [sys.executable, "manage.py", "healthcheck", *args], cwd=ROOT, capture_output=True, text=True
+    )
+    assert check("worker", "--hostname", "celery@w1").returncode == 1
+    worker_heartbeat("celery@w1", database_ok=False)
+    refused = check("worker", "--hostname", "celery@w1")
+    assert refused.returncode == 1 and "cannot reach the database" in refused.stderr
+    worker_heartbeat("celery@w1")
+    assert check("worker", "--hostname", "celery@w1").returncode == 0
+    assert check("beat").returncode == 1
+    poll_cycle_sent()
+    assert check("beat").returncode == 0
+    client.set(POLL_CYCLE_KEY, time.time() - 3 * settings.POLL_INTERVAL_SECONDS - 1)
+    assert check("beat").returncode == 1
+    client.delete(WORKERS_KEY, WORKERS_WITHOUT_DATABASE_KEY, POLL_CYCLE_KEY)
