@@ -21,6 +21,11 @@ class AlarmCodeSerializer(serializers.ModelSerializer):
 class AlarmSerializer(serializers.ModelSerializer):
     meaning = serializers.CharField(source="code.meaning", read_only=True)
     kind = serializers.CharField(source="code.kind", read_only=True)
+    detail = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="What the device gave with the code (in the request's language).",
+    )
 
     class Meta:
         model = Alarm
@@ -37,6 +42,7 @@ class AlarmSerializer(serializers.ModelSerializer):
             "acknowledged_by",
             "acknowledged_at",
             "note",
+            "detail",
         ]
         read_only_fields = fields
 

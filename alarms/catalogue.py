@@ -394,7 +394,7 @@ CODES = [
 def kind_of(code):
     if code in COMMUNICATION_CODES:
         return COMMUNICATION
-    return FAULT if code.startswith("F") else WARNING
+    return FAULT if code.startswith(("F", "S")) else WARNING
 
 
 def bit_of(code):
@@ -410,17 +410,66 @@ def _bits(prefix):
     return {bit_of(code): code for code, *_rest in CODES if code.startswith(prefix) and code[1:].isdigit()}
 
 
-WARNING_BITS = _bits("W")
-FAULT_BITS = _bits("F")
+GUIDE_WARNING_BITS = _bits("W")
+GUIDE_FAULT_BITS = _bits("F")
+# No silent fault: a bit the guide names no code for still raises an alarm of its own, "FBnn" /
+# "WBnn" (bit nn), with the raw word. The family's firmware sets bits the guide does not list.
+UNLISTED_FAULT, UNLISTED_WARNING = "FB", "WB"
+WARNING_BITS = {bit: GUIDE_WARNING_BITS.get(bit, f"{UNLISTED_WARNING}{bit:02d}") for bit in range(32)}
+FAULT_BITS = {bit: GUIDE_FAULT_BITS.get(bit, f"{UNLISTED_FAULT}{bit:02d}") for bit in range(32)}
+# System status 3046 (public list): 7 Fault, 13 Permanent error. A fault the words do not show (or
+# that a firmware reports by status only) is not missed: S07 opens when the fault word has no bit up
+# (a fault code says more), S13 always (the inverter stays stopped).
+STATUS_FAULT, STATUS_PERMANENT = "S07", "S13"
+STATUS_CODES = {7: STATUS_FAULT, 13: STATUS_PERMANENT}
+UNLISTED_CODES = [
+    *(
+        (f"{UNLISTED_FAULT}{bit:02d}", f"Défaut non répertorié (bit {bit})", f"Unlisted fault (bit {bit})",
+         "Le guide ne nomme pas ce bit du mot de défaut : noter le mot brut, redémarrer l'onduleur, "
+         "et transmettre le mot à la hotline si le défaut persiste.",
+         "The guide names no code for this bit of the fault word: note the raw word, restart the "
+         "inverter, and give the word to the hotline if it persists.")
+        for bit in range(32) if bit not in GUIDE_FAULT_BITS
+    ),
+    *(
+        (f"{UNLISTED_WARNING}{bit:02d}", f"Alerte non répertoriée (bit {bit})",
+         f"Unlisted warning (bit {bit})",
+         "Le guide ne nomme pas ce bit du mot d'alerte : noter le mot brut et le transmettre à la "
+         "hotline s'il revient.",
+         "The guide names no code for this bit of the warning word: note the raw word and give it to "
+         "the hotline if it comes back.")
+        for bit in range(32) if bit not in GUIDE_WARNING_BITS
+    ),
+    ("S07", "Onduleur en défaut (état système)", "Inverter in fault (system status)",
+     "L'état système de l'onduleur est « Défaut » : lire le code affiché à l'écran de l'onduleur.",
+     "The inverter's system status is Fault: read the code shown on the inverter's screen."),
+    ("S13", "Erreur permanente (état système)", "Permanent error (system status)",
+     "L'onduleur s'est arrêté sur une erreur permanente : couper AC et DC, attendre 5 minutes, "
+     "redémarrer ; contacter la hotline si l'erreur revient.",
+     "The inverter stopped on a permanent error: switch AC and DC off, wait 5 minutes, restart; call "
+     "the hotline if it comes back."),
+]  # fmt: skip
+
+
+ALL_CODES = [*CODES, *UNLISTED_CODES]
 
 
 def active_codes(values):
-    """The codes whose bits are up in decoded values: {"F13", "W02", ...}; an unread word raises none."""
+    """The codes up in decoded values: {"F13", "W02", "FB03", "S07", ...}; an unread word raises none."""
     codes = set()
     for key, bits in (("warning_bits", WARNING_BITS), ("fault_bits", FAULT_BITS)):
         word = values.get(key) or 0
         codes.update(code for bit, code in bits.items() if word >> bit & 1)
+    status_code = STATUS_CODES.get(values.get("system_status"))
+    if status_code == STATUS_PERMANENT or (status_code == STATUS_FAULT and not values.get("fault_bits")):
+        codes.add(status_code)
     return codes
+
+
+def raw_word(code, values):
+    """The word that raised an unlisted bit's code, as the hotline reads it (0x0000_0008)."""
+    key = {UNLISTED_FAULT: "fault_bits", UNLISTED_WARNING: "warning_bits"}.get(code[:2])
+    return None if key is None or values.get(key) is None else f"0x{values[key]:08X}"
 
 
 def word_for(codes, prefix):

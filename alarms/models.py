@@ -6,6 +6,7 @@ from django.db.models import F, Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from devices.messages import MessageField
 from portal.scoping import VIEW, RestrictedByPlantQuerySet
 
 from . import catalogue
@@ -58,7 +59,7 @@ class AlarmCode(models.Model):
 
 
 def sync_catalogue(**kwargs):
-    for code, fr, en, hint_fr, hint_en in catalogue.CODES:
+    for code, fr, en, hint_fr, hint_en in catalogue.ALL_CODES:
         kind = catalogue.kind_of(code)
         AlarmCode.objects.update_or_create(
             code=code,
@@ -117,6 +118,8 @@ class Alarm(models.Model):
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
+    # What the device gave with the code (an unlisted bit's raw word), in the reader's language.
+    detail = MessageField(null=True, blank=True)
     # Set once the notification was handled; `emailed` says whether an e-mail actually went out.
     notified_at = models.DateTimeField(null=True, blank=True)
     emailed = models.BooleanField(default=False)

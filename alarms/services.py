@@ -12,11 +12,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
+from devices.messages import Message, define
 from devices.models import DeviceStatus
 from portal.mail import send_templated
 
-from .catalogue import COMMUNICATION_LOST, INVERTER_SILENT, NIGHT_NOISE, active_codes
+from .catalogue import COMMUNICATION_LOST, INVERTER_SILENT, NIGHT_NOISE, active_codes, raw_word
 from .models import Alarm
 
 log = logging.getLogger(__name__)
@@ -81,11 +83,24 @@ def _code_changes(logger, inverter, result, open_alarms, to_open, to_clear):
             unknown = NIGHT_NOISE
     to_open += [
         Alarm(
-            plant_id=logger.plant_id, datalogger=logger, inverter=inverter, code_id=code, started_at=result.at
+            plant_id=logger.plant_id,
+            datalogger=logger,
+            inverter=inverter,
+            code_id=code,
+            started_at=result.at,
+            detail=_detail(code, result.values),
         )
         for code in up - unknown - set(mine)
     ]
     to_clear += [(alarm, result.at) for code, alarm in mine.items() if code not in up | unknown]
+
+
+RAW_WORD = define("alarm.raw_word", gettext_lazy("Raw word read from the inverter: %(word)s."))
+
+
+def _detail(code, values):
+    word = raw_word(code, values)
+    return None if word is None else Message(RAW_WORD, {"word": word})
 
 
 def _communication(logger):

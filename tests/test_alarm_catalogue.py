@@ -108,3 +108,9 @@ def test_the_battery_led_helper_reads_the_state_of_charge_band(installer):
         )
     )
     assert "76–100 %" in body
+
+
+def test_the_catalogue_page_lists_the_unlisted_bits_and_the_fault_statuses(installer):
+    page = text(login(installer).get(reverse("alarms:catalogue")))
+    assert "Défaut non répertorié (bit 3)" in page and "Alerte non répertoriée (bit 31)" in page
+    assert "Erreur permanente (état système)" in page

@@ -138,3 +138,39 @@ def test_w29_is_shown_as_the_guides_misprinted_w26(db):
         AlarmCode.objects.get(code="W29").display_code == "W29 (imprimé « W26 » dans le guide, non confirmé)"
     )
     assert AlarmCode.objects.get(code="W26").display_code == "W26"
+
+
+def test_a_fault_bit_the_guide_does_not_name_still_opens_a_fault_with_its_raw_word(logger, v5_device):
+    assert 3 not in catalogue.GUIDE_FAULT_BITS  # the guide has no F03
+    v5_device.fault_bits = 1 << 3
+    poll(logger)
+    alarm = Alarm.objects.select_related("code").get()
+    assert alarm.code_id == "FB03" and alarm.code.kind == "fault" and alarm.severity == 1
+    assert alarm.code.meaning_fr == "Défaut non répertorié (bit 3)"
+    assert "0x00000008" in str(alarm.detail)
+
+
+@pytest.mark.parametrize("bit", [21, 30])
+def test_high_fault_bits_and_warning_bits_30_31_open_alarms(logger, v5_device, bit):
+    v5_device.fault_bits = 1 << bit
+    v5_device.warning_bits = (1 << 30) | (1 << 31)
+    poll(logger)
+    assert sorted(Alarm.objects.values_list("code_id", flat=True)) == [f"FB{bit}", "WB30", "WB31"]
+
+
+@pytest.mark.parametrize(("status", "code"), [(7, "S07"), (13, "S13")])
+def test_a_fault_status_with_no_fault_bit_opens_an_alarm(logger, v5_device, status, code):
+    v5_device.overrides["system_status"] = status
+    poll(logger)
+    alarm = Alarm.objects.select_related("code").get()
+    assert alarm.code_id == code and alarm.code.kind == "fault"
+    v5_device.overrides.pop("system_status")
+    poll(logger)
+    alarm.refresh_from_db()
+    assert alarm.cleared_at is not None
+
+
+def test_a_fault_code_is_not_doubled_by_the_fault_status(logger, v5_device):
+    v5_device.fault_bits = F13  # the simulator's status is then 7 (Fault)
+    poll(logger)
+    assert list(Alarm.objects.values_list("code_id", flat=True)) == ["F13"]
