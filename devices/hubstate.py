@@ -6,6 +6,7 @@ called in?") and /healthz read them without touching the hub.
 
 import time
 
+from django.db import transaction
 from django.utils import timezone
 
 from portal.models import SecurityEvent
@@ -19,8 +20,12 @@ ALIVE_SECONDS = 15
 
 
 def called_in_since(serial):
-    """When the stick `serial` connected to the hub, or None if it is not connected now."""
-    value = redis_client().hget(CALLED_IN, str(serial))
+    """When the stick `serial` connected to the hub, or None if it is not connected now (nor while
+    the hub that held it has stopped beating: its list outlives it in Redis)."""
+    client = redis_client()
+    if not client.exists(ALIVE):
+        return None
+    value = client.hget(CALLED_IN, str(serial))
     return float(value) if value else None
 
 
@@ -46,12 +51,42 @@ async def record_many(client, changes):
         await pipe.execute()
 
 
+async def republish(client, sticks):
+    """The hub's whole list of called-in sticks, replacing what Redis had (after a hub or a Redis
+    restart, or writes Redis missed)."""
+    now = time.time()
+    async with client.pipeline(transaction=True) as pipe:
+        pipe.delete(CALLED_IN)
+        if sticks:
+            pipe.hset(
+                CALLED_IN,
+                mapping={str(serial): stick.connected_at or now for serial, stick in sticks.items()},
+            )
+        await pipe.execute()
+
+
 def record_security_event(serial, peer):
-    """The hub refused a second connection claiming a connected stick: tell the distributor admin."""
-    SecurityEvent.objects.create(
-        kind=SecurityEvent.Kind.HUB_DUPLICATE,
-        detail=f"logger {serial}: a second connection from {peer[0] if peer else '?'} was refused",
-    )
+    """The hub refused a connection claiming a connected stick: tell the distributor admin, in one
+    event per logger and hour that counts the attempts and lists their addresses (a stick retrying
+    every few seconds must not write a row each time)."""
+    address = peer[0] if peer else "?"
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    with transaction.atomic():
+        event = (
+            SecurityEvent.objects.select_for_update()
+            .filter(kind=SecurityEvent.Kind.HUB_DUPLICATE, subject=str(serial), at__gte=hour)
+            .first()
+        )
+        if event is None:
+            event = SecurityEvent(kind=SecurityEvent.Kind.HUB_DUPLICATE, subject=str(serial), count=0)
+        addresses = set(event.addresses) | {address}
+        event.count += 1
+        event.addresses = sorted(addresses)[:20]
+        event.detail = (
+            f"logger {serial}: {event.count} connection(s) claiming it while it was connected, "
+            f"not polled; from {', '.join(event.addresses)}"
+        )[:300]
+        event.save()
 
 
 def mark_called_in(serials):

@@ -22,6 +22,7 @@ from pysolarmanv5 import NoSocketAvailableError, PySolarmanV5, PySolarmanV5Async
 from umodbus.exceptions import ModbusError
 
 from . import v5
+from .hub import relay_preamble
 from .messages import Message, define
 from .registermap import BY_KEY, Kind, Table
 
@@ -191,7 +192,7 @@ class _HubV5Client(_V5Client):
             self.reader, self.writer = await asyncio.wait_for(
                 asyncio.open_connection(self.address, self.port), self.socket_timeout
             )
-            self.writer.write(b"AURA-HUB %d\n" % self.serial)
+            self.writer.write(relay_preamble(self.serial))
             await self.writer.drain()
             answer = await asyncio.wait_for(self.reader.readline(), self.socket_timeout)
         except (OSError, TimeoutError):

@@ -8,9 +8,11 @@ The stick also sends frames of its own, that a client skips: hello 0x4110, data 
 heartbeat 0x4710 (payload one byte, 00) and 0x4810.
 """
 
+import asyncio
 import struct
 
 START, END = 0xA5, 0x15
+START_BYTE = bytes([START])
 REQUEST, REPLY = 0x4510, 0x1510
 HEARTBEAT = 0x4710
 STICK_OWN_TYPES = {0x41, 0x42, 0x43, 0x47, 0x48}  # high byte of the stick's own control codes
@@ -51,14 +53,25 @@ def is_stick_own(raw):
     return raw[3] == 0x10 and raw[4] in STICK_OWN_TYPES
 
 
-async def read_frame(reader):
-    """The next whole V5 frame from `reader`; bytes before a start byte are skipped.
+async def read_frame(reader, *, garbage_limit=None):
+    """The next whole V5 frame from `reader`; bytes before a start byte are skipped (searched for in
+    the buffer as a whole, not byte by byte: a flood of junk costs a `find` per buffer).
 
     Raises asyncio.IncompleteReadError when the peer hangs up mid-frame, FrameError on a length over
-    MAX_PAYLOAD (the stream cannot be trusted after it). The checksum is checked by `check`.
+    MAX_PAYLOAD (the stream cannot be trusted after it) or, with `garbage_limit`, when more bytes
+    than that come before a start byte. The checksum is checked by `check`.
     """
-    while (await reader.readexactly(1))[0] != START:
-        pass
+    skipped = 0
+    while True:
+        try:
+            skipped += len(await reader.readuntil(START_BYTE)) - 1
+            break
+        except asyncio.LimitOverrunError as e:  # a buffer of junk without a start byte: dropped
+            skipped += len(await reader.readexactly(e.consumed))
+        if garbage_limit is not None and skipped > garbage_limit:
+            raise FrameError(f"{skipped} bytes without a frame")
+    if garbage_limit is not None and skipped > garbage_limit:
+        raise FrameError(f"{skipped} bytes without a frame")
     rest = await reader.readexactly(HEADER.size - 1)
     length = int.from_bytes(rest[0:2], "little")
     if length > MAX_PAYLOAD:

@@ -233,6 +233,11 @@ class SecurityEvent(models.Model):
     kind = models.CharField(max_length=30, choices=Kind.choices)
     detail = models.CharField(max_length=300)
     at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Repeated events are aggregated per subject (a logger serial, a login) and hour: how many, from
+    # which addresses.
+    subject = models.CharField(max_length=150, blank=True)
+    count = models.PositiveIntegerField(default=1)
+    addresses = models.JSONField(default=list, blank=True)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

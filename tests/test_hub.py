@@ -1,10 +1,16 @@
 """The logger hub over real TCP: simulated sticks call in, pollers read them through the relay."""
 
 import asyncio
+import contextlib
+import os
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -14,7 +20,7 @@ from django.urls import reverse
 from devices import hubstate, polling, v5
 from devices.hub import LoggerHub
 from devices.models import Datalogger, DeviceStatus, Reading
-from devices.registermap import LIVE_PLAN
+from devices.registermap import INFO_PLAN, LIVE_PLAN
 from devices.simulator import FleetSimulator, SimulatorThread
 from devices.transport import DeviceError, Endpoint, Reason, connect, read_values
 
@@ -24,8 +30,9 @@ from .conftest import awake_inverter, login, text
 class HubThread:
     """A LoggerHub on its own event loop in a thread; `known` is the set of serials it accepts."""
 
-    def __init__(self, known, port=0, relay_port=0, on_change=None):
+    def __init__(self, known, port=0, relay_port=0, on_change=None, **options):
         self.known = known
+        self.options = {"probe_seconds": 0.5, **options}
         self.on_change = on_change
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -41,7 +48,12 @@ class HubThread:
             return serial in self.known
 
         self.hub = LoggerHub(
-            is_known, host="127.0.0.1", port=port, relay_port=relay_port, on_change=self.on_change
+            is_known,
+            host="127.0.0.1",
+            port=port,
+            relay_port=relay_port,
+            on_change=self.on_change,
+            **self.options,
         )
         self.run(self.hub.start())
 
@@ -60,6 +72,7 @@ class HubThread:
             time.sleep(0.01)
 
 
+ROOT = Path(__file__).resolve().parents[1]
 SERIAL = 2377770001
 
 
@@ -146,21 +159,102 @@ def test_the_hub_answers_a_sticks_own_frames_as_the_public_material_shows(hub):
     assert answer[-1] == 0x15 and answer[-2] == sum(answer[1:-2]) & 0xFF
 
 
-def test_an_unknown_serial_is_closed_and_nothing_is_stored(hub):
-    with socket.create_connection(("127.0.0.1", hub.hub.port)) as raw:
-        raw.sendall(v5.heartbeat(1, 1234567890))
+def answer_to_heartbeat(serial, port):
+    with socket.create_connection(("127.0.0.1", port)) as raw:
+        raw.sendall(v5.heartbeat(1, serial))
         raw.settimeout(2)
-        assert raw.recv(64) == b""  # closed without an answer
-    assert hub.hub.counters["refused_unknown"] == 1 and not hub.hub.sticks
+        answer = raw.recv(64)
+    return answer[:13] + answer[17:]  # all but the timestamp
 
 
-def test_a_second_connection_claiming_a_connected_serial_does_not_take_it_over(stick, hub):
-    with socket.create_connection(("127.0.0.1", hub.hub.port)) as impostor:
-        impostor.sendall(v5.heartbeat(1, SERIAL))
-        impostor.settimeout(2)
-        assert impostor.recv(64) == b""
-    assert hub.hub.counters["refused_duplicate"] == 1 and hub.hub.security_events[0][1] == SERIAL
-    assert through_hub(hub)["pv1_power"] is not None  # the established stick still answers
+def test_an_unknown_serial_is_answered_like_a_known_one_and_never_polled(hub):
+    """No registration oracle: the serial printed on a stick (its hotspot's name) is no secret."""
+    assert answer_to_heartbeat(1234567890, hub.hub.port)[7:11] == struct.pack("<I", 1234567890)
+    unknown = answer_to_heartbeat(1234567890, hub.hub.port).replace(struct.pack("<I", 1234567890), b"")
+    known = answer_to_heartbeat(SERIAL, hub.hub.port).replace(struct.pack("<I", SERIAL), b"")
+    assert unknown[:-2] == known[:-2]  # the same answer but for the serial (and so the checksum)
+    assert hub.hub.counters["refused_unknown"] == 2 and 1234567890 not in hub.hub.sticks
+
+
+def test_a_newcomer_with_another_inverter_behind_it_is_never_polled_while_the_stick_answers(stick, hub):
+    impostor_sim = FleetSimulator(heartbeat_seconds=0)
+    thread = SimulatorThread(impostor_sim)
+    with thread:
+        impostor = impostor_sim.add_v5(awake_inverter(SERIAL, "KSOTHER001", latency=0.05))
+        asyncio.run_coroutine_threadsafe(
+            impostor_sim.call_in("127.0.0.1", hub.hub.port, [impostor], backoff=5), thread.loop
+        ).result(5)
+        deadline = time.monotonic() + 5
+        while not hub.hub.counters["refused_duplicate"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert hub.hub.counters["refused_duplicate"] == 1 and hub.hub.security_events[0][1] == SERIAL
+        assert through_hub(hub, plan=INFO_PLAN)["serial_number"] == "KSHUB00001"  # the real stick's
+        assert impostor.writes == [] and impostor.reads == [(4, 3228)]  # only asked who it is
+
+
+def test_a_stick_whose_old_connection_went_silent_is_taken_back_at_once(hub):
+    """An internet box rebooted: the old connection stays half-open (no FIN), the stick calls in
+    again on a new one. It is polled at once; nobody is blamed."""
+    silent = socket.create_connection(("127.0.0.1", hub.hub.port))
+    silent.sendall(v5.heartbeat(1, SERIAL))
+    hub.wait_for(SERIAL)  # bound, then it reads nothing more and answers nothing
+    sim = FleetSimulator(heartbeat_seconds=0)
+    thread = SimulatorThread(sim)
+    with thread:
+        device = sim.add_v5(awake_inverter(SERIAL, "KSHUB00001", latency=0.05))
+        asyncio.run_coroutine_threadsafe(
+            sim.call_in("127.0.0.1", hub.hub.port, [device], backoff=0.05), thread.loop
+        ).result(5)
+        deadline = time.monotonic() + 5
+        while not hub.hub.counters["taken_over"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert through_hub(hub)["pv1_power"] is not None
+    assert hub.hub.counters["taken_over"] == 1 and not hub.hub.security_events
+    silent.close()
+
+
+def test_the_same_stick_calling_in_twice_keeps_the_newest_connection(stick, hub):
+    sim = FleetSimulator(heartbeat_seconds=0)
+    thread = SimulatorThread(sim)
+    with thread:
+        again = sim.add_v5(awake_inverter(SERIAL, "KSHUB00001", latency=0.05))
+        asyncio.run_coroutine_threadsafe(
+            sim.call_in("127.0.0.1", hub.hub.port, [again], backoff=5), thread.loop
+        ).result(5)
+        deadline = time.monotonic() + 5
+        while not hub.hub.counters["taken_over"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert hub.hub.counters["taken_over"] == 1 and not hub.hub.security_events
+        assert through_hub(hub)["pv1_power"] is not None
+        assert again.reads[-1][1] != 3228  # the newest connection answered the poll
+
+
+def test_a_relay_caller_without_the_portals_token_cannot_write(stick, hub):
+    _sim, _thread, device = stick
+    write = v5.frame(v5.REQUEST, 1, SERIAL, b"\x02" + bytes(14) + bytes.fromhex("0106 0cf3 0001"))  # restart
+    for preamble in (b"AURA-HUB %d\n" % SERIAL, b"AURA-HUB %d %s\n" % (SERIAL, b"0" * 64)):
+        with socket.create_connection(("127.0.0.1", hub.hub.relay_port)) as caller:
+            caller.sendall(preamble + write)
+            caller.settimeout(2)
+            assert caller.recv(64) == b""
+    assert device.writes == [] and device.restarts == 0
+
+
+def test_a_flood_of_junk_is_cut_off_and_the_relay_stays_quick(stick, hub):
+    floods = [socket.create_connection(("127.0.0.1", hub.hub.port)) for _ in range(20)]
+    for flood in floods:
+        flood.setblocking(False)
+        with contextlib.suppress(OSError):
+            flood.send(bytes(64 * 1024))
+    started = time.monotonic()
+    assert through_hub(hub)["pv1_power"] is not None
+    assert time.monotonic() - started < 0.5  # the issue's bound: junk costs a find, not a loop per byte
+    deadline = time.monotonic() + 5
+    while hub.hub._connections > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert hub.hub._connections == 1  # every flooding connection closed; the stick's stays
+    for flood in floods:
+        flood.close()
 
 
 def test_a_stick_that_has_not_called_in_is_said_in_words(hub, plant, settings, fast):
@@ -241,7 +335,11 @@ def test_the_commissioning_step_shows_when_the_stick_calls_in(installer, plant, 
         assert "En attente" in installer_client.get(url).content.decode()
         call_in(thread, sim, sim.add_v5(awake_inverter(SERIAL, "KSHUB00001")), running)
         time.sleep(0.1)  # the hub records the call in Redis right after accepting it
+        alive = redis.Redis.from_url(settings.REDIS_URL)
+        alive.set(hubstate.ALIVE, 1, ex=hubstate.ALIVE_SECONDS)  # the hub process's beat
         assert "a appelé le portail" in text(installer_client.get(url))
+        alive.delete(hubstate.ALIVE)  # the hub died: its list in Redis says nothing any more
+        assert "En attente" in text(installer_client.get(url))
     finally:
         thread.__exit__(None, None, None)
         running.close()
@@ -259,3 +357,88 @@ def test_a_call_in_is_recorded_on_the_logger(plant, settings, hub):
     hubstate.mark_called_in([SERIAL])
     logger.refresh_from_db()
     assert logger.last_called_in_at is not None
+
+
+def eventually(read, seconds=20):
+    """`read()`'s value once it stops raising DeviceError (sticks are still calling in)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return read()
+        except DeviceError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_hub_process_lives_through_redis_down_at_start_and_killed_while_polling(plant, settings):
+    """A real redis-server on its own port and the real `run_logger_hub`: down at start, then
+    killed while 100 sticks are polled through the hub. The hub never exits, keeps relaying, and
+    republishes who called in once Redis is back."""
+    redis_port, stick_port, relay_port = free_port(), free_port(), free_port()
+    serials = [2377780000 + i for i in range(100)]
+    Datalogger.objects.bulk_create(
+        Datalogger(plant=plant, serial_number=str(s), reach="hub") for s in serials
+    )
+    db = settings.DATABASES["default"]
+    env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}  # fmt: skip
+    hub_process = subprocess.Popen(
+        [sys.executable, "manage.py", "run_logger_hub", "--host", "127.0.0.1", "--port", str(stick_port),
+         "--relay-port", str(relay_port)],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    redis_server = None
+    state = redis.Redis(port=redis_port, socket_timeout=1)
+
+    def start_redis():
+        return subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def published(seconds=45):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with contextlib.suppress(redis.RedisError):
+                if state.hlen(hubstate.CALLED_IN) == len(serials) and state.exists(hubstate.ALIVE):
+                    return True
+            time.sleep(0.2)
+        return False
+
+    relay = SimpleNamespace(hub=SimpleNamespace(relay_port=relay_port))
+    sim = FleetSimulator(heartbeat_seconds=0)
+    thread = SimulatorThread(sim)
+    try:
+        with thread:
+            devices = [sim.add_v5(awake_inverter(s, f"KS{s}")) for s in serials]
+            time.sleep(1)  # the hub listens (Redis is down)
+            asyncio.run_coroutine_threadsafe(
+                sim.call_in("127.0.0.1", stick_port, devices, backoff=0.2), thread.loop
+            ).result(5)
+            assert eventually(lambda: through_hub(relay, serials[-1]))["pv1_power"] is not None  # no Redis
+            redis_server = start_redis()
+            assert published(), "the hub's state never reached Redis"
+            redis_server.kill()
+            redis_server.wait(10)
+            for serial in serials[::10]:  # polls go on while Redis is gone
+                assert through_hub(relay, serial)["pv1_power"] is not None
+            time.sleep(6)  # the hub's beat fails at least once
+            assert hub_process.poll() is None
+            redis_server = start_redis()
+            assert published(), "the hub did not republish after Redis came back"
+            assert through_hub(relay, serials[-1])["pv1_power"] is not None
+    finally:
+        hub_process.terminate()
+        hub_process.wait(20)
+        if redis_server is not None:
+            redis_server.kill()
+            redis_server.wait(10)
