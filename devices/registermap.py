@@ -22,6 +22,7 @@ is marked UNVERIFIED below and told to users where it matters:
 Input registers exist from 3000 to 3792, holding registers from 3200 to 3246 (the file's header).
 """
 
+import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -29,6 +30,8 @@ from functools import cached_property
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+log = logging.getLogger(__name__)
 
 MAX_BLOCK = 125  # registers per Modbus read
 INPUT_RANGE = range(3000, 3793)  # function 04, per the public definition's header
@@ -494,11 +497,50 @@ SETTINGS_PLAN = plan([r for r in SETTINGS if r.group != Group.COMMAND])
 
 
 def sanitise(values):
-    """Drop the values outside their sanity limits; returns the keys dropped (to be logged)."""
+    """Drop the values outside their sanity limits, and a grid current that its phase's power and
+    voltage contradict; returns the keys dropped (to be logged)."""
     dropped = [key for key, value in values.items() if key in BY_KEY and not BY_KEY[key].sane(value)]
     for key in dropped:
         values[key] = None
+    if "grid_current" in values and not _grid_current_checked(values):
+        dropped.append("grid_current")
     return dropped
+
+
+# Grid current 3099 is a signed 16-bit register in mA (the public definition: scale 0.001, rule 2),
+# so it spans ±32.767 A, and a house importing more (grid charging at the evening peak: 37 A) reads
+# back wrapped by 65.536 A. Whether the inverter wraps or saturates there is UNVERIFIED (no public
+# source says): the value is checked against its phase's power and voltage (|P| / V, and the sign of
+# P), one wrap is undone when that alone agrees, and a value that still disagrees is not stored.
+GRID_CURRENT_WRAP = 65.536
+GRID_CHECK_MIN_W = 50  # below this the sign of P is noise and |P| / V says little
+POWER_FACTOR_MIN = 0.5  # |I| may exceed |P| / V (reactive power), not by more than this allows
+
+
+def _grid_current_checked(values):
+    """Keep, unwrap or drop (None) values["grid_current"]; False when dropped."""
+    current, power, voltage = (
+        values.get("grid_current"),
+        values.get("grid_power_l1"),
+        values.get("grid_voltage"),
+    )
+    if current is None or power is None or not voltage or abs(power) < GRID_CHECK_MIN_W:
+        return True
+    active = abs(power) / voltage  # the least current that carries this power
+
+    def agrees(amps):
+        same_sign = (amps > 0) == (power > 0)
+        return same_sign and 0.9 * active - 0.5 <= abs(amps) <= active / POWER_FACTOR_MIN + 0.5
+
+    for candidate in (current, current + GRID_CURRENT_WRAP, current - GRID_CURRENT_WRAP):
+        if agrees(candidate):
+            values["grid_current"] = round(candidate, 3)
+            return True
+    log.warning(
+        "Grid current %s A disagrees with grid power %s W at %s V: not stored", current, power, voltage
+    )
+    values["grid_current"] = None
+    return False
 
 
 def live_values(values):

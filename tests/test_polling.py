@@ -318,3 +318,14 @@ def _waiting_for_a_lock():
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
         return cursor.fetchone()[0] > 0
+
+
+def test_a_grid_import_beyond_the_registers_range_is_stored_as_the_import_it_is(simulator, plant, v5_device):
+    """37 A imported (grid charging at the evening peak) does not fit signed mA: read back over the
+    wire, it is stored +37 A importing, not −28.5 A exporting."""
+    v5_device.overrides.update(grid_voltage=230.0, grid_power_l1=8533, grid_current=37.0)
+    logger = attach_logger(plant, v5_device, simulator)
+    (result,) = polling.poll_loggers([logger.id], force_info=True)
+    assert result.ok
+    live = logger.inverters.get().live.values
+    assert live["grid_current"] == 37.0 and live["grid_power"] > 0

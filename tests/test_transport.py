@@ -14,7 +14,16 @@ from django.utils import translation
 from pymodbus.client import AsyncModbusTcpClient
 from pysolarmanv5 import PySolarmanV5
 
-from devices.registermap import BY_KEY, DAY_COUNTERS, INFO_PLAN, LIVE_PLAN, RATED_POWER_W, Block, Table
+from devices.registermap import (
+    BY_KEY,
+    DAY_COUNTERS,
+    INFO_PLAN,
+    LIVE_PLAN,
+    RATED_POWER_W,
+    Block,
+    Table,
+    sanitise,
+)
 from devices.simulator import Behaviour, FleetSimulator, SimulatorThread
 from devices.transport import (
     DeviceError,
@@ -88,6 +97,24 @@ def device(request, simulator):
 )
 def test_raw_words_from_the_public_definition_decode_to_the_right_values(key, words, expected):
     assert BY_KEY[key].decode(words) == expected
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        # 3097 voltage 230.0 V, 3099 current (mA, signed), 3100 power (raw + = export): written by hand.
+        ({3097: 0x08FC, 3099: 0x6F78, 3100: 0xDEAB}, 37.0),  # importing 8,533 W: 37 A wrapped past 32.767
+        ({3097: 0x08FC, 3099: 0x35AC, 3100: 0x0C58}, -13.74),  # exporting 3,160 W: kept as read
+        ({3097: 0x08FC, 3099: 0x1388, 3100: 0xF542}, None),  # 5 A exported against 2,750 W imported
+    ],
+)
+def test_grid_current_is_cross_checked_against_its_phases_power(words, expected):
+    """The public definition's 3099 is signed mA (±32.767 A). A value its phase's power and voltage
+    contradict is not stored; one 16-bit wrap is undone when that alone agrees."""
+    keys = {3097: "grid_voltage", 3099: "grid_current", 3100: "grid_power_l1"}
+    values = {keys[address]: BY_KEY[keys[address]].decode([word]) for address, word in words.items()}
+    sanitise(values)
+    assert values["grid_current"] == expected
 
 
 def test_the_day_counters_are_at_the_public_addresses():

@@ -108,7 +108,7 @@ def seed_company(name, username, plants, now):
             INSERT INTO devices_datalogger (plant_id, serial_number, protocol, reach, host, port, unit_id,
                 status, last_seen_at, last_polled_at, missed_polls, last_error, created_at)
             SELECT p.id, (3000000000 + p.id)::text, 'solarman_v5', 'direct', '127.0.0.1', 8899, 1,
-                CASE WHEN p.id %% 100 < 5 THEN 'offline' ELSE 'online' END, %s, %s, 0, '', %s
+                CASE WHEN p.id %% 100 < 5 THEN 'offline' ELSE 'online' END, %s, %s, 0, NULL, %s
             FROM plants_plant p WHERE p.id %% 100 >= 2 AND p.company_id = %s
             """,
             [now, now, now, company.pk],
