@@ -13,6 +13,7 @@ replaced inverter adds its own part of the day. Power samples are never integrat
 from collections import defaultdict
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from itertools import takewhile
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -58,16 +59,56 @@ def slots_expected(plant, start, end, now):
     return min(slots_between(first, now) + 1, slots_between(first, end))  # the slot under way counts
 
 
-def counted(values, *, before=None):
+# Counters that cannot lie. A single read may be wrong: all zeros (the stick's glitch), or a spike
+# inside the sanity limits (3036 = 700.0 kWh); the public definition filters these same counters
+# (ha-solarman kstar_hybrid.yaml: `validation: min 0.1`, `dev 100`), so they happen on this family.
+# 1. A fall that comes back (a reading within GLITCH_WINDOW after it is at least the level before the
+#    fall) is a glitch, not a reset: ignored.
+# 2. A rise faster than the plant can count is a spike: ignored. The bound is the larger of a French
+#    residential connection's largest subscription (36 kVA: no flow of a home, grid import included,
+#    goes beyond it) and twice the inverter's rated power (PV oversized up to 1.5 DC/AC plus a battery
+#    charging), per hour elapsed, plus one counter step.
+# 3. After midnight, readings whose counters are not below the last reading before the day (however
+#    old) are still yesterday's until the counters fall: an inverter clock minutes late resets after
+#    local midnight. Only within CLOCK_DRIFT of midnight, so that a counter that never resets is
+#    still counted.
+# Ignored readings stay in the history as they were read.
+GLITCH_WINDOW = timedelta(hours=1)
+CLOCK_DRIFT = timedelta(hours=1)
+RESIDENTIAL_MAX_KW = 36
+COUNTER_STEP_KWH = Decimal("0.2")
+
+
+def max_kw(rated_power_w):
+    return max(RESIDENTIAL_MAX_KW, 2 * (rated_power_w or 0) / 1000)
+
+
+def counted(readings, *, before=None, day_start=None, limit_kw=RESIDENTIAL_MAX_KW):
     """Energy one day counter counted over one inverter's readings of a day, in the counter's unit.
 
-    `before` is the counter's value in the last reading before the day (None if there was none)."""
-    total, last = Decimal(0), before
-    for value in values:
-        if value is None:  # discarded by the sanity limits
+    `readings` are (slot, value) in time order (None: discarded by the sanity limits); `before` is
+    the last (slot, value) before the day, if any. See the rules above."""
+    readings = [(slot, value) for slot, value in readings if value is not None]
+    total = Decimal(0)
+    last_at, last = before if before is not None else (None, None)
+    yesterdays = before is not None
+    for i, (slot, value) in enumerate(readings):
+        if last is None:
+            total, last_at, last = total + value, slot, value
             continue
-        total += value - last if last is not None and value >= last else value
-        last = value
+        if value < last:
+            window = takewhile(lambda reading: reading[0] - slot <= GLITCH_WINDOW, readings[i + 1 :])
+            if any(later >= last for _at, later in window):
+                continue  # 1. a dip that comes back
+            total += value  # a reset: counts again from zero
+            yesterdays = False
+        else:
+            hours = Decimal((slot - last_at).total_seconds() / 3600)
+            if value - last > Decimal(str(limit_kw)) * hours + COUNTER_STEP_KWH:
+                continue  # 2. a spike
+            if not (yesterdays and day_start is not None and slot < day_start + CLOCK_DRIFT):
+                total += value - last  # 3. else still yesterday's count
+        last_at, last = slot, value
     return total
 
 
@@ -77,24 +118,36 @@ class _DayTally:
     def __init__(self, start):
         self.start = start
         self.slots = set()
-        self.series = defaultdict(lambda: defaultdict(list))  # inverter → column → values of the day
-        self.before = defaultdict(dict)  # inverter → column → last value before the day
+        self.series = defaultdict(lambda: defaultdict(list))  # inverter → column → (slot, value) of the day
+        self.before = defaultdict(dict)  # inverter → column → last (slot, value) before the day
+        self.rated_w = {}
 
-    def add(self, inverter_id, slot, values):
+    def add(self, inverter_id, slot, values, rated_w=None):
+        self.rated_w[inverter_id] = rated_w
         for column, value in zip(COUNTER_COLUMNS, values, strict=True):
             if slot < self.start:
                 if value is not None:
-                    self.before[inverter_id][column] = value
+                    self.before[inverter_id][column] = (slot, value)
             else:
-                self.series[inverter_id][column].append(value)
+                self.series[inverter_id][column].append((slot, value))
         if slot >= self.start:
             self.slots.add(slot)
+
+    def without_before(self):
+        """Inverters of the day with no reading in the hour before it."""
+        return [inverter_id for inverter_id in self.series if not self.before[inverter_id]]
 
     def energy_wh(self):
         wh = dict.fromkeys(WH_FIELDS, 0)
         for inverter_id, columns in self.series.items():
+            limit = max_kw(self.rated_w.get(inverter_id))
             for flow, column in zip(FLOWS, COUNTER_COLUMNS, strict=True):
-                kwh = counted(columns[column], before=self.before[inverter_id].get(column))
+                kwh = counted(
+                    columns[column],
+                    before=self.before[inverter_id].get(column),
+                    day_start=self.start,
+                    limit_kw=limit,
+                )
                 wh[f"{flow}_wh"] += int(kwh * 1000)
         return wh
 
@@ -118,10 +171,17 @@ def daily_energy_compute(*, plants, day, now=None):
             Reading.objects.filter(inverter__datalogger__plant__in=list(tallies))
             .during(start - LOOKBACK, end)
             .order_by("inverter_id", "bucket", "slot")
-            .values_list("inverter__datalogger__plant_id", "inverter_id", "slot", *COUNTER_COLUMNS)
+            .values_list(
+                "inverter__datalogger__plant_id",
+                "inverter_id",
+                "slot",
+                "inverter__rated_power_w",
+                *COUNTER_COLUMNS,
+            )
         )
-        for plant_id, inverter_id, slot, *values in readings.iterator(chunk_size=5000):
-            tallies[plant_id].add(inverter_id, slot, values)
+        for plant_id, inverter_id, slot, rated_w, *values in readings.iterator(chunk_size=5000):
+            tallies[plant_id].add(inverter_id, slot, values, rated_w)
+        _yesterdays_last(tallies, start)
         for plant in zone_plants:
             tally = tallies[plant.pk]
             rows.append(
@@ -145,6 +205,25 @@ def daily_energy_compute(*, plants, day, now=None):
         )
         monthly_energy_update(plant_ids=[row.plant_id for row in rows], month=day.replace(day=1), now=now)
     return rows
+
+
+def _yesterdays_last(tallies, start):
+    """For inverters with no reading in the hour before the day (an outage, a sleeping inverter):
+    their last reading of the day before, however old (rule 3)."""
+    missing = {inverter_id: tally for tally in tallies.values() for inverter_id in tally.without_before()}
+    if not missing:
+        return
+    last = (
+        Reading.objects.filter(inverter_id__in=list(missing))
+        .during(start - timedelta(days=1), start - LOOKBACK)
+        .order_by("inverter_id", "-slot")
+        .distinct("inverter_id")
+        .values_list("inverter_id", "slot", *COUNTER_COLUMNS)
+    )
+    for inverter_id, slot, *values in last:
+        for column, value in zip(COUNTER_COLUMNS, values, strict=True):
+            if value is not None:
+                missing[inverter_id].before[inverter_id][column] = (slot, value)
 
 
 def monthly_energy_update(*, plant_ids, month, now):

@@ -24,6 +24,12 @@ from plants.models import SystemType
 from .conftest import attach_logger, make_plant
 
 PARIS = ZoneInfo("Europe/Paris")
+
+
+def d(value):
+    return Decimal(value)
+
+
 SLOT = timedelta(minutes=5)
 LONG_AGO = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -166,14 +172,35 @@ def test_a_dc_plant_has_no_derived_production(plant):
     assert other_production_wh(plant, dict.fromkeys(["production_wh"], 0)) is None
 
 
-def test_counter_resets_glitches_and_gaps_never_count_twice():
-    d = Decimal
-    # Rises add up; a fall is a reset (counts from zero); a discarded value (None) is skipped.
-    assert counted([d("0.0"), d("1.0"), None, d("2.5"), d("0.3"), d("0.8")]) == d("3.3")
+def series(start, *values, every=SLOT):
+    return [(start + i * every, None if v is None else Decimal(v)) for i, v in enumerate(values)]
+
+
+NOON = datetime(2026, 6, 1, 10, tzinfo=UTC)
+MIDNIGHT = datetime(2026, 5, 31, 22, tzinfo=UTC)  # Paris
+
+
+def test_counter_resets_and_gaps_never_count_twice():
+    # Rises add up; a fall that stays is a reset (counts from zero); a discarded value (None) is skipped.
+    assert counted(series(NOON, "0.0", "1.0", None, "2.5", "0.3", "0.8")) == d("3.3")
     # An inverter clock late by minutes: yesterday's count (24.9 before midnight) is not counted again.
-    assert counted([d("25.0"), d("25.1"), d("0.1"), d("0.5")], before=d("24.9")) == d("0.7")
+    before = (MIDNIGHT - SLOT, d("24.9"))
+    assert counted(series(MIDNIGHT, "25.0", "25.1", "0.1", "0.5"), before=before, day_start=MIDNIGHT) == d(
+        "0.5"
+    )
     # No reading before the day: the first value is what the inverter counted since its midnight.
-    assert counted([d("4.2"), d("4.2")]) == d("4.2")
+    assert counted(series(NOON, "4.2", "4.2")) == d("4.2")
+
+
+def test_a_zero_read_in_the_afternoon_does_not_count_the_morning_twice():
+    assert counted(series(NOON, "20.0", "20.5", "0.0", "20.9", "21.0")) == d("21.0")
+    assert counted(series(NOON, "20.0", "0.0", "0.0", "20.2")) == d("20.2")  # two zero reads in a row
+
+
+def test_a_spike_inside_the_sanity_limits_is_not_energy():
+    assert counted(series(NOON, "20.0", "700.0", "20.1", "20.3")) == d("20.3")
+    # What the plant can really count over a long gap is kept: 3 hours at 5 kW.
+    assert counted([(NOON, d("5.0")), (NOON + timedelta(hours=3), d("20.0"))]) == d("20.0")
 
 
 def test_a_replaced_inverter_adds_its_part_of_the_day(company, plant):
@@ -190,10 +217,6 @@ def test_a_replaced_inverter_adds_its_part_of_the_day(company, plant):
     (row,) = daily_energy_compute(plants=[plant], day=date(2026, 6, 1), now=datetime(2026, 12, 1, tzinfo=UTC))
     assert row.production_wh == 7000
     assert row.slots_with_data == 5
-
-
-def d(value):
-    return Decimal(value)
 
 
 def test_the_beat_refresh_closes_yesterday_once_and_keeps_today_fresh(company, plant):
@@ -214,7 +237,8 @@ def test_the_beat_refresh_closes_yesterday_once_and_keeps_today_fresh(company, p
     assert rows[date(2026, 6, 2)].slots_expected == 97
     with CaptureQueriesContext(connection) as queries:
         assert daily_energy_refresh(now=now + timedelta(minutes=5)) == 1  # yesterday is closed
-    assert len(queries) <= 8, len(queries)  # a few per batch of plants, none per plant
+    # A few per batch of plants (the day's readings; the last one before an outage), none per plant.
+    assert len(queries) <= 9, len(queries)
     # The month's row is the sum of its days, kept in step.
     assert MonthlyEnergy.objects.get(plant=plant, month=date(2026, 6, 1)).consumption_wh == 10500
 
@@ -237,3 +261,17 @@ def test_history_columns_are_the_register_maps():
     columns = [f.name for f in Reading._meta.concrete_fields if f.name not in ("inverter", "slot")]
     assert sorted(columns) == sorted(HISTORY_FIELDS)
     assert set(DAY_COUNTERS.values()) <= set(HISTORY_FIELDS)
+
+
+def test_a_late_inverter_clock_with_no_reading_before_midnight_does_not_count_yesterday(company, plant):
+    """Yesterday ended at 44.6 kWh (last read at 21:00: an outage until midnight); the inverter's
+    clock is 7 minutes late, so its first readings after midnight still say 44.6."""
+    logger = Datalogger.objects.create(plant=plant, serial_number="2401000003", host="127.0.0.1", port=8899)
+    inverter = Inverter.objects.create(datalogger=logger, serial_number="LATE", rated_power_w=6000)
+    midnight = datetime(2026, 6, 2, tzinfo=PARIS)
+    Reading.objects.create(inverter=inverter, slot=midnight - timedelta(hours=3), pv_energy_today=d("44.6"))
+    values = ["44.6", "44.6", "0.0", "0.0"] + ["0.0"] * 80 + [f"{0.1 * i:.1f}" for i in range(1, 50)]
+    for i, value in enumerate(values):
+        Reading.objects.create(inverter=inverter, slot=midnight + i * SLOT, pv_energy_today=d(value))
+    (row,) = daily_energy_compute(plants=[plant], day=date(2026, 6, 2), now=datetime(2026, 12, 1, tzinfo=UTC))
+    assert row.production_wh == 4900
