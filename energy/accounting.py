@@ -97,8 +97,7 @@ def counted(readings, *, before=None, day_start=None, limit_kw=RESIDENTIAL_MAX_K
             total, last_at, last = total + value, slot, value
             continue
         if value < last:
-            window = takewhile(lambda reading: reading[0] - slot <= GLITCH_WINDOW, readings[i + 1 :])
-            if any(later >= last for _at, later in window):
+            if _comes_back(readings[i + 1 :], since=slot, level=last):
                 continue  # 1. a dip that comes back
             total += value  # a reset: counts again from zero
             yesterdays = False
@@ -110,6 +109,12 @@ def counted(readings, *, before=None, day_start=None, limit_kw=RESIDENTIAL_MAX_K
                 total += value - last  # 3. else still yesterday's count
         last_at, last = slot, value
     return total
+
+
+def _comes_back(later, *, since, level):
+    """Whether a reading within GLITCH_WINDOW of `since` is back at `level` or above."""
+    window = takewhile(lambda reading: reading[0] - since <= GLITCH_WINDOW, later)
+    return any(value >= level for _slot, value in window)
 
 
 class _DayTally:
