@@ -13,7 +13,10 @@ SEVERITY = {FAULT: 1, COMMUNICATION: 2, WARNING: 3}
 COMMUNICATION_LOST = "COM"
 # The stick answers but the inverter behind it does not (its `05 00` in daylight): RS485, unit id, COM LED.
 INVERTER_SILENT = "INV"
-COMMUNICATION_CODES = (COMMUNICATION_LOST, INVERTER_SILENT)
+# Another inverter serial answers behind a logger: a replacement, until an installer confirms or
+# rejects it (devices.Inverter). Told at once, like a lost logger.
+INVERTER_REPLACED = "SWP"
+COMMUNICATION_CODES = (COMMUNICATION_LOST, INVERTER_SILENT, INVERTER_REPLACED)
 # Printed otherwise in the guide: shown to people as "W29 (printed « W26 » in the guide: …)".
 PRINTED_AS = {"W29": "W26"}
 # Raised every night by many hybrids when PV fades: never opened while it is night at the plant.
@@ -440,6 +443,13 @@ UNLISTED_CODES = [
          "the hotline if it comes back.")
         for bit in range(32) if bit not in GUIDE_WARNING_BITS
     ),
+    (INVERTER_REPLACED, "Onduleur remplacé", "Inverter replaced",
+     "Un autre onduleur répond derrière l'enregistreur. Si vous l'avez remplacé, confirmez-le sur la "
+     "page de la centrale ; sinon rejetez-le : ses mesures quittent les chiffres de la centrale et "
+     "aucun réglage ne lui est envoyé avant confirmation.",
+     "Another inverter answers behind the logger. If you replaced it, confirm on the plant's page; "
+     "otherwise reject it: its readings leave the plant's figures, and no setting is sent to it "
+     "before it is confirmed."),
     ("S07", "Onduleur en défaut (état système)", "Inverter in fault (system status)",
      "L'état système de l'onduleur est « Défaut » : lire le code affiché à l'écran de l'onduleur.",
      "The inverter's system status is Fault: read the code shown on the inverter's screen."),

@@ -18,7 +18,14 @@ from devices.messages import Message, define
 from devices.models import DeviceStatus
 from portal.mail import send_templated
 
-from .catalogue import COMMUNICATION_LOST, INVERTER_SILENT, NIGHT_NOISE, active_codes, raw_word
+from .catalogue import (
+    COMMUNICATION_LOST,
+    INVERTER_REPLACED,
+    INVERTER_SILENT,
+    NIGHT_NOISE,
+    active_codes,
+    raw_word,
+)
 from .models import Alarm
 
 log = logging.getLogger(__name__)
@@ -34,6 +41,8 @@ def alarms_from_poll(items):
        inverter has not (after as many polls as make a logger offline); each clears once answered.
     2. Codes from the inverter's warning and fault words, when they were read; W04 (PV lost) is
        neither opened nor cleared while it is night at the plant, when many hybrids raise it.
+    3. "SWP" on an inverter that replaced another, until an installer confirms or rejects it
+       (cleared by those actions, devices.services).
     """
     loggers = {logger.id for logger, _, _ in items}
     open_alarms = {
@@ -45,6 +54,14 @@ def alarms_from_poll(items):
         _communication_changes(logger, result, open_alarms, to_open, to_clear)  # 1
         if inverter is not None and result.ok:  # asleep or unread: the bits are unknown
             _code_changes(logger, inverter, result, open_alarms, to_open, to_clear)  # 2
+        if inverter is not None and inverter.replacement_pending:  # 3
+            if (logger.id, inverter.id, INVERTER_REPLACED) not in open_alarms:
+                to_open.append(
+                    Alarm(plant_id=logger.plant_id, datalogger=logger, inverter=inverter,
+                          code_id=INVERTER_REPLACED, started_at=result.at,
+                          detail=Message(REPLACED, {"old": inverter.replaces.serial_number,
+                                                    "new": inverter.serial_number}))
+                )  # fmt: skip
     for alarm, at in to_clear:
         Alarm.objects.filter(pk=alarm.pk, cleared_at__isnull=True).update(cleared_at=at)
     opened = []
@@ -74,7 +91,7 @@ def _code_changes(logger, inverter, result, open_alarms, to_open, to_clear):
     mine = {
         code: alarm
         for (lg, inv, code), alarm in open_alarms.items()
-        if lg == logger.id and inv == inverter.id
+        if lg == logger.id and inv == inverter.id and code != INVERTER_REPLACED
     }
     unknown = set()
     if NIGHT_NOISE & (up | set(mine)):
@@ -95,6 +112,7 @@ def _code_changes(logger, inverter, result, open_alarms, to_open, to_clear):
     to_clear += [(alarm, result.at) for code, alarm in mine.items() if code not in up | unknown]
 
 
+REPLACED = define("alarm.replaced", gettext_lazy("Inverter %(old)s replaced by %(new)s."))
 RAW_WORD = define("alarm.raw_word", gettext_lazy("Raw word read from the inverter: %(word)s."))
 
 

@@ -6,7 +6,6 @@ called in?") and /healthz read them without touching the hub.
 
 import time
 
-from django.db import transaction
 from django.utils import timezone
 
 from portal.models import SecurityEvent
@@ -67,26 +66,16 @@ async def republish(client, sticks):
 
 def record_security_event(serial, peer):
     """The hub refused a connection claiming a connected stick: tell the distributor admin, in one
-    event per logger and hour that counts the attempts and lists their addresses (a stick retrying
-    every few seconds must not write a row each time)."""
-    address = peer[0] if peer else "?"
-    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
-    with transaction.atomic():
-        event = (
-            SecurityEvent.objects.select_for_update()
-            .filter(kind=SecurityEvent.Kind.HUB_DUPLICATE, subject=str(serial), at__gte=hour)
-            .first()
-        )
-        if event is None:
-            event = SecurityEvent(kind=SecurityEvent.Kind.HUB_DUPLICATE, subject=str(serial), count=0)
-        addresses = set(event.addresses) | {address}
-        event.count += 1
-        event.addresses = sorted(addresses)[:20]
-        event.detail = (
-            f"logger {serial}: {event.count} connection(s) claiming it while it was connected, "
-            f"not polled; from {', '.join(event.addresses)}"
-        )[:300]
-        event.save()
+    event per logger and hour that counts the attempts and lists their addresses."""
+    SecurityEvent.repeated(
+        SecurityEvent.Kind.HUB_DUPLICATE,
+        subject=serial,
+        address=peer[0] if peer else None,
+        describe=lambda event: (
+            f"logger {serial}: {event.count} connection(s) claiming it while it was connected, not "
+            f"polled; from {', '.join(event.addresses)}"
+        ),
+    )
 
 
 def mark_called_in(serials):

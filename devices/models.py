@@ -159,6 +159,9 @@ class Datalogger(models.Model):
     last_called_in_at = models.DateTimeField(null=True, blank=True)
     # When the inverter's identity was last asked for: retried on its own schedule, not every poll.
     identity_checked_at = models.DateTimeField(null=True, blank=True)
+    # The inverter serial the last poll read: another inverter is taken for a replacement only when
+    # two polls in a row read the same new serial (one glitchy read never makes a swap).
+    inverter_serial_seen = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     archived_at = models.DateTimeField(null=True, blank=True)
 
@@ -253,11 +256,20 @@ class InverterQuerySet(models.QuerySet):
     def restrict(self, user, action=VIEW):
         return self.filter(datalogger__in=Datalogger.objects.restrict(user, action))
 
+    def counted(self):
+        """The inverters whose values make the plant's figures: not replaced, not rejected."""
+        return self.filter(ended_at__isnull=True, rejected_at__isnull=True)
+
+
+# Who makes a plant's figures, as a filter from a plant's inverters (or a path to them).
+def counted_inverters(prefix=""):
+    return models.Q(**{f"{prefix}ended_at__isnull": True, f"{prefix}rejected_at__isnull": True})
+
 
 def live_totals(inverters):
     """A plant's live figures from its inverters' latest values: the register map's plant sums, the
     mean state of charge, and the time of the freshest value (None when nothing was read yet)."""
-    seen = [inv for inv in inverters if inv.latest]
+    seen = [inv for inv in inverters if inv.latest and inv.counted]
     if not seen:
         return None
     live = {k: round(sum(inv.latest.get(k) or 0 for inv in seen), 1) for k in PLANT_SUMS}
@@ -285,6 +297,17 @@ class Inverter(models.Model):
     # Evidence for the grid-power sign, per local day: does the sign agree with the day counter that
     # grows (import 3109 / export 3116)? {"day", "agree", "disagree", "flagged_on"}.
     grid_sign_check = models.JSONField(default=dict, blank=True)
+    # An inverter is who its serial says (read by every poll, input 3228–3238). Another serial behind
+    # a logger is a replacement: a new row that `replaces` the one it ends (kept, with its history),
+    # pending until an installer confirms it (no remote write before) or rejects it (its readings
+    # then leave the plant's figures). A new stick on the same inverter continues the same row.
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    replaces = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    replacement_confirmed_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
 
     objects = InverterQuerySet.as_manager()
 
@@ -296,6 +319,19 @@ class Inverter(models.Model):
 
     def __str__(self):
         return self.serial_number
+
+    @property
+    def replacement_pending(self):
+        """A replacement no installer has confirmed or rejected yet: nothing is written to it."""
+        return (
+            self.replaces_id is not None
+            and self.replacement_confirmed_at is None
+            and self.rejected_at is None
+        )
+
+    @property
+    def counted(self):
+        return self.ended_at is None and self.rejected_at is None
 
     @property
     def latest(self):
@@ -388,8 +424,9 @@ def slot_bucket(moment):
 
 class ReadingQuerySet(models.QuerySet):
     def of_plant(self, plant):
-        """The history of every inverter the plant has had (moved and replaced ones included)."""
-        return self.filter(inverter__datalogger__plant=plant)
+        """The history of every inverter the plant has had (moved and replaced ones included), but a
+        replacement the installer rejected (not this plant's inverter)."""
+        return self.filter(inverter__datalogger__plant=plant, inverter__rejected_at__isnull=True)
 
     def during(self, start=None, end=None):
         """Rows from `start` (included) to `end` (excluded), either bound open. The 5-minute history

@@ -244,7 +244,8 @@ def store_results(loggers, results, *, slot):
             outcome=result.outcome,
             at=result.at,
             night=night,
-            identified=inverter is not None,
+            # A new serial seen once (a replacement, pending a second read) is still an identified one.
+            identified=inverter is not None or bool(logger.inverter_serial_seen),
             error=result.error or result.identity_error,
         )
         logger_updates.append(logger)
@@ -260,7 +261,15 @@ def store_results(loggers, results, *, slot):
     _update_rows(  # 4
         Datalogger,
         logger_updates,
-        ["status", "last_polled_at", "last_seen_at", "missed_polls", "last_error", "identity_checked_at"],
+        [
+            "status",
+            "last_polled_at",
+            "last_seen_at",
+            "missed_polls",
+            "last_error",
+            "identity_checked_at",
+            "inverter_serial_seen",
+        ],
     )
     claimed = _slot_claimed(inverter_updates, readings, slot)
     _update_rows(
@@ -388,15 +397,64 @@ IDENTITY_FIELDS = ["model_name", "battery_name", "firmware", "rated_power_w", "i
 
 
 def _inverter_for(logger, result):
-    """The logger's inverter: created or re-identified when the identity block was read."""
+    """The inverter this poll is stored under: the one whose serial it read (see Inverter).
+
+    1. No serial read (asleep, refused, junk): the logger's current inverter, if any.
+    2. The current inverter's serial: it.
+    3. An inverter of this plant (another logger's, or ended): the same inverter behind a new stick;
+       it continues on this logger, and the logger's current one ends.
+    4. A new serial, read by two polls in a row: a replacement, pending until confirmed (None for the
+       first of the two polls: nothing is stored under either inverter meanwhile).
+    The identity block, when it was read, refreshes the model, battery and firmware.
+    """
+    serial = _serial_read(result)
     inverters = list(logger.inverters.all())
-    serial = result.identity.get("serial_number")
-    if not serial:
-        return inverters[0] if inverters else None
-    inverter = next((inv for inv in inverters if inv.serial_number == serial), None)
-    created = inverter is None
-    if created:
-        inverter = Inverter(datalogger=logger, serial_number=serial)
+    current = next((inv for inv in inverters if inv.ended_at is None), None)
+    seen_before, logger.inverter_serial_seen = (
+        logger.inverter_serial_seen,
+        serial or logger.inverter_serial_seen,
+    )
+    if not serial:  # 1
+        return current
+    inverter = current if current is not None and current.serial_number == serial else None  # 2
+    if inverter is None:
+        inverter = Inverter.objects.filter(datalogger__plant_id=logger.plant_id, serial_number=serial).first()
+        if inverter is not None:  # 3
+            _end(current, result.at)
+            inverter.datalogger, inverter.ended_at = logger, None
+            inverter.save(update_fields=["datalogger", "ended_at"])
+        elif current is not None and seen_before != serial:  # 4, first sight
+            return None
+        else:
+            inverter = _replacement(logger, current, serial, result.at)
+    if result.identity:
+        _identify(inverter, result)
+    return inverter
+
+
+def _serial_read(result):
+    serial = (result.values.get("serial_number") or result.identity.get("serial_number") or "").strip()
+    return serial if serial.isascii() and serial.isalnum() else ""
+
+
+def _end(inverter, at):
+    if inverter is not None and inverter.ended_at is None:
+        inverter.ended_at = at
+        Inverter.objects.filter(pk=inverter.pk).update(ended_at=at)
+
+
+def _replacement(logger, current, serial, at):
+    """A new inverter row behind `logger` (the first one, or one replacing `current`)."""
+    _end(current, at)
+    inverter = Inverter.objects.create(
+        datalogger=logger, serial_number=serial, replaces=current, first_seen_at=at
+    )
+    if current is not None:
+        log.warning("Logger %s: inverter %s replaced by %s", logger.serial_number, current, serial)
+    return inverter
+
+
+def _identify(inverter, result):
     identity = result.identity
     inverter.model_name = identity.get("model_name", "")
     inverter.battery_name = identity.get("battery_name", "")
@@ -404,8 +462,7 @@ def _inverter_for(logger, result):
     inverter.rated_power_w = RATED_POWER_W.get(result.values.get("model_code"))
     inverter.info_read_at = result.at
     # The identity only: the rest of the row as loaded may be stale (another worker's history claim).
-    inverter.save(update_fields=None if created else IDENTITY_FIELDS)
-    return inverter
+    inverter.save(update_fields=IDENTITY_FIELDS)
 
 
 def due_logger_ids():

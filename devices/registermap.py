@@ -490,7 +490,9 @@ def _block(table, regs):
     return Block(table, start, end - start, tuple(regs))
 
 
-LIVE_PLAN = plan([r for r in REGISTERS if r.group == Group.LIVE])
+# Every poll also decodes the inverter's serial (input 3228–3238, inside the live block 3137–3260:
+# no extra read), so that each poll is stored under the inverter that answered it.
+LIVE_PLAN = plan([*(r for r in REGISTERS if r.group == Group.LIVE), BY_KEY["serial_number"]])
 INFO_PLAN = plan([r for r in REGISTERS if r.group == Group.INFO])
 # "Lire": the blocks holding every readable setting, read live on demand.
 SETTINGS_PLAN = plan([r for r in SETTINGS if r.group != Group.COMMAND])

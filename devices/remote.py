@@ -113,6 +113,16 @@ def setting_changes_request(*, inverter, by, new):
     The inverter's row is locked while the recent writes are counted and the new ones inserted, so
     that concurrent requests cannot all pass the limit. The old value is not the client's: the write
     task reads it from the inverter just before writing."""
+    if inverter.replacement_pending:
+        raise ValidationError(
+            _(
+                "This inverter replaced %(old)s and no installer has confirmed it: confirm the "
+                "replacement on the plant's page before changing its settings."
+            )
+            % {"old": inverter.replaces.serial_number}
+        )
+    if not inverter.counted:
+        raise ValidationError(_("This inverter was replaced or rejected: its settings cannot be changed."))
     errors = {}
     for key, value in new.items():
         try:

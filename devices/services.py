@@ -5,10 +5,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alarms.catalogue import INVERTER_REPLACED
 from alarms.models import Alarm
 from plants.models import Plant
 
-from .models import Datalogger, Protocol, Reach
+from .models import Datalogger, Inverter, Protocol, Reach
 
 
 def _sn_conflict_message(serial_number, company):
@@ -73,3 +74,24 @@ def datalogger_remove(*, logger):
     logger.save(update_fields=["archived_at"])
     Alarm.objects.active().filter(datalogger=logger).update(cleared_at=logger.archived_at)
     Plant.objects.filter(pk=logger.plant_id).refresh_status()
+
+
+@transaction.atomic
+def inverter_replacement_decide(*, inverter, by, confirmed):
+    """An installer says whether they replaced the inverter: confirmed, it is the plant's (writes
+    allowed); rejected, its readings leave the plant's figures. Decided once (a conditional update:
+    two taps, or two installers, decide nothing twice); the replacement alarm clears either way."""
+    now = timezone.now()
+    decision = {"replacement_confirmed_at": now} if confirmed else {"rejected_at": now}
+    decided = Inverter.objects.filter(
+        pk=inverter.pk,
+        replaces__isnull=False,
+        replacement_confirmed_at__isnull=True,
+        rejected_at__isnull=True,
+    ).update(**decision)
+    if decided:
+        Alarm.objects.active().filter(inverter=inverter, code_id=INVERTER_REPLACED).update(
+            cleared_at=now, acknowledged_by=by, acknowledged_at=now
+        )
+        Plant.objects.filter(pk=inverter.datalogger.plant_id).refresh_status()
+    return bool(decided)

@@ -11,4 +11,9 @@ urlpatterns = [
     path("inverters/<id:pk>/settings/read/", views.inverter_settings_read, name="settings_read"),
     path("inverters/<id:pk>/settings/write/", views.inverter_settings_write, name="settings_write"),
     path("inverters/<id:pk>/settings/changes/", views.inverter_setting_changes, name="setting_changes"),
+    path(
+        "inverters/<id:pk>/replacement/<str:decision>/",
+        views.inverter_replacement,
+        name="replacement",
+    ),
 ]

@@ -1,16 +1,18 @@
 import json
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from portal.edge import parse_id
 
-from . import remote, tasks
+from . import remote, services, tasks
 from .models import Inverter
 from .registermap import BY_KEY, PUBLIC_DOCUMENT, SCREEN_ONLY, describe
 from .settings_forms import SettingsForm
@@ -35,6 +37,25 @@ def inverter_detail(request, pk):
             "public_document": PUBLIC_DOCUMENT,
         },
     )
+
+
+DECIDED = {
+    "confirm": gettext_lazy("Replacement confirmed: %(serial)s is this plant's inverter."),
+    "reject": gettext_lazy("Replacement rejected: the readings of %(serial)s leave the plant's figures."),
+}
+
+
+@require_POST
+@login_required
+def inverter_replacement(request, pk, decision):
+    """The installer's answer to "Inverter replaced": yes (confirm) or no (reject)."""
+    if decision not in DECIDED:
+        raise Http404
+    inverter = _inverter_for(request, pk, "change")
+    confirmed = decision == "confirm"
+    if services.inverter_replacement_decide(inverter=inverter, by=request.user, confirmed=confirmed):
+        messages.success(request, DECIDED[decision] % {"serial": inverter.serial_number})
+    return redirect("plants:detail", pk=inverter.datalogger.plant_id)
 
 
 def _inverter_for(request, pk, action):

@@ -172,8 +172,11 @@ def daily_energy_compute(*, plants, day, now=None):
         tz = zone_plants[0].tzinfo
         start, end = day_bounds(day, tz)
         tallies = {plant.pk: _DayTally(start) for plant in zone_plants}
+        # A rejected replacement is not the plant's inverter: its readings are not the plant's energy.
         readings = (
-            Reading.objects.filter(inverter__datalogger__plant__in=list(tallies))
+            Reading.objects.filter(
+                inverter__datalogger__plant__in=list(tallies), inverter__rejected_at__isnull=True
+            )
             .during(start - LOOKBACK, end)
             .order_by("inverter_id", "bucket", "slot")
             .values_list(
@@ -184,6 +187,8 @@ def daily_energy_compute(*, plants, day, now=None):
                 *COUNTER_COLUMNS,
             )
         )
+        # A replacement's first reading counts whole: its day counter started when it was powered on
+        # here (the replaced inverter's last reading ended its own part of the day).
         for plant_id, inverter_id, slot, rated_w, *values in readings.iterator(chunk_size=5000):
             tallies[plant_id].add(inverter_id, slot, values, rated_w)
         _yesterdays_last(tallies, start)

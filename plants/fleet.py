@@ -11,7 +11,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from alarms.models import Alarm, AlarmCode
-from devices.models import InverterLive
+from devices.models import InverterLive, counted_inverters
 from energy.models import DailyEnergy, MonthlyEnergy
 from portal.models import Company
 
@@ -60,6 +60,7 @@ def _figures_by_company(*, plants, days, months, now):
     company = "inverter__datalogger__plant__company"
     power = (
         InverterLive.objects.filter(
+            counted_inverters("inverter__"),
             inverter__datalogger__plant__in=plants,
             inverter__datalogger__archived_at__isnull=True,
             at__gte=fresh,

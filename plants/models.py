@@ -18,7 +18,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from devices.models import DOWN_STATUSES
+from devices.models import DOWN_STATUSES, counted_inverters
 from devices.registermap import GRID_STANDARDS
 from portal.scoping import ACTIONS, CHANGE, VIEW, RestrictedByPlantQuerySet
 from portal.validators import validate_single_line
@@ -102,6 +102,7 @@ class PlantQuerySet(models.QuerySet):
         Pages read the stored copy (`Plant.status` and counts), which `refresh_status` keeps equal.
         """
         active = Q(dataloggers__archived_at__isnull=True)
+        counted = active & counted_inverters("dataloggers__inverters__")  # replaced, rejected: not devices
         return (
             self.annotate(
                 computed_loggers=Count("dataloggers", filter=active, distinct=True),
@@ -111,10 +112,10 @@ class PlantQuerySet(models.QuerySet):
                 computed_loggers_down=Count(
                     "dataloggers", filter=active & Q(dataloggers__status__in=DOWN_STATUSES), distinct=True
                 ),
-                computed_inverters=Count("dataloggers__inverters", filter=active, distinct=True),
+                computed_inverters=Count("dataloggers__inverters", filter=counted, distinct=True),
                 computed_inverters_down=Count(
                     "dataloggers__inverters",
-                    filter=active & Q(dataloggers__inverters__status__in=DOWN_STATUSES),
+                    filter=counted & Q(dataloggers__inverters__status__in=DOWN_STATUSES),
                     distinct=True,
                 ),
                 computed_grants=Count("grants", distinct=True),

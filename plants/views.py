@@ -100,8 +100,11 @@ def plant_detail(request, pk):
     plant = get_plant_for_user(request, pk)
     alarms = Alarm.objects.restrict(request.user, "view").filter(plant=plant).select_related("code")
     today = local_today(plant)
+    dashboard = _dashboard(plant, request.user)
+    inverters = [inv for logger in dashboard["loggers"] for inv in logger.inverters.all()]
     context = {
-        **_dashboard(plant, request.user),
+        **dashboard,
+        "replacements": [inv for inv in inverters if inv.replacement_pending],
         "active_alarms": alarms.active().triage_order(),
         "can_edit": Plant.objects.restrict(request.user, "change").filter(pk=pk).exists(),
         "month_start": today.replace(day=1),

@@ -7,6 +7,7 @@
 - login names longer than any account's (django-axes records the name it was given).
 """
 
+from django.conf import settings
 from django.http import HttpResponseBadRequest
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
@@ -68,6 +69,21 @@ class BoundedPagination(LimitOffsetPagination):
     def get_offset(self, request):
         self._checked(request, self.offset_query_param)
         return min(super().get_offset(request), MAX_OFFSET)
+
+
+def client_address(request):
+    """The client's address: behind TRUSTED_PROXY_COUNT reverse proxies (Caddy in the stack), each of
+    which appends the address it saw to X-Forwarded-For (Caddy replaces what an untrusted client
+    sent), the client is that many entries from the right; without a proxy, the peer itself. A
+    client cannot pass itself off as another address, and the proxy's own address is never taken
+    for every user's (which let ten wrong passwords lock everyone out)."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = [
+        part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()
+    ]
+    if proxies and len(forwarded) >= proxies:
+        return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR")
 
 
 def axes_username(request, credentials=None):

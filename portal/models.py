@@ -5,7 +5,7 @@ import re
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -229,6 +229,8 @@ class SecurityEvent(models.Model):
         DATA_EXPORTED = "data_exported", _("A customer downloaded their data")
         ACCOUNT_ERASED = "account_erased", _("A customer's account was erased")
         PLANT_TRANSFERRED = "plant_transferred", _("A plant was handed over to a new owner")
+        LOGIN_FAILED = "login_failed", _("Failed logins")
+        LOCKED_OUT = "locked_out", _("A login or an address was locked out")
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     detail = models.CharField(max_length=300)
@@ -247,3 +249,21 @@ class SecurityEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
+
+    @classmethod
+    def repeated(cls, kind, *, subject, address, describe):
+        """Count one more `kind` event for `subject` from `address` in this hour's row (created on the
+        first): a retrying stick or a password sprayer writes one row an hour, not one per attempt.
+        `describe(event)` words the row's detail from its count and addresses. The row is locked
+        while counted, so concurrent events add up."""
+        hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+        subject = str(subject)[:150]
+        with transaction.atomic():
+            event = cls.objects.select_for_update().filter(kind=kind, subject=subject, at__gte=hour).first()
+            if event is None:
+                event = cls(kind=kind, subject=subject, count=0)
+            event.count += 1
+            event.addresses = sorted({*event.addresses, address or "?"})[:20]
+            event.detail = describe(event)[:300]
+            event.save()
+        return event

@@ -173,7 +173,13 @@ PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600  # an invitation link stays valid three d
 # Login throttling: ten failures for one login from one address lock it for a while.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# A login is locked after AXES_FAILURE_LIMIT failures from one address, and so is an address whose
+# failures reach the limit across many logins (password spraying).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+# Reverse proxies in front of the portal (1 behind the stack's Caddy): the client's address is read
+# from X-Forwarded-For that many entries from the right (portal.edge.client_address).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "portal.edge.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False

@@ -103,6 +103,7 @@ POLICIES = {
     "devices:settings_read": PLANT_CHANGE,
     "devices:settings_write": PLANT_CHANGE,
     "devices:setting_changes": PLANT_CHANGE,
+    "devices:replacement": PLANT_CHANGE,
     "alarms:list": LOGGED_IN,
     "alarms:export": LOGGED_IN,
     "alarms:detail": INSTALLER_OF_PLANT,
@@ -283,6 +284,7 @@ PAGE_OBJECTS = {
     "devices:settings_read": "inverter",
     "devices:settings_write": "inverter",
     "devices:setting_changes": "inverter",
+    "devices:replacement": "inverter",
     "alarms:detail": "alarm",
     "alarms:acknowledge": "alarm",
     "devices:inverter": "inverter",
@@ -304,6 +306,9 @@ def object_key(name):
     return KWARGS_BY_BASENAME[basename]
 
 
+FIXED_ARGUMENTS = {"variant": "thumb", "step": "datalogger", "decision": "reject"}
+
+
 def url_for(name, kwargs_names, objects):
     """The URL `name` with A's objects in its arguments (None: an argument this test cannot fill)."""
     kwargs = {}
@@ -320,10 +325,8 @@ def url_for(name, kwargs_names, objects):
                 "inverter_pk": "inverter",
             }
             kwargs[arg] = objects[names[arg]].pk
-        elif arg == "variant":
-            kwargs[arg] = "thumb"
-        elif arg == "step":
-            kwargs[arg] = "datalogger"
+        elif arg in FIXED_ARGUMENTS:
+            kwargs[arg] = FIXED_ARGUMENTS[arg]
         elif arg == "token" and name == "plants:invitation":
             kwargs[arg] = objects["grant"].token
         elif arg in ("uidb64", "token"):

@@ -10,13 +10,17 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from devices.models import Datalogger, Inverter, Reading
+from alarms.models import Alarm
+from devices import remote
+from devices.models import Datalogger, Inverter, Reading, live_totals
 from devices.polling import poll_loggers
 from devices.registermap import DAY_COUNTERS, HISTORY_FIELDS
-from devices.simulator import FleetSimulator, SimulatedInverter, SimulatorThread
+from devices.services import datalogger_remove
+from devices.simulator import TODAY_COUNTERS, FleetSimulator, SimulatedInverter, SimulatorThread
 from energy.accounting import counted, daily_energy_compute, daily_energy_refresh, other_production_wh, ratios
 from energy.models import DailyEnergy, MonthlyEnergy
 from plants.models import SystemType
@@ -275,3 +279,89 @@ def test_a_late_inverter_clock_with_no_reading_before_midnight_does_not_count_ye
         Reading.objects.create(inverter=inverter, slot=midnight + i * SLOT, pv_energy_today=d(value))
     (row,) = daily_energy_compute(plants=[plant], day=date(2026, 6, 2), now=datetime(2026, 12, 1, tzinfo=UTC))
     assert row.production_wh == 4900
+
+
+def poll_through(sim, day, loggers, *, at_noon):
+    """Poll local `day` (and the hour before) every 5 minutes; `loggers()` says which loggers are
+    polled now, `at_noon()` runs once before the 12:00 poll. Returns the last values read by logger."""
+    start = datetime.combine(day, datetime.min.time(), tzinfo=PARIS).astimezone(UTC)
+    end, noon = start + timedelta(days=1), start + timedelta(hours=12)  # no DST change in June
+    moment, last, swapped = start - timedelta(hours=1), {}, False
+    while moment < end:
+        if not swapped and moment >= noon:
+            at_noon(moment)
+            swapped = True
+        sim.test_clock.now = moment
+        for result in poll_loggers([lg.id for lg in loggers()], cycle_at=moment):
+            if result.ok and moment >= start:
+                last[result.logger_id] = result.values
+        moment += SLOT
+    return last
+
+
+def fresh_inverter(logger_serial, inverter_serial, at):
+    """A new inverter powered on at `at`: its day counters start from zero then."""
+    device = SimulatedInverter(logger_serial, inverter_serial)
+    device.step(at)
+    for key in TODAY_COUNTERS:
+        device.counters[key] = 0.0
+    return device
+
+
+@pytest.mark.parametrize("new_serial", ["AA000000001", "ZZ000000001"], ids=["sorts before", "sorts after"])
+def test_an_inverter_replaced_at_noon_counts_each_for_its_part_of_the_day(
+    company, clocked_simulator, new_serial, installer
+):
+    sim, day = clocked_simulator, date(2026, 6, 12)
+    plant, logger, old = simulated_plant(company, sim)
+    devices = {}
+
+    def swap(moment):
+        devices["old_last"] = {flow: round(old.counters[key], 1) for flow, key in DAY_COUNTERS.items()}
+        sim.v5_devices[old.logger_serial] = devices.setdefault(
+            "new", fresh_inverter(old.logger_serial, new_serial, moment)
+        )
+
+    last = poll_through(sim, day, lambda: [logger], at_noon=swap)
+    new = devices["new"]
+    (row,) = daily_energy_compute(plants=[plant], day=day, now=datetime(2026, 12, 1, tzinfo=UTC))
+    for flow, key in DAY_COUNTERS.items():
+        # The old inverter's last reading (11:55) and the new one's day, read at its last poll.
+        expected = Decimal(str(devices["old_last"][flow])) + Decimal(str(last[logger.id][key]))
+        assert abs(getattr(row, f"{flow}_wh") - int(expected * 1000)) <= 100, flow
+
+    replaced, replacement = (
+        Inverter.objects.get(serial_number=old.inverter_serial),
+        Inverter.objects.get(serial_number=new_serial),
+    )
+    assert (
+        replaced.ended_at is not None and replacement.replaces == replaced and replacement.replacement_pending
+    )
+    assert replacement.datalogger == logger == replaced.datalogger
+    live = live_totals(list(Inverter.objects.filter(datalogger=logger).select_related("live")))
+    assert live["pv_power"] == new.values()["pv1_power"] + new.values()["pv2_power"]  # the device's, once
+    assert Alarm.objects.get(inverter=replacement, cleared_at__isnull=True).code_id == "SWP"
+    with pytest.raises(ValidationError):  # nothing is written to it before an installer confirms
+        remote.setting_changes_request(inverter=replacement, by=installer, new={"charge_limit": 50})
+    sim.v5_devices.pop(old.logger_serial)
+
+
+def test_a_stick_replaced_at_noon_continues_the_same_inverter(company, clocked_simulator):
+    sim, day = clocked_simulator, date(2026, 6, 13)
+    plant, first_logger, device = simulated_plant(company, sim)
+    loggers = [first_logger]
+
+    def new_stick(moment):
+        datalogger_remove(logger=first_logger)
+        sim.v5_devices.pop(device.logger_serial)
+        device.logger_serial = next(_serials)
+        sim.v5_devices[device.logger_serial] = device
+        loggers[:] = [attach_logger(plant, device, sim)]
+
+    last = poll_through(sim, day, lambda: loggers, at_noon=new_stick)
+    (inverter,) = Inverter.objects.filter(datalogger__plant=plant)  # one row across both sticks
+    assert inverter.datalogger == loggers[0] and inverter.ended_at is None
+    (row,) = daily_energy_compute(plants=[plant], day=day, now=datetime(2026, 12, 1, tzinfo=UTC))
+    for flow, key in DAY_COUNTERS.items():
+        assert abs(getattr(row, f"{flow}_wh") - wh(last[loggers[0].id][key])) <= 100, flow
+    sim.v5_devices.pop(device.logger_serial)

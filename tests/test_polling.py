@@ -128,6 +128,17 @@ def test_05_00_at_noon_is_an_inverter_not_answering_its_stick_with_its_own_alarm
     assert logger.status == DeviceStatus.ONLINE and not logger.alarms.filter(cleared_at__isnull=True).exists()
 
 
+def test_a_refused_identity_block_still_knows_the_inverter_by_the_serial_every_poll_reads(
+    simulator, plant, v5_device
+):
+    v5_device.behaviour = Behaviour.NO_IDENTITY  # the live block 3137–3260 still holds 3228–3238
+    logger = attach_logger(plant, v5_device, simulator)
+    polling.datalogger_test_connection(logger)
+    logger.refresh_from_db()
+    assert logger.status == DeviceStatus.ONLINE and logger.inverters.get().serial_number == "AU7700001"
+    assert "identité de l'onduleur n'a pas pu être lue" in str(logger.last_error)  # model, firmware
+
+
 def test_live_values_are_stored_when_the_identity_block_is_refused(simulator, plant, v5_device):
     logger = attach_logger(plant, v5_device, simulator)
     polling.poll_loggers([logger.id])  # identified once
@@ -142,6 +153,7 @@ def test_live_values_are_stored_when_the_identity_block_is_refused(simulator, pl
 
 def test_a_stick_whose_inverter_gives_no_identity_is_not_online(simulator, plant, v5_device):
     v5_device.behaviour = Behaviour.NO_IDENTITY
+    v5_device.overrides["serial_number"] = ""  # nor a serial inside the live block: nobody to store under
     logger = attach_logger(plant, v5_device, simulator)
     polling.datalogger_test_connection(logger)
     logger.refresh_from_db()

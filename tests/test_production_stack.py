@@ -66,7 +66,7 @@ def web_command(port):
 
 @pytest.fixture
 def stack(tmp_path):
-    web, http_port, https_port = free_port(), free_port(), free_port()
+    web, http_port, https_port, health_port = free_port(), free_port(), free_port(), free_port()
     # As the image: hashed, compressed static files collected first, then the service's command with
     # production settings (no STATIC_MANIFEST=0, no DEBUG).
     env = {**os.environ, "HTTPS": "1", "ALLOWED_HOSTS": "localhost", "DATABASE_URL": database_url(),
@@ -83,7 +83,8 @@ def stack(tmp_path):
         cwd=ROOT,
         env={**os.environ, "AURA_DOMAIN": "localhost", "AURA_TLS": "tls internal",
              "AURA_UPSTREAM": f"127.0.0.1:{web}", "AURA_HTTP_PORT": str(http_port),
-             "AURA_HTTPS_PORT": str(https_port), "XDG_DATA_HOME": str(tmp_path / "data"),
+             "AURA_HTTPS_PORT": str(https_port), "AURA_HEALTH_PORT": str(health_port),
+             "XDG_DATA_HOME": str(tmp_path / "data"),
              "XDG_CONFIG_HOME": str(tmp_path / "config"), "HOME": str(tmp_path)},
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -92,7 +93,7 @@ def stack(tmp_path):
         wait_for(lambda: root.exists())
         context = ssl.create_default_context(cafile=str(root))  # Caddy's own CA, verified for real
         wait_for(lambda: _get(https_port, "/healthz", context=context)[0] in (200, 503))
-        yield https_port, http_port, context
+        yield https_port, http_port, context, health_port
     finally:
         caddy.terminate()
         caddy.wait(10)
@@ -118,7 +119,8 @@ pytestmark = pytest.mark.skipif(not shutil.which("caddy"), reason="Debian's cadd
 
 @pytest.mark.django_db(transaction=True)
 def test_https_through_caddy_reaches_the_portal_and_logs_in(stack, installer):
-    https_port, http_port, context = stack
+    https_port, http_port, context, health_port = stack
+    assert _get(health_port, "/health")[0] == 200  # what the compose health check asks Caddy
     status, headers, body = _get(https_port, "/login/", context=context)
     assert status == 200 and "Connexion" in body
     assert "max-age=31536000" in headers["Strict-Transport-Security"]
@@ -149,7 +151,7 @@ def test_https_through_caddy_reaches_the_portal_and_logs_in(stack, installer):
 
 
 def test_plain_http_is_sent_to_https_on_the_right_port(stack):
-    https_port, http_port, _context = stack
+    https_port, http_port, _context, _health = stack
     status, headers, _body = _get(http_port, "/login/")
     assert status in (301, 308)
     assert headers["Location"] == f"https://localhost:{https_port}/login/"  # the port that is published
@@ -180,7 +182,7 @@ def test_the_compose_health_checks_run_what_they_say():
             assert not any("$" in part for part in test), f"{name}: {test}"
     assert services["worker"]["healthcheck"]["test"][1:] == ["python", "manage.py", "healthcheck", "worker"]
     assert services["beat"]["healthcheck"]["test"][1:] == ["python", "manage.py", "healthcheck", "beat"]
-    assert "version" not in services["caddy"]["healthcheck"]["test"]
+    assert services["caddy"]["healthcheck"]["test"][-1] == "http://127.0.0.1:2080/health"
     assert "beat:/data/beat" in services["beat"]["volumes"]
     assert "--schedule /data/beat/" in services["beat"]["command"]
     for role in ("worker", "beat"):
