@@ -5,6 +5,7 @@ import tempfile
 import zipfile
 from datetime import date
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -85,6 +86,16 @@ def _alarm_rows(plant, since):
         ]
 
 
+def _forget_logins(*, names):
+    """django-axes keeps each login attempt's name, address and browser, and the security events
+    count failures per login: the erased person's rows go, or lose what names them."""
+    for model in (AccessAttempt, AccessLog, AccessFailureLog):
+        model.objects.filter(username__in=names).delete()
+    SecurityEvent.objects.filter(
+        kind__in=[SecurityEvent.Kind.LOGIN_FAILED, SecurityEvent.Kind.LOCKED_OUT], subject__in=names
+    ).update(subject="", addresses=[], detail="login of an erased account")
+
+
 @transaction.atomic
 def customer_erase(*, user):
     """Erase an end customer's account: their personal data is removed (the account row stays,
@@ -92,6 +103,7 @@ def customer_erase(*, user):
     The plants and their technical history stay with the installer."""
     plant_ids = list(user.plant_grants.values_list("plant_id", flat=True))
     user.plant_grants.all().delete()
+    _forget_logins(names={user.username, user.email} - {""})
     user.username = f"erased-{user.pk}"
     user.first_name = user.last_name = user.phone = ""
     user.email = ""

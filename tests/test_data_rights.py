@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -124,3 +125,16 @@ def test_a_customer_with_no_plant_left_erases_their_account(customer, granted_pl
     assert response.status_code == 302 and response.url == reverse("login")
     erased = User.objects.get(pk=customer.pk)
     assert (erased.email, erased.is_active) == ("", False)
+
+
+def test_erasure_purges_the_persons_login_traces(customer, granted_plant):
+    login_form_accepts(customer.username, PASSWORD)  # a success: axes' access log
+    Client().post(reverse("login"), {"username": customer.username, "password": "wrong"})
+    Client().post(reverse("login"), {"username": customer.email, "password": "wrong"})
+    assert AccessAttempt.objects.exists() and AccessLog.objects.exists()
+    login(customer).post(reverse("erase_account"), {"password": PASSWORD})
+    names = {customer.username, customer.email}
+    for model in (AccessAttempt, AccessLog, AccessFailureLog):
+        assert not model.objects.filter(username__in=names).exists(), model.__name__
+    traces = SecurityEvent.objects.filter(kind=SecurityEvent.Kind.LOGIN_FAILED)
+    assert not any(customer.email in e.detail or e.subject in names or e.addresses for e in traces)
