@@ -12,8 +12,9 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from alarms.models import Alarm
+from devices.models import SettingChange
 from energy import reports
-from plants.models import Plant, PlantGrant
+from plants.models import Plant, PlantGrant, PlantPhoto
 
 from .csvexport import csv_lines, local_time
 from .models import SecurityEvent
@@ -23,8 +24,9 @@ SPOOL_BYTES = 16 * 1024 * 1024
 
 
 def customer_data_export(*, user):
-    """A ZIP file (open, at position 0) with the customer's account, their plants, and each plant's
-    daily energy, readings and alarms from the first day they may see."""
+    """A ZIP file (open, at position 0) with the customer's account, their plants and invitations,
+    the hand-overs that gave them a plant, and each plant's daily energy, readings, alarms, settings
+    log and photos (with their captions) from the moment they may see."""
     archive = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zip_file:
         _write(zip_file, "account.csv", _account_rows(user))
@@ -40,6 +42,12 @@ def customer_data_export(*, user):
             readings = reports.readings_rows(plant, first, last, reports.readings_header(), since=since)
             _write(zip_file, f"{name}/readings.csv", readings)
             _write(zip_file, f"{name}/alarms.csv", _alarm_rows(plant, since))
+            changes = SettingChange.objects.restrict(user, "view").filter(plant=plant)
+            _write(zip_file, f"{name}/settings_log.csv", _setting_rows(changes, plant))
+            photos = PlantPhoto.objects.restrict(user, "view").filter(plant=plant)
+            rows = list(_photo_rows(zip_file, name, photos, plant))  # the images first, then their list
+            _write(zip_file, f"{name}/photos.csv", rows)
+        _write(zip_file, "handovers.csv", _handover_rows(grants))
     SecurityEvent.objects.create(
         kind=SecurityEvent.Kind.DATA_EXPORTED, by=user, detail=f"customer #{user.pk}"
     )
@@ -60,6 +68,7 @@ def _account_rows(user):
 
 
 def _plant_rows(grants):
+    # An invitation not accepted yet is listed too, with no acceptance date.
     yield [_("Plant"), _("Address"), _("City"), _("Access given"), _("Accepted")]
     tz = timezone.get_current_timezone()
     for g in grants:
@@ -70,6 +79,33 @@ def _plant_rows(grants):
             local_time(g.created_at, tz),
             local_time(g.accepted_at, tz),
         ]
+
+
+def _setting_rows(changes, plant):
+    yield [_("Time"), _("Change"), _("Old value"), _("New value"), _("Outcome"), _("Answer")]
+    for change in changes.select_related("by__company").order_by("created_at"):
+        yield [local_time(change.created_at, plant.tzinfo), change.in_words(), change.old_value,
+               change.new_value, change.get_outcome_display(), str(change.answer or "")]  # fmt: skip
+
+
+def _photo_rows(zip_file, folder, photos, plant):
+    """The photos themselves go into the archive beside the list of their captions."""
+    yield [_("File"), _("Caption"), _("Added")]
+    for photo in photos:
+        arcname = f"{folder}/photos/{photo.pk}.jpg"
+        with photo.image.open("rb") as image:
+            zip_file.writestr(arcname, image.read())
+        yield [arcname, photo.caption, local_time(photo.created_at, plant.tzinfo)]
+
+
+def _handover_rows(grants):
+    """The plants the customer received from a previous owner: when, and whether the history came."""
+    yield [_("Plant"), _("Handed over"), _("Earlier history")]
+    tz = timezone.get_current_timezone()
+    for grant in grants:
+        since = grant.plant.customer_history_since
+        if since is not None:
+            yield [grant.plant.name, local_time(since, tz), _("not shared")]
 
 
 def _alarm_rows(plant, since):

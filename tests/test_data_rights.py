@@ -9,14 +9,17 @@ from decimal import Decimal
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
 from alarms.models import Alarm
 from devices.models import Datalogger, Reading, SettingChange
 from energy.models import DailyEnergy
-from plants.models import Plant, PlantGrant
+from plants.models import Plant, PlantGrant, PlantPhoto
+from plants.services import photo_add, plant_transfer
 from portal.models import SecurityEvent, User
 
 from .conftest import PASSWORD, login, text
@@ -138,3 +141,32 @@ def test_erasure_purges_the_persons_login_traces(customer, granted_plant):
         assert not model.objects.filter(username__in=names).exists(), model.__name__
     traces = SecurityEvent.objects.filter(kind=SecurityEvent.Kind.LOGIN_FAILED)
     assert not any(customer.email in e.detail or e.subject in names or e.addresses for e in traces)
+
+
+def test_the_copy_has_the_settings_log_the_photos_and_the_hand_over(
+    customer, granted_plant, history, installer, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), "orange").save(buffer, "PNG")
+    photo = photo_add(
+        plant=granted_plant, by=installer, upload=SimpleUploadedFile("toit.png", buffer.getvalue())
+    )
+    PlantPhoto.objects.filter(pk=photo.pk).update(caption="Le toit")
+    plant_transfer(plant=granted_plant, by=installer, email=customer.email, share_history=False)
+    PlantGrant.objects.filter(customer=customer).update(accepted_at=timezone.now())
+    PlantPhoto.objects.filter(pk=photo.pk).update(created_at=timezone.now() + timedelta(seconds=1))
+
+    response = login(customer).get(reverse("my_data"))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    (row,) = _csv(archive, "maison-martin/photos.csv")[1:]
+    assert row[1] == "Le toit" and archive.read(row[0])[:2] == b"\xff\xd8"  # the JPEG itself
+    assert _csv(archive, "handovers.csv")[1][0] == granted_plant.name
+    assert len(_csv(archive, "maison-martin/settings_log.csv")) == 1  # the change was before the hand-over
+
+
+def test_the_copy_has_the_settings_log_the_customer_sees(customer, granted_plant, history):
+    response = login(customer).get(reverse("my_data"))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    log = _csv(archive, "maison-martin/settings_log.csv")
+    assert "Priorité batterie" in log[1][1] and log[1][3] == "2"
