@@ -17,4 +17,4 @@ RUN pip install --no-cache-dir .
 COPY . .
 RUN SECRET_KEY=build DEBUG=0 python manage.py collectstatic --noinput -v0
 EXPOSE 8000
-CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "portal.wsgi", "-c", "deploy/gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -13,6 +13,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from portal.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -94,6 +96,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "django_guid",
     "portal",
     "plants",
     "devices",
@@ -102,6 +105,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.edge.RefuseNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -110,6 +114,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.logs.UserIdMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -342,16 +347,17 @@ HISTORY_RESOLUTION_MINUTES = env_int("HISTORY_RESOLUTION_MINUTES", 5)
 # Alarm e-mails: the same code on the same device within this period sends no second e-mail.
 ALARM_QUIET_MINUTES = env_int("ALARM_QUIET_MINUTES", 60)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "pymodbus": {"level": "CRITICAL"},
-        "pysolarmanv5": {"level": "CRITICAL"},
-        "axes": {"level": "WARNING"},
-    },
+# One format everywhere (portal.logs): time, level, request id, user id; JSON lines with LOG_FORMAT=json.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use text or json.")
+LOGGING = logging_config(level=env_str("LOG_LEVEL", "INFO"), json=LOG_FORMAT == "json")
+# The request id: a proxy's X-Request-ID is kept (Caddy sends one), else one is made; it is returned
+# in the response and carried into the Celery tasks a request starts.
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "RETURN_HEADER": True,
+    "INTEGRATIONS": [],
 }
 # What the commissioning form proposes for a new logger's address (the demo points it at the simulator).
 DEFAULT_LOGGER_HOST = env_str("DEFAULT_LOGGER_HOST", "")

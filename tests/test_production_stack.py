@@ -77,7 +77,11 @@ def stack(tmp_path):
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
-    portal = subprocess.Popen(["sh", "-c", web_command(web)], cwd=ROOT, env=env, start_new_session=True)
+    access_log = tmp_path / "web.log"
+    portal = subprocess.Popen(
+        ["sh", "-c", web_command(web)], cwd=ROOT, env=env, start_new_session=True,
+        stdout=access_log.open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
     caddy = subprocess.Popen(
         ["caddy", "run", "--config", "deploy/Caddyfile", "--adapter", "caddyfile"],
         cwd=ROOT,
@@ -93,7 +97,7 @@ def stack(tmp_path):
         wait_for(lambda: root.exists())
         context = ssl.create_default_context(cafile=str(root))  # Caddy's own CA, verified for real
         wait_for(lambda: _get(https_port, "/healthz", context=context)[0] in (200, 503))
-        yield https_port, http_port, context, health_port
+        yield https_port, http_port, context, health_port, access_log
     finally:
         caddy.terminate()
         caddy.wait(10)
@@ -119,7 +123,7 @@ pytestmark = pytest.mark.skipif(not shutil.which("caddy"), reason="Debian's cadd
 
 @pytest.mark.django_db(transaction=True)
 def test_https_through_caddy_reaches_the_portal_and_logs_in(stack, installer):
-    https_port, http_port, context, health_port = stack
+    https_port, http_port, context, health_port, access_log = stack
     assert _get(health_port, "/health")[0] == 200  # what the compose health check asks Caddy
     status, headers, body = _get(https_port, "/login/", context=context)
     assert status == 200 and "Connexion" in body
@@ -148,10 +152,14 @@ def test_https_through_caddy_reaches_the_portal_and_logs_in(stack, installer):
     status, headers, css = _get(https_port, stylesheet, context=context, headers={"Accept-Encoding": "gzip"})
     assert status == 200 and headers["Content-Encoding"] == "gzip"
     assert "immutable" in headers["Cache-Control"]  # hashed names are cached for good
+    request_id = headers["X-Request-ID"]  # returned by the portal, written in its access log
+    wait_for(lambda: f"request_id={request_id}" in access_log.read_text())
+    line = next(line for line in access_log.read_text().splitlines() if f"request_id={request_id}" in line)
+    assert f'"GET {stylesheet} HTTP/1.1" 200' in line
 
 
 def test_plain_http_is_sent_to_https_on_the_right_port(stack):
-    https_port, http_port, _context, _health = stack
+    https_port, http_port, _context, _health, _log = stack
     status, headers, _body = _get(http_port, "/login/")
     assert status in (301, 308)
     assert headers["Location"] == f"https://localhost:{https_port}/login/"  # the port that is published
