@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from alarms.services import alarms_from_poll
 from alarms.tasks import notify_alarm
 from plants.models import Plant
+from portal.metrics import polls_observed
 
 from .fields import Bits32Field, ScaledIntegerField
 from .messages import Message, define
@@ -77,6 +78,7 @@ class PollResult:
     identity_error: Message | None = None
     error: Message | None = None  # why the poll failed, rendered in each reader's language
     at: datetime | None = None
+    seconds: float | None = None  # how long the logger took to answer (or not)
 
     @property
     def ok(self):
@@ -110,6 +112,7 @@ async def _read_one(logger, need_info, semaphore):
     """1. live blocks (the poll's outcome); 2. the identity block when due, whose failure is said
     in words but does not undo the live values."""
     result = PollResult(logger.id)
+    started = time.monotonic()
     ep = endpoint_for(logger)
     # Worst case: every block times out on each attempt, plus the gaps between blocks.
     budget = (len(LIVE_PLAN) + len(INFO_PLAN)) * ep.timeout * (ep.retries + 1) + 2
@@ -135,7 +138,7 @@ async def _read_one(logger, need_info, semaphore):
             log.exception("Unexpected failure polling logger %s", logger.serial_number)
             result.error = Message(UNEXPECTED)
         finally:
-            result.at = timezone.now()
+            result.at, result.seconds = timezone.now(), time.monotonic() - started
     if dropped := sanitise(result.values):
         log.warning("Logger %s: discarded values outside their limits: %s", logger.serial_number, dropped)
     return result
@@ -216,6 +219,7 @@ def poll_loggers(logger_ids, *, cycle_at=None, force_info=False):
     }
     results = asyncio.run(_read_all(loggers, need_info))
     store_results(loggers, results, slot=history_slot(cycle_at or now))
+    polls_observed(results)
     return results
 
 

@@ -115,6 +115,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.logs.UserIdMiddleware",
+    "portal.metrics.RequestLatencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -310,6 +311,9 @@ POLL_INTERVAL_SECONDS = env_int("POLL_INTERVAL_SECONDS", 60)
 # gets the status only), and how long a deep report is kept.
 HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN", "")
 HEALTHZ_DEEP_CACHE_SECONDS = env_int("HEALTHZ_DEEP_CACHE_SECONDS", 5)
+# /metrics (Prometheus): a bearer token, or the scrapers' networks (none by default: refused).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", "")
 if POLL_INTERVAL_SECONDS < 60:
     # A dead logger may take ~45 s to give up (5 s timeout, one retry, four reads): a batch task must
     # be able to finish within one cycle.

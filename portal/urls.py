@@ -9,7 +9,7 @@ from devices import api as devices_api
 from energy import api as energy_api
 from plants import api as plants_api
 
-from . import api, views
+from . import api, monitoring, views
 from .edge import IdConverter
 
 register_converter(IdConverter, "id")
@@ -27,6 +27,7 @@ energy_api.register(router)
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", monitoring.metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
