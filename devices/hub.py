@@ -36,6 +36,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import socket
 import struct
 import time
 from dataclasses import dataclass, field
@@ -102,6 +103,18 @@ def inverter_serial_of(reply):
         return None
     words = [int.from_bytes(modbus[3 + i : 5 + i], "big") for i in range(0, modbus[2], 2)]
     return INVERTER_SERIAL.decode(words) or None
+
+
+def _keepalive(sock):
+    """TCP keepalive on a stick's socket: a connection whose far end vanished (an internet box that
+    rebooted sends no FIN) is found by the kernel in about three minutes even if nothing is relayed.
+    The stick's own heartbeat (IDLE_SECONDS) and a newcomer's takeover find it sooner."""
+    if sock is None:
+        return
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for option, value in (("TCP_KEEPIDLE", 120), ("TCP_KEEPINTVL", 20), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, option):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
 
 
 @dataclass(eq=False)
@@ -199,6 +212,7 @@ class LoggerHub:
             return
         self._connections += 1
         self._per_address[address] += 1
+        _keepalive(writer.get_extra_info("socket"))
         stick = None
         try:
             raw = await asyncio.wait_for(self._next_frame(reader), FIRST_FRAME_SECONDS)

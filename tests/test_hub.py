@@ -192,6 +192,13 @@ def test_a_newcomer_with_another_inverter_behind_it_is_never_polled_while_the_st
         assert impostor.writes == [] and impostor.reads == [(4, 3228)]  # only asked who it is
 
 
+def test_stick_connections_have_tcp_keepalive(stick, hub):
+    (bound,) = hub.hub.sticks.values()
+    sock = bound.writer.get_extra_info("socket")
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 120
+
+
 def test_a_stick_whose_old_connection_went_silent_is_taken_back_at_once(hub):
     """An internet box rebooted: the old connection stays half-open (no FIN), the stick calls in
     again on a new one. It is polled at once; nobody is blamed."""
