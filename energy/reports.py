@@ -28,7 +28,7 @@ def power_curves(plant, day, *, since=None):
     """The plant's power curves of local `day`: one value per history slot, null where none (and
     nothing before the moment `since`)."""
     start, end = day_bounds(day, plant.tzinfo)
-    model, moment_field, step = _history_source(start)
+    model, moment_field, step = _history_source(start, end)
     sums = (
         model.objects.of_plant(plant)
         .during(max(start, since or start), end)
@@ -59,11 +59,13 @@ def power_curves(plant, day, *, since=None):
     }
 
 
-def _history_source(start):
-    """Where history from `start` is read: the 5-minute readings, or before they begin (beyond the
-    retention), the hourly roll-up. Returns the model, its time field and its step."""
+def _history_source(start, end):
+    """Where the history of [start, end) is read: the 5-minute readings, or for a day that ends
+    before they begin (beyond the retention), the hourly roll-up. A local day that straddles their
+    beginning (the oldest partition starts at midnight UTC) is read from the 5-minute readings.
+    Returns the model, its time field and its step."""
     five_minute_start = five_minute_history_start()
-    if five_minute_start is not None and start < five_minute_start:
+    if five_minute_start is not None and end <= five_minute_start:
         return ReadingHour, "hour", timedelta(hours=1)
     return Reading, "slot", timedelta(seconds=slot_seconds())
 

@@ -251,3 +251,17 @@ def test_every_history_range_is_read_through_the_inverter_bucket_index(inverter)
         for query in (ranged, ranged.newest_first()):
             conditions = [line for line in query.explain().splitlines() if "Index Cond:" in line]
             assert conditions and all("date_bin(" in line for line in conditions), conditions
+
+
+def test_the_first_local_day_of_the_oldest_partition_draws_its_curve(inverter, installer, plant):
+    """The oldest partition starts at midnight UTC: in Paris its first local day began an hour or
+    two earlier, before the 5-minute history. It is drawn from the 5-minute readings it has."""
+    oldest = partition_month(reading_partitions()[0])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO devices_reading (inverter_id, slot, pv_power) "
+            "SELECT %s, s, 1500 FROM generate_series(%s::timestamptz, %s::timestamptz, '5 minutes') s",
+            [inverter.pk, oldest, oldest + timedelta(hours=20)],
+        )
+    curves = login(installer).get(f"/api/v1/plants/{plant.pk}/power/?date={oldest.date()}").json()
+    assert curves["hourly"] is False and curves["pv_power"].count(1500.0) == 20 * 12 + 1
