@@ -73,6 +73,9 @@ def schedule_polling(sender, **kwargs):
         24 * 3600, sender.signature("devices.tasks.maintain_history"), name="history partitions and retention"
     )
     sender.add_periodic_task(
+        3600, sender.signature("portal.tasks.purge_data_exports"), name="expired data copies"
+    )
+    sender.add_periodic_task(
         settings.FLEET_FIGURES_SECONDS,
         sender.signature("plants.tasks.refresh_fleet_figures"),
         name="fleet figures",

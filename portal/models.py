@@ -1,6 +1,7 @@
 """Who uses the portal: the distributor's admins, installer companies and their members, customers."""
 
 import re
+import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -220,6 +221,10 @@ SHARED_MAIL_DOMAINS = {
 }  # fmt: skip
 
 
+def new_export_token():
+    return secrets.token_urlsafe(32)
+
+
 class SecurityEvent(models.Model):
     """Something the distributor admin should know happened: the logger hub refusing an impostor,
     and every use of an end customer's data rights (who, when)."""
@@ -267,3 +272,35 @@ class SecurityEvent(models.Model):
             event.detail = describe(event)[:300]
             event.save()
         return event
+
+
+class DataExport(models.Model):
+    """A customer's copy of their data, built in the background (a large history takes longer than
+    a request may) and offered for DATA_EXPORT_DAYS at a link only its owner can open."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Being prepared")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_exports")
+    token = models.CharField(max_length=64, unique=True, default=new_export_token, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(upload_to="exports/", blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M} {self.status}"
+
+    @property
+    def available(self):
+        return (
+            self.status == self.Status.READY
+            and self.expires_at is not None
+            and self.expires_at > timezone.now()
+        )

@@ -3,11 +3,14 @@ is recorded for the distributor (SecurityEvent: who, when)."""
 
 import tempfile
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.conf import settings
+from django.core.files import File
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -17,10 +20,55 @@ from energy import reports
 from plants.models import Plant, PlantGrant, PlantPhoto
 
 from .csvexport import csv_lines, local_time
-from .models import SecurityEvent
+from .mail import send_templated
+from .models import DataExport, SecurityEvent
 
 # Readings are kept for years: the copy holds them all, spooled to disk beyond this size.
 SPOOL_BYTES = 16 * 1024 * 1024
+
+
+def data_export_request(*, user):
+    """Ask for a copy of the customer's data, to be built by `data_export_build` (the caller
+    enqueues it) and e-mailed as a link. One at a time: returns (the copy, whether it is new); a
+    copy still being prepared is the one returned."""
+    pending = user.data_exports.filter(status=DataExport.Status.PENDING).first()
+    if pending is not None:
+        return pending, False
+    return DataExport.objects.create(user=user), True
+
+
+def data_export_build(*, export_id):
+    """Build the copy, keep it for DATA_EXPORT_DAYS and e-mail its link. Safe to run twice: a copy
+    already built is left as it is."""
+    export = DataExport.objects.select_related("user").filter(pk=export_id).first()
+    if export is None or export.status != DataExport.Status.PENDING:
+        return
+    try:
+        with translation.override(export.user.language):
+            archive = customer_data_export(user=export.user)
+        export.file.save(f"{export.token}.zip", File(archive), save=False)
+    except Exception:
+        DataExport.objects.filter(pk=export.pk).update(status=DataExport.Status.FAILED)
+        raise
+    export.size = export.file.size
+    export.status = DataExport.Status.READY
+    export.expires_at = timezone.now() + timedelta(days=settings.DATA_EXPORT_DAYS)
+    export.save(update_fields=["file", "size", "status", "expires_at"])
+    url = settings.PORTAL_URL + reverse("my_data_download", args=[export.token])
+    send_templated(
+        "data_export_ready",
+        to=export.user.email,
+        language=export.user.language,
+        context={"url": url, "days": settings.DATA_EXPORT_DAYS, "user": export.user},
+    )
+
+
+def data_exports_purge(*, now=None):
+    """Delete the copies past their expiry (files and rows); returns how many."""
+    expired = DataExport.objects.filter(expires_at__lt=now or timezone.now())
+    for export in expired:
+        export.file.delete(save=False)
+    return expired.delete()[0]
 
 
 def customer_data_export(*, user):
@@ -139,6 +187,9 @@ def customer_erase(*, user):
     The plants and their technical history stay with the installer."""
     plant_ids = list(user.plant_grants.values_list("plant_id", flat=True))
     user.plant_grants.all().delete()
+    for export in user.data_exports.all():  # copies of their data go with the account
+        export.file.delete(save=False)
+    user.data_exports.all().delete()
     _forget_logins(names={user.username, user.email} - {""})
     user.username = f"erased-{user.pk}"
     user.first_name = user.last_name = user.phone = ""

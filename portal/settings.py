@@ -310,6 +310,8 @@ POLL_INTERVAL_SECONDS = env_int("POLL_INTERVAL_SECONDS", 60)
 # /healthz: the bearer token that shows what is down and why (staff see it logged in; anyone else
 # gets the status only), and how long a deep report is kept.
 HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN", "")
+# How long a customer's copy of their data stays downloadable (days).
+DATA_EXPORT_DAYS = env_int("DATA_EXPORT_DAYS", 7)
 HEALTHZ_DEEP_CACHE_SECONDS = env_int("HEALTHZ_DEEP_CACHE_SECONDS", 5)
 # /metrics (Prometheus): a bearer token, or the scrapers' networks (none by default: refused).
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")

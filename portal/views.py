@@ -4,8 +4,9 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
@@ -13,12 +14,12 @@ from django.views.decorators.http import require_POST, require_safe
 from plants.fleet import fleet_summary
 from plants.models import Plant
 
-from . import services
+from . import services, tasks
 from .access import customer_required, distributor_admin_required, installer_required
 from .forms import EraseAccountForm, InviteColleagueForm, PreferencesForm, ProAccountRequestForm, RejectForm
 from .health import health_report
-from .models import Company, ProAccountRequest, SecurityEvent
-from .privacy import customer_data_export, customer_erase
+from .models import Company, DataExport, ProAccountRequest, SecurityEvent
+from .privacy import customer_erase, data_export_request
 
 
 @login_required
@@ -172,13 +173,35 @@ def preferences(request):
     return render(request, "portal/preferences.html", {"form": form})
 
 
-@require_safe
 @customer_required
 def my_data(request):
-    """A copy of everything the portal holds on the customer, as a ZIP of CSV files."""
-    archive = customer_data_export(user=request.user)
+    """A copy of everything the portal holds on the customer: asked for here (POST), built in the
+    background, e-mailed as a link and listed here while it can be downloaded."""
+    if request.method == "POST":
+        export, new = data_export_request(user=request.user)
+        if new:
+            tasks.build_data_export.delay_on_commit(export.pk)
+        messages.success(
+            request, _("Your copy is being prepared: we will e-mail you a link as soon as it is ready.")
+        )
+        return redirect("my_data")
+    exports = request.user.data_exports.exclude(status=DataExport.Status.READY, expires_at__lt=timezone.now())
+    return render(
+        request, "portal/my_data.html", {"exports": exports, "data_export_days": settings.DATA_EXPORT_DAYS}
+    )
+
+
+@require_safe
+@customer_required
+def my_data_download(request, token):
+    export = get_object_or_404(DataExport, token=token, user=request.user)
+    if not export.available:
+        raise Http404
     return FileResponse(
-        archive, as_attachment=True, filename="aura-my-data.zip", content_type="application/zip"
+        export.file.open("rb"),
+        as_attachment=True,
+        filename="aura-my-data.zip",
+        content_type="application/zip",
     )
 
 

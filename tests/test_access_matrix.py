@@ -28,6 +28,7 @@ from energy.models import DailyEnergy
 from plants.models import Plant, PlantGrant, PlantPhoto
 from plants.services import photo_add, plant_transfer
 from portal.models import Company, ProAccountRequest, User
+from portal.privacy import data_export_build, data_export_request
 
 from .conftest import make_plant, make_user
 
@@ -45,6 +46,7 @@ INSTALLER_OF_PLANT = "installer_of_plant"  # A's installers (and the admin reads
 DJANGO_ADMIN = "django_admin"  # Django's admin site: staff only
 INVITEE = "invitee"  # a customer's invitation: that customer only
 CUSTOMER = "customer"  # an end customer's own account (their data, their erasure)
+OWN_COPY = "own_copy"  # a customer's copy of their data: that customer only
 
 POLICIES = {
     "home": LOGGED_IN,
@@ -68,6 +70,7 @@ POLICIES = {
     "security_events": ADMIN,
     "preferences": LOGGED_IN,
     "my_data": CUSTOMER,
+    "my_data_download": OWN_COPY,
     "erase_account": CUSTOMER,
     "plants:transfer": PLANT_CHANGE,
     "plants:battery_confirm": PLANT_CHANGE,
@@ -189,6 +192,13 @@ GET_ANSWERS = {
         "anonymous": {302},
         "deactivated_installer": {302},
         "other_customer": {200},  # their own account
+        "other_installer": {403},
+        "admin": {403},
+    },
+    OWN_COPY: {
+        "anonymous": {302},
+        "deactivated_installer": {302},
+        "other_customer": {404},
         "other_installer": {403},
         "admin": {403},
     },
@@ -467,7 +477,10 @@ def test_a_new_owner_reads_nothing_from_before_the_hand_over(handed_over):
     owner, objects, day = handed_over
     plant, inverter = objects["plant"], objects["inverter"]
     client = client_for(owner)
+    export, _new = data_export_request(user=owner)
+    data_export_build(export_id=export.pk)
     extra = [
+        reverse("my_data_download", args=[export.token]),
         f"/api/v1/inverters/{inverter.pk}/readings/?since=2000-01-01T00:00:00Z",
         f"/api/v1/plants/{plant.pk}/power/?date={day}",
         f"/api/v1/plants/{plant.pk}/energy/?period=month&date={day:%Y-%m}",
@@ -484,7 +497,7 @@ def test_a_new_owner_reads_nothing_from_before_the_hand_over(handed_over):
         for body in _bodies(response):
             failures += [f"GET {url}: {marker}" for marker in BEFORE if marker in body]
     assert not failures, "\n".join(failures)
-    readings = client.get(extra[0]).json()["results"]
+    readings = client.get(extra[1]).json()["results"]
     assert [r["pv_power"] for r in readings] == [5151]  # the new owner's own history is there
     assert client.get(f"/api/v1/alarms/{objects['alarm'].pk}/").status_code == 404
     assert client.get(f"/api/v1/photos/{objects['photo'].pk}/").status_code == 404

@@ -3,6 +3,7 @@ over to a new owner who sees nothing from before unless the installer shares it;
 
 import csv
 import io
+import re
 import zipfile
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -20,9 +21,10 @@ from devices.models import Datalogger, Reading, SettingChange
 from energy.models import DailyEnergy
 from plants.models import Plant, PlantGrant, PlantPhoto
 from plants.services import photo_add, plant_transfer
-from portal.models import SecurityEvent, User
+from portal.models import DataExport, SecurityEvent, User
+from portal.privacy import data_exports_purge
 
-from .conftest import PASSWORD, login, text
+from .conftest import PASSWORD, login, make_user, text
 
 
 @pytest.fixture
@@ -46,10 +48,26 @@ def _csv(zip_file, name):
     return list(csv.reader(io.StringIO(zip_file.read(name).decode("utf-8-sig")), delimiter=";"))
 
 
-def test_a_customer_downloads_all_their_data(customer, granted_plant, history, installer):
-    response = login(customer).get(reverse("my_data"))
-    assert response["Content-Type"] == "application/zip"
-    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+@pytest.fixture
+def copy_of(django_capture_on_commit_callbacks, mailoutbox, settings, tmp_path):
+    """A customer's copy of their data as they get it: asked for, built by the task, e-mailed as a
+    link they open logged in."""
+    settings.MEDIA_ROOT = tmp_path
+
+    def copy(user):
+        client = login(user)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.post(reverse("my_data")).status_code == 302
+        link = re.search(r"https?://\S+(/preferences/my-data/\S+\.zip)", mailoutbox[-1].body).group(1)
+        response = client.get(link)
+        assert response["Content-Type"] == "application/zip"
+        return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))), link
+
+    return copy
+
+
+def test_a_customer_downloads_all_their_data(customer, granted_plant, history, installer, copy_of):
+    archive, _link = copy_of(customer)
     assert _csv(archive, "account.csv")[1][3] == customer.email
     assert _csv(archive, "plants.csv")[1][0] == granted_plant.name
     energy = _csv(archive, "maison-martin/energy.csv")
@@ -144,9 +162,8 @@ def test_erasure_purges_the_persons_login_traces(customer, granted_plant):
 
 
 def test_the_copy_has_the_settings_log_the_photos_and_the_hand_over(
-    customer, granted_plant, history, installer, settings, tmp_path
+    customer, granted_plant, history, installer, copy_of
 ):
-    settings.MEDIA_ROOT = tmp_path
     buffer = io.BytesIO()
     Image.new("RGB", (40, 30), "orange").save(buffer, "PNG")
     photo = photo_add(
@@ -157,16 +174,30 @@ def test_the_copy_has_the_settings_log_the_photos_and_the_hand_over(
     PlantGrant.objects.filter(customer=customer).update(accepted_at=timezone.now())
     PlantPhoto.objects.filter(pk=photo.pk).update(created_at=timezone.now() + timedelta(seconds=1))
 
-    response = login(customer).get(reverse("my_data"))
-    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    archive, _link = copy_of(customer)
     (row,) = _csv(archive, "maison-martin/photos.csv")[1:]
     assert row[1] == "Le toit" and archive.read(row[0])[:2] == b"\xff\xd8"  # the JPEG itself
     assert _csv(archive, "handovers.csv")[1][0] == granted_plant.name
     assert len(_csv(archive, "maison-martin/settings_log.csv")) == 1  # the change was before the hand-over
 
 
-def test_the_copy_has_the_settings_log_the_customer_sees(customer, granted_plant, history):
-    response = login(customer).get(reverse("my_data"))
-    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+def test_the_copy_has_the_settings_log_the_customer_sees(customer, granted_plant, history, copy_of):
+    archive, _link = copy_of(customer)
     log = _csv(archive, "maison-martin/settings_log.csv")
     assert "Priorité batterie" in log[1][1] and log[1][3] == "2"
+
+
+def test_a_copy_is_only_its_owners_and_only_for_a_while(customer, granted_plant, history, copy_of, stranger):
+    _archive, link = copy_of(customer)
+    other = make_user("autre", User.Role.CUSTOMER)
+    assert login(other).get(link).status_code == 404
+    assert login(stranger).get(link).status_code == 403
+    DataExport.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert login(customer).get(link).status_code == 404
+    assert data_exports_purge() == 1 and not DataExport.objects.exists()
+
+
+def test_erasure_takes_the_copies_with_it(customer, granted_plant, history, copy_of):
+    copy_of(customer)
+    login(customer).post(reverse("erase_account"), {"password": PASSWORD})
+    assert not DataExport.objects.exists()

@@ -233,12 +233,13 @@ def timings(port, path, cookie, *, warm_up=WARM_UP, requests=REQUESTS, ok=(200,)
 
 
 def healthz_p95_ms(port, cookie):
-    """/healthz as monitoring sees it on a running portal: a worker's heartbeat written just before
-    (no worker runs here; the loggers are reached directly, so no hub is expected), so that the
-    answer is 200, every check run."""
-    from portal.heartbeat import worker_heartbeat
+    """/healthz as monitoring sees it on a running portal: a worker's heartbeat and a poll cycle
+    written just before (no worker nor beat runs here; the loggers are reached directly, so no hub
+    is expected), so that the answer is 200, every check run."""
+    from portal.heartbeat import poll_cycle_sent, worker_heartbeat
 
     worker_heartbeat("bench@web")
+    poll_cycle_sent()
     return p95_ms(port, "/healthz", cookie)
 
 

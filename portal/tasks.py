@@ -1,0 +1,16 @@
+"""Thin Celery tasks of the portal: a customer's data copy, built in the background; expired copies
+removed daily."""
+
+from celery import shared_task
+
+from . import privacy
+
+
+@shared_task(time_limit=1800, soft_time_limit=1750)
+def build_data_export(export_id):
+    privacy.data_export_build(export_id=export_id)
+
+
+@shared_task
+def purge_data_exports():
+    return privacy.data_exports_purge()
