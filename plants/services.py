@@ -42,16 +42,13 @@ def customer_lookup(email):
 
 @transaction.atomic
 def grant_create(*, plant, by, email, first_name="", last_name="", password=""):
-    """Give an end customer read-only access; an existing customer is granted, never duplicated."""
+    """Give an end customer read-only access; an existing customer is granted, never duplicated.
+
+    To the installer, every existing account is an invitation pending until accepted, whatever it
+    is: another company's customer or a professional account look the same (no directory of
+    accounts). A professional account's invitation can never be accepted; its owner is told why by
+    e-mail."""
     state, customer = customer_lookup(email)
-    if state == "unusable":
-        raise ValidationError(
-            {
-                "email": _(
-                    "This e-mail belongs to a professional account and cannot be used for an end customer."
-                )
-            }
-        )
     created = customer is None
     if created:
         customer = User(
@@ -87,10 +84,9 @@ def grant_create(*, plant, by, email, first_name="", last_name="", password=""):
         if created
         else settings.PORTAL_URL + reverse("plants:invitation", args=[grant.token]),
     }
+    template = "plant_granted_to_professional" if state == "unusable" else "plant_granted"
     transaction.on_commit(
-        lambda: send_templated(
-            "plant_granted", to=customer.email, context=context, language=customer.language
-        )
+        lambda: send_templated(template, to=customer.email, context=context, language=customer.language)
     )
     return grant
 
@@ -99,6 +95,8 @@ def grant_accept(*, grant, customer):
     """The invited customer accepts: the plant shows from now on. Only the invited customer may."""
     if grant.customer_id != customer.pk:
         raise ValidationError(_("This invitation is for another account."))
+    if not customer.is_customer:
+        raise ValidationError(_("A professional account cannot hold an end customer's access."))
     PlantGrant.objects.filter(pk=grant.pk, accepted_at__isnull=True).update(accepted_at=timezone.now())
 
 

@@ -416,7 +416,11 @@ def invitation(request, token):
     if grant.customer_id != request.user.pk:
         raise Http404
     if request.method == "POST":
-        services.grant_accept(grant=grant, customer=request.user)
+        try:
+            services.grant_accept(grant=grant, customer=request.user)
+        except ValidationError as e:
+            messages.error(request, " ".join(e.messages))
+            return redirect("home")
         messages.success(request, _("The plant is now in your account."))
         return redirect("plants:detail", pk=grant.plant_id)
     return render(request, "plants/invitation.html", {"grant": grant})

@@ -167,10 +167,21 @@ def test_an_existing_customer_is_granted_not_duplicated(installer, plant, custom
     }
 
 
-def test_a_pro_email_cannot_become_a_customer(installer, plant, stranger):
-    response = login(installer).post(reverse("plants:grants", args=[plant.pk]), {"email": stranger.email})
-    assert "compte professionnel" in response.content.decode()
-    assert not PlantGrant.objects.exists()
+def test_a_pro_email_cannot_become_a_customer_and_the_installer_cannot_tell(
+    installer, plant, stranger, mailoutbox, django_capture_on_commit_callbacks
+):
+    client = login(installer)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("plants:grants", args=[plant.pk]), {"email": stranger.email})
+    assert response.status_code == 302  # as for any invitation
+    page = text(client.get(reverse("plants:grants", args=[plant.pk])))
+    assert stranger.email in page and "Invité, pas encore accepté" in page and "professionnel" not in page
+    assert "compte professionnel" in mailoutbox[-1].body and mailoutbox[-1].to == [stranger.email]
+    grant = PlantGrant.objects.get()
+    response = login(stranger).post(reverse("plants:invitation", args=[grant.token]))
+    assert response.status_code == 302
+    grant.refresh_from_db()
+    assert grant.accepted_at is None  # never a customer's access on a professional account
 
 
 def test_the_stepper_can_be_left_and_resumed(installer, plant, simulator, v5_device):
