@@ -176,18 +176,31 @@ def test_an_unknown_serial_is_answered_like_a_known_one_and_never_polled(hub):
     assert hub.hub.counters["refused_unknown"] == 2 and 1234567890 not in hub.hub.sticks
 
 
-def test_a_newcomer_with_another_inverter_behind_it_is_never_polled_while_the_stick_answers(stick, hub):
-    impostor_sim = FleetSimulator(heartbeat_seconds=0)
-    thread = SimulatorThread(impostor_sim)
+@contextlib.contextmanager
+def calling_in(hub, inverter_serial, *, backoff):
+    """A simulated stick with the logger serial SERIAL, on a simulator of its own, calling `hub` in
+    (again after `backoff` seconds when dropped); yields its device."""
+    sim = FleetSimulator(heartbeat_seconds=0)
+    thread = SimulatorThread(sim)
     with thread:
-        impostor = impostor_sim.add_v5(awake_inverter(SERIAL, "KSOTHER001", latency=0.05))
+        device = sim.add_v5(awake_inverter(SERIAL, inverter_serial, latency=0.05))
         asyncio.run_coroutine_threadsafe(
-            impostor_sim.call_in("127.0.0.1", hub.hub.port, [impostor], backoff=5), thread.loop
+            sim.call_in("127.0.0.1", hub.hub.port, [device], backoff=backoff), thread.loop
         ).result(5)
-        deadline = time.monotonic() + 5
-        while not hub.hub.counters["refused_duplicate"] and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert hub.hub.counters["refused_duplicate"] == 1 and hub.hub.security_events[0][1] == SERIAL
+        yield device
+
+
+def counted(hub, counter, seconds=10):
+    """The hub's `counter` once it is above zero (or when `seconds` have passed)."""
+    deadline = time.monotonic() + seconds
+    while not hub.hub.counters[counter] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return hub.hub.counters[counter]
+
+
+def test_a_newcomer_with_another_inverter_behind_it_is_never_polled_while_the_stick_answers(stick, hub):
+    with calling_in(hub, "KSOTHER001", backoff=5) as impostor:
+        assert counted(hub, "refused_duplicate") == 1 and hub.hub.security_events[0][1] == SERIAL
         assert through_hub(hub, plan=INFO_PLAN)["serial_number"] == "KSHUB00001"  # the real stick's
         assert impostor.writes == [] and impostor.reads == [(4, 3228)]  # only asked who it is
 
@@ -205,18 +218,10 @@ def test_a_stick_whose_old_connection_went_silent_is_taken_back_at_once(hub):
     silent = socket.create_connection(("127.0.0.1", hub.hub.port))
     silent.sendall(v5.heartbeat(1, SERIAL))
     hub.wait_for(SERIAL)  # bound, then it reads nothing more and answers nothing
-    sim = FleetSimulator(heartbeat_seconds=0)
-    thread = SimulatorThread(sim)
-    with thread:
-        device = sim.add_v5(awake_inverter(SERIAL, "KSHUB00001", latency=0.05))
-        asyncio.run_coroutine_threadsafe(
-            sim.call_in("127.0.0.1", hub.hub.port, [device], backoff=0.05), thread.loop
-        ).result(5)
-        deadline = time.monotonic() + 5
-        while not hub.hub.counters["taken_over"] and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with calling_in(hub, "KSHUB00001", backoff=0.05):
+        assert counted(hub, "taken_over") == 1
         assert through_hub(hub)["pv1_power"] is not None
-    assert hub.hub.counters["taken_over"] == 1 and not hub.hub.security_events
+    assert not hub.hub.security_events
     silent.close()
 
 
@@ -225,24 +230,13 @@ def test_the_same_stick_calling_in_twice_keeps_the_newest_connection():
     waits 30 s before calling in again once dropped: a real stick has one connection, so the one
     dropped here must not come back and take over in turn during the test.)"""
     hub = HubThread({SERIAL}, probe_seconds=3)
-    first, second = FleetSimulator(heartbeat_seconds=0), FleetSimulator(heartbeat_seconds=0)
-    threads = [SimulatorThread(first), SimulatorThread(second)]
     try:
-        with threads[0], threads[1]:
-            devices = [
-                sim.add_v5(awake_inverter(SERIAL, "KSHUB00001", latency=0.05)) for sim in (first, second)
-            ]
-            for sim, thread, device in zip((first, second), threads, devices, strict=True):
-                asyncio.run_coroutine_threadsafe(
-                    sim.call_in("127.0.0.1", hub.hub.port, [device], backoff=30), thread.loop
-                ).result(5)
-                hub.wait_for(SERIAL)
-            deadline = time.monotonic() + 10
-            while not hub.hub.counters["taken_over"] and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert hub.hub.counters["taken_over"] == 1 and not hub.hub.security_events
-            assert through_hub(hub)["pv1_power"] is not None
-            assert devices[1].reads[-1][1] != 3228  # the newest connection answered the poll
+        with calling_in(hub, "KSHUB00001", backoff=30):
+            hub.wait_for(SERIAL)
+            with calling_in(hub, "KSHUB00001", backoff=30) as newest:
+                assert counted(hub, "taken_over") == 1 and not hub.hub.security_events
+                assert through_hub(hub)["pv1_power"] is not None
+                assert newest.reads[-1][1] != 3228  # the newest connection answered the poll
     finally:
         hub.close()
 
