@@ -97,7 +97,8 @@ class PlantQuerySet(models.QuerySet):
     def with_computed_status(self):
         """Annotate the status and counts computed from the devices and grants (`computed_*`).
 
-        The rule, written once: no datalogger → incomplete; no device down → online;
+        The rule, written once: no datalogger, or no inverter identified while no logger is down →
+        incomplete; no device down → online;
         every device down → offline; otherwise partially offline. An asleep inverter is not down.
         Pages read the stored copy (`Plant.status` and counts), which `refresh_status` keeps equal.
         """
@@ -127,6 +128,9 @@ class PlantQuerySet(models.QuerySet):
             .annotate(
                 computed_status=Case(
                     When(computed_loggers=0, then=Value(PlantStatus.INCOMPLETE)),
+                    # Online only once an inverter answered: a stick asleep at night (`05 00`) with
+                    # no inverter ever identified has shown nothing of the plant yet.
+                    When(computed_inverters=0, computed_loggers_down=0, then=Value(PlantStatus.INCOMPLETE)),
                     When(computed_down=0, then=Value(PlantStatus.ONLINE)),
                     When(computed_down=F("computed_devices"), then=Value(PlantStatus.OFFLINE)),
                     default=Value(PlantStatus.PARTIALLY_OFFLINE),

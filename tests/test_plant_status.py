@@ -100,3 +100,17 @@ def test_the_list_searches_name_address_and_city_by_trigram_index_and_sn_exactly
     assert names("ÉCLUSES") == ["Ferme du Moulin"]
     assert names("quimp") == ["Ferme du Moulin"]
     assert names("2401") == []  # a serial number matches exactly, never in part
+
+
+def test_a_stick_asleep_with_no_inverter_ever_identified_is_not_online(simulator, plant, v5_device):
+    """At night the stick answers `05 00`: it is asleep, not down, yet nothing of the plant was ever
+    read. The plant is online only once an inverter answered."""
+    v5_device.behaviour = Behaviour.ASLEEP
+    logger = attach_logger(plant, v5_device, simulator)
+    place_at_solar_hour(plant, 0)
+    polling.poll_loggers([logger.id], force_info=True)
+    assert status(plant) == PlantStatus.INCOMPLETE
+    v5_device.behaviour = Behaviour.NORMAL
+    polling.poll_loggers([logger.id], force_info=True)
+    assert status(plant) == PlantStatus.ONLINE
+    assert_stored_is_computed(plant)
