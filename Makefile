@@ -38,7 +38,7 @@ test: venv services debian-packages lint
 # The demo serves published passwords: on this machine only, unless DEMO_BIND=0.0.0.0:8000 is asked for.
 DEMO_BIND ?= 127.0.0.1:8000
 DEMO_ENV := DEBUG=1 HTTPS=0 DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend \
-	DEFAULT_LOGGER_HOST=127.0.0.1 DEFAULT_LOGGER_PORT=8899
+	DEFAULT_LOGGER_HOST=127.0.0.1 DEFAULT_LOGGER_PORT=8899 LOGGER_HUB_PUBLIC_HOST=127.0.0.1
 
 demo: venv services
 	@psql -h 127.0.0.1 -U postgres -Atqc "select 1 from pg_database where datname='aura'" | grep -q 1 || \
@@ -50,7 +50,8 @@ demo: venv services
 	@# bash overflowed its stack ("Segmentation fault" on every Ctrl-C).
 	@trap 'trap - EXIT INT TERM; kill 0' EXIT INT TERM; \
 	$(DEMO_ENV) $(BIN)/python manage.py run_logger_hub --host 127.0.0.1 & \
-	sleep 2; $(DEMO_ENV) $(BIN)/python manage.py simulate_fleet --from-db --accept-any-serial --chaos 0.02 --call-in 127.0.0.1:10000 & \
+	sleep 2; $(DEMO_ENV) $(BIN)/python manage.py simulate_fleet --from-db --accept-any-serial --chaos 0.02 --call-in 127.0.0.1:10000 \
+		--remote-control-off 2355553513 & \
 	$(DEMO_ENV) $(BIN)/celery -A portal worker --beat --schedule $(VENV)/celerybeat-schedule --concurrency 2 --loglevel WARNING & \
 	$(DEMO_ENV) $(BIN)/python manage.py runserver $(DEMO_BIND)
 

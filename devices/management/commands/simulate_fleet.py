@@ -4,6 +4,7 @@ import asyncio
 import random
 from datetime import datetime
 
+from asgiref.sync import sync_to_async
 from django.core.management.base import BaseCommand
 
 from devices.models import Datalogger, Protocol, Reach
@@ -55,6 +56,13 @@ class Command(BaseCommand):
             help="make the 'calls in' loggers of --from-db (or the --count sticks) call this logger hub in",
         )
         parser.add_argument(
+            "--remote-control-off",
+            action="append",
+            default=[],
+            metavar="SN",
+            help="the inverter behind this logger has remote control off on its screen (the others on)",
+        )
+        parser.add_argument(
             "--chaos",
             type=float,
             default=0.0,
@@ -65,6 +73,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         self.callers = []
+        self.opts = opts
         fixed = opts["clock"]
         clock = (lambda: fixed) if fixed else None
         sim = FleetSimulator(accept_any_serial=opts["accept_any_serial"], clock=clock)
@@ -75,10 +84,10 @@ class Command(BaseCommand):
                 .filter(host__in=["127.0.0.1", "localhost"])
                 .select_related("plant")
             )
-            for logger in Datalogger.objects.active().filter(reach=Reach.HUB).select_related("plant"):
-                self.callers.append(sim.add_v5(_device_for(logger, opts["latency"])))
+            for logger in _calling_in():
+                self.callers.append(sim.add_v5(self._device(logger)))
             for logger in loggers:
-                device = _device_for(logger, opts["latency"])
+                device = self._device(logger)
                 if logger.protocol == Protocol.SOLARMAN_V5:
                     sim.add_v5(device)
                 else:
@@ -91,23 +100,45 @@ class Command(BaseCommand):
                 self.callers.append(device)  # synthetic sticks call in too (the hub benchmark)
         asyncio.run(self._serve(sim, opts, sorted(tcp_ports)))
 
+    def _device(self, logger):
+        return device_for(logger, self.opts["latency"], self.opts["remote_control_off"])
+
     async def _serve(self, sim, opts, tcp_ports):
         await sim.start(v5_port=opts["v5_port"], tcp_ports=tcp_ports)
+        calls = {}  # logger serial → its call-in task
         if opts["call_in"] and self.callers:
             host, _colon, port = opts["call_in"].rpartition(":")
-            await sim.call_in(host, int(port), self.callers)
+            tasks = await sim.call_in(host, int(port), self.callers)
+            calls = {device.logger_serial: task for device, task in zip(self.callers, tasks, strict=True)}
             self.stdout.write(f"{len(self.callers)} sticks call in to the hub at {opts['call_in']}.")
         self.stdout.write(
             f"Serving {len(sim.v5_devices)} V5 loggers on 127.0.0.1:{sim.v5_port} and "
             f"{len(sim.tcp_devices)} Modbus TCP devices on ports {sim.tcp_ports}."
         )
         try:
+            chaos_at = asyncio.get_running_loop().time()
             while True:
-                await asyncio.sleep(60)
-                if opts["chaos"]:
+                await asyncio.sleep(FOLLOW_SECONDS)
+                if opts["from_db"] and opts["call_in"]:
+                    await self._follow_database(sim, calls)
+                if opts["chaos"] and asyncio.get_running_loop().time() - chaos_at >= 60:
+                    chaos_at = asyncio.get_running_loop().time()
                     _chaos(sim, opts["chaos"])
         finally:
             await sim.stop()
+
+    async def _follow_database(self, sim, calls):
+        """A stick added in the portal (its Server B set) calls in within seconds; one removed hangs
+        up, as a real stick does once set up or unplugged."""
+        wanted = {int(logger.serial_number): logger for logger in await sync_to_async(list)(_calling_in())}
+        host, _colon, port = self.opts["call_in"].rpartition(":")
+        for serial in wanted.keys() - calls.keys():
+            device = sim.v5_devices.get(serial) or sim.add_v5(self._device(wanted[serial]))
+            (calls[serial],) = await sim.call_in(host, int(port), [device])
+            self.stdout.write(f"Stick {serial} calls in (added in the portal).")
+        for serial in calls.keys() - wanted.keys():
+            calls.pop(serial).cancel()
+            self.stdout.write(f"Stick {serial} hangs up (removed in the portal).")
 
 
 # How a retrofit plant's declared kWp splits between AURA's PV inputs and the existing PV inverter on
@@ -120,7 +151,15 @@ AC_SHARE = {
 }
 
 
-def _device_for(logger, latency):
+# How often the simulator looks at the database for sticks added or removed in the portal.
+FOLLOW_SECONDS = 3
+
+
+def _calling_in():
+    return Datalogger.objects.active().filter(reach=Reach.HUB).select_related("plant")
+
+
+def device_for(logger, latency, remote_control_off=()):
     plant = logger.plant
     kwp = float(plant.pv_power_kwp)
     ac_share = AC_SHARE.get(plant.system_type, 0.0)
@@ -135,6 +174,9 @@ def _device_for(logger, latency):
         longitude=plant.coordinates[1],
         unit_id=logger.unit_id,
         latency=latency,
+        # Set on the inverter's screen (CONTRÔLE À DISTANCE); the demo leaves one off to show the
+        # refusal and the guide's instruction.
+        remote_control=logger.serial_number not in remote_control_off,
     )
 
 

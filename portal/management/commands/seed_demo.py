@@ -1,10 +1,18 @@
 """python manage.py seed_demo: the demo's accounts and plants, bound to the local simulator."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from devices.models import Datalogger, Protocol, Reach
+from devices.management.commands.simulate_fleet import device_for
+from devices.models import Datalogger, Inverter, Protocol, Reach, Reading
+from devices.partitions import reading_partitions_ensure
+from devices.polling import history_slot
+from devices.registermap import HISTORY_FIELDS, RATED_POWER_W, live_values
+from energy.accounting import daily_energy_compute
 from plants.models import BatteryModel, Plant, PlantGrant, SystemType
 from portal.models import Company, ProAccountRequest, User
 
@@ -89,6 +97,45 @@ PLANTS = {
 }
 
 
+# So that the curves and bars show production at any hour of the demo, from its first start.
+HISTORY_DAYS = 60
+
+
+def seed_history(logger, *, days, now=None):
+    """`days` of 5-minute history for the inverter behind a demo logger, from the simulator's own
+    physics (the same device simulate_fleet serves: inverter serial AU<SN>, the plant's kWp, battery
+    and place), as polls would have stored it (`pv_power` only while the inverter sleeps), and the
+    days' energy computed from it. Nothing when that inverter already has history. Returns the days."""
+    now = now or timezone.now()
+    device = device_for(logger, 0)
+    inverter, _created = Inverter.objects.get_or_create(
+        datalogger=logger,
+        serial_number=device.inverter_serial,
+        defaults={
+            "rated_power_w": RATED_POWER_W.get(device.model_code),
+            "first_seen_at": now - timedelta(days=days),
+        },
+    )
+    if inverter.readings.exists():
+        return 0
+    last = history_slot(now) - timedelta(minutes=settings.HISTORY_RESOLUTION_MINUTES)
+    slot = last - timedelta(days=days)
+    reading_partitions_ensure(first=slot, last=now)
+    rows = []
+    while slot <= last:
+        device.step(slot)
+        live = live_values(device.values())
+        fields = {k: live[k] for k in HISTORY_FIELDS} if device.answers_stick else {"pv_power": 0}
+        rows.append(Reading(inverter=inverter, slot=slot, **fields))
+        slot += timedelta(minutes=settings.HISTORY_RESOLUTION_MINUTES)
+    Reading.objects.bulk_create(rows, batch_size=5000)
+    Inverter.objects.filter(pk=inverter.pk).update(history_slot=last, last_seen_at=last)
+    today = timezone.localdate(now, logger.plant.tzinfo)
+    for back in range(days, -1, -1):
+        daily_energy_compute(plants=[logger.plant], day=today - timedelta(days=back), now=now)
+    return days
+
+
 class Command(BaseCommand):
     help = "Create (or keep) the demo accounts and plants; their dataloggers point at simulate_fleet."
 
@@ -156,6 +203,10 @@ class Command(BaseCommand):
                 "customer_account_number": "C42424",
             },
         )
+        for logger in Datalogger.objects.active().select_related("plant"):
+            days = seed_history(logger, days=HISTORY_DAYS)
+            if days:
+                self.stdout.write(f"  {logger.plant.name}: {days} days of history")
         self.stdout.write(f"Demo accounts (password for all: {PASSWORD}):")
         for role, login in logins:
             self.stdout.write(f"  {login:<28} {role}")
