@@ -7,7 +7,9 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.core.management import call_command
+from django.db import connections
 
 from devices.management.commands.simulate_fleet import Command, device_for
 from devices.models import Datalogger, Reading
@@ -45,6 +47,9 @@ def test_a_stick_added_in_the_portal_calls_in_and_one_removed_hangs_up(plant):
             datalogger_remove(logger=logger)
             follow()
             hub.wait_for(SERIAL, present=False)
+            # The database connection the simulator's thread opened, closed (the test database is
+            # dropped at the end of the run).
+            asyncio.run_coroutine_threadsafe(sync_to_async(connections.close_all)(), thread.loop).result(5)
     finally:
         hub.close()
 
