@@ -196,6 +196,7 @@ def plant_transfer(*, plant, by, email, share_history=False, first_name="", last
     SecurityEvent.objects.create(
         kind=SecurityEvent.Kind.PLANT_TRANSFERRED,
         by=by,
+        subject=f"customer #{grant.customer_id}",  # the new owner's copy of their data lists it
         detail=(
             f"plant #{plant.pk}: customers {previous or '-'} → #{grant.customer_id}; "
             f"history {'shared' if share_history else f'from {start:%Y-%m-%dT%H:%M:%SZ}'}"

@@ -95,7 +95,7 @@ def customer_data_export(*, user):
             photos = PlantPhoto.objects.restrict(user, "view").filter(plant=plant)
             rows = list(_photo_rows(zip_file, name, photos, plant))  # the images first, then their list
             _write(zip_file, f"{name}/photos.csv", rows)
-        _write(zip_file, "handovers.csv", _handover_rows(grants))
+        _write(zip_file, "handovers.csv", _handover_rows(user))
     SecurityEvent.objects.create(
         kind=SecurityEvent.Kind.DATA_EXPORTED, by=user, detail=f"customer #{user.pk}"
     )
@@ -146,14 +146,15 @@ def _photo_rows(zip_file, folder, photos, plant):
         yield [arcname, photo.caption, local_time(photo.created_at, plant.tzinfo)]
 
 
-def _handover_rows(grants):
-    """The plants the customer received from a previous owner: when, and whether the history came."""
-    yield [_("Plant"), _("Handed over"), _("Earlier history")]
+def _handover_rows(user):
+    """The hand-overs that made the customer a plant's new owner: when, and whether the history came."""
+    yield [_("Handed over"), _("Record")]
     tz = timezone.get_current_timezone()
-    for grant in grants:
-        since = grant.plant.customer_history_since
-        if since is not None:
-            yield [grant.plant.name, local_time(since, tz), _("not shared")]
+    events = SecurityEvent.objects.filter(
+        kind=SecurityEvent.Kind.PLANT_TRANSFERRED, subject=f"customer #{user.pk}"
+    )
+    for event in events.order_by("at"):
+        yield [local_time(event.at, tz), event.detail]
 
 
 def _alarm_rows(plant, since):

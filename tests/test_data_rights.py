@@ -177,7 +177,8 @@ def test_the_copy_has_the_settings_log_the_photos_and_the_hand_over(
     archive, _link = copy_of(customer)
     (row,) = _csv(archive, "maison-martin/photos.csv")[1:]
     assert row[1] == "Le toit" and archive.read(row[0])[:2] == b"\xff\xd8"  # the JPEG itself
-    assert _csv(archive, "handovers.csv")[1][0] == granted_plant.name
+    (handover,) = _csv(archive, "handovers.csv")[1:]
+    assert f"plant #{granted_plant.pk}" in handover[1] and "history from" in handover[1]
     assert len(_csv(archive, "maison-martin/settings_log.csv")) == 1  # the change was before the hand-over
 
 
