@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 from django.urls import reverse
 
 from devices import hubstate, polling, v5
-from devices.hub import LoggerHub
+from devices.hub import LoggerHub, identity_request, inverter_serial_of
 from devices.models import Datalogger, DeviceStatus, Reading
 from devices.registermap import INFO_PLAN, LIVE_PLAN
 from devices.simulator import FleetSimulator, SimulatorThread
@@ -454,3 +454,27 @@ def test_the_hub_process_lives_through_redis_down_at_start_and_killed_while_poll
         if redis_server is not None:
             redis_server.kill()
             redis_server.wait(10)
+
+
+def test_the_identity_probe_is_the_public_v5_request_for_input_3228_to_3238():
+    """Written from pysolarmanv5's documented layout and the public definition (input registers
+    3228–3238, function 04, unit 1): not from our encoder."""
+    frame = identity_request(SERIAL)
+    assert frame[0] == 0xA5 and frame[1:3] == bytes.fromhex("1700")  # payload: 15 + 8 bytes
+    assert frame[3:5] == bytes.fromhex("1045") and frame[7:11] == struct.pack("<I", SERIAL)
+    assert frame[11:26] == bytes.fromhex("02" + "00" * 14)  # frame type 2, sensor type, three times
+    assert frame[26:34] == bytes.fromhex("01 04 0c9c 000b 72b3")  # Modbus RTU with its CRC
+    assert frame[-2] == sum(frame[1:-2]) & 0xFF and frame[-1] == 0x15
+
+
+def test_the_inverter_serial_is_read_from_a_public_reply_frame():
+    ascii_words = b"KS5000D2401".ljust(22, b"\x00")
+    modbus = bytes.fromhex("01 04 16") + ascii_words + b"\x00\x00"  # CRC not checked here
+    payload = bytes.fromhex("02 01") + bytes(12) + modbus
+    reply = bytearray(bytes.fromhex("a5") + len(payload).to_bytes(2, "little") + bytes.fromhex("1015 0101"))
+    reply += struct.pack("<I", SERIAL) + payload + b"\x00\x15"
+    assert inverter_serial_of(bytes(reply)) == "KS5000D2401"
+    no_inverter = (
+        bytes.fromhex("a5 1000 1015 0101") + struct.pack("<I", SERIAL) + bytes(14) + b"\x05\x00\x00\x15"
+    )
+    assert inverter_serial_of(no_inverter) is None  # `05 00`: alive, but no inverter answered
