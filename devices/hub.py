@@ -217,14 +217,16 @@ class LoggerHub:
         try:
             raw = await asyncio.wait_for(self._next_frame(reader), FIRST_FRAME_SECONDS)
             serial = v5.serial_of(raw)
-            stick = await self._bind(serial, reader, writer, peer, duplicate_ok=True)
+            stick, claimed = await self._bind(serial, reader, writer, peer, duplicate_ok=True)
+            # Refused as a claim on a live stick: never bound later, even once that stick is gone
+            # (an impostor must not inherit the serial when the real stick's box reboots).
             looked_up_at, junk = time.monotonic(), 0
             while True:
                 junk = await self._on_frame(serial, stick, writer, raw, junk)
                 raw = await asyncio.wait_for(self._next_frame(reader), IDLE_SECONDS)
-                if stick is None and time.monotonic() - looked_up_at > RECHECK_SECONDS:
+                if stick is None and not claimed and time.monotonic() - looked_up_at > RECHECK_SECONDS:
                     looked_up_at = time.monotonic()
-                    stick = await self._bind(serial, reader, writer, peer, duplicate_ok=False)
+                    stick, claimed = await self._bind(serial, reader, writer, peer, duplicate_ok=False)
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, v5.FrameError):
             pass
         except Exception:  # the hub survives anything a stick sends
@@ -249,23 +251,24 @@ class LoggerHub:
             raise
 
     async def _bind(self, serial, reader, writer, peer, *, duplicate_ok):
-        """The Stick this connection becomes, or None while it may not be polled (see the module)."""
+        """(the Stick this connection becomes, or None while it may not be polled; whether it was
+        refused as a claim on a connected stick). See the module."""
         if not await self.is_known(serial):
             self.counters["refused_unknown"] += 1
-            return None
+            return None, False
         old = self.sticks.get(serial)
         if old is not None:
             if not duplicate_ok or not await self._takes_over(old, serial, reader, writer):
                 self.counters["refused_duplicate"] += 1
                 await self._refused(serial, peer)
-                return None
+                return None, True
             self.counters["taken_over"] += 1
             log.info("Hub: logger %s called in again from %s; its old connection is dropped", serial, peer)
             old.drop()
         stick = Stick(serial, writer)
         self.sticks[serial] = stick
         await self._changed(serial, True)
-        return stick
+        return stick, False
 
     async def _takes_over(self, old, serial, reader, writer):
         """Whether a newcomer claiming `serial` replaces the connection `old` holds: yes when the old

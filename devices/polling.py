@@ -422,7 +422,12 @@ def _inverter_for(logger, result):
         return current
     inverter = current if current is not None and current.serial_number == serial else None  # 2
     if inverter is None:
-        inverter = Inverter.objects.filter(datalogger__plant_id=logger.plant_id, serial_number=serial).first()
+        # This logger's own ended row first (the unique key is per logger), then another logger's.
+        inverter = next((inv for inv in inverters if inv.serial_number == serial), None)
+        inverter = (
+            inverter
+            or Inverter.objects.filter(datalogger__plant_id=logger.plant_id, serial_number=serial).first()
+        )
         if inverter is not None:  # 3
             _end(current, result.at)
             inverter.datalogger, inverter.ended_at = logger, None

@@ -17,6 +17,7 @@ import redis
 import redis.asyncio as aioredis
 from django.urls import reverse
 
+from devices import hub as hub_module
 from devices import hubstate, polling, v5
 from devices.hub import LoggerHub, identity_request, inverter_serial_of
 from devices.models import Datalogger, DeviceStatus, Reading
@@ -478,3 +479,17 @@ def test_the_inverter_serial_is_read_from_a_public_reply_frame():
         bytes.fromhex("a5 1000 1015 0101") + struct.pack("<I", SERIAL) + bytes(14) + b"\x05\x00\x00\x15"
     )
     assert inverter_serial_of(no_inverter) is None  # `05 00`: alive, but no inverter answered
+
+
+def test_a_refused_claim_never_inherits_the_serial_when_the_stick_goes(hub, monkeypatch):
+    monkeypatch.setattr(hub_module, "RECHECK_SECONDS", 0)  # look again at every frame
+    impostor = socket.create_connection(("127.0.0.1", hub.hub.port))
+    with calling_in(hub, "KSHUB00001", backoff=30):
+        hub.wait_for(SERIAL)
+        impostor.sendall(v5.heartbeat(1, SERIAL))  # it answers no probe: refused
+        assert counted(hub, "refused_duplicate") == 1
+    hub.wait_for(SERIAL, present=False)  # the real stick's box reboots
+    impostor.sendall(v5.heartbeat(2, SERIAL))
+    time.sleep(0.3)
+    assert SERIAL not in hub.hub.sticks
+    impostor.close()

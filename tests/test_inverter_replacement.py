@@ -8,9 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alarms.models import Alarm
+from devices import polling
 from devices.models import Datalogger, Inverter, Reading
 
-from .conftest import login, text
+from .conftest import attach_logger, login, text
 
 
 @pytest.fixture
@@ -77,3 +78,17 @@ def test_an_unknown_decision_is_a_404(replacement, installer):
         login(installer).post(reverse("devices:replacement", args=[replacement.pk, "maybe"])).status_code
         == 404
     )
+
+
+def test_an_inverter_put_back_behind_its_logger_is_its_old_row_again(plant, simulator, v5_device, settings):
+    settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
+    logger = attach_logger(plant, v5_device, simulator)
+    polling.poll_loggers([logger.id], force_info=True)
+    first = logger.inverters.get()
+    for serial in ("KSLOAN0001", first.serial_number):  # a loan inverter, then the repaired one
+        v5_device.inverter_serial = serial
+        polling.poll_loggers([logger.id])
+        polling.poll_loggers([logger.id])
+    first.refresh_from_db()
+    assert first.ended_at is None and logger.inverters.count() == 2
+    assert logger.inverters.get(serial_number="KSLOAN0001").ended_at is not None
