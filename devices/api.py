@@ -1,4 +1,6 @@
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import OuterRef
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -20,7 +22,7 @@ from portal.scoping import api_action
 
 from . import polling, remote, services, tasks
 from .filters import ReadingFilterSet
-from .models import Datalogger, DeviceStatus, Inverter, Reading, SettingChange
+from .models import Datalogger, DeviceStatus, Inverter, Reading, ReadingFlag, SettingChange
 from .registermap import HISTORY_FIELDS, describe
 
 
@@ -158,9 +160,15 @@ class DataloggerViewSet(ListCreateDestroyViewSet):
 
 
 class ReadingSerializer(serializers.ModelSerializer):
+    not_counted = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The day counters whose value energy accounting did not use (a glitch or a spike).",
+    )
+
     class Meta:
         model = Reading
-        fields = ["slot", *HISTORY_FIELDS]
+        fields = ["slot", *HISTORY_FIELDS, "not_counted"]
 
 
 class SettingsWriteSerializer(serializers.Serializer):
@@ -257,7 +265,9 @@ class InverterViewSet(viewsets.ReadOnlyModelViewSet):
         filters = ReadingFilterSet(request.query_params, queryset=readings)
         if not filters.is_valid():
             raise ValidationError(filters.errors)
-        page = self.paginate_queryset(filters.qs.newest_first())
+        flags = ReadingFlag.objects.filter(inverter_id=OuterRef("inverter_id"), slot=OuterRef("slot"))
+        rows = filters.qs.annotate(not_counted=ArraySubquery(flags.values("counter")))
+        page = self.paginate_queryset(rows.newest_first())
         return self.get_paginated_response(ReadingSerializer(page, many=True).data)
 
 

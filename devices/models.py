@@ -525,6 +525,30 @@ class ReadingHour(HistoryValues):
         return f"{self.inverter_id} @ {self.hour:%Y-%m-%d %H}h"
 
 
+class ReadingFlag(models.Model):
+    """A history value that energy accounting did not use, flagged beside the history (which keeps
+    it as it was read): a day counter's dip that came back (a glitchy read) or a rise faster than the
+    plant can count (a spike). Rewritten with each computation of the day (energy.accounting); rare,
+    so a table of its own rather than a column on every reading."""
+
+    class Reason(models.TextChoices):
+        GLITCH = "glitch", _("a dip that came back (a glitchy read)")
+        SPIKE = "spike", _("a rise faster than the plant can count")
+
+    inverter = models.ForeignKey(Inverter, on_delete=models.CASCADE, related_name="reading_flags")
+    slot = models.DateTimeField()
+    counter = models.CharField(max_length=40)  # the history column (a day counter)
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["inverter", "slot", "counter"], name="reading_flag_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.inverter_id} @ {self.slot:%Y-%m-%d %H:%M} {self.counter}: {self.reason}"
+
+
 class SettingChangeQuerySet(RestrictedByPlantQuerySet):
     history_field = "created_at"
 

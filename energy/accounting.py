@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from devices.models import Reading
+from devices.models import Reading, ReadingFlag
 from devices.polling import history_slot
 from devices.registermap import DAY_COUNTERS
 from plants.models import Plant, SystemType
@@ -83,11 +83,13 @@ def max_kw(rated_power_w):
     return max(RESIDENTIAL_MAX_KW, 2 * (rated_power_w or 0) / 1000)
 
 
-def counted(readings, *, before=None, day_start=None, limit_kw=RESIDENTIAL_MAX_KW):
+def counted(readings, *, before=None, day_start=None, limit_kw=RESIDENTIAL_MAX_KW, ignored=None):
     """Energy one day counter counted over one inverter's readings of a day, in the counter's unit.
 
     `readings` are (slot, value) in time order (None: discarded by the sanity limits); `before` is
-    the last (slot, value) before the day, if any. See the rules above."""
+    the last (slot, value) before the day, if any. See the rules above. The readings it ignored are
+    appended to `ignored` as (slot, ReadingFlag.Reason)."""
+    ignored = [] if ignored is None else ignored
     readings = [(slot, value) for slot, value in readings if value is not None]
     total = Decimal(0)
     last_at, last = before if before is not None else (None, None)
@@ -98,12 +100,14 @@ def counted(readings, *, before=None, day_start=None, limit_kw=RESIDENTIAL_MAX_K
             continue
         if value < last:
             if _comes_back(readings[i + 1 :], since=slot, level=last):
+                ignored.append((slot, ReadingFlag.Reason.GLITCH))
                 continue  # 1. a dip that comes back
             total += value  # a reset: counts again from zero
             yesterdays = False
         else:
             hours = Decimal((slot - last_at).total_seconds() / 3600)
             if value - last > Decimal(str(limit_kw)) * hours + COUNTER_STEP_KWH:
+                ignored.append((slot, ReadingFlag.Reason.SPIKE))
                 continue  # 2. a spike
             if not (yesterdays and day_start is not None and slot < day_start + CLOCK_DRIFT):
                 total += value - last  # 3. else still yesterday's count
@@ -142,18 +146,25 @@ class _DayTally:
         """Inverters of the day with no reading in the hour before it."""
         return [inverter_id for inverter_id in self.series if not self.before[inverter_id]]
 
-    def energy_wh(self):
+    def energy_wh(self, flags):
+        """The day's energy by flow, in Wh; the readings it ignored are added to `flags`."""
         wh = dict.fromkeys(WH_FIELDS, 0)
         for inverter_id, columns in self.series.items():
             limit = max_kw(self.rated_w.get(inverter_id))
             for flow, column in zip(FLOWS, COUNTER_COLUMNS, strict=True):
+                ignored = []
                 kwh = counted(
                     columns[column],
                     before=self.before[inverter_id].get(column),
                     day_start=self.start,
                     limit_kw=limit,
+                    ignored=ignored,
                 )
                 wh[f"{flow}_wh"] += int(kwh * 1000)
+                flags += [
+                    ReadingFlag(inverter_id=inverter_id, slot=slot, counter=column, reason=reason)
+                    for slot, reason in ignored
+                ]
         return wh
 
 
@@ -167,11 +178,12 @@ def daily_energy_compute(*, plants, day, now=None):
     by_zone = defaultdict(list)
     for plant in plants:
         by_zone[plant.time_zone].append(plant)
-    rows = []
+    rows, flags, days = [], [], []
     for zone_plants in by_zone.values():
         tz = zone_plants[0].tzinfo
         start, end = day_bounds(day, tz)
         tallies = {plant.pk: _DayTally(start) for plant in zone_plants}
+        days.append((zone_plants, start, end))
         # A rejected replacement is not the plant's inverter: its readings are not the plant's energy.
         readings = (
             Reading.objects.filter(
@@ -202,10 +214,15 @@ def daily_energy_compute(*, plants, day, now=None):
                     slots_with_data=len(tally.slots),
                     slots_expected=slots_expected(plant, start, end, now),
                     computed_at=now,
-                    **tally.energy_wh(),
+                    **tally.energy_wh(flags),
                 )
             )
     with transaction.atomic():
+        for zone_plants, start, end in days:  # the day's flags, as this computation found them
+            ReadingFlag.objects.filter(
+                inverter__datalogger__plant__in=zone_plants, slot__gte=start, slot__lt=end
+            ).delete()
+        ReadingFlag.objects.bulk_create(flags, batch_size=1000)
         DailyEnergy.objects.bulk_create(
             rows,
             update_conflicts=True,

@@ -7,11 +7,12 @@ reading is null (a gap, never interpolated). Bars are daily energy rows, summed 
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Avg, Sum, Value
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Avg, OuterRef, Sum, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from devices.models import Reading, ReadingHour, live_totals
+from devices.models import Reading, ReadingFlag, ReadingHour, live_totals
 from devices.partitions import five_minute_history_start
 from devices.registermap import BY_KEY, DERIVED_BY_KEY, HISTORY_FIELDS
 from portal.csvexport import local_time
@@ -187,7 +188,14 @@ def readings_header():
         return f"{item.label} ({item.unit})" if item.unit else str(item.label)
 
     # Beyond the retention a row is an hour's roll-up: the count says how many readings it sums up.
-    return [_("Time"), _("Inverter"), _("Readings"), *(label(key) for key in HISTORY_FIELDS)]
+    # The last column names the counters whose value energy accounting did not use (ReadingFlag).
+    return [
+        _("Time"),
+        _("Inverter"),
+        _("Readings"),
+        *(label(key) for key in HISTORY_FIELDS),
+        _("Not counted (glitch or spike)"),
+    ]
 
 
 def daily_header():
@@ -213,17 +221,24 @@ def readings_rows(plant, first, last, header, *, since=None):
         ReadingHour.objects.of_plant(plant)
         .during(start, min(end, five_minute_start))
         .order_by("hour", "inverter__serial_number")
-        .values_list("hour", "inverter__serial_number", "slots", *HISTORY_FIELDS)
+        .values_list("hour", "inverter__serial_number", "slots", *HISTORY_FIELDS, Value(""))
     )
+    flags = ReadingFlag.objects.filter(inverter_id=OuterRef("inverter_id"), slot=OuterRef("slot"))
     slots = (
         Reading.objects.of_plant(plant)
         .during(max(start, five_minute_start), end)
         .order_by("slot", "inverter__serial_number")
-        .values_list("slot", "inverter__serial_number", Value(1), *HISTORY_FIELDS)
+        .values_list(
+            "slot",
+            "inverter__serial_number",
+            Value(1),
+            *HISTORY_FIELDS,
+            ArraySubquery(flags.values("counter")),
+        )
     )
     for rows in (hours, slots):
-        for moment, serial, count, *values in rows.iterator(chunk_size=2000):
-            yield [local_time(moment, plant.tzinfo), serial, count, *values]
+        for moment, serial, count, *values, ignored in rows.iterator(chunk_size=2000):
+            yield [local_time(moment, plant.tzinfo), serial, count, *values, " ".join(sorted(ignored or []))]
 
 
 def daily_rows(plant, first, last, header, *, since=None):

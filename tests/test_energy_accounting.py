@@ -13,10 +13,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from alarms.models import Alarm
 from devices import remote
-from devices.models import Datalogger, Inverter, Reading, live_totals
+from devices.models import Datalogger, Inverter, Reading, ReadingFlag, live_totals
 from devices.polling import poll_loggers
 from devices.registermap import DAY_COUNTERS, HISTORY_FIELDS
 from devices.services import datalogger_remove
@@ -25,7 +26,7 @@ from energy.accounting import counted, daily_energy_compute, daily_energy_refres
 from energy.models import DailyEnergy, MonthlyEnergy
 from plants.models import SystemType
 
-from .conftest import attach_logger, make_plant
+from .conftest import api_for, attach_logger, login, make_plant
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -241,8 +242,9 @@ def test_the_beat_refresh_closes_yesterday_once_and_keeps_today_fresh(company, p
     assert rows[date(2026, 6, 2)].slots_expected == 97
     with CaptureQueriesContext(connection) as queries:
         assert daily_energy_refresh(now=now + timedelta(minutes=5)) == 1  # yesterday is closed
-    # A few per batch of plants (the day's readings; the last one before an outage), none per plant.
-    assert len(queries) <= 9, len(queries)
+    # A few per batch of plants (the day's readings; the last one before an outage; the day's
+    # flags rewritten), none per plant.
+    assert len(queries) <= 10, len(queries)
     # The month's row is the sum of its days, kept in step.
     assert MonthlyEnergy.objects.get(plant=plant, month=date(2026, 6, 1)).consumption_wh == 10500
 
@@ -365,3 +367,36 @@ def test_a_stick_replaced_at_noon_continues_the_same_inverter(company, clocked_s
     for flow, key in DAY_COUNTERS.items():
         assert abs(getattr(row, f"{flow}_wh") - wh(last[loggers[0].id][key])) <= 100, flow
     sim.v5_devices.pop(device.logger_serial)
+
+
+def test_ignored_readings_are_kept_and_flagged_in_the_history(company, plant, installer):
+    """A zero read and a spike: not counted, still in the history as read, and flagged there (the
+    readings CSV's last column, the readings API's `not_counted`); computing again flags them once."""
+    logger = Datalogger.objects.create(plant=plant, serial_number="2401000004", host="127.0.0.1", port=8899)
+    inverter = Inverter.objects.create(datalogger=logger, serial_number="KSFLAG", rated_power_w=6000)
+    noon = datetime(2026, 6, 3, 12, tzinfo=PARIS)
+    for i, value in enumerate(["20.0", "20.5", "0.0", "20.9", "700.0", "21.0"]):
+        Reading.objects.create(inverter=inverter, slot=noon + i * SLOT, pv_energy_today=d(value))
+    for _ in range(2):
+        (row,) = daily_energy_compute(
+            plants=[plant], day=date(2026, 6, 3), now=datetime(2026, 12, 1, tzinfo=UTC)
+        )
+    assert row.production_wh == 21000
+    flags = {(f.slot, f.counter, f.reason) for f in ReadingFlag.objects.all()}
+    assert flags == {
+        (noon + 2 * SLOT, "pv_energy_today", "glitch"),
+        (noon + 4 * SLOT, "pv_energy_today", "spike"),
+    }
+    assert Reading.objects.filter(inverter=inverter).count() == 6  # kept as read
+    response = login(installer).get(
+        reverse("energy:readings_csv", args=[plant.pk]), {"start": "2026-06-03", "end": "2026-06-03"}
+    )
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+    assert (
+        "Non compté" in lines[0]
+        and lines[3].endswith(";pv_energy_today")
+        and lines[5].endswith(";pv_energy_today")
+    )
+    assert lines[2].endswith(";")  # counted: nothing named
+    readings = api_for(installer).get(f"/api/v1/inverters/{inverter.pk}/readings/").json()["results"]
+    assert [r["not_counted"] for r in readings] == [[], ["pv_energy_today"], [], ["pv_energy_today"], [], []]
