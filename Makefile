@@ -51,7 +51,7 @@ demo: venv services
 	@trap 'trap - EXIT INT TERM; kill 0' EXIT INT TERM; \
 	$(DEMO_ENV) $(BIN)/python manage.py run_logger_hub --host 127.0.0.1 & \
 	sleep 2; $(DEMO_ENV) $(BIN)/python manage.py simulate_fleet --from-db --accept-any-serial --chaos 0.02 --call-in 127.0.0.1:10000 \
-		--remote-control-off 2355553513 & \
+		--remote-control-off 2355553513 --always-awake & \
 	$(DEMO_ENV) $(BIN)/celery -A portal worker --beat --schedule $(VENV)/celerybeat-schedule --concurrency 2 --loglevel WARNING & \
 	$(DEMO_ENV) $(BIN)/python manage.py runserver $(DEMO_BIND)
 

@@ -63,6 +63,12 @@ class Command(BaseCommand):
             help="the inverter behind this logger has remote control off on its screen (the others on)",
         )
         parser.add_argument(
+            "--always-awake",
+            action="store_true",
+            help="inverters never sleep at night (a demo shows remote writes at any hour; real ones "
+            "sleep once their battery reaches its reserve)",
+        )
+        parser.add_argument(
             "--chaos",
             type=float,
             default=0.0,
@@ -101,7 +107,9 @@ class Command(BaseCommand):
         asyncio.run(self._serve(sim, opts, sorted(tcp_ports)))
 
     def _device(self, logger):
-        return device_for(logger, self.opts["latency"], self.opts["remote_control_off"])
+        device = device_for(logger, self.opts["latency"], self.opts["remote_control_off"])
+        device.sleeps_at_night = not self.opts["always_awake"]
+        return device
 
     async def _serve(self, sim, opts, tcp_ports):
         await sim.start(v5_port=opts["v5_port"], tcp_ports=tcp_ports)
