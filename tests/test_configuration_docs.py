@@ -1,0 +1,17 @@
+"""Every environment variable the settings read is documented, with its default (docs/configuration.md)."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_variable_the_settings_read_is_documented():
+    settings = (ROOT / "portal" / "settings.py").read_text()
+    read = set(re.findall(r'env_\w+\(\s*"([A-Z][A-Z0-9_]+)"', settings))
+    documented = set(
+        re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", (ROOT / "docs" / "configuration.md").read_text(), re.M)
+    )
+    assert len(read) > 50
+    assert read - documented == set(), "document these in docs/configuration.md"
+    assert documented - read == set(), "these are documented but no longer read"
