@@ -91,7 +91,7 @@ class Command(BaseCommand):
             on_change=lambda serial, connected: changes.put((serial, connected)),
             on_security_event=_security_event,
             # Below the descriptor limit, with room for the relay, Redis and the database.
-            max_connections=min(MAX_STICKS, limit - 256),
+            max_connections=min(MAX_STICKS, max(limit - 256, limit // 2)),
         )
         recorder = asyncio.create_task(self._record(client, changes, published))
         await hub.start()
