@@ -31,7 +31,12 @@ def test_a_stick_added_in_the_portal_calls_in_and_one_removed_hangs_up(plant):
     sim = FleetSimulator(heartbeat_seconds=0)
     thread = SimulatorThread(sim)
     command = Command()
-    command.opts = {"call_in": f"127.0.0.1:{hub.hub.port}", "latency": 0, "remote_control_off": []}
+    command.opts = {
+        "call_in": f"127.0.0.1:{hub.hub.port}",
+        "latency": 0,
+        "remote_control_off": [],
+        "always_awake": False,
+    }
     calls = {}
 
     def follow():
