@@ -59,7 +59,8 @@ def _rendered(value):
 
 
 class MessageField(models.JSONField):
-    """A Message in a JSON column ({"code", "params"}); None when there is none."""
+    """A Message in a JSON column ({"code", "params"}); None when there is none. Never a sentence
+    (docs/invariants.md)."""
 
     def from_db_value(self, value, expression, connection):
         value = super().from_db_value(value, expression, connection)

@@ -322,10 +322,10 @@ def _slot_claimed(inverters, readings, slot):
     """Claim `slot` on the inverters that have a history row for it, with the rest of their poll's
     update in the same statement (one new row version per poll: HOT updates keep fitting in the
     page's free half); returns the ids of those whose slot was free. The history has no unique
-    index: this conditional update keeps it one row per slot. A concurrent poll of the same slot
-    waits on the row lock, then finds the slot taken (PostgreSQL checks the condition again on the
-    row it waited for) and leaves the row to the plain update. A late poll of an earlier slot claims
-    nothing either: that slot's row may be there already."""
+    index: this conditional update keeps it one row per slot (docs/invariants.md). A concurrent
+    poll of the same slot waits on the row lock, then finds the slot taken (PostgreSQL checks the
+    condition again on the row it waited for) and leaves the row to the plain update. A late poll
+    of an earlier slot claims nothing either: that slot's row may be there already."""
     wanting = {row.inverter_id for row in readings}
     candidates = [inverter for inverter in inverters if inverter.pk in wanting]
     for inverter in candidates:

@@ -281,7 +281,7 @@ class Plant(models.Model):
 
     def save(self, *args, **kwargs):
         # The stored status and the history start are written by services only: saving a plant
-        # loaded before a poll or a transfer must not write its stale copy back.
+        # loaded before a poll or a transfer must not write its stale copy back (docs/invariants.md).
         if not self._state.adding and kwargs.get("update_fields") is None:
             fields = self._meta.concrete_fields
             kwargs["update_fields"] = [

@@ -29,6 +29,7 @@ class RestrictedByPlantQuerySet(models.QuerySet):
     its local day or month), an end customer sees nothing from before the plant's
     `customer_history_since` (set when the plant changed owner; Plant.history_since_for). A row
     dated by day is shown only from the day after the hand-over: the hand-over day mixes both owners.
+    Every read path of a customer goes through this or Plant.history_since_for (docs/invariants.md).
     """
 
     plant_path = "plant"

@@ -1,4 +1,5 @@
-"""Every environment variable the settings read is documented, with its default (docs/configuration.md)."""
+"""What the docs promise: every environment variable the settings read is documented with its default
+(docs/configuration.md), and the tests docs/invariants.md names exist."""
 
 import re
 from pathlib import Path
@@ -15,3 +16,12 @@ def test_every_variable_the_settings_read_is_documented():
     assert len(read) > 50
     assert read - documented == set(), "document these in docs/configuration.md"
     assert documented - read == set(), "these are documented but no longer read"
+
+
+def test_every_test_the_invariants_name_exists():
+    """docs/invariants.md names the tests that hold each invariant: they must be there."""
+    named = re.findall(r"`(tests/\w+\.py)(?:::(\w+))?", (ROOT / "docs" / "invariants.md").read_text())
+    assert len(named) > 10
+    for path, test in named:
+        source = (ROOT / path).read_text()
+        assert not test or f"def {test}(" in source, f"{path}::{test}"
