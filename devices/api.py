@@ -1,6 +1,4 @@
-from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import OuterRef
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -22,7 +20,7 @@ from portal.scoping import api_action
 
 from . import polling, remote, services, tasks
 from .filters import ReadingFilterSet
-from .models import Datalogger, DeviceStatus, Inverter, Reading, ReadingFlag, SettingChange
+from .models import Datalogger, DeviceStatus, Inverter, Reading, SettingChange
 from .registermap import HISTORY_FIELDS, describe
 
 
@@ -265,9 +263,7 @@ class InverterViewSet(viewsets.ReadOnlyModelViewSet):
         filters = ReadingFilterSet(request.query_params, queryset=readings)
         if not filters.is_valid():
             raise ValidationError(filters.errors)
-        flags = ReadingFlag.objects.filter(inverter_id=OuterRef("inverter_id"), slot=OuterRef("slot"))
-        rows = filters.qs.annotate(not_counted=ArraySubquery(flags.values("counter")))
-        page = self.paginate_queryset(rows.newest_first())
+        page = self.paginate_queryset(filters.qs.with_not_counted().newest_first())
         return self.get_paginated_response(ReadingSerializer(page, many=True).data)
 
 

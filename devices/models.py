@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.indexes import BrinIndex
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -441,6 +442,13 @@ class ReadingQuerySet(models.QuerySet):
         if end is not None:
             rows = rows.filter(slot__lt=end, bucket__lte=slot_bucket(end - timedelta(microseconds=1)))
         return rows
+
+    def with_not_counted(self):
+        """Each row's `not_counted`: the day counters energy accounting did not use (ReadingFlag)."""
+        flags = apps.get_model("devices", "ReadingFlag").objects.filter(
+            inverter_id=models.OuterRef("inverter_id"), slot=models.OuterRef("slot")
+        )
+        return self.annotate(not_counted=ArraySubquery(flags.values("counter")))
 
     def newest_first(self):
         """Newest slot first, in the (inverter, bucket) index's order where the query allows it."""

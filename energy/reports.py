@@ -7,12 +7,11 @@ reading is null (a gap, never interpolated). Bars are daily energy rows, summed 
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Avg, OuterRef, Sum, Value
+from django.db.models import Avg, Sum, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from devices.models import Reading, ReadingFlag, ReadingHour, live_totals
+from devices.models import Reading, ReadingHour, live_totals
 from devices.partitions import five_minute_history_start
 from devices.registermap import BY_KEY, DERIVED_BY_KEY, HISTORY_FIELDS
 from portal.csvexport import local_time
@@ -223,18 +222,12 @@ def readings_rows(plant, first, last, header, *, since=None):
         .order_by("hour", "inverter__serial_number")
         .values_list("hour", "inverter__serial_number", "slots", *HISTORY_FIELDS, Value(""))
     )
-    flags = ReadingFlag.objects.filter(inverter_id=OuterRef("inverter_id"), slot=OuterRef("slot"))
     slots = (
         Reading.objects.of_plant(plant)
         .during(max(start, five_minute_start), end)
+        .with_not_counted()
         .order_by("slot", "inverter__serial_number")
-        .values_list(
-            "slot",
-            "inverter__serial_number",
-            Value(1),
-            *HISTORY_FIELDS,
-            ArraySubquery(flags.values("counter")),
-        )
+        .values_list("slot", "inverter__serial_number", Value(1), *HISTORY_FIELDS, "not_counted")
     )
     for rows in (hours, slots):
         for moment, serial, count, *values, ignored in rows.iterator(chunk_size=2000):
