@@ -9,10 +9,14 @@ RUN apt-get update && apt-get install -y --no-install-recommends postgresql-clie
     && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY portal portal
+COPY core core
+COPY accounts accounts
 COPY plants plants
 COPY devices devices
 COPY alarms alarms
 COPY energy energy
+COPY monitoring monitoring
+COPY privacy privacy
 RUN pip install --no-cache-dir .
 COPY . .
 RUN SECRET_KEY=build DEBUG=0 python manage.py collectstatic --noinput -v0

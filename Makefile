@@ -6,7 +6,7 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aura
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export DATABASE_URL REDIS_URL
 
-.PHONY: demo test bench bench-poll bench-hub bench-web soak services venv debian-packages messages lint
+.PHONY: demo test test-fast bench bench-poll bench-hub bench-web soak services venv debian-packages messages lint
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,17 @@ debian-packages:
 	@test -x /usr/bin/chromium -a -x /usr/bin/caddy || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium caddy >/dev/null)
 
+TEST_ENV := SECRET_KEY=test-only-secret-key DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 HTTPS=0 DEBUG=0 STATIC_MANIFEST=0 \
+	DATABASE_CONN_MAX_AGE=0 REDIS_URL=redis://127.0.0.1:6379/15 CELERY_TASK_ALWAYS_EAGER=1 \
+	EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend
+
+# Every tier (tests/README.md).
 test: venv services debian-packages lint
-	SECRET_KEY=test-only-secret-key DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 HTTPS=0 DEBUG=0 STATIC_MANIFEST=0 DATABASE_CONN_MAX_AGE=0 REDIS_URL=redis://127.0.0.1:6379/15 \
-		CELERY_TASK_ALWAYS_EAGER=1 EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend \
-		$(BIN)/pytest
+	$(TEST_ENV) $(BIN)/pytest
+
+# The unit and integration tiers: no browser, no other process.
+test-fast: venv services
+	$(TEST_ENV) $(BIN)/pytest -m "not slow"
 
 # The demo serves published passwords: on this machine only, unless DEMO_BIND=0.0.0.0:8000 is asked for.
 DEMO_BIND ?= 127.0.0.1:8000
@@ -77,3 +84,4 @@ messages: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports

@@ -5,7 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from portal.edge import ID_REGEX
+from core.edge import ID_REGEX
 
 from . import services
 from .filters import AlarmFilterSet

@@ -8,6 +8,8 @@ class AlarmsConfig(AppConfig):
     verbose_name = _("Alarms")
 
     def ready(self):
-        from .models import sync_catalogue  # noqa: PLC0415 - models load once the registry is ready
+        # Modules with models load once the registry is ready.
+        from . import receivers  # noqa: F401, PLC0415 (connects the hooks of devices and plants)
+        from .models import sync_catalogue  # noqa: PLC0415
 
         post_migrate.connect(sync_catalogue, sender=self)

@@ -7,6 +7,9 @@ gives it, so that W26 keeps its BMS-program meaning (no public source confirms W
 does not answer it. Faults stop production; warnings do not.
 """
 
+from devices.registermap import alarm_bit as bit_of
+from devices.registermap import alarm_word as word_for  # noqa: F401 (the catalogue's vocabulary)
+
 FAULT, WARNING, COMMUNICATION = "fault", "warning", "communication"
 # Triage order: a fault first, then a lost logger (we no longer know), then warnings.
 SEVERITY = {FAULT: 1, COMMUNICATION: 2, WARNING: 3}
@@ -400,15 +403,6 @@ def kind_of(code):
     return FAULT if code.startswith(("F", "S")) else WARNING
 
 
-def bit_of(code):
-    """The bit of the warning (Wnn) or fault (Fnn) word that raises `code`.
-
-    UNVERIFIED: no public document maps bits to codes; the documented choice is bit n = code n. A
-    32-bit word has no bit 32, so F32 (SCI) is bit 31.
-    """
-    return min(int(code[1:]), 31)
-
-
 def _bits(prefix):
     return {bit_of(code): code for code, *_rest in CODES if code.startswith(prefix) and code[1:].isdigit()}
 
@@ -480,8 +474,3 @@ def raw_word(code, values):
     """The word that raised an unlisted bit's code, as the hotline reads it (0x0000_0008)."""
     key = {UNLISTED_FAULT: "fault_bits", UNLISTED_WARNING: "warning_bits"}.get(code[:2])
     return None if key is None or values.get(key) is None else f"0x{values[key]:08X}"
-
-
-def word_for(codes, prefix):
-    """The raw word with the bits of `codes` of one kind up (the simulator raises alarms with it)."""
-    return sum(1 << bit_of(code) for code in codes if code.startswith(prefix))

@@ -6,8 +6,8 @@ from django.db.models import F, Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from core.scoping import VIEW, RestrictedByPlantQuerySet
 from devices.messages import MessageField
-from portal.scoping import VIEW, RestrictedByPlantQuerySet
 
 from . import catalogue
 

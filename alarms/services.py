@@ -14,9 +14,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from core.mail import send_templated
 from devices.messages import Message, define
 from devices.models import DeviceStatus
-from portal.mail import send_templated
 
 from .catalogue import (
     COMMUNICATION_LOST,
@@ -42,7 +42,7 @@ def alarms_from_poll(items):
     2. Codes from the inverter's warning and fault words, when they were read; W04 (PV lost) is
        neither opened nor cleared while it is night at the plant, when many hybrids raise it.
     3. "SWP" on an inverter that replaced another, until an installer confirms or rejects it
-       (cleared by those actions, devices.services).
+       (cleared by those decisions, alarms.receivers).
     """
     loggers = {logger.id for logger, _, _ in items}
     open_alarms = {

@@ -10,8 +10,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from core.csvexport import csv_response, local_time
 from plants.models import Plant
-from portal.csvexport import csv_response, local_time
 
 from . import services, troubleshooting
 from .filters import AlarmFilterSet

@@ -8,15 +8,11 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from plants.api import (
-    EditablePlantField,
-    ListCreateDestroyViewSet,
-    ModelCleanSerializer,
-    as_drf_error,
-)
-from portal.access import IsInstallerOrReadOnly
-from portal.edge import ID_REGEX, parse_id
-from portal.scoping import api_action
+from core.access import IsInstallerOrReadOnly
+from core.api import ListCreateDestroyViewSet, ModelCleanSerializer, as_drf_error
+from core.edge import ID_REGEX, parse_id
+from core.scoping import api_action
+from plants.api import EditablePlantField
 
 from . import polling, remote, services, tasks
 from .filters import ReadingFilterSet

@@ -68,7 +68,7 @@ INVERTER_SERIAL = BY_KEY["serial_number"]
 
 def relay_token():
     """What a relay caller must say: derived from SECRET_KEY, which the portal and the hub must share
-    (docs/invariants.md)."""
+    (docs/architecture/invariants.md)."""
     return salted_hmac("devices.hub.relay", "relay", secret=settings.SECRET_KEY).hexdigest()
 
 

@@ -8,8 +8,8 @@ import time
 
 from django.utils import timezone
 
-from portal.models import SecurityEvent
-from portal.redisconn import redis_client
+from accounts.models import SecurityEvent
+from core.redisconn import redis_client
 
 from .models import Datalogger
 

@@ -60,7 +60,7 @@ def _rendered(value):
 
 class MessageField(models.JSONField):
     """A Message in a JSON column ({"code", "params"}); None when there is none. Never a sentence
-    (docs/invariants.md)."""
+    (docs/architecture/invariants.md)."""
 
     def from_db_value(self, value, expression, connection):
         value = super().from_db_value(value, expression, connection)

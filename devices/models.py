@@ -5,7 +5,6 @@ import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.indexes import BrinIndex
@@ -15,7 +14,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.scoping import VIEW, RestrictedByPlantQuerySet
+from core.scoping import VIEW, RestrictedByPlantQuerySet
+from plants.models import Plant
 
 from .fields import NarrowForeignKey, history_field
 from .messages import Message, MessageField, define
@@ -120,9 +120,7 @@ class DataloggerQuerySet(models.QuerySet):
         return self.filter(archived_at__isnull=True, plant__archived_at__isnull=True)
 
     def restrict(self, user, action=VIEW):
-        return self.active().filter(
-            plant__in=apps.get_model("plants", "Plant").objects.restrict(user, action)
-        )
+        return self.active().filter(plant__in=Plant.objects.restrict(user, action))
 
 
 class Datalogger(models.Model):
@@ -445,7 +443,7 @@ class ReadingQuerySet(models.QuerySet):
 
     def with_not_counted(self):
         """Each row's `not_counted`: the day counters energy accounting did not use (ReadingFlag)."""
-        flags = apps.get_model("devices", "ReadingFlag").objects.filter(
+        flags = ReadingFlag.objects.filter(
             inverter_id=models.OuterRef("inverter_id"), slot=models.OuterRef("slot")
         )
         return self.annotate(not_counted=ArraySubquery(flags.values("counter")))

@@ -23,17 +23,27 @@ Input registers exist from 3000 to 3792, holding registers from 3200 to 3246 (th
 """
 
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from typing import Any
 
 from django.utils.formats import number_format
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from plants.gridcodes import GRID_STANDARDS
 
 log = logging.getLogger(__name__)
 
 MAX_BLOCK = 125  # registers per Modbus read
+
+Text = str | Promise  # a label, translated when shown
+# A decoded value: a number, an enum's raw value, a time or a text by the register's kind; None when it
+# could not be decoded. Any: each kind's code knows which it holds.
+Value = Any
 INPUT_RANGE = range(3000, 3793)  # function 04, per the public definition's header
 HOLDING_RANGE = range(3200, 3247)  # function 03
 PUBLIC_DOCUMENT = "KSTAR Hybrid Inverter Modbus V2.9.1 (2024-07-21), via ha-solarman kstar_hybrid.yaml"
@@ -84,10 +94,10 @@ class Setting:
     minimum: int | None = None  # physical, inclusive
     maximum: int | None = None
     confirm: bool = False  # ask for confirmation with the old and new values in words
-    screen_instruction: str = ""  # set on the inverter screen: no write, this instruction instead
+    screen_instruction: Text = ""  # set on the inverter screen: no write, this instruction instead
 
     @property
-    def writable(self):
+    def writable(self) -> bool:
         return not self.screen_instruction
 
 
@@ -96,44 +106,46 @@ class Register:
     key: str
     address: int
     kind: Kind
-    label: str
+    label: Text
     group: Group = Group.LIVE
     table: Table = Table.INPUT
     scale: float = 1
     sign: int = 1  # -1 where the device's sign is the opposite of the portal's convention
     unit: str = ""
     length: int = 1  # registers; u32/bits are 2, ASCII as given
-    choices: dict = field(default_factory=dict)
-    limits: tuple | None = None  # physical sanity limits: a value outside is discarded, not stored
+    choices: Mapping[int, Text] = field(default_factory=dict)
+    limits: tuple[float, float] | None = (
+        None  # physical sanity limits: a value outside is discarded, not stored
+    )
     setting: Setting | None = None
     history: bool = False  # a column of devices.Reading
 
     # Cached: every poll decodes some fifty registers with them.
     @cached_property
-    def count(self):
+    def count(self) -> int:
         return 2 if self.kind in (Kind.U32, Kind.BITS) else self.length
 
     @cached_property
-    def decimals(self):
+    def decimals(self) -> int:
         """Decimal places of the scale (0.01 → 2): decoded values are rounded to them."""
         return len(repr(self.scale).partition(".")[2].rstrip("0"))
 
     @property
-    def writable(self):
+    def writable(self) -> bool:
         return self.setting is not None and self.setting.writable
 
-    def allows(self, value):
+    def allows(self, value: Value) -> bool:
         """Whether a setting may take `value`: one of its choices, within its range."""
         setting = self.setting
-        if value is None or (self.choices and value not in self.choices):
+        if setting is None or value is None or (self.choices and value not in self.choices):
             return False
         return setting.minimum is None or setting.minimum <= value <= setting.maximum
 
-    def decode(self, words):
+    def decode(self, words: Sequence[int]) -> Value:
         """Physical value of this register from its raw 16-bit words (None when not decodable)."""
         if self.kind == Kind.ASCII:
-            raw = b"".join(w.to_bytes(2, "big") for w in words)
-            return raw.replace(b"\x00", b"").decode("ascii", "replace").strip()
+            data = b"".join(w.to_bytes(2, "big") for w in words)
+            return data.replace(b"\x00", b"").decode("ascii", "replace").strip()
         if self.kind in (Kind.U32, Kind.BITS):
             raw = (words[0] << 16) | words[1]
         elif self.kind == Kind.S16:
@@ -149,11 +161,11 @@ class Register:
         value = raw * self.sign
         return round(value * self.scale, self.decimals) if self.scale != 1 else value
 
-    def encode(self, value):
+    def encode(self, value: Value) -> list[int]:
         """Raw 16-bit words for a physical value (the inverse of decode)."""
         if self.kind == Kind.ASCII:
-            raw = str(value).encode("ascii")[: self.count * 2].ljust(self.count * 2, b"\x00")
-            return [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2)]
+            data = str(value).encode("ascii")[: self.count * 2].ljust(self.count * 2, b"\x00")
+            return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
         if self.kind == Kind.HHMM:
             hours, minutes = (int(part) for part in value.split(":"))
             return [int(f"{hours:02d}{minutes:02d}", 16)]
@@ -169,7 +181,7 @@ class Register:
             return [raw >> 16, raw & 0xFFFF]
         return [raw & 0xFFFF]
 
-    def sane(self, value):
+    def sane(self, value: Value) -> bool:
         """Whether a decoded value is physically possible (an out-of-range reading is discarded)."""
         if value is None:
             return False
@@ -178,7 +190,7 @@ class Register:
         low, high = self.limits
         return low <= value <= high
 
-    def display(self, value):
+    def display(self, value: Value) -> Text:
         """The value as a person reads it: a choice's name, or the number with its unit."""
         if value is None:
             return "—"
@@ -189,7 +201,7 @@ class Register:
         return f"{number_format(value)}\u00a0{self.unit}".strip()
 
 
-def _hhmm_decode(raw):
+def _hhmm_decode(raw: int) -> str | None:
     digits = f"{raw:04x}"
     if not digits.isdigit() or int(digits[:2]) > 23 or int(digits[2:]) > 59:
         return None  # not a hex-coded time: discarded by sanity
@@ -201,16 +213,16 @@ class Derived:
     """A value computed from registers of the map (a sum of phases or inputs), declared once."""
 
     key: str
-    label: str
-    parts: tuple
+    label: Text
+    parts: tuple[str, ...]
     unit: str = "W"
     history: bool = False
 
-    def compute(self, values):
+    def compute(self, values: dict[str, Value]) -> Value:
         parts = [values.get(key) for key in self.parts]
         return None if any(p is None for p in parts) else sum(parts)
 
-    def display(self, value):
+    def display(self, value: Value) -> Text:
         return "—" if value is None else f"{number_format(value)}\u00a0{self.unit}"
 
 
@@ -269,33 +281,6 @@ INVERTER_STATUSES = {
 }
 DCDC_STATUSES = {0: _("Standby"), 1: _("Soft start"), 2: _("Charging"), 3: _("Discharging")}
 BATTERY_TYPES = {1: _("Lead-acid"), 6: _("Lithium iron phosphate (LFP)")}
-# Register 3193; 0–21 from the public list. The guide's screen (chapter 3-d) also shows 24: Denmark,
-# which newer firmware has; it is kept so that such an inverter's value is named.
-GRID_STANDARDS = {
-    0: _("China"),
-    1: _("Germany"),
-    2: _("Australia"),
-    3: _("Italy"),
-    4: _("Spain"),
-    5: _("United Kingdom"),
-    6: _("Hungary"),
-    7: _("Belgium"),
-    8: _("Western Australia"),
-    9: _("Greece"),
-    10: _("France"),
-    11: _("Bangkok"),
-    12: _("Thailand"),
-    13: _("South Africa"),
-    14: "EN 50549",
-    15: _("Brazil"),
-    16: "VDE 0126",
-    17: _("Ireland"),
-    18: _("Israel"),
-    19: _("Poland"),
-    20: _("Chile"),
-    21: _("Local"),
-    24: _("Denmark"),
-}
 ON_OFF = {0: _("Off"), 1: _("On")}
 
 GUIDE_REMOTE_CONTROL = _(
@@ -457,23 +442,37 @@ class Block:
     table: Table
     start: int
     count: int
-    registers: tuple
+    registers: tuple[Register, ...]
 
     @cached_property
-    def spans(self):
+    def spans(self) -> tuple[tuple[Register, int, int], ...]:
         """Each register with where its words start and end in the block's."""
         return tuple((r, r.address - self.start, r.address - self.start + r.count) for r in self.registers)
 
-    def decode(self, words):
+    def decode(self, words: Sequence[int]) -> dict[str, Value]:
         return {r.key: r.decode(words[start:end]) for r, start, end in self.spans}
 
 
-def plan(registers):
+def alarm_bit(code: str) -> int:
+    """The bit of the warning (Wnn) or fault (Fnn) word (3049 / 3051) that raises the guide's `code`.
+
+    UNVERIFIED: no public document maps bits to codes; the documented choice is bit n = code n. A
+    32-bit word has no bit 32, so F32 (SCI) is bit 31 (docs/hardware-assumptions.md).
+    """
+    return min(int(code[1:]), 31)
+
+
+def alarm_word(codes: Iterable[str], prefix: str) -> int:
+    """The raw word with the bits of `codes` of one kind ("W" or "F") up: how the simulator raises them."""
+    return sum(1 << alarm_bit(code) for code in codes if code.startswith(prefix))
+
+
+def plan(registers: Iterable[Register]) -> list[Block]:
     """Group `registers` into as few reads as possible, each at most MAX_BLOCK long."""
     blocks = []
     for table in Table:
         regs = sorted((r for r in registers if r.table == table), key=lambda r: r.address)
-        current = []
+        current: list[Register] = []
         for reg in regs:
             if current and reg.address + reg.count - current[0].address > MAX_BLOCK:
                 blocks.append(_block(table, current))
@@ -484,7 +483,7 @@ def plan(registers):
     return blocks
 
 
-def _block(table, regs):
+def _block(table: Table, regs: Sequence[Register]) -> Block:
     start = regs[0].address
     end = max(r.address + r.count for r in regs)
     return Block(table, start, end - start, tuple(regs))
@@ -498,7 +497,7 @@ INFO_PLAN = plan([r for r in REGISTERS if r.group == Group.INFO])
 SETTINGS_PLAN = plan([r for r in SETTINGS if r.group != Group.COMMAND])
 
 
-def sanitise(values):
+def sanitise(values: dict[str, Value]) -> list[str]:
     """Drop the values outside their sanity limits, and a grid current that its phase's power and
     voltage contradict; returns the keys dropped (to be logged)."""
     dropped = [key for key, value in values.items() if key in BY_KEY and not BY_KEY[key].sane(value)]
@@ -519,7 +518,7 @@ GRID_CHECK_MIN_W = 50  # below this the sign of P is noise and |P| / V says litt
 POWER_FACTOR_MIN = 0.5  # |I| may exceed |P| / V (reactive power), not by more than this allows
 
 
-def _grid_current_checked(values):
+def _grid_current_checked(values: dict[str, Value]) -> bool:
     """Keep, unwrap or drop (None) values["grid_current"]; False when dropped."""
     current, power, voltage = (
         values.get("grid_current"),
@@ -530,7 +529,7 @@ def _grid_current_checked(values):
         return True
     active = abs(power) / voltage  # the least current that carries this power
 
-    def agrees(amps):
+    def agrees(amps: float) -> bool:
         same_sign = (amps > 0) == (power > 0)
         return same_sign and 0.9 * active - 0.5 <= abs(amps) <= active / POWER_FACTOR_MIN + 0.5
 
@@ -545,7 +544,7 @@ def _grid_current_checked(values):
     return False
 
 
-def live_values(values):
+def live_values(values: dict[str, Value]) -> dict[str, Value]:
     """Decoded values plus the derived ones (sums), as stored in InverterLive.values."""
     live = {k: v for k, v in values.items() if BY_KEY.get(k) is None or BY_KEY[k].group == Group.LIVE}
     for derived in DERIVED:
@@ -553,11 +552,12 @@ def live_values(values):
     return live
 
 
-def describe(latest):
+def describe(latest: dict[str, Value]) -> list[dict[str, Value]]:
     """Every live value in `latest`, in the map's order, as people read it (enum words, units):
     what the inverter page and the API show."""
     rows = []
-    for item in [*DERIVED, *(r for r in REGISTERS if r.group == Group.LIVE)]:
+    items: list[Derived | Register] = [*DERIVED, *(r for r in REGISTERS if r.group == Group.LIVE)]
+    for item in items:
         if item.key in latest:
             value = latest[item.key]
             rows.append(

@@ -24,11 +24,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal.redisconn import redis_client
+from core.redisconn import redis_client
 
 from .messages import Message, define
 from .models import Inverter, SettingChange
-from .polling import LOCK_KEY, endpoint_for
+from .reading import LOCK_KEY, endpoint_for
 from .registermap import (
     BY_KEY,
     GUIDE_REMOTE_CONTROL,

@@ -1,18 +1,20 @@
 """The datalogger's life: attached to a plant by its SN, moved between plants, removed."""
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from alarms.catalogue import INVERTER_REPLACED
-from alarms.models import Alarm
 from plants.models import Plant
+from plants.signals import plants_changed
 
 from .models import Datalogger, Inverter, Protocol, Reach
+from .signals import datalogger_moved, datalogger_removed, inverter_replacement_decided
 
 
-def _sn_conflict_message(serial_number, company):
+def _sn_conflict_message(serial_number: str, company: Any) -> str:
     """Say the SN is taken without revealing another company's plant."""
     other = Datalogger.objects.active().filter(serial_number=serial_number).select_related("plant").first()
     if other and other.plant.company_id == company.id:
@@ -27,8 +29,15 @@ def _sn_conflict_message(serial_number, company):
 
 
 def datalogger_attach(
-    *, plant, serial_number, reach=Reach.HUB, protocol=Protocol.SOLARMAN_V5, host="", port=8899, unit_id=1
-):
+    *,
+    plant: Plant,
+    serial_number: str,
+    reach: str = Reach.HUB,
+    protocol: str = Protocol.SOLARMAN_V5,
+    host: str = "",
+    port: int = 8899,
+    unit_id: int = 1,
+) -> Datalogger:
     """Attach a logger by its SN; an SN already attached anywhere is refused, and nothing changes."""
     logger = Datalogger(
         plant=plant,
@@ -49,12 +58,12 @@ def datalogger_attach(
         raise ValidationError(
             {"serial_number": _sn_conflict_message(logger.serial_number, plant.company)}
         ) from None
-    Plant.objects.filter(pk=plant.pk).refresh_status()
+    plants_changed.send(sender=Datalogger, plant_ids=[plant.pk])
     return logger
 
 
 @transaction.atomic
-def datalogger_move(*, logger, to_plant):
+def datalogger_move(*, logger: Datalogger, to_plant: Plant) -> None:
     """Move a logger with its inverters and history to another plant; its open alarms move with it
     (cleared ones stay where they happened)."""
     if to_plant.company_id != logger.plant.company_id:
@@ -62,22 +71,22 @@ def datalogger_move(*, logger, to_plant):
     from_plant_id = logger.plant_id
     logger.plant = to_plant
     logger.save(update_fields=["plant"])
-    Alarm.objects.active().filter(datalogger=logger).update(plant=to_plant)
-    Plant.objects.filter(pk__in=[from_plant_id, to_plant.pk]).refresh_status()
+    datalogger_moved.send(sender=Datalogger, logger=logger, from_plant_id=from_plant_id)
+    plants_changed.send(sender=Datalogger, plant_ids=[from_plant_id, to_plant.pk])
 
 
 @transaction.atomic
-def datalogger_remove(*, logger):
+def datalogger_remove(*, logger: Datalogger) -> None:
     """Release the SN: the logger stops being polled, its open alarms are cleared at the removal
     time; its history and past alarms are kept."""
     logger.archived_at = timezone.now()
     logger.save(update_fields=["archived_at"])
-    Alarm.objects.active().filter(datalogger=logger).update(cleared_at=logger.archived_at)
-    Plant.objects.filter(pk=logger.plant_id).refresh_status()
+    datalogger_removed.send(sender=Datalogger, logger=logger)
+    plants_changed.send(sender=Datalogger, plant_ids=[logger.plant_id])
 
 
 @transaction.atomic
-def inverter_replacement_decide(*, inverter, by, confirmed):
+def inverter_replacement_decide(*, inverter: Inverter, by: Any, confirmed: bool) -> bool:
     """An installer says whether they replaced the inverter: confirmed, it is the plant's (writes
     allowed); rejected, its readings leave the plant's figures. Decided once (a conditional update:
     two taps, or two installers, decide nothing twice); the replacement alarm clears either way."""
@@ -90,8 +99,6 @@ def inverter_replacement_decide(*, inverter, by, confirmed):
         rejected_at__isnull=True,
     ).update(**decision)
     if decided:
-        Alarm.objects.active().filter(inverter=inverter, code_id=INVERTER_REPLACED).update(
-            cleared_at=now, acknowledged_by=by, acknowledged_at=now
-        )
-        Plant.objects.filter(pk=inverter.datalogger.plant_id).refresh_status()
+        inverter_replacement_decided.send(sender=Inverter, inverter=inverter, by=by, at=now)
+        plants_changed.send(sender=Inverter, plant_ids=[inverter.datalogger.plant_id])
     return bool(decided)

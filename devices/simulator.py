@@ -31,8 +31,6 @@ from astral import Observer
 from astral.sun import elevation
 from umodbus.client.serial.redundancy_check import add_crc, validate_crc
 
-from alarms import catalogue
-
 from . import v5
 from .registermap import (
     HOLDING_RANGE,
@@ -42,6 +40,7 @@ from .registermap import (
     REGISTERS,
     Group,
     Table,
+    alarm_word,
 )
 from .transport import GATEWAY_NO_RESPONSE, NO_INVERTER_PAYLOAD
 
@@ -225,9 +224,9 @@ class SimulatedInverter:
         return not (self.sleeps_at_night and p.get("pv", 1) == 0 and self.soc <= MIN_SOC)
 
     def raise_codes(self, *codes):
-        """Raise alarm codes (F.., W..) through the inverter's words, as the catalogue maps them."""
-        self.warning_bits = catalogue.word_for(codes, "W")
-        self.fault_bits = catalogue.word_for(codes, "F")
+        """Raise alarm codes (F.., W..) through the inverter's words, as the register map numbers them."""
+        self.warning_bits = alarm_word(codes, "W")
+        self.fault_bits = alarm_word(codes, "F")
 
     def values(self):
         """Every register's physical value now, as the portal should decode it."""

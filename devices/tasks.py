@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from portal.heartbeat import poll_cycle_sent
+from core.heartbeat import poll_cycle_sent
 
 from . import partitions, polling, remote
 

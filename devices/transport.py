@@ -297,6 +297,10 @@ class ModbusTcpConnection:
         self.client.close()
 
 
+# A connection to one logger, whichever its protocol.
+Connection = SolarmanV5Connection | ModbusTcpConnection
+
+
 @contextlib.asynccontextmanager
 async def connect(endpoint):
     """One connection to one logger, always closed after use (sticks drop idle connections anyway)."""

@@ -17,3 +17,15 @@ urlpatterns = [
         name="replacement",
     ),
 ]
+
+# In the plants namespace (portal.urls): a plant's loggers and its commissioning.
+plant_urlpatterns = [
+    path("<id:pk>/settings-log/", views.settings_log, name="settings_log"),
+    path("<id:pk>/commission/<str:step>/", views.commission, name="commission"),
+    path("<id:pk>/dataloggers/<id:logger_pk>/move/", views.datalogger_move, name="datalogger_move"),
+    path("<id:pk>/dataloggers/<id:logger_pk>/remove/", views.datalogger_remove, name="datalogger_remove"),
+    path("<id:pk>/dataloggers/<id:logger_pk>/called-in/", views.datalogger_called_in, name="called_in"),
+    path(
+        "<id:pk>/inverters/<id:inverter_pk>/battery/confirm/", views.battery_confirm, name="battery_confirm"
+    ),
+]

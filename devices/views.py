@@ -1,5 +1,6 @@
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,10 +11,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
-from portal.edge import parse_id
+from core.csvexport import csv_response, local_time
+from core.edge import parse_id
+from core.forms import add_errors
+from plants import services as plant_services
+from plants.forms import GrantForm
+from plants.models import CommissioningStep, Plant
+from plants.shortcuts import get_plant_for_user, get_rw_plant_for_user
 
-from . import remote, services, tasks
-from .models import Inverter
+from . import hubstate, remote, services, tasks
+from .forms import DataloggerForm, MoveDataloggerForm
+from .models import Datalogger, Inverter, SettingChange
+from .polling import datalogger_test_connection
 from .registermap import BY_KEY, PUBLIC_DOCUMENT, SCREEN_ONLY, describe
 from .settings_forms import SettingsForm
 
@@ -194,3 +203,130 @@ def inverter_live_values(request, pk):
         "devices/_live_values.html",
         {"inverter": inverter, "rows": describe(values), "read_at": timezone.now()},
     )
+
+
+# A plant's dataloggers and commissioning (URLs in the plant's space: devices.urls.plant_urlpatterns).
+
+
+def _settings_log_rows(plant, changes):
+    yield [_("When"), _("Who"), _("Setting"), _("Old value"), _("New value"), _("Outcome"), _("Answer")]
+    for c in changes.iterator():
+        register = BY_KEY[c.key]
+        yield [
+            local_time(c.created_at, plant.tzinfo),
+            c.by.get_full_name() or c.by.username,
+            register.label,
+            register.display(c.old_value),
+            register.display(c.new_value),
+            c.get_outcome_display(),
+            c.answer,
+        ]
+
+
+@require_safe
+@login_required
+def settings_log(request, pk):
+    """Every remote change of the plant's inverters, in plain words; read-only, for the installer
+    company and the plant's customer alike (?format=csv to download it)."""
+    plant = get_plant_for_user(request, pk)
+    changes = (
+        SettingChange.objects.restrict(request.user, "view").filter(plant=plant).select_related("by__company")
+    )
+    if request.GET.get("format") == "csv":
+        return csv_response(_settings_log_rows(plant, changes), filename="settings-log.csv")
+    return render(request, "plants/settings_log.html", {"plant": plant, "changes": changes[:200]})
+
+
+@login_required
+def commission(request, pk, step):
+    """The commissioning stepper: each step is a page; the installer may leave and come back."""
+    plant = get_rw_plant_for_user(request, pk)
+    if step not in CommissioningStep.values or step == CommissioningStep.PLANT:
+        raise Http404
+    context = {
+        "plant": plant,
+        "step": step,
+        "next_step": plant.next_step,
+        "loggers": plant.dataloggers.filter(archived_at__isnull=True),
+        "hub_host": settings.LOGGER_HUB_PUBLIC_HOST,
+        "hub_port": settings.LOGGER_HUB_PORT,
+    }
+    if step == CommissioningStep.DATALOGGER:
+        form = DataloggerForm(
+            request.POST or None,
+            initial={"host": settings.DEFAULT_LOGGER_HOST, "port": settings.DEFAULT_LOGGER_PORT},
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.datalogger_attach(plant=plant, **form.cleaned_data)
+                messages.success(request, _("Datalogger added. Now test its connection."))
+                return redirect("plants:commission", pk=pk, step=CommissioningStep.TEST)
+            except ValidationError as e:
+                add_errors(form, e)
+        context["form"] = form
+    elif step == CommissioningStep.TEST and request.method == "POST":
+        context["results"] = [(logger, datalogger_test_connection(logger)) for logger in context["loggers"]]
+        context["inverters"] = {
+            inv.datalogger_id: inv for logger in context["loggers"] for inv in logger.inverters.all()
+        }
+        if request.headers.get("HX-Request"):
+            return render(request, "plants/_test_results.html", context)
+    elif step == CommissioningStep.CUSTOMER:
+        context["form"] = GrantForm()
+        context["grants"] = plant.grants.select_related("customer")
+    elif step == CommissioningStep.FINISH and request.method == "POST":
+        plant_services.plant_complete_commissioning(plant=plant)
+        messages.success(request, _("Commissioning complete."))
+        return redirect("plants:detail", pk=pk)
+    return render(request, f"plants/commission_{step}.html", context)
+
+
+def _get_rw_logger(request, pk, logger_pk):
+    plant = get_rw_plant_for_user(request, pk)
+    return plant, get_object_or_404(Datalogger.objects.active(), pk=logger_pk, plant=plant)
+
+
+@login_required
+def datalogger_move(request, pk, logger_pk):
+    plant, logger = _get_rw_logger(request, pk, logger_pk)
+    others = Plant.objects.restrict(request.user, "change").exclude(pk=plant.pk)
+    form = MoveDataloggerForm(request.POST or None, plants=others)
+    if request.method == "POST" and form.is_valid():
+        services.datalogger_move(logger=logger, to_plant=form.cleaned_data["to_plant"])
+        messages.success(request, _("Datalogger %(sn)s moved.") % {"sn": logger.serial_number})
+        return redirect("plants:detail", pk=form.cleaned_data["to_plant"].pk)
+    return render(request, "plants/datalogger_move.html", {"plant": plant, "logger": logger, "form": form})
+
+
+@require_safe
+@login_required
+def datalogger_called_in(request, pk, logger_pk):
+    """Has the stick called the hub in yet? An htmx fragment the test step polls until it has."""
+    plant, logger = _get_rw_logger(request, pk, logger_pk)
+    return render(
+        request,
+        "plants/_called_in.html",
+        {"plant": plant, "logger": logger, "since": hubstate.called_in_since(logger.serial_number)},
+    )
+
+
+@login_required
+@require_POST
+def datalogger_remove(request, pk, logger_pk):
+    plant, logger = _get_rw_logger(request, pk, logger_pk)
+    services.datalogger_remove(logger=logger)
+    messages.success(
+        request, _("Datalogger %(sn)s removed; its history is kept.") % {"sn": logger.serial_number}
+    )
+    return redirect("plants:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def battery_confirm(request, pk, inverter_pk):
+    """The installer confirms the battery an inverter reports, unlike the declared model."""
+    plant = get_rw_plant_for_user(request, pk)
+    inverter = get_object_or_404(Inverter, pk=inverter_pk, datalogger__plant=plant)
+    plant_services.plant_confirm_battery(plant=plant, battery_name=inverter.battery_name)
+    messages.success(request, _("Battery confirmed: the warning will not show again."))
+    return redirect("plants:detail", pk=pk)

@@ -9,10 +9,9 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from core.edge import ID_REGEX
 from devices.models import Inverter
-from plants import fleet
 from plants.models import Plant
-from portal.edge import ID_REGEX
 
 from . import reports
 from .accounting import local_today
@@ -75,14 +74,5 @@ class PlantFiguresViewSet(viewsets.GenericViewSet):
         return Response(reports.energy_bars(plant, data["period"], data.get("start"), since=since))
 
 
-class FleetViewSet(viewsets.ViewSet):
-    """The fleet summary of the user's plants: counters by status, power, capacity, energy."""
-
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
-    def list(self, request):
-        return Response(fleet.fleet_summary(request.user, watch_list=10))
-
-
 def register(router):
     router.register("plants", PlantFiguresViewSet, basename="plant-dashboard")
-    router.register("fleet", FleetViewSet, basename="fleet")

@@ -11,7 +11,7 @@ from django.db.models.functions import TruncYear
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.scoping import RestrictedByPlantQuerySet
+from core.scoping import RestrictedByPlantQuerySet
 
 # Energy flows, in the order pages and exports show them; each is a column `<flow>_wh`.
 FLOWS = {

@@ -11,10 +11,10 @@ from django.db.models import Avg, Sum, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.csvexport import local_time
 from devices.models import Reading, ReadingHour, live_totals
 from devices.partitions import five_minute_history_start
 from devices.registermap import BY_KEY, DERIVED_BY_KEY, HISTORY_FIELDS
-from portal.csvexport import local_time
 
 from .accounting import daily_energy_today, day_bounds, local_today, other_production_wh, ratios, slot_seconds
 from .forms import period_bounds

@@ -4,8 +4,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from plants.views import get_plant_for_user
-from portal.csvexport import csv_response
+from core.csvexport import csv_response
+from plants.shortcuts import get_plant_for_user
 
 from . import reports
 from .accounting import local_today

@@ -1,16 +1,13 @@
-import copy
-
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, serializers, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework import permissions, serializers, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 
-from portal.access import IsInstallerOrReadOnly
-from portal.edge import ID_REGEX
-from portal.scoping import api_action
+from core.access import IsInstallerOrReadOnly
+from core.api import ListCreateDestroyViewSet, ModelCleanSerializer, as_drf_error
+from core.edge import ID_REGEX
+from core.scoping import api_action
 
 from . import services
 from .filters import PlantFilterSet
@@ -18,60 +15,11 @@ from .forms import PlantForm
 from .models import Plant, PlantGrant, PlantPhoto, fleet_counts
 
 
-def as_drf_error(error: DjangoValidationError):
-    """The model's own refusal, with the same words the pages show."""
-    return ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages)
-
-
 class EditablePlantField(serializers.PrimaryKeyRelatedField):
     """A plant the requesting installer may change; any other id is "does not exist"."""
 
     def get_queryset(self):
         return Plant.objects.restrict(self.context["request"].user, "change")
-
-
-class ListCreateDestroyViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
-    """Things attached to a plant: listed, added and removed, never edited in place."""
-
-    lookup_value_regex = ID_REGEX  # a longer id is a 404, not a database error
-
-
-class StrictCharField(serializers.CharField):
-    """Text is a JSON string: DRF would quietly turn 0 into "0"."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class ModelCleanSerializer(serializers.ModelSerializer):
-    """Validation by the model's own clean(), so that a page and a POST are refused for the same
-    reason in the same words (NetBox's full_clean in serializers)."""
-
-    serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping,
-        models.CharField: StrictCharField,
-        models.TextField: StrictCharField,
-    }
-
-    clean_exclude = ()
-
-    def validate(self, attrs):
-        candidate = copy.copy(self.instance) if self.instance else self.Meta.model()
-        for name, value in attrs.items():
-            setattr(candidate, name, value)
-        try:
-            candidate.full_clean(exclude=list(self.clean_exclude), validate_constraints=False)
-        except DjangoValidationError as e:
-            raise as_drf_error(e) from None
-        return attrs
 
 
 class PlantSerializer(ModelCleanSerializer):

@@ -5,8 +5,6 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from devices.models import Datalogger
-
 from .models import Plant, PlantStatus, SystemType
 
 
@@ -34,6 +32,6 @@ class PlantFilterSet(django_filters.FilterSet):
 
     def search(self, plants, name, value):
         """By name, address or city (contains; trigram indexes), or by a logger's SN (exact)."""
-        by_sn = Datalogger.objects.filter(serial_number=value.strip()).values("plant")
+        by_sn = Plant.objects.filter(dataloggers__serial_number=value.strip()).values("pk")
         text = Q(name__icontains=value) | Q(address__icontains=value) | Q(city__icontains=value)
         return plants.filter(text | Q(pk__in=by_sn))

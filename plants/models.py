@@ -10,18 +10,17 @@ from astral import Observer
 from astral.sun import elevation
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.core.exceptions import EmptyResultSet
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import connection, models
-from django.db.models import Case, Count, F, Q, Sum, Value, When
+from django.db import models
+from django.db.models import Count, Sum
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from devices.models import DOWN_STATUSES, counted_inverters
-from devices.registermap import GRID_STANDARDS
-from portal.scoping import ACTIONS, CHANGE, VIEW, RestrictedByPlantQuerySet
-from portal.validators import validate_single_line
+from core.scoping import ACTIONS, CHANGE, VIEW, RestrictedByPlantQuerySet
+from core.validators import validate_single_line
+
+from .gridcodes import GRID_STANDARDS
 
 TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(available_timezones()) if "/" in tz]
 
@@ -94,83 +93,14 @@ class PlantQuerySet(models.QuerySet):
             return self.filter(company_id=user.company_id, archived_at__isnull=True)
         return self.filter(grants__customer=user, grants__accepted_at__isnull=False, archived_at__isnull=True)
 
-    def with_computed_status(self):
-        """Annotate the status and counts computed from the devices and grants (`computed_*`).
 
-        The rule, written once: no datalogger, or no inverter identified while no logger is down →
-        incomplete; no device down → online;
-        every device down → offline; otherwise partially offline. An asleep inverter is not down.
-        Pages read the stored copy (`Plant.status` and counts), which `refresh_status` keeps equal.
-        """
-        active = Q(dataloggers__archived_at__isnull=True)
-        counted = active & counted_inverters("dataloggers__inverters__")  # replaced, rejected: not devices
-        return (
-            self.annotate(
-                computed_loggers=Count("dataloggers", filter=active, distinct=True),
-                computed_loggers_seen=Count(
-                    "dataloggers", filter=active & Q(dataloggers__last_seen_at__isnull=False), distinct=True
-                ),
-                computed_loggers_down=Count(
-                    "dataloggers", filter=active & Q(dataloggers__status__in=DOWN_STATUSES), distinct=True
-                ),
-                computed_inverters=Count("dataloggers__inverters", filter=counted, distinct=True),
-                computed_inverters_down=Count(
-                    "dataloggers__inverters",
-                    filter=counted & Q(dataloggers__inverters__status__in=DOWN_STATUSES),
-                    distinct=True,
-                ),
-                computed_grants=Count("grants", distinct=True),
-            )
-            .annotate(
-                computed_devices=F("computed_loggers") + F("computed_inverters"),
-                computed_down=F("computed_loggers_down") + F("computed_inverters_down"),
-            )
-            .annotate(
-                computed_status=Case(
-                    When(computed_loggers=0, then=Value(PlantStatus.INCOMPLETE)),
-                    # Online only once an inverter answered: a stick asleep at night (`05 00`) with
-                    # no inverter ever identified has shown nothing of the plant yet.
-                    When(computed_inverters=0, computed_loggers_down=0, then=Value(PlantStatus.INCOMPLETE)),
-                    When(computed_down=0, then=Value(PlantStatus.ONLINE)),
-                    When(computed_down=F("computed_devices"), then=Value(PlantStatus.OFFLINE)),
-                    default=Value(PlantStatus.PARTIALLY_OFFLINE),
-                    output_field=models.CharField(),
-                )
-            )
-        )
-
-    def refresh_status(self):
-        """Store these plants' computed status and counts: one UPDATE, which rewrites only the rows
-        whose values changed. Called by every poll batch and every service that changes loggers,
-        inverters or grants."""
-        computed = self.order_by().with_computed_status().values("id", *STORED_STATUS.values())
-        try:
-            sql, params = computed.query.sql_with_params()
-        except EmptyResultSet:  # no plant at all (e.g. pk__in=[]): nothing to store
-            return 0
-        table = self.model._meta.db_table
-        sets = ", ".join(f"{field} = v.{name}" for field, name in STORED_STATUS.items())
-        changed = " OR ".join(f"p.{field} IS DISTINCT FROM v.{name}" for field, name in STORED_STATUS.items())
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} AS p SET {sets} FROM ({sql}) AS v WHERE p.id = v.id AND ({changed})", params
-            )
-            return cursor.rowcount
-
-
-# Stored field → the with_computed_status() annotation it copies.
-STORED_STATUS = {
-    "status": "computed_status",
-    "n_loggers": "computed_loggers",
-    "n_loggers_seen": "computed_loggers_seen",
-    "n_devices": "computed_devices",
-    "n_down": "computed_down",
-    "n_grants": "computed_grants",
-}
+# The stored copy of the plant's status and counts, computed from its devices and grants by
+# monitoring.status (the rule needs the devices, which sit above this layer).
+STATUS_FIELDS = ("status", "n_loggers", "n_loggers_seen", "n_devices", "n_down", "n_grants")
 
 
 # Written only by services (conditional updates), never by saving a plant loaded earlier.
-SERVICE_FIELDS = {*STORED_STATUS, "customer_history_since", "battery_confirmed"}
+SERVICE_FIELDS = {*STATUS_FIELDS, "customer_history_since", "battery_confirmed"}
 
 
 def fleet_counts(user):
@@ -242,7 +172,7 @@ class Plant(models.Model):
     # The battery name an inverter reported and the installer confirmed as right for this plant.
     battery_confirmed = models.CharField(max_length=32, blank=True, editable=False)
     # The plant's status and the counts the lists and the stepper read, stored by
-    # `PlantQuerySet.refresh_status` from the devices and grants (never edited by hand).
+    # `monitoring.status.plant_status_refresh` from the devices and grants (never edited by hand).
     status = models.CharField(
         _("status"),
         max_length=20,
@@ -281,7 +211,8 @@ class Plant(models.Model):
 
     def save(self, *args, **kwargs):
         # The stored status and the history start are written by services only: saving a plant
-        # loaded before a poll or a transfer must not write its stale copy back (docs/invariants.md).
+        # loaded before a poll or a transfer must not write its stale copy back
+        # (docs/architecture/invariants.md).
         if not self._state.adding and kwargs.get("update_fields") is None:
             fields = self._meta.concrete_fields
             kwargs["update_fields"] = [
@@ -318,7 +249,7 @@ class Plant(models.Model):
     def history_since_for(self, user):
         """The moment from which `user` may see this plant's history: the hand-over's for its end
         customers (unless the installer shared the history), None (everything) for everyone else.
-        Every read path bounds its rows by it (portal.scoping.RestrictedByPlantQuerySet in SQL)."""
+        Every read path bounds its rows by it (core.scoping.RestrictedByPlantQuerySet in SQL)."""
         return self.customer_history_since if user.is_authenticated and user.is_customer else None
 
     def first_whole_day(self, since):

@@ -15,11 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from alarms.models import Alarm
-from portal.mail import send_templated, set_password_url
-from portal.models import SecurityEvent, User
+from accounts.models import SecurityEvent, User
+from core.mail import send_templated, set_password_url
 
 from .models import Plant, PlantGrant, PlantPhoto
+from .signals import plant_archived, plants_changed
 
 PHOTO_FORMATS = {"JPEG", "PNG", "WEBP"}
 THUMBNAIL_SIZE = (480, 480)
@@ -73,7 +73,7 @@ def grant_create(*, plant, by, email, first_name="", last_name="", password=""):
     grant = PlantGrant.objects.create(
         plant=plant, customer=customer, granted_by=by, accepted_at=timezone.now() if created else None
     )
-    Plant.objects.filter(pk=plant.pk).refresh_status()
+    plants_changed.send(sender=PlantGrant, plant_ids=[plant.pk])
     context = {
         "plant": plant,
         "customer": customer,
@@ -102,7 +102,7 @@ def grant_accept(*, grant, customer):
 
 def grant_revoke(*, grant):
     grant.delete()
-    Plant.objects.filter(pk=grant.plant_id).refresh_status()
+    plants_changed.send(sender=PlantGrant, plant_ids=[grant.plant_id])
 
 
 def photo_add(*, plant, by, upload, caption=""):
@@ -176,8 +176,8 @@ def plant_archive(*, plant, by):
         plant.save(update_fields=["archived_at", "archived_by"])
         plant.dataloggers.filter(archived_at__isnull=True).update(archived_at=now)
         plant.grants.all().delete()
-        Alarm.objects.active().filter(plant=plant).update(cleared_at=now)
-        Plant.objects.filter(pk=plant.pk).refresh_status()
+        plant_archived.send(sender=Plant, plant=plant, at=now)
+        plants_changed.send(sender=Plant, plant_ids=[plant.pk])
 
 
 @transaction.atomic

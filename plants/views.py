@@ -1,72 +1,21 @@
+"""The plant's own pages: created, edited, its photos, its customers, handed over, archived."""
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from alarms.models import Alarm
-from devices import hubstate
-from devices import services as device_services
-from devices.forms import DataloggerForm, MoveDataloggerForm
-from devices.models import Datalogger, Inverter, SettingChange
-from devices.polling import datalogger_test_connection
-from devices.registermap import BY_KEY
-from energy import reports
-from energy.accounting import local_today
-from energy.models import FLOWS
-from portal.access import installer_required
-from portal.csvexport import csv_response, local_time
+from core.access import installer_required
+from core.forms import add_errors
 
 from . import services
-from .filters import PlantFilterSet
 from .forms import GrantForm, PhotoForm, PlantForm, TransferForm
-from .models import CommissioningStep, Plant, PlantGrant, PlantPhoto, fleet_counts
-
-
-def get_plant_for_user(request, pk):
-    """The plant if `request.user` may see it, else 404 (never reveal another company's plant)."""
-    return get_object_or_404(Plant.objects.restrict(request.user, "view"), pk=pk)
-
-
-def get_rw_plant_for_user(request, pk):
-    """The plant if `request.user` may change it: 404 if unseen, 403 if seen read-only."""
-    plant = get_plant_for_user(request, pk)
-    if not Plant.objects.restrict(request.user, "change").filter(pk=pk).exists():
-        raise PermissionDenied
-    return plant
-
-
-def _add_errors(form, error):
-    for field, messages_ in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages_)
-
-
-@login_required
-@require_safe
-def plant_list(request):
-    plants = Plant.objects.restrict(request.user, "view").select_related("company").order_by("name", "pk")
-    filters = PlantFilterSet(request.GET, queryset=plants)
-    shown = filters.qs if filters.is_valid() else plants.none()  # the form says what is wrong
-    plant_counts, _kwp = fleet_counts(request.user)
-    paginator = Paginator(shown, 25)
-    if filters.is_valid() and (known := filters.known_count(plant_counts)) is not None:
-        paginator.count = known  # a cached property: no COUNT over the whole fleet
-    page = paginator.get_page(request.GET.get("page"))
-    return render(
-        request,
-        "plants/list.html",
-        {
-            "page": page,
-            "filters": filters,
-            "plant_counts": plant_counts,
-            "plant_total": sum(plant_counts.values()),
-            "alarm_counts": Alarm.objects.restrict(request.user, "view").active_counts(),
-        },
-    )
+from .models import CommissioningStep, Plant, PlantGrant, PlantPhoto
+from .shortcuts import get_plant_for_user, get_rw_plant_for_user
 
 
 @installer_required
@@ -79,64 +28,6 @@ def plant_create(request):
     return render(request, "plants/create.html", {"form": form, "step": CommissioningStep.PLANT})
 
 
-def _dashboard(plant, user):
-    """What the plant's dashboard and its live fragment show `user` (nothing from before a hand-over
-    to its new owner)."""
-    loggers = plant.dataloggers.filter(archived_at__isnull=True).prefetch_related("inverters__live")
-    inverters = [inv for lg in loggers for inv in lg.inverters.all()]
-    since = plant.history_since_for(user)
-    return {
-        "plant": plant,
-        "loggers": loggers,
-        "live": reports.live_flow(inverters, since=since),
-        "today": reports.today_summary(plant, since=since),
-        "refresh_seconds": settings.DASHBOARD_REFRESH_SECONDS,
-    }
-
-
-@login_required
-@require_safe
-def plant_detail(request, pk):
-    plant = get_plant_for_user(request, pk)
-    alarms = Alarm.objects.restrict(request.user, "view").filter(plant=plant).select_related("code")
-    today = local_today(plant)
-    dashboard = _dashboard(plant, request.user)
-    inverters = [inv for logger in dashboard["loggers"] for inv in logger.inverters.all()]
-    context = {
-        **dashboard,
-        "replacements": [inv for inv in inverters if inv.replacement_pending],
-        "active_alarms": alarms.active().triage_order(),
-        "can_edit": Plant.objects.restrict(request.user, "change").filter(pk=pk).exists(),
-        "month_start": today.replace(day=1),
-        "today_date": today,
-        "chart_words": {
-            "pv_power": _("PV"),
-            "load_power": _("Home"),
-            "battery_power": _("Battery (+ discharge)"),
-            "grid_power": _("Grid (+ import)"),
-            **{flow: str(label) for flow, label in FLOWS.items()},
-            "self_consumption_pct": _("Self-consumption"),
-            "self_sufficiency_pct": _("Self-sufficiency"),
-            "other_production": _("Existing PV (derived from the balance)"),
-            "total": _("Total:"),
-            "kw": "kW",
-            "kwh": "kWh",
-            "gaps": _(
-                "%(seen)s of %(all)s five-minute slots have a reading; the others are gaps in the curves."
-            ),
-        },
-    }
-    return render(request, "plants/detail.html", context)
-
-
-@login_required
-@require_safe
-def plant_live(request, pk):
-    """The live power flow and today's energy, refreshed by the dashboard every 30 seconds."""
-    plant = get_plant_for_user(request, pk)
-    return render(request, "plants/_live.html", _dashboard(plant, request.user))
-
-
 @login_required
 def plant_edit(request, pk):
     plant = get_rw_plant_for_user(request, pk)
@@ -146,35 +37,6 @@ def plant_edit(request, pk):
         messages.success(request, _("Plant saved."))
         return redirect("plants:about", pk=pk)
     return render(request, "plants/edit.html", {"plant": plant, "form": form})
-
-
-def _settings_log_rows(plant, changes):
-    yield [_("When"), _("Who"), _("Setting"), _("Old value"), _("New value"), _("Outcome"), _("Answer")]
-    for c in changes.iterator():
-        register = BY_KEY[c.key]
-        yield [
-            local_time(c.created_at, plant.tzinfo),
-            c.by.get_full_name() or c.by.username,
-            register.label,
-            register.display(c.old_value),
-            register.display(c.new_value),
-            c.get_outcome_display(),
-            c.answer,
-        ]
-
-
-@require_safe
-@login_required
-def settings_log(request, pk):
-    """Every remote change of the plant's inverters, in plain words; read-only, for the installer
-    company and the plant's customer alike (?format=csv to download it)."""
-    plant = get_plant_for_user(request, pk)
-    changes = (
-        SettingChange.objects.restrict(request.user, "view").filter(plant=plant).select_related("by__company")
-    )
-    if request.GET.get("format") == "csv":
-        return csv_response(_settings_log_rows(plant, changes), filename="settings-log.csv")
-    return render(request, "plants/settings_log.html", {"plant": plant, "changes": changes[:200]})
 
 
 @login_required
@@ -196,7 +58,7 @@ def plant_about(request, pk):
                 messages.success(request, _("Photo added."))
                 return redirect("plants:about", pk=pk)
             except ValidationError as e:
-                _add_errors(form, e)
+                add_errors(form, e)
     return render(
         request,
         "plants/about.html",
@@ -237,90 +99,6 @@ def photo_delete(request, pk, photo_pk):
 
 
 @login_required
-def commission(request, pk, step):
-    """The commissioning stepper: each step is a page; the installer may leave and come back."""
-    plant = get_rw_plant_for_user(request, pk)
-    if step not in CommissioningStep.values or step == CommissioningStep.PLANT:
-        raise Http404
-    context = {
-        "plant": plant,
-        "step": step,
-        "next_step": plant.next_step,
-        "loggers": plant.dataloggers.filter(archived_at__isnull=True),
-        "hub_host": settings.LOGGER_HUB_PUBLIC_HOST,
-        "hub_port": settings.LOGGER_HUB_PORT,
-    }
-    if step == CommissioningStep.DATALOGGER:
-        form = DataloggerForm(
-            request.POST or None,
-            initial={"host": settings.DEFAULT_LOGGER_HOST, "port": settings.DEFAULT_LOGGER_PORT},
-        )
-        if request.method == "POST" and form.is_valid():
-            try:
-                device_services.datalogger_attach(plant=plant, **form.cleaned_data)
-                messages.success(request, _("Datalogger added. Now test its connection."))
-                return redirect("plants:commission", pk=pk, step=CommissioningStep.TEST)
-            except ValidationError as e:
-                _add_errors(form, e)
-        context["form"] = form
-    elif step == CommissioningStep.TEST and request.method == "POST":
-        context["results"] = [(logger, datalogger_test_connection(logger)) for logger in context["loggers"]]
-        context["inverters"] = {
-            inv.datalogger_id: inv for logger in context["loggers"] for inv in logger.inverters.all()
-        }
-        if request.headers.get("HX-Request"):
-            return render(request, "plants/_test_results.html", context)
-    elif step == CommissioningStep.CUSTOMER:
-        context["form"] = GrantForm()
-        context["grants"] = plant.grants.select_related("customer")
-    elif step == CommissioningStep.FINISH and request.method == "POST":
-        services.plant_complete_commissioning(plant=plant)
-        messages.success(request, _("Commissioning complete."))
-        return redirect("plants:detail", pk=pk)
-    return render(request, f"plants/commission_{step}.html", context)
-
-
-def _get_rw_logger(request, pk, logger_pk):
-    plant = get_rw_plant_for_user(request, pk)
-    return plant, get_object_or_404(Datalogger.objects.active(), pk=logger_pk, plant=plant)
-
-
-@login_required
-def datalogger_move(request, pk, logger_pk):
-    plant, logger = _get_rw_logger(request, pk, logger_pk)
-    others = Plant.objects.restrict(request.user, "change").exclude(pk=plant.pk)
-    form = MoveDataloggerForm(request.POST or None, plants=others)
-    if request.method == "POST" and form.is_valid():
-        device_services.datalogger_move(logger=logger, to_plant=form.cleaned_data["to_plant"])
-        messages.success(request, _("Datalogger %(sn)s moved.") % {"sn": logger.serial_number})
-        return redirect("plants:detail", pk=form.cleaned_data["to_plant"].pk)
-    return render(request, "plants/datalogger_move.html", {"plant": plant, "logger": logger, "form": form})
-
-
-@require_safe
-@login_required
-def datalogger_called_in(request, pk, logger_pk):
-    """Has the stick called the hub in yet? An htmx fragment the test step polls until it has."""
-    plant, logger = _get_rw_logger(request, pk, logger_pk)
-    return render(
-        request,
-        "plants/_called_in.html",
-        {"plant": plant, "logger": logger, "since": hubstate.called_in_since(logger.serial_number)},
-    )
-
-
-@login_required
-@require_POST
-def datalogger_remove(request, pk, logger_pk):
-    plant, logger = _get_rw_logger(request, pk, logger_pk)
-    device_services.datalogger_remove(logger=logger)
-    messages.success(
-        request, _("Datalogger %(sn)s removed; its history is kept.") % {"sn": logger.serial_number}
-    )
-    return redirect("plants:detail", pk=pk)
-
-
-@login_required
 def grants(request, pk):
     plant = get_rw_plant_for_user(request, pk)
     form = GrantForm(request.POST or None)
@@ -334,7 +112,7 @@ def grants(request, pk):
                 return redirect("plants:commission", pk=pk, step=CommissioningStep.FINISH)
             return redirect("plants:grants", pk=pk)
         except ValidationError as e:
-            _add_errors(form, e)
+            add_errors(form, e)
     template = "plants/commission_customer.html" if request.POST.get("from_stepper") else "plants/grants.html"
     return render(
         request,
@@ -362,19 +140,8 @@ def plant_transfer(request, pk):
             )
             return redirect("plants:grants", pk=pk)
         except ValidationError as e:
-            _add_errors(form, e)
+            add_errors(form, e)
     return render(request, "plants/transfer.html", {"plant": plant, "form": form})
-
-
-@login_required
-@require_POST
-def battery_confirm(request, pk, inverter_pk):
-    """The installer confirms the battery an inverter reports, unlike the declared model."""
-    plant = get_rw_plant_for_user(request, pk)
-    inverter = get_object_or_404(Inverter, pk=inverter_pk, datalogger__plant=plant)
-    services.plant_confirm_battery(plant=plant, battery_name=inverter.battery_name)
-    messages.success(request, _("Battery confirmed: the warning will not show again."))
-    return redirect("plants:detail", pk=pk)
 
 
 @login_required

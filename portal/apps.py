@@ -1,10 +1,9 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
 
 
-class PortalConfig(AppConfig):
+class ProjectConfig(AppConfig):
+    """The project package (settings, URLs, Celery, WSGI): an app only for its management commands
+    (healthcheck, backup, restore, seed_demo). Its label is not "portal", which the accounts app keeps."""
+
     name = "portal"
-    verbose_name = _("Accounts")
-
-    def ready(self):
-        from . import signals  # noqa: F401, PLC0415 (connects the receivers once the models exist)
+    label = "project"

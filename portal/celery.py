@@ -7,7 +7,7 @@ from celery import Celery, bootsteps
 from django.conf import settings
 from django.db import connection
 
-from portal.heartbeat import WORKER_HEARTBEAT_SECONDS, worker_heartbeat
+from core.heartbeat import WORKER_HEARTBEAT_SECONDS, worker_heartbeat
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -73,11 +73,11 @@ def schedule_polling(sender, **kwargs):
         24 * 3600, sender.signature("devices.tasks.maintain_history"), name="history partitions and retention"
     )
     sender.add_periodic_task(
-        3600, sender.signature("portal.tasks.purge_data_exports"), name="expired data copies"
+        3600, sender.signature("privacy.tasks.purge_data_exports"), name="expired data copies"
     )
     sender.add_periodic_task(
         settings.FLEET_FIGURES_SECONDS,
-        sender.signature("plants.tasks.refresh_fleet_figures"),
+        sender.signature("monitoring.tasks.refresh_fleet_figures"),
         name="fleet figures",
         options={"expires": settings.FLEET_FIGURES_SECONDS},
     )

@@ -11,13 +11,12 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.heartbeat import WORKER_HEARTBEAT_SECONDS, WORKERS_KEY, WORKERS_WITHOUT_DATABASE_KEY, poll_cycle_age
+from core.redisconn import redis_client
 from devices.hubstate import hub_status
 from devices.models import Datalogger, Reach
 from devices.partitions import add_months, month_of, partition_month, partition_name, reading_partitions
 from portal.celery import app
-
-from .heartbeat import WORKER_HEARTBEAT_SECONDS, WORKERS_KEY, WORKERS_WITHOUT_DATABASE_KEY, poll_cycle_age
-from .redisconn import redis_client
 
 
 def _database():

@@ -97,17 +97,21 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "django_guid",
-    "portal",
+    "core",
+    "accounts",
     "plants",
     "devices",
     "alarms",
     "energy",
+    "monitoring",
+    "privacy",
+    "portal",
 ]
 
 MIDDLEWARE = [
     "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
-    "portal.edge.RefuseNulBytesMiddleware",
+    "core.edge.RefuseNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -115,7 +119,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.logs.UserIdMiddleware",
-    "portal.metrics.RequestLatencyMiddleware",
+    "core.metrics.RequestLatencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -137,7 +141,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "portal.scoping.abilities",
+                "core.scoping.abilities",
             ],
         },
     },
@@ -163,7 +167,7 @@ AUTH_USER_MODEL = "portal.User"
 AUTHENTICATION_BACKENDS = [
     # First, so that a locked-out login is refused before any password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "portal.backends.ActiveCompanyBackend",
+    "accounts.backends.ActiveCompanyBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -183,13 +187,13 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 # failures reach the limit across many logins (password spraying).
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 # Reverse proxies in front of the portal (1 behind the stack's Caddy): the client's address is read
-# from X-Forwarded-For that many entries from the right (portal.edge.client_address).
+# from X-Forwarded-For that many entries from the right (core.edge.client_address).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-AXES_CLIENT_IP_CALLABLE = "portal.edge.client_address"
+AXES_CLIENT_IP_CALLABLE = "core.edge.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
-AXES_USERNAME_CALLABLE = "portal.edge.axes_username"
+AXES_USERNAME_CALLABLE = "core.edge.axes_username"
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]
@@ -241,11 +245,11 @@ PORTAL_URL = env_str("PORTAL_URL", "http://localhost:8000").rstrip("/")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "portal.api_auth.ActiveTokenAuthentication",
+        "core.api_auth.ActiveTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "portal.edge.BoundedPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.edge.BoundedPagination",
     # Decimals (kWp, kWh, %) are JSON numbers, as the schema says.
     "COERCE_DECIMAL_TO_STRING": False,
     # JSON bodies; the photo upload alone takes multipart.
@@ -291,7 +295,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "DeviceStatusEnum": "devices.models.DeviceStatus.choices",
-        "AccountRequestStatusEnum": "portal.models.RequestStatus.choices",
+        "AccountRequestStatusEnum": "accounts.models.RequestStatus.choices",
     },
 }
 

@@ -1,33 +1,38 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, register_converter
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from accounts import api as accounts_api
 from alarms import api as alarms_api
 from devices import api as devices_api
+from devices import urls as devices_urls
 from energy import api as energy_api
+from monitoring import api as monitoring_api
+from monitoring import urls as monitoring_urls
 from plants import api as plants_api
+from plants import urls as plants_urls
 
-from . import api, monitoring, views
-from .edge import IdConverter
+from . import prometheus, views
 
-register_converter(IdConverter, "id")
+# One URL space and namespace for a plant's pages, whichever app serves them (plants.urls).
+plant_pages = [*plants_urls.urlpatterns, *monitoring_urls.plant_urlpatterns, *devices_urls.plant_urlpatterns]
 
 # No ".json" URL suffixes: ?format=json does the same, and suffixes reached actions that take none.
 router = DefaultRouter()
 router.include_format_suffixes = False
-router.register("companies", api.CompanyViewSet, basename="company")
-router.register("account-requests", api.ProAccountRequestViewSet, basename="account-request")
+accounts_api.register(router)
 plants_api.register(router)
 devices_api.register(router)
 alarms_api.register(router)
 energy_api.register(router)
+monitoring_api.register(router)
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("metrics", monitoring.metrics, name="metrics"),
+    path("metrics", prometheus.metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -49,25 +54,14 @@ urlpatterns = [
     path(
         "password-reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"
     ),
-    path("pro-account/request/", views.account_request, name="account_request"),
-    path("pro-account/request/sent/", views.account_request_sent, name="account_request_sent"),
-    path("pro-account/requests/", views.account_requests, name="account_requests"),
-    path("pro-account/requests/<id:pk>/", views.account_request_detail, name="account_request_detail"),
-    path("companies/", views.companies, name="companies"),
-    path("companies/<id:pk>/", views.company_detail, name="company_detail"),
-    path("companies/<id:pk>/active/", views.company_set_active, name="company_set_active"),
-    path("security-events/", views.security_events, name="security_events"),
-    path("team/", views.team, name="team"),
-    path("preferences/", views.preferences, name="preferences"),
-    path("preferences/my-data/", views.my_data, name="my_data"),
-    path("preferences/my-data/<str:token>.zip", views.my_data_download, name="my_data_download"),
-    path("preferences/erase/", views.erase_account, name="erase_account"),
-    path("plants/", include("plants.urls")),
+    path("", include("accounts.urls")),
+    path("", include("privacy.urls")),
+    path("plants/", include((plant_pages, "plants"))),
     path("plants/", include("energy.urls")),
     path("devices/", include("devices.urls")),
     path("alarms/", include("alarms.urls")),
     path("api/v1/", include(router.urls)),
-    path("api/v1/me/", api.MeView.as_view(), name="api-me"),
+    path("api/v1/me/", accounts_api.MeView.as_view(), name="api-me"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

@@ -13,15 +13,31 @@ from django.utils import timezone
 from playwright.sync_api import sync_playwright
 from rest_framework.test import APIClient
 
+from accounts.models import Company, User
 from devices.partitions import reading_partitions_ensure
-from devices.polling import LOCK_KEY
+from devices.reading import LOCK_KEY
 from devices.services import datalogger_attach
 from devices.simulator import FleetSimulator, SimulatedInverter, SimulatorThread
 from plants.models import BatteryModel, Plant, PlantGrant, SystemType
-from portal.models import Company, User
 
 PASSWORD = "correct-horse-battery-9"
 PHONE = {"width": 390, "height": 844}  # the browser tests' screen
+
+
+# Fixtures that bring the database, Redis or a socket to the simulator: their tests are integration.
+INTEGRATION_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "simulator"}
+
+
+def pytest_collection_modifyitems(items):
+    """Each test in its tier: slow when its module or a browser says so, integration when it uses
+    the database, Redis or a socket, unit otherwise (tests/README.md)."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("slow"):
+            continue
+        real = item.get_closest_marker("django_db") or INTEGRATION_FIXTURES & set(item.fixturenames)
+        item.add_marker(pytest.mark.integration if real else pytest.mark.unit)
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +82,7 @@ def text(response):
 
 def login(user):
     client = Client()
-    client.force_login(user, backend="portal.backends.ActiveCompanyBackend")
+    client.force_login(user, backend="accounts.backends.ActiveCompanyBackend")
     return client
 
 

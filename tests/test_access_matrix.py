@@ -21,14 +21,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils.timezone import localdate, now
 from PIL import Image
 
+from accounts.models import Company, ProAccountRequest, User
 from alarms.models import Alarm
 from devices import remote
 from devices.models import Datalogger, Inverter, InverterLive, Reading, SettingChange
 from energy.models import DailyEnergy
 from plants.models import Plant, PlantGrant, PlantPhoto
 from plants.services import photo_add, plant_transfer
-from portal.models import Company, ProAccountRequest, User
-from portal.privacy import data_export_build, data_export_request
+from privacy.services import data_export_build, data_export_request
 
 from .conftest import make_plant, make_user
 
@@ -381,7 +381,7 @@ def content_of(response):
 def client_for(user):
     client = Client(raise_request_exception=False)
     if user is not None:
-        client.force_login(user, backend="portal.backends.ActiveCompanyBackend")
+        client.force_login(user, backend="accounts.backends.ActiveCompanyBackend")
     return client
 
 

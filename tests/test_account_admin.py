@@ -6,8 +6,8 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from portal import services
-from portal.models import Company, ProAccountRequest, User
+from accounts import services
+from accounts.models import Company, ProAccountRequest, User
 
 from .conftest import login
 

@@ -2,7 +2,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from portal.models import ProAccountRequest
+from accounts.models import ProAccountRequest
 
 from .conftest import login
 

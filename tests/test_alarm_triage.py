@@ -14,6 +14,7 @@ from alarms.services import alarm_notify
 from alarms.tasks import send_pending_notifications
 from devices.models import Datalogger
 from devices.polling import poll_loggers
+from monitoring.status import plant_status_refresh
 from plants.models import Plant
 
 from .conftest import api_for, attach_logger, login, make_plant, text
@@ -25,7 +26,7 @@ def logger(plant):
         plant=plant, serial_number="2355553510", reach="direct", host="127.0.0.1"
     )
     logger.inverters.create(serial_number="AU1")
-    Plant.objects.filter(pk=plant.pk).refresh_status()
+    plant_status_refresh(Plant.objects.filter(pk=plant.pk))
     return logger
 
 

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
+from accounts.models import User
 from devices.models import Datalogger, Inverter
-from portal.models import User
 
 from .conftest import make_plant, make_user
 

@@ -32,6 +32,8 @@ TABLES = [
     "plants_plantgrant",
 ]
 
+pytestmark = pytest.mark.slow  # tests/README.md: other processes
+
 
 def _url(name):
     db = settings.DATABASES["default"]

@@ -4,9 +4,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
+from accounts.models import User
 from plants.models import Plant
 from plants.services import photo_add
-from portal.models import User
 
 from .browser import log_in, pytestmark  # noqa: F401 (the module's marks)
 from .conftest import PASSWORD, awake_inverter, make_plant, make_user

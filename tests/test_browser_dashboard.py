@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from accounts.models import User
 from devices.polling import poll_loggers
 from plants.models import PlantGrant
-from portal.models import User
 
 from .browser import log_in, pytestmark  # noqa: F401 (the module's marks)
 from .conftest import attach_logger, awake_inverter, make_plant, make_user

@@ -6,10 +6,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from accounts.models import User
 from alarms.models import Alarm
 from devices.models import Datalogger, DeviceStatus, InverterLive
 from plants.models import PlantGrant
-from portal.models import User
 
 from .browser import log_in, pytestmark  # noqa: F401 (the module's marks)
 from .conftest import make_plant, make_user

@@ -11,8 +11,8 @@ from django.db import connection
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
+from accounts.models import User
 from devices.models import Datalogger
-from portal.models import User
 
 from .browser import log_in, pytestmark  # noqa: F401 (the module's marks)
 from .conftest import PHONE, make_user

@@ -5,9 +5,10 @@ from django.urls import reverse
 from django.utils.timezone import now
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from devices.models import Datalogger, DeviceStatus, Inverter
+from monitoring.status import plants_with_computed_status
 from plants.models import BatteryModel, Plant, PlantGrant, PlantStatus
-from portal.models import User
 
 from .conftest import api_for, attach_logger, awake_inverter, login, make_plant, make_user, text
 
@@ -41,7 +42,7 @@ def stored(plant):
 
 
 def computed_status(plant):
-    return Plant.objects.with_computed_status().get(pk=plant.pk).computed_status
+    return plants_with_computed_status(Plant.objects.all()).get(pk=plant.pk).computed_status
 
 
 def test_creating_a_plant_leads_to_the_datalogger_step(installer):

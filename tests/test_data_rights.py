@@ -16,13 +16,13 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from accounts.models import DataExport, SecurityEvent, User
 from alarms.models import Alarm
 from devices.models import Datalogger, Reading, SettingChange
 from energy.models import DailyEnergy
 from plants.models import Plant, PlantGrant, PlantPhoto
 from plants.services import photo_add, plant_transfer
-from portal.models import DataExport, SecurityEvent, User
-from portal.privacy import data_exports_purge
+from privacy.services import data_exports_purge
 
 from .conftest import PASSWORD, login, make_user, text
 

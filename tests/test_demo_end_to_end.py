@@ -19,15 +19,17 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from devices import polling, remote
 from devices.models import Datalogger, Inverter, SettingChange
 from energy.models import DailyEnergy
 from plants.models import Plant
-from portal.models import User
 
 from .conftest import login, text
 
 ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow  # tests/README.md: other processes
 
 
 def free_port():

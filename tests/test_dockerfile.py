@@ -17,6 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
+pytestmark = pytest.mark.slow  # tests/README.md: other processes
+
 
 def _steps():
     """The Dockerfile's instructions, continuation lines joined."""
@@ -99,7 +101,8 @@ def test_the_python_steps_build_an_image_that_serves_hashed_static_files(tmp_pat
             continue
         result = subprocess.run(command, shell=True, cwd=context, env=env, capture_output=True, text=True)
         assert result.returncode == 0, f"RUN {command}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    imports = "import portal, plants, devices, alarms, energy; print(energy.__file__)"
+    apps = "portal, core, accounts, plants, devices, alarms, energy, monitoring, privacy"
+    imports = f"import {apps}; print(energy.__file__)"
     installed = subprocess.run(
         [venv / "bin" / "python", "-c", imports],
         cwd=tmp_path, env=env, capture_output=True, text=True,

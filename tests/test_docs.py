@@ -1,5 +1,5 @@
 """What the docs promise: every environment variable the settings read is documented with its default
-(docs/configuration.md), and the tests docs/invariants.md names exist."""
+(docs/configuration.md), and the tests docs/architecture/invariants.md names exist."""
 
 import re
 from pathlib import Path
@@ -19,8 +19,9 @@ def test_every_variable_the_settings_read_is_documented():
 
 
 def test_every_test_the_invariants_name_exists():
-    """docs/invariants.md names the tests that hold each invariant: they must be there."""
-    named = re.findall(r"`(tests/\w+\.py)(?:::(\w+))?", (ROOT / "docs" / "invariants.md").read_text())
+    """docs/architecture/invariants.md names the tests that hold each invariant: they must be there."""
+    invariants = (ROOT / "docs" / "architecture" / "invariants.md").read_text()
+    named = re.findall(r"`(tests/\w+\.py)(?:::(\w+))?", invariants)
     assert len(named) > 10
     for path, test in named:
         source = (ROOT / path).read_text()

@@ -13,9 +13,10 @@ from alarms.models import Alarm
 from devices.models import Datalogger, DeviceStatus, Inverter, InverterLive
 from energy.accounting import monthly_energy_update
 from energy.models import DailyEnergy
-from plants.fleet import fleet_figures_refresh
+from monitoring.fleet import fleet_figures_refresh
+from monitoring.status import plant_status_refresh, plants_with_computed_status
+from monitoring.tasks import refresh_fleet_figures
 from plants.models import FleetFigures, Plant
-from plants.tasks import refresh_fleet_figures
 
 from .conftest import login, make_plant, text
 
@@ -38,7 +39,7 @@ def plant_in(company, status, name=None, *, pv_power=0, fault=False):
     if fault:
         Alarm.objects.create(plant=plant, datalogger=logger, inverter=inverter, code_id="F13",
                              started_at=timezone.now())  # fmt: skip
-    Plant.objects.filter(pk=plant.pk).refresh_status()  # as a poll does after changing statuses
+    plant_status_refresh(Plant.objects.filter(pk=plant.pk))  # as a poll does after changing statuses
     return plant
 
 
@@ -69,7 +70,7 @@ def fleet(company, other_company):
 
 def test_the_counters_equal_the_plant_statuses_and_link_to_the_filtered_list(installer, fleet):
     page = text(login(installer).get(reverse("home")))
-    statuses = Plant.objects.restrict(installer).with_computed_status()
+    statuses = plants_with_computed_status(Plant.objects.restrict(installer))
     for status in ("incomplete", "partially_offline", "offline"):
         expected = statuses.filter(computed_status=status).count()
         assert f'href="/plants/?status={status}"' in page

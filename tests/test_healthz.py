@@ -14,16 +14,16 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.test import Client
 from django.utils import timezone
 
-from devices.partitions import add_months, month_of, partition_name
-from portal import health
-from portal.heartbeat import (
+from core.heartbeat import (
     POLL_CYCLE_KEY,
     WORKERS_KEY,
     WORKERS_WITHOUT_DATABASE_KEY,
     poll_cycle_sent,
     worker_heartbeat,
 )
-from portal.redisconn import redis_client
+from core.redisconn import redis_client
+from devices.partitions import add_months, month_of, partition_name
+from portal import health
 
 TOKEN = "monitoring-token-for-tests"
 
@@ -91,6 +91,7 @@ def test_a_stopped_beat_is_a_503_after_three_missed_cycles(monitor, db, no_heart
     assert response.status_code == 503 and "le beat" in response.json()["beat"]["detail"]
 
 
+@pytest.mark.slow
 def test_a_worker_on_a_refusing_database_is_not_healthy(monitor, db, no_heartbeats):
     poll_cycle_sent()
     worker = start_worker("postgres://postgres@127.0.0.1:1/aura")  # nothing listens on port 1
@@ -128,6 +129,7 @@ def database_url_of_tests():
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
+@pytest.mark.slow
 def test_a_real_worker_beats_and_the_deep_check_pings_it(monitor, db, no_heartbeats):
     worker = start_worker(database_url_of_tests())
     try:

@@ -391,6 +391,7 @@ def free_port():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_the_hub_process_lives_through_redis_down_at_start_and_killed_while_polling(plant, settings):
     """A real redis-server on its own port and the real `run_logger_hub`: down at start, then
     killed while 100 sticks are polled through the hub. The hub never exits, keeps relaying, and

@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.urls import reverse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +27,7 @@ def test_browser_language_english_is_honoured(client, db):
     assert "Request a pro account" in response.content.decode()
 
 
+@pytest.mark.slow
 def test_production_settings_pass_the_deploy_check():
     env = {
         **os.environ,
@@ -45,6 +47,7 @@ def test_production_settings_pass_the_deploy_check():
     assert "no issues" in result.stdout
 
 
+@pytest.mark.slow
 def test_without_a_secret_key_production_refuses_to_start():
     env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
     env["DEBUG"] = "0"

@@ -4,7 +4,7 @@ import pytest
 from axes.models import AccessAttempt
 from django.urls import reverse
 
-from portal.models import SecurityEvent
+from accounts.models import SecurityEvent
 
 from .conftest import PASSWORD
 

@@ -8,9 +8,9 @@ import pytest
 from django.test import Client
 
 from alarms.models import Alarm
+from core.metrics import POLL_SECONDS, POLLS, REQUEST_SECONDS
+from core.redisconn import redis_client
 from devices import polling
-from portal.metrics import POLL_SECONDS, POLLS, REQUEST_SECONDS
-from portal.redisconn import redis_client
 
 from .conftest import attach_logger
 

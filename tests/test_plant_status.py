@@ -1,4 +1,4 @@
-"""The stored plant status (what every list reads) equals the rule (`with_computed_status`) after
+"""The stored plant status (what every list reads) equals the rule (`plants_with_computed_status`) after
 every transition: real polls of the simulator, logger moves and removal, grants, archive."""
 
 from django.urls import reverse
@@ -6,7 +6,8 @@ from django.urls import reverse
 from devices import polling
 from devices.services import datalogger_move, datalogger_remove
 from devices.simulator import Behaviour
-from plants.models import STORED_STATUS, Plant, PlantStatus
+from monitoring.status import STORED_STATUS, plants_with_computed_status
+from plants.models import Plant, PlantStatus
 from plants.services import grant_create, grant_revoke, plant_archive
 
 from .conftest import attach_logger, awake_inverter, login, make_plant
@@ -15,7 +16,7 @@ from .test_polling import place_at_solar_hour
 
 
 def assert_stored_is_computed(*plants):
-    for plant in Plant.objects.filter(pk__in=[p.pk for p in plants]).with_computed_status():
+    for plant in plants_with_computed_status(Plant.objects.filter(pk__in=[p.pk for p in plants])):
         stored = {field: getattr(plant, field) for field in STORED_STATUS}
         computed = {field: getattr(plant, name) for field, name in STORED_STATUS.items()}
         assert stored == computed, plant.name

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from devices import polling, tasks
+from devices import polling, reading, storing, tasks
 from devices.models import Datalogger, DeviceStatus, Reading
 from devices.simulator import Behaviour
 
@@ -221,11 +221,11 @@ def test_the_history_slot_is_five_minutes():
 def test_a_stick_read_by_another_process_is_skipped_not_missed(simulator, plant, v5_device, settings):
     logger = attach_logger(plant, v5_device, simulator)
     client = redis.Redis.from_url(settings.REDIS_URL)
-    client.set(polling.LOCK_KEY.format(logger.serial_number), 1, px=10_000)
+    client.set(reading.LOCK_KEY.format(logger.serial_number), 1, px=10_000)
     try:
         (result,) = polling.poll_loggers([logger.id])
     finally:
-        client.delete(polling.LOCK_KEY.format(logger.serial_number))
+        client.delete(reading.LOCK_KEY.format(logger.serial_number))
     assert result.outcome == "busy"
     logger.refresh_from_db()
     assert logger.missed_polls == 0 and logger.status == DeviceStatus.NEVER_SEEN
@@ -304,7 +304,7 @@ def test_two_workers_storing_the_same_slot_at_once_insert_one_row(simulator, pla
     def store(loggers, hold):
         try:
             with transaction.atomic():
-                polling.store_results(loggers, results, slot=slot)
+                storing.store_results(loggers, results, slot=slot)
                 if hold:
                     first_stored.set()
                     release.wait(20)

@@ -20,14 +20,14 @@ import pytest
 import yaml
 from django.conf import settings
 
-from portal.heartbeat import (
+from core.heartbeat import (
     POLL_CYCLE_KEY,
     WORKERS_KEY,
     WORKERS_WITHOUT_DATABASE_KEY,
     poll_cycle_sent,
     worker_heartbeat,
 )
-from portal.redisconn import redis_client
+from core.redisconn import redis_client
 
 from .conftest import PASSWORD
 
@@ -118,7 +118,10 @@ def _get(port, path, *, context=None, headers=None):
     return response.status, response.headers, body
 
 
-pytestmark = pytest.mark.skipif(not shutil.which("caddy"), reason="Debian's caddy is not installed")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not shutil.which("caddy"), reason="Debian's caddy is not installed"),
+]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -12,16 +12,18 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from core.heartbeat import WORKERS_KEY
+from core.redisconn import redis_client
 from devices import polling, tasks
 from devices.models import Reading
 from portal.celery import app
-from portal.heartbeat import WORKERS_KEY
-from portal.redisconn import redis_client
 
 from .conftest import attach_logger, awake_inverter, make_plant
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGGERS = 12
+
+pytestmark = pytest.mark.slow  # tests/README.md: other processes
 
 
 @pytest.fixture

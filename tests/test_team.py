@@ -1,6 +1,6 @@
 from django.urls import reverse
 
-from portal.models import User
+from accounts.models import User
 
 from .conftest import login
 

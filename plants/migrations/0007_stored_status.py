@@ -8,12 +8,13 @@ from django.db import migrations, models
 
 
 def store_statuses(apps, schema_editor):
-    # The stored status of existing plants, computed once by the rule (the live model: the rule
-    # lives in its queryset; run at the upgrade that adds the columns).
+    # The stored status of existing plants, computed once by the live rule (monitoring.status),
+    # at the upgrade that adds the columns (docs/architecture/invariants.md).
+    from monitoring.status import plant_status_refresh
     from plants.models import Plant
 
     if Plant.objects.exists():
-        Plant.objects.refresh_status()
+        plant_status_refresh(Plant.objects.all())
 
 
 class Migration(migrations.Migration):

@@ -62,9 +62,9 @@ def create_database():
 
 
 def create_fleet(port, reach="direct"):
+    from accounts.models import Company
     from devices.models import Datalogger
     from plants.models import BatteryModel, Plant, SystemType
-    from portal.models import Company
 
     company = Company.objects.create(name="Bench", address="-", mobile_phone="-", email="b@b.fr")
     plants = Plant.objects.bulk_create(

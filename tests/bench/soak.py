@@ -126,9 +126,10 @@ class Services:
 
 
 def create_fleet(port):
+    from accounts.models import Company, User
     from devices.models import Datalogger
+    from monitoring.status import plant_status_refresh
     from plants.models import BatteryModel, Plant, SystemType
-    from portal.models import Company, User
 
     company = Company.objects.create(name="Soak", address="-", mobile_phone="-", email="soak@example.fr")
     User.objects.create_user(
@@ -147,7 +148,7 @@ def create_fleet(port):
         )
         for i in range(LOGGERS)
     )
-    Plant.objects.refresh_status()
+    plant_status_refresh(Plant.objects.all())
     return [lg.id for lg in loggers]
 
 

@@ -67,12 +67,13 @@ def seed():
     from django.utils import timezone
 
     from energy.accounting import monthly_energy_update
+    from monitoring.status import plant_status_refresh
     from plants.models import Plant
 
     now = timezone.now()
     installer = seed_company("Bench", "bench", PLANTS, now)
     small_installer = seed_company("Small", "small", SMALL_PLANTS, now)
-    Plant.objects.refresh_status()  # as the polls and services keep it
+    plant_status_refresh(Plant.objects.all())  # as the polls and services keep it
     every_plant = list(Plant.objects.values_list("pk", flat=True))
     monthly_energy_update(plant_ids=every_plant, month=timezone.localdate().replace(day=1), now=now)
     plant = Plant.objects.filter(company=installer.company, dataloggers__isnull=False).order_by("pk").first()
@@ -87,8 +88,8 @@ def seed_company(name, username, plants, now):
     from django.db import connection
     from django.utils import timezone
 
+    from accounts.models import Company, User
     from plants.models import BatteryModel, Plant, SystemType
-    from portal.models import Company, User
 
     company = Company.objects.create(name=name, address="-", mobile_phone="-", email=f"{username}@b.fr")
     installer = User.objects.create_user(username, password="-", role=User.Role.INSTALLER, company=company)
@@ -208,7 +209,7 @@ def session_cookie(user):
     from django.test import Client
 
     client = Client()
-    client.force_login(user, backend="portal.backends.ActiveCompanyBackend")
+    client.force_login(user, backend="accounts.backends.ActiveCompanyBackend")
     return f"sessionid={client.cookies['sessionid'].value}"
 
 
@@ -236,7 +237,7 @@ def healthz_p95_ms(port, cookie):
     """/healthz as monitoring sees it on a running portal: a worker's heartbeat and a poll cycle
     written just before (no worker nor beat runs here; the loggers are reached directly, so no hub
     is expected), so that the answer is 200, every check run."""
-    from portal.heartbeat import poll_cycle_sent, worker_heartbeat
+    from core.heartbeat import poll_cycle_sent, worker_heartbeat
 
     worker_heartbeat("bench@web")
     poll_cycle_sent()
@@ -322,7 +323,7 @@ def partition_bytes_per_million(name):
 
 def fleet_figures_refresh_ms():
     """The beat's fleet figures (power, production today and this month) of every company, once."""
-    from plants.fleet import fleet_figures_refresh
+    from monitoring.fleet import fleet_figures_refresh
 
     started = time.perf_counter()
     fleet_figures_refresh()
@@ -344,7 +345,7 @@ def fleet_home_queries(user):
     from django.test.utils import CaptureQueriesContext
 
     client = Client()
-    client.force_login(user, backend="portal.backends.ActiveCompanyBackend")
+    client.force_login(user, backend="accounts.backends.ActiveCompanyBackend")
     with CaptureQueriesContext(connection) as queries:
         client.get("/")
     return len(queries)

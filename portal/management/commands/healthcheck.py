@@ -1,6 +1,6 @@
 """python manage.py healthcheck worker|beat: the container health checks of the Celery roles.
 
-Each answers from what the role itself last wrote in Redis (portal.heartbeat), so that a check
+Each answers from what the role itself last wrote in Redis (core.heartbeat), so that a check
 costs a Redis read and says what a running process does, not only that it exists:
 - worker: this host's worker (celery@HOSTNAME) sent a heartbeat within three beats and reached the
   database;
@@ -14,13 +14,13 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.heartbeat import (
+from core.heartbeat import (
     WORKER_HEARTBEAT_SECONDS,
     WORKERS_KEY,
     WORKERS_WITHOUT_DATABASE_KEY,
     poll_cycle_age,
 )
-from portal.redisconn import redis_client
+from core.redisconn import redis_client
 
 
 class Command(BaseCommand):

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import Company, ProAccountRequest, User
 from devices.management.commands.simulate_fleet import device_for
 from devices.models import Datalogger, Inverter, Protocol, Reach, Reading
 from devices.partitions import reading_partitions_ensure
@@ -14,7 +15,6 @@ from devices.polling import history_slot
 from devices.registermap import HISTORY_FIELDS, RATED_POWER_W, live_values
 from energy.accounting import daily_energy_compute
 from plants.models import BatteryModel, Plant, PlantGrant, SystemType
-from portal.models import Company, ProAccountRequest, User
 
 PASSWORD = "aura-demo-2026"
 COMPANIES = [

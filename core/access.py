@@ -1,0 +1,47 @@
+"""Who may open a page: one decorator per role, used by every view."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+
+def role_required(*checks: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Anonymous users go to the login page; a logged-in user of another role gets 403."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        @login_required
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not any(getattr(request.user, check) for check in checks):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+distributor_admin_required = role_required("is_distributor_admin")
+installer_required = role_required("is_installer")
+customer_required = role_required("is_customer")
+
+
+class IsDistributorAdmin(BasePermission):
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.is_distributor_admin)
+
+
+class IsInstallerOrReadOnly(BasePermission):
+    """Everyone who may see an object may read it; only installers (of its company) change it."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        return request.method in ("GET", "HEAD", "OPTIONS") or request.user.is_installer

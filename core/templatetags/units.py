@@ -1,0 +1,20 @@
+from datetime import datetime
+
+from django import template
+from django.utils import timezone
+
+from core import units
+
+register = template.Library()
+
+register.filter("power", units.power)
+register.filter("energy", units.energy)
+register.filter("percent", units.percent)
+register.filter("battery_flow", units.battery_flow)
+register.filter("grid_flow", units.grid_flow)
+
+
+@register.filter
+def age(moment: datetime | None) -> str:
+    """`moment` (a datetime) as "40 s ago"."""
+    return "–" if moment is None else units.age((timezone.now() - moment).total_seconds())

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+# In the plants namespace (portal.urls).
+plant_urlpatterns = [
+    path("", views.plant_list, name="list"),
+    path("<id:pk>/", views.plant_detail, name="detail"),
+    path("<id:pk>/live/", views.plant_live, name="live"),
+]

@@ -1,0 +1,98 @@
+"""A plant as a whole, with its devices, alarms and energy: the plant list and the dashboard."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
+
+from alarms.models import Alarm
+from energy import reports
+from energy.accounting import local_today
+from energy.models import FLOWS
+from plants.filters import PlantFilterSet
+from plants.models import Plant, fleet_counts
+from plants.shortcuts import get_plant_for_user
+
+
+@login_required
+@require_safe
+def plant_list(request):
+    plants = Plant.objects.restrict(request.user, "view").select_related("company").order_by("name", "pk")
+    filters = PlantFilterSet(request.GET, queryset=plants)
+    shown = filters.qs if filters.is_valid() else plants.none()  # the form says what is wrong
+    plant_counts, _kwp = fleet_counts(request.user)
+    paginator = Paginator(shown, 25)
+    if filters.is_valid() and (known := filters.known_count(plant_counts)) is not None:
+        paginator.count = known  # a cached property: no COUNT over the whole fleet
+    page = paginator.get_page(request.GET.get("page"))
+    return render(
+        request,
+        "plants/list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "plant_counts": plant_counts,
+            "plant_total": sum(plant_counts.values()),
+            "alarm_counts": Alarm.objects.restrict(request.user, "view").active_counts(),
+        },
+    )
+
+
+def _dashboard(plant, user):
+    """What the plant's dashboard and its live fragment show `user` (nothing from before a hand-over
+    to its new owner)."""
+    loggers = plant.dataloggers.filter(archived_at__isnull=True).prefetch_related("inverters__live")
+    inverters = [inv for lg in loggers for inv in lg.inverters.all()]
+    since = plant.history_since_for(user)
+    return {
+        "plant": plant,
+        "loggers": loggers,
+        "live": reports.live_flow(inverters, since=since),
+        "today": reports.today_summary(plant, since=since),
+        "refresh_seconds": settings.DASHBOARD_REFRESH_SECONDS,
+    }
+
+
+@login_required
+@require_safe
+def plant_detail(request, pk):
+    plant = get_plant_for_user(request, pk)
+    alarms = Alarm.objects.restrict(request.user, "view").filter(plant=plant).select_related("code")
+    today = local_today(plant)
+    dashboard = _dashboard(plant, request.user)
+    inverters = [inv for logger in dashboard["loggers"] for inv in logger.inverters.all()]
+    context = {
+        **dashboard,
+        "replacements": [inv for inv in inverters if inv.replacement_pending],
+        "active_alarms": alarms.active().triage_order(),
+        "can_edit": Plant.objects.restrict(request.user, "change").filter(pk=pk).exists(),
+        "month_start": today.replace(day=1),
+        "today_date": today,
+        "chart_words": {
+            "pv_power": _("PV"),
+            "load_power": _("Home"),
+            "battery_power": _("Battery (+ discharge)"),
+            "grid_power": _("Grid (+ import)"),
+            **{flow: str(label) for flow, label in FLOWS.items()},
+            "self_consumption_pct": _("Self-consumption"),
+            "self_sufficiency_pct": _("Self-sufficiency"),
+            "other_production": _("Existing PV (derived from the balance)"),
+            "total": _("Total:"),
+            "kw": "kW",
+            "kwh": "kWh",
+            "gaps": _(
+                "%(seen)s of %(all)s five-minute slots have a reading; the others are gaps in the curves."
+            ),
+        },
+    }
+    return render(request, "plants/detail.html", context)
+
+
+@login_required
+@require_safe
+def plant_live(request, pk):
+    """The live power flow and today's energy, refreshed by the dashboard every 30 seconds."""
+    plant = get_plant_for_user(request, pk)
+    return render(request, "plants/_live.html", _dashboard(plant, request.user))
