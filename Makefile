@@ -81,7 +81,9 @@ messages: venv
 	DEBUG=1 $(BIN)/python manage.py makemessages -l fr -l en --ignore=.venv --ignore=staticfiles
 	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv
 
+# ruff, the layers contract (import-linter) and the type hints (mypy with django-stubs).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(TEST_ENV) $(BIN)/mypy

@@ -11,7 +11,7 @@ from core.mail import send_templated, set_password_url
 from .models import Company, ProAccountRequest, User
 
 
-def account_request_submit(*, request_obj):
+def account_request_submit(*, request_obj: ProAccountRequest) -> ProAccountRequest:
     """Store a validated request and tell the distributor it is waiting. A second pending request
     with the same e-mail is the first one sent again: the requester is answered the same way."""
     pending = ProAccountRequest.objects.filter(status=ProAccountRequest.Status.PENDING)
@@ -30,7 +30,7 @@ def account_request_submit(*, request_obj):
     return request_obj
 
 
-def _decide(request_obj, *, status, by, **fields):
+def _decide(request_obj: ProAccountRequest, *, status: str, by: User, **fields: object) -> None:
     """Move a pending request to `status`, once: a second admin acting at the same time loses."""
     changed = ProAccountRequest.objects.filter(
         pk=request_obj.pk, status=ProAccountRequest.Status.PENDING
@@ -41,7 +41,7 @@ def _decide(request_obj, *, status, by, **fields):
 
 
 @transaction.atomic
-def account_request_approve(*, request_obj, by):
+def account_request_approve(*, request_obj: ProAccountRequest, by: User) -> Company:
     """Create the company and its first installer, then e-mail them a set-your-password link."""
     if request_obj.status != ProAccountRequest.Status.PENDING:
         raise ValidationError(_("This request has already been decided."))
@@ -76,7 +76,7 @@ def account_request_approve(*, request_obj, by):
 
 
 @transaction.atomic
-def account_request_reject(*, request_obj, by, reason):
+def account_request_reject(*, request_obj: ProAccountRequest, by: User, reason: str) -> None:
     _decide(request_obj, status=ProAccountRequest.Status.REJECTED, by=by, rejection_reason=reason)
     transaction.on_commit(
         lambda: send_templated(
@@ -85,7 +85,7 @@ def account_request_reject(*, request_obj, by, reason):
     )
 
 
-def company_set_active(*, company, active):
+def company_set_active(*, company: Company, active: bool) -> None:
     """Deactivate (or reactivate) a company: its installers are refused at once, nothing is deleted."""
     company.is_active = active
     company.deactivated_at = None if active else timezone.now()
@@ -93,7 +93,9 @@ def company_set_active(*, company, active):
 
 
 @transaction.atomic
-def colleague_invite(*, company, by, username, email, first_name="", last_name=""):
+def colleague_invite(
+    *, company: Company, by: User, username: str, email: str, first_name: str = "", last_name: str = ""
+) -> User:
     """Add an installer to `company` and e-mail them a link to choose their password."""
     user = User(
         username=username,

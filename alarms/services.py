@@ -6,7 +6,9 @@ as a retried task would, finds nothing left to do the second time.
 """
 
 import logging
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -16,7 +18,8 @@ from django.utils.translation import gettext_lazy
 
 from core.mail import send_templated
 from devices.messages import Message, define
-from devices.models import DeviceStatus
+from devices.models import Datalogger, DeviceStatus, Inverter
+from devices.reading import PollResult
 
 from .catalogue import (
     COMMUNICATION_LOST,
@@ -28,12 +31,16 @@ from .catalogue import (
 )
 from .models import Alarm
 
+# Open alarms by (logger id, inverter id or None, code), and the alarms to clear with when.
+OpenAlarms = dict[tuple[int, int | None, str], Alarm]
+Clearing = list[tuple[Alarm, datetime]]
+
 log = logging.getLogger(__name__)
 # A worker that claimed an alarm's e-mail and died leaves the claim; after this long it is taken again.
 NOTIFY_LEASE = timedelta(minutes=5)
 
 
-def alarms_from_poll(items):
+def alarms_from_poll(items: Iterable[tuple[Datalogger, Inverter | None, PollResult]]) -> list[Alarm]:
     """Open and clear alarms from one batch of poll results: [(logger, inverter | None, result)].
     Returns the alarms it opened; the caller has them notified once its transaction commits.
 
@@ -49,12 +56,13 @@ def alarms_from_poll(items):
         (a.datalogger_id, a.inverter_id, a.code_id): a
         for a in Alarm.objects.filter(datalogger_id__in=loggers, cleared_at__isnull=True)
     }
-    to_open, to_clear = [], []
+    to_open: list[Alarm] = []
+    to_clear: Clearing = []
     for logger, inverter, result in items:
         _communication_changes(logger, result, open_alarms, to_open, to_clear)  # 1
         if inverter is not None and result.ok:  # asleep or unread: the bits are unknown
             _code_changes(logger, inverter, result, open_alarms, to_open, to_clear)  # 2
-        if inverter is not None and inverter.replacement_pending:  # 3
+        if inverter is not None and inverter.replaces is not None and inverter.replacement_pending:  # 3
             if (logger.id, inverter.id, INVERTER_REPLACED) not in open_alarms:
                 to_open.append(
                     Alarm(plant_id=logger.plant_id, datalogger=logger, inverter=inverter,
@@ -75,7 +83,9 @@ def alarms_from_poll(items):
     return opened
 
 
-def _communication_changes(logger, result, open_alarms, to_open, to_clear):
+def _communication_changes(
+    logger: Datalogger, result: PollResult, open_alarms: OpenAlarms, to_open: list[Alarm], to_clear: Clearing
+) -> None:
     for code, up in _communication(logger):
         alarm = open_alarms.get((logger.id, None, code))
         if alarm and up is False:
@@ -86,7 +96,14 @@ def _communication_changes(logger, result, open_alarms, to_open, to_clear):
             )
 
 
-def _code_changes(logger, inverter, result, open_alarms, to_open, to_clear):
+def _code_changes(
+    logger: Datalogger,
+    inverter: Inverter,
+    result: PollResult,
+    open_alarms: OpenAlarms,
+    to_open: list[Alarm],
+    to_clear: Clearing,
+) -> None:
     up = active_codes(result.values)
     mine = {
         code: alarm
@@ -116,12 +133,12 @@ REPLACED = define("alarm.replaced", gettext_lazy("Inverter %(old)s replaced by %
 RAW_WORD = define("alarm.raw_word", gettext_lazy("Raw word read from the inverter: %(word)s."))
 
 
-def _detail(code, values):
+def _detail(code: str, values: dict[str, Any]) -> Message | None:
     word = raw_word(code, values)
     return None if word is None else Message(RAW_WORD, {"word": word})
 
 
-def _communication(logger):
+def _communication(logger: Datalogger) -> list[tuple[str, bool | None]]:
     """(code, up) for the logger's two communication alarms: True open, False clear, None leave."""
     silent_long = logger.missed_polls >= settings.DEVICE_OFFLINE_AFTER_MISSED
     answered = logger.status not in (DeviceStatus.OFFLINE, DeviceStatus.NEVER_SEEN)
@@ -139,7 +156,7 @@ def _communication(logger):
     ]
 
 
-def alarm_acknowledge(*, alarm, by, note=""):
+def alarm_acknowledge(*, alarm: Alarm, by: Any, note: str = "") -> Alarm:
     alarm.acknowledged_by, alarm.acknowledged_at = by, timezone.now()
     if note:
         alarm.note = note
@@ -147,7 +164,7 @@ def alarm_acknowledge(*, alarm, by, note=""):
     return alarm
 
 
-def alarm_recipients(alarm):
+def alarm_recipients(alarm: Alarm) -> list[Any]:
     """The active installers of the plant's company who want this kind of alarm by e-mail."""
     members = alarm.plant.company.members.filter(is_active=True).exclude(email="")
     if alarm.code.kind == alarm.code.Kind.WARNING:
@@ -155,7 +172,7 @@ def alarm_recipients(alarm):
     return list(members) if alarm.plant.company.is_active else []
 
 
-def alarm_notify(alarm_id):
+def alarm_notify(alarm_id: int) -> bool:
     """E-mail an opened alarm once, unless the same code on the same device was e-mailed lately.
 
     1. Claim it with a conditional update (a lease: a claim older than NOTIFY_LEASE, left by a
@@ -197,7 +214,7 @@ def alarm_notify(alarm_id):
     return bool(recipients)
 
 
-def alarms_pending_notification():
+def alarms_pending_notification() -> list[int]:
     """Ids of alarms whose notification has not gone out (the outbox the beat sweeps).
 
     Only alarms older than a minute: younger ones are being notified by their poll's own task.

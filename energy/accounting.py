@@ -11,9 +11,11 @@ replaced inverter adds its own part of the day. Power samples are never integrat
 """
 
 from collections import defaultdict
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from itertools import takewhile
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -32,23 +34,25 @@ LOOKBACK = timedelta(hours=1)
 RETROFIT_TYPES = {SystemType.DC_AC, SystemType.DC_AC_BACKUP, SystemType.AC, SystemType.AC_BACKUP}
 COUNTER_COLUMNS = [DAY_COUNTERS[flow] for flow in FLOWS]
 
+SlotValue = tuple[datetime, Decimal]  # a day counter's reading: (slot, kWh)
 
-def day_bounds(day, tz):
+
+def day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
     """The UTC start and end of local `day` in `tz` (23 or 25 hours apart on daylight-saving days)."""
     start = datetime.combine(day, time(), tzinfo=tz)
     end = datetime.combine(day + timedelta(days=1), time(), tzinfo=tz)
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def slot_seconds():
+def slot_seconds() -> int:
     return settings.HISTORY_RESOLUTION_MINUTES * 60
 
 
-def slots_between(start, end):
+def slots_between(start: datetime, end: datetime) -> int:
     return max(0, int((end - start).total_seconds() // slot_seconds()))
 
 
-def slots_expected(plant, start, end, now):
+def slots_expected(plant: Plant, start: datetime, end: datetime, now: datetime) -> int:
     """The history slots of the day [start, end) that should have a reading by `now`: those begun,
     and none before the plant existed (a plant created at noon is not half missing)."""
     first = history_slot(max(start, plant.created_at))
@@ -79,27 +83,36 @@ RESIDENTIAL_MAX_KW = 36
 COUNTER_STEP_KWH = Decimal("0.2")
 
 
-def max_kw(rated_power_w):
+def max_kw(rated_power_w: int | None) -> float:
     return max(RESIDENTIAL_MAX_KW, 2 * (rated_power_w or 0) / 1000)
 
 
-def counted(readings, *, before=None, day_start=None, limit_kw=RESIDENTIAL_MAX_KW, ignored=None):
+def counted(
+    readings: Iterable[tuple[datetime, Decimal | None]],
+    *,
+    before: SlotValue | None = None,
+    day_start: datetime | None = None,
+    limit_kw: float = RESIDENTIAL_MAX_KW,
+    ignored: list[tuple[datetime, str]] | None = None,
+) -> Decimal:
     """Energy one day counter counted over one inverter's readings of a day, in the counter's unit.
 
     `readings` are (slot, value) in time order (None: discarded by the sanity limits); `before` is
     the last (slot, value) before the day, if any. See the rules above. The readings it ignored are
     appended to `ignored` as (slot, ReadingFlag.Reason)."""
     ignored = [] if ignored is None else ignored
-    readings = [(slot, value) for slot, value in readings if value is not None]
+    known: list[SlotValue] = [(slot, value) for slot, value in readings if value is not None]
     total = Decimal(0)
+    last_at: datetime | None
+    last: Decimal | None
     last_at, last = before if before is not None else (None, None)
     yesterdays = before is not None
-    for i, (slot, value) in enumerate(readings):
-        if last is None:
+    for i, (slot, value) in enumerate(known):
+        if last is None or last_at is None:
             total, last_at, last = total + value, slot, value
             continue
         if value < last:
-            if _comes_back(readings[i + 1 :], since=slot, level=last):
+            if _comes_back(known[i + 1 :], since=slot, level=last):
                 ignored.append((slot, ReadingFlag.Reason.GLITCH))
                 continue  # 1. a dip that comes back
             total += value  # a reset: counts again from zero
@@ -115,7 +128,7 @@ def counted(readings, *, before=None, day_start=None, limit_kw=RESIDENTIAL_MAX_K
     return total
 
 
-def _comes_back(later, *, since, level):
+def _comes_back(later: Sequence[SlotValue], *, since: datetime, level: Decimal) -> bool:
     """Whether a reading within GLITCH_WINDOW of `since` is back at `level` or above."""
     window = takewhile(lambda reading: reading[0] - since <= GLITCH_WINDOW, later)
     return any(value >= level for _slot, value in window)
@@ -124,14 +137,20 @@ def _comes_back(later, *, since, level):
 class _DayTally:
     """One plant's readings of one day, as they stream in (inverter by inverter, slot by slot)."""
 
-    def __init__(self, start):
+    def __init__(self, start: datetime) -> None:
         self.start = start
-        self.slots = set()
-        self.series = defaultdict(lambda: defaultdict(list))  # inverter → column → (slot, value) of the day
-        self.before = defaultdict(dict)  # inverter → column → last (slot, value) before the day
-        self.rated_w = {}
+        self.slots: set[datetime] = set()
+        self.series: defaultdict[int, defaultdict[str, list[tuple[datetime, Any]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )  # inverter → column → (slot, value) of the day
+        self.before: defaultdict[int, dict[str, SlotValue]] = defaultdict(
+            dict
+        )  # inverter → column → last (slot, value) before the day
+        self.rated_w: dict[int, int | None] = {}
 
-    def add(self, inverter_id, slot, values, rated_w=None):
+    def add(
+        self, inverter_id: int, slot: datetime, values: Sequence[Decimal | None], rated_w: int | None = None
+    ) -> None:
         self.rated_w[inverter_id] = rated_w
         for column, value in zip(COUNTER_COLUMNS, values, strict=True):
             if slot < self.start:
@@ -142,17 +161,17 @@ class _DayTally:
         if slot >= self.start:
             self.slots.add(slot)
 
-    def without_before(self):
+    def without_before(self) -> list[int]:
         """Inverters of the day with no reading in the hour before it."""
         return [inverter_id for inverter_id in self.series if not self.before[inverter_id]]
 
-    def energy_wh(self, flags):
+    def energy_wh(self, flags: list[ReadingFlag]) -> dict[str, int]:
         """The day's energy by flow, in Wh; the readings it ignored are added to `flags`."""
         wh = dict.fromkeys(WH_FIELDS, 0)
         for inverter_id, columns in self.series.items():
             limit = max_kw(self.rated_w.get(inverter_id))
             for flow, column in zip(FLOWS, COUNTER_COLUMNS, strict=True):
-                ignored = []
+                ignored: list[tuple[datetime, str]] = []
                 kwh = counted(
                     columns[column],
                     before=self.before[inverter_id].get(column),
@@ -168,17 +187,21 @@ class _DayTally:
         return wh
 
 
-def daily_energy_compute(*, plants, day, now=None):
+def daily_energy_compute(
+    *, plants: Iterable[Plant], day: date, now: datetime | None = None
+) -> list[DailyEnergy]:
     """Compute and store the DailyEnergy rows of `plants` for their local `day`; returns them.
 
     Safe to run again at any time (rows are replaced); for today, `slots_expected` counts the slots
     begun so far (see `slots_expected`), so that completeness says how much of the day has data.
     """
     now = now or timezone.now()
-    by_zone = defaultdict(list)
+    by_zone: defaultdict[str, list[Plant]] = defaultdict(list)
     for plant in plants:
         by_zone[plant.time_zone].append(plant)
-    rows, flags, days = [], [], []
+    rows: list[DailyEnergy] = []
+    flags: list[ReadingFlag] = []
+    days: list[tuple[list[Plant], datetime, datetime]] = []
     for zone_plants in by_zone.values():
         tz = zone_plants[0].tzinfo
         start, end = day_bounds(day, tz)
@@ -234,7 +257,7 @@ def daily_energy_compute(*, plants, day, now=None):
     return rows
 
 
-def _yesterdays_last(tallies, start):
+def _yesterdays_last(tallies: dict[int, _DayTally], start: datetime) -> None:
     """For inverters with no reading in the hour before the day (an outage, a sleeping inverter):
     their last reading of the day before, however old (rule 3)."""
     missing = {inverter_id: tally for tally in tallies.values() for inverter_id in tally.without_before()}
@@ -253,7 +276,7 @@ def _yesterdays_last(tallies, start):
                 missing[inverter_id].before[inverter_id][column] = (slot, value)
 
 
-def monthly_energy_update(*, plant_ids, month, now):
+def monthly_energy_update(*, plant_ids: Iterable[int], month: date, now: datetime) -> None:
     """The month's rows of these plants, summed again from their daily rows (one statement)."""
     following = (month + timedelta(days=32)).replace(day=1)
     columns = ", ".join(SUMMED_FIELDS)
@@ -272,11 +295,11 @@ def monthly_energy_update(*, plant_ids, month, now):
         )
 
 
-def local_today(plant, now=None):
+def local_today(plant: Plant, now: datetime | None = None) -> date:
     return timezone.localtime(now or timezone.now(), plant.tzinfo).date()
 
 
-def daily_energy_today(*, plant, now=None):
+def daily_energy_today(*, plant: Plant, now: datetime | None = None) -> DailyEnergy:
     """The plant's row for today, recomputed when a poll stored readings since it was computed."""
     now = now or timezone.now()
     day = local_today(plant, now)
@@ -298,7 +321,7 @@ def daily_energy_today(*, plant, now=None):
 REFRESH_BATCH = 500
 
 
-def daily_energy_refresh(*, now=None):
+def daily_energy_refresh(*, now: datetime | None = None) -> int:
     """The beat's work: every active plant's row for today, and yesterday's where it was not yet
     computed after the day ended (closing it once). Returns how many rows were written."""
     now = now or timezone.now()
@@ -310,7 +333,7 @@ def daily_energy_refresh(*, now=None):
     written = 0
     for offset in range(0, plants.count(), REFRESH_BATCH):
         batch = list(plants[offset : offset + REFRESH_BATCH])
-        by_day = defaultdict(list)
+        by_day: defaultdict[date, list[Plant]] = defaultdict(list)
         for plant in batch:
             by_day[local_today(plant, now)].append(plant)
         yesterdays = {day - timedelta(days=1) for day in by_day}
@@ -327,7 +350,7 @@ def daily_energy_refresh(*, now=None):
     return written
 
 
-def other_production_wh(plant, wh):
+def other_production_wh(plant: Plant, wh: dict[str, int]) -> int | None:
     """An AC-coupled retrofit plant's existing PV inverter, which AURA does not read: its production
     from the energy balance (load + export + charge − import − discharge − AURA PV), never negative.
     None for plants without one. The public definition's "Today Losses" is the same balance the other
@@ -346,7 +369,7 @@ def other_production_wh(plant, wh):
     return max(0, balance)
 
 
-def ratios(wh, *, other_wh=None):
+def ratios(wh: dict[str, int], *, other_wh: int | None = None) -> dict[str, float | None]:
     """Self-consumption (share of the production used on site) and self-sufficiency (share of the
     consumption not bought from the grid), in %, None where undefined (nothing produced / used)."""
     produced = wh["production_wh"] + (other_wh or 0)

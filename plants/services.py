@@ -9,13 +9,14 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from accounts.models import SecurityEvent, User
+from accounts.models import Company, SecurityEvent, User
 from core.mail import send_templated, set_password_url
 
 from .models import Plant, PlantGrant, PlantPhoto
@@ -25,14 +26,14 @@ PHOTO_FORMATS = {"JPEG", "PNG", "WEBP"}
 THUMBNAIL_SIZE = (480, 480)
 
 
-def plant_create(*, company, by, **fields):
+def plant_create(*, company: Company, by: User, **fields: object) -> Plant:
     plant = Plant(company=company, created_by=by, **fields)
     plant.full_clean()
     plant.save()
     return plant
 
 
-def customer_lookup(email):
+def customer_lookup(email: str) -> tuple[str, User | None]:
     """What granting `email` would do: "new", "existing" customer, or "unusable" (a pro account)."""
     user = User.objects.filter(email__iexact=email.strip()).first()
     if user is None:
@@ -41,7 +42,9 @@ def customer_lookup(email):
 
 
 @transaction.atomic
-def grant_create(*, plant, by, email, first_name="", last_name="", password=""):
+def grant_create(
+    *, plant: Plant, by: User, email: str, first_name: str = "", last_name: str = "", password: str = ""
+) -> PlantGrant:
     """Give an end customer read-only access; an existing customer is granted, never duplicated.
 
     To the installer, every existing account is an invitation pending until accepted, whatever it
@@ -50,7 +53,7 @@ def grant_create(*, plant, by, email, first_name="", last_name="", password=""):
     e-mail."""
     state, customer = customer_lookup(email)
     created = customer is None
-    if created:
+    if customer is None:
         customer = User(
             username=email.strip().lower(),
             email=email.strip(),
@@ -91,7 +94,7 @@ def grant_create(*, plant, by, email, first_name="", last_name="", password=""):
     return grant
 
 
-def grant_accept(*, grant, customer):
+def grant_accept(*, grant: PlantGrant, customer: User) -> None:
     """The invited customer accepts: the plant shows from now on. Only the invited customer may."""
     if grant.customer_id != customer.pk:
         raise ValidationError(_("This invitation is for another account."))
@@ -100,22 +103,23 @@ def grant_accept(*, grant, customer):
     PlantGrant.objects.filter(pk=grant.pk, accepted_at__isnull=True).update(accepted_at=timezone.now())
 
 
-def grant_revoke(*, grant):
+def grant_revoke(*, grant: PlantGrant) -> None:
     grant.delete()
     plants_changed.send(sender=PlantGrant, plant_ids=[grant.plant_id])
 
 
-def photo_add(*, plant, by, upload, caption=""):
+def photo_add(*, plant: Plant, by: User, upload: UploadedFile, caption: str = "") -> PlantPhoto:
     """Store a photo re-encoded as JPEG under a generated name, with its thumbnail.
 
     Nothing the uploader sent is kept: not the name (a PNG named `x.html` would otherwise be served
     as HTML), not the bytes (a text chunk can carry a script), not the metadata (GPS position).
     """
-    if upload.size > settings.PHOTO_MAX_BYTES:
+    size = upload.size or 0
+    if size > settings.PHOTO_MAX_BYTES:
         raise ValidationError(
             {
                 "image": _("The photo is too large (%(size)s MB); the limit is %(max)s MB.")
-                % {"size": round(upload.size / 1e6, 1), "max": round(settings.PHOTO_MAX_BYTES / 1e6, 1)}
+                % {"size": round(size / 1e6, 1), "max": round(settings.PHOTO_MAX_BYTES / 1e6, 1)}
             }
         )
     image = _open_photo(upload)
@@ -129,7 +133,7 @@ def photo_add(*, plant, by, upload, caption=""):
     return photo
 
 
-def _open_photo(upload):
+def _open_photo(upload: UploadedFile) -> Image.Image:
     """The decoded image, or the reason in words: not an image, not an allowed format, too many pixels."""
     not_an_image = ValidationError(
         {"image": _("This file is not an image. Please send a JPEG, PNG or WebP photo.")}
@@ -162,13 +166,13 @@ def _open_photo(upload):
     return image
 
 
-def _jpeg(image, *, quality):
+def _jpeg(image: Image.Image, *, quality: int) -> ContentFile:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=quality)
     return ContentFile(buffer.getvalue())
 
 
-def plant_archive(*, plant, by):
+def plant_archive(*, plant: Plant, by: User) -> None:
     """ "Delete" a plant: hidden from installers and customers, loggers released, alarms kept."""
     now = timezone.now()
     with transaction.atomic():
@@ -181,7 +185,16 @@ def plant_archive(*, plant, by):
 
 
 @transaction.atomic
-def plant_transfer(*, plant, by, email, share_history=False, first_name="", last_name="", password=""):
+def plant_transfer(
+    *,
+    plant: Plant,
+    by: User,
+    email: str,
+    share_history: bool = False,
+    first_name: str = "",
+    last_name: str = "",
+    password: str = "",
+) -> PlantGrant:
     """Hand the plant over to a new owner: every current customer loses access, the new one is
     granted (invited if they have an account), and sees nothing from before this moment unless the
     installer shares the history. Recorded for the distributor."""
@@ -205,12 +218,12 @@ def plant_transfer(*, plant, by, email, share_history=False, first_name="", last
     return grant
 
 
-def plant_confirm_battery(*, plant, battery_name):
+def plant_confirm_battery(*, plant: Plant, battery_name: str) -> None:
     """The installer confirms the battery the inverter reports: its warning stops."""
     Plant.objects.filter(pk=plant.pk).update(battery_confirmed=battery_name[:32])
 
 
-def plant_complete_commissioning(*, plant):
+def plant_complete_commissioning(*, plant: Plant) -> None:
     if plant.commissioning_completed_at is None:
         plant.commissioning_completed_at = timezone.now()
         plant.save(update_fields=["commissioning_completed_at"])

@@ -3,18 +3,21 @@ is recorded for the distributor (SecurityEvent: who, when)."""
 
 import tempfile
 import zipfile
-from datetime import date, timedelta
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timedelta
+from typing import IO, Any
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from accounts.models import DataExport, SecurityEvent
+from accounts.models import DataExport, SecurityEvent, User
 from alarms.models import Alarm
 from core.csvexport import csv_lines, local_time
 from core.mail import send_templated
@@ -27,7 +30,7 @@ from plants.signals import plants_changed
 SPOOL_BYTES = 16 * 1024 * 1024
 
 
-def data_export_request(*, user):
+def data_export_request(*, user: User) -> tuple[DataExport, bool]:
     """Ask for a copy of the customer's data, to be built by `data_export_build` (the caller
     enqueues it) and e-mailed as a link. One at a time: returns (the copy, whether it is new); a
     copy still being prepared is the one returned."""
@@ -37,7 +40,7 @@ def data_export_request(*, user):
     return DataExport.objects.create(user=user), True
 
 
-def data_export_build(*, export_id):
+def data_export_build(*, export_id: int) -> None:
     """Build the copy, keep it for DATA_EXPORT_DAYS and e-mail its link. Safe to run twice: a copy
     already built is left as it is."""
     export = DataExport.objects.select_related("user").filter(pk=export_id).first()
@@ -63,7 +66,7 @@ def data_export_build(*, export_id):
     )
 
 
-def data_exports_purge(*, now=None):
+def data_exports_purge(*, now: datetime | None = None) -> int:
     """Delete the copies past their expiry (files and rows); returns how many."""
     expired = DataExport.objects.filter(expires_at__lt=now or timezone.now())
     for export in expired:
@@ -71,7 +74,7 @@ def data_exports_purge(*, now=None):
     return expired.delete()[0]
 
 
-def customer_data_export(*, user):
+def customer_data_export(*, user: User) -> IO[bytes]:
     """A ZIP file (open, at position 0) with the customer's account, their plants and invitations,
     the hand-overs that gave them a plant, and each plant's daily energy, readings, alarms, settings
     log and photos (with their captions) from the moment they may see."""
@@ -103,19 +106,19 @@ def customer_data_export(*, user):
     return archive
 
 
-def _write(zip_file, name, rows):
+def _write(zip_file: zipfile.ZipFile, name: str, rows: Iterable[Iterable[Any]]) -> None:
     with zip_file.open(name, "w") as member:
         for line in csv_lines(rows):
             member.write(line.encode("utf-8"))
 
 
-def _account_rows(user):
+def _account_rows(user: User) -> Iterator[list[Any]]:
     yield [_("Login"), _("First name"), _("Last name"), _("E-mail"), _("Phone"), _("Language"), _("Joined")]
     yield [user.username, user.first_name, user.last_name, user.email, user.phone, user.language,
            local_time(user.date_joined, timezone.get_current_timezone())]  # fmt: skip
 
 
-def _plant_rows(grants):
+def _plant_rows(grants: Iterable[PlantGrant]) -> Iterator[list[Any]]:
     # An invitation not accepted yet is listed too, with no acceptance date.
     yield [_("Plant"), _("Address"), _("City"), _("Access given"), _("Accepted")]
     tz = timezone.get_current_timezone()
@@ -129,14 +132,16 @@ def _plant_rows(grants):
         ]
 
 
-def _setting_rows(changes, plant):
+def _setting_rows(changes: QuerySet[SettingChange], plant: Plant) -> Iterator[list[Any]]:
     yield [_("Time"), _("Change"), _("Old value"), _("New value"), _("Outcome"), _("Answer")]
     for change in changes.select_related("by__company").order_by("created_at"):
         yield [local_time(change.created_at, plant.tzinfo), change.in_words(), change.old_value,
                change.new_value, change.get_outcome_display(), str(change.answer or "")]  # fmt: skip
 
 
-def _photo_rows(zip_file, folder, photos, plant):
+def _photo_rows(
+    zip_file: zipfile.ZipFile, folder: str, photos: Iterable[PlantPhoto], plant: Plant
+) -> Iterator[list[Any]]:
     """The photos themselves go into the archive beside the list of their captions."""
     yield [_("File"), _("Caption"), _("Added")]
     for photo in photos:
@@ -146,7 +151,7 @@ def _photo_rows(zip_file, folder, photos, plant):
         yield [arcname, photo.caption, local_time(photo.created_at, plant.tzinfo)]
 
 
-def _handover_rows(user):
+def _handover_rows(user: User) -> Iterator[list[Any]]:
     """The hand-overs that made the customer a plant's new owner: when, and whether the history came."""
     yield [_("Handed over"), _("Record")]
     tz = timezone.get_current_timezone()
@@ -157,7 +162,7 @@ def _handover_rows(user):
         yield [local_time(event.at, tz), event.detail]
 
 
-def _alarm_rows(plant, since):
+def _alarm_rows(plant: Plant, since: datetime | None) -> Iterator[list[Any]]:
     yield [_("Code"), _("Meaning"), _("Started"), _("Cleared")]
     alarms = Alarm.objects.filter(plant=plant).select_related("code").order_by("started_at")
     if since is not None:
@@ -171,7 +176,7 @@ def _alarm_rows(plant, since):
         ]
 
 
-def _forget_logins(*, names):
+def _forget_logins(*, names: Iterable[str]) -> None:
     """django-axes keeps each login attempt's name, address and browser, and the security events
     count failures per login: the erased person's rows go, or lose what names them."""
     for model in (AccessAttempt, AccessLog, AccessFailureLog):
@@ -182,7 +187,7 @@ def _forget_logins(*, names):
 
 
 @transaction.atomic
-def customer_erase(*, user):
+def customer_erase(*, user: User) -> None:
     """Erase an end customer's account: their personal data is removed (the account row stays,
     anonymised, so that records keep their shape), their grants are revoked and their sessions end.
     The plants and their technical history stay with the installer."""
