@@ -14,20 +14,15 @@ from alarms.services import alarm_notify
 from alarms.tasks import send_pending_notifications
 from devices.models import Datalogger
 from devices.polling import poll_loggers
-from monitoring.status import plant_status_refresh
 from plants.models import Plant
 
 from .conftest import api_for, attach_logger, login, make_plant, text
+from .factories import InverterFactory
 
 
 @pytest.fixture
 def logger(plant):
-    logger = Datalogger.objects.create(
-        plant=plant, serial_number="2355553510", reach="direct", host="127.0.0.1"
-    )
-    logger.inverters.create(serial_number="AU1")
-    plant_status_refresh(Plant.objects.filter(pk=plant.pk))
-    return logger
+    return InverterFactory(datalogger__plant=plant).datalogger
 
 
 def open_alarm(logger, code, minutes_ago=10, cleared=False):

@@ -9,20 +9,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from devices.bulksql import insert_rows, update_rows
-from devices.models import Datalogger, Inverter, InverterLive, Reading
+from devices.models import Inverter, InverterLive, Reading
+
+from .factories import InverterFactory
 
 SLOT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def inverters(plant):
-    loggers = [
-        Datalogger.objects.create(
-            plant=plant, serial_number=f"235555{n:04d}", reach="direct", host="192.0.2.1"
-        )
-        for n in range(3)
-    ]
-    return [Inverter.objects.create(datalogger=lg, serial_number=f"KS{n}") for n, lg in enumerate(loggers)]
+    return InverterFactory.create_batch(3, datalogger__plant=plant)
 
 
 def test_update_rows_writes_every_row_in_one_statement_and_returns_their_ids(inverters):

@@ -4,9 +4,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from devices.models import Datalogger
-
 from .conftest import api_for, login, text
+from .factories import InverterFactory
 
 HUGE = "99999999999999999999"
 
@@ -95,5 +94,4 @@ def test_a_nul_byte_in_the_path_is_a_400(installer, url):
 
 
 def _inverter(plant):
-    logger = Datalogger.objects.create(plant=plant, serial_number="2401000077", host="127.0.0.1")
-    return logger.inverters.create(serial_number="KS0077")
+    return InverterFactory(datalogger__plant=plant)

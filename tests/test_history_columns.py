@@ -7,16 +7,17 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from devices.models import Datalogger, Inverter, Reading
+from devices.models import Reading
 from devices.registermap import HISTORY_FIELDS
+
+from .factories import InverterFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def inverter(plant):
-    logger = Datalogger.objects.create(plant=plant, serial_number="2355550001")
-    return Inverter.objects.create(datalogger=logger, serial_number="AU7700001")
+    return InverterFactory(datalogger__plant=plant)
 
 
 def stored(inverter, slot):

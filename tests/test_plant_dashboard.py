@@ -10,24 +10,24 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from devices.models import Datalogger, DeviceStatus, Inverter, InverterLive, Reading
+from devices.models import DeviceStatus, InverterLive, Reading
 from energy.accounting import monthly_energy_update
 from energy.models import DailyEnergy
 from plants.models import SystemType
 
 from .conftest import login, make_plant, text
+from .factories import InverterFactory
 
 PARIS = ZoneInfo("Europe/Paris")
 
 
 @pytest.fixture
 def inverter(plant):
-    logger = Datalogger.objects.create(
-        plant=plant, serial_number="2401000077", host="127.0.0.1", status=DeviceStatus.ONLINE,
-        last_seen_at=timezone.now() - timedelta(seconds=40),
-    )  # fmt: skip
-    inverter = Inverter.objects.create(
-        datalogger=logger,
+    inverter = InverterFactory(
+        datalogger__plant=plant,
+        datalogger__serial_number="2401000077",
+        datalogger__status=DeviceStatus.ONLINE,
+        datalogger__last_seen_at=timezone.now() - timedelta(seconds=40),
         serial_number="KS0000077",
         status=DeviceStatus.ONLINE,
         model_name="BluE-S 6000D",
