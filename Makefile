@@ -6,7 +6,7 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aura
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export DATABASE_URL REDIS_URL
 
-.PHONY: demo test test-fast bench bench-poll bench-hub bench-web soak services venv debian-packages messages lint
+.PHONY: demo test test-fast mutation bench bench-poll bench-hub bench-web soak services venv debian-packages messages lint
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +38,15 @@ TEST_ENV := SECRET_KEY=test-only-secret-key DATALOGGER_ALLOWED_NETWORKS=127.0.0.
 test: venv services debian-packages lint
 	$(TEST_ENV) $(BIN)/pytest
 
-# The unit and integration tiers: no browser, no other process.
+# Mutation testing of the core rules (tests/mutation.py): long, not in CI. `make mutation
+# MODULES=core/scoping.py` for one module.
+mutation: venv services
+	$(BIN)/python -m tests.mutation $(MODULES)
+
+# The unit and integration tiers (no browser, no other process), on both cores: each pytest-xdist
+# worker has its own test database and Redis database (tests/conftest.py).
 test-fast: venv services
-	$(TEST_ENV) $(BIN)/pytest -m "not slow"
+	$(TEST_ENV) $(BIN)/pytest -m "not slow" -n 2
 
 # The demo serves published passwords: on this machine only, unless DEMO_BIND=0.0.0.0:8000 is asked for.
 DEMO_BIND ?= 127.0.0.1:8000

@@ -1,6 +1,7 @@
 """Actors and real endpoints shared by the tests: three roles, two companies, a device simulator."""
 
 import html
+import os
 import shutil
 from datetime import timedelta
 
@@ -9,6 +10,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
+from django.test.utils import override_settings
 from django.utils import timezone
 from playwright.sync_api import sync_playwright
 from rest_framework.test import APIClient
@@ -19,6 +21,20 @@ from devices.reading import LOCK_KEY
 from devices.services import datalogger_attach
 from devices.simulator import FleetSimulator, SimulatedInverter, SimulatorThread
 from plants.models import BatteryModel, Plant, PlantGrant, SystemType
+
+
+def _redis_of_this_worker():
+    """Under pytest-xdist (`make test-fast -n 2`) each worker has its own database (pytest-django)
+    and, from here, its own Redis database: locks, hub state and heartbeats of one worker's tests
+    are never another's. Worker N takes the database N below the one configured."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    offset = int(worker.removeprefix("gw") or 0)
+    if offset:
+        base, _, db = settings.REDIS_URL.rpartition("/")
+        settings.REDIS_URL = f"{base}/{int(db) - offset}"
+
+
+_redis_of_this_worker()
 
 PASSWORD = "correct-horse-battery-9"
 PHONE = {"width": 390, "height": 844}  # the browser tests' screen
@@ -38,6 +54,15 @@ def pytest_collection_modifyitems(items):
             continue
         real = item.get_closest_marker("django_db") or INTEGRATION_FIXTURES & set(item.fixturenames)
         item.add_marker(pytest.mark.integration if real else pytest.mark.unit)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Django's advice for test speed: a cheap hasher. Production's PBKDF2 (a million rounds) costs
+    about 0.3 s per password set or checked, several times per test; what is tested here is who may
+    log in, not the hash's strength."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -390,6 +390,7 @@ def test_every_url_is_declared():
     assert undeclared == [], f"declare these URLs in POLICIES: {undeclared}"
 
 
+@pytest.mark.slow  # a sweep: every URL for every actor (tests/README.md)
 def test_every_openapi_path_is_a_declared_url(admin_user):
     client = client_for(admin_user)
     schema = client.get(reverse("api-schema"), {"format": "json"}).json()
@@ -399,6 +400,7 @@ def test_every_openapi_path_is_a_declared_url(admin_user):
         assert policy_of(match.view_name) is not None, path
 
 
+@pytest.mark.slow  # a sweep: every URL for every actor (tests/README.md)
 @pytest.mark.parametrize("actor", [*OUTSIDERS, "admin"])
 def test_the_access_matrix(world, actor):
     actors, objects = world

@@ -48,6 +48,7 @@ def token(company, in_process):
     return Token.objects.create(user=installer).key
 
 
+@pytest.mark.slow  # a sweep: every API operation fuzzed (tests/README.md)
 @schema.parametrize()
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_api_operation_answers_a_5xx_or_off_its_schema(case, token):

@@ -79,6 +79,7 @@ def test_the_demo_seeds_days_of_history_once_from_the_simulators_physics(company
     assert seed_history(logger, days=3, now=now) == 0  # once
 
 
+@pytest.mark.slow  # the demo's 60 days of history (tests/README.md)
 def test_seed_demo_runs_twice_and_gives_every_demo_logger_its_history(db, settings):
     call_command("seed_demo", stdout=io.StringIO())
     call_command("seed_demo", stdout=io.StringIO())

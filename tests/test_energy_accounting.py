@@ -114,6 +114,7 @@ def assert_day_equals(row, counters):
     [(date(2026, 6, 10), 288), (date(2026, 3, 29), 276), (date(2026, 10, 25), 300)],
     ids=["summer day", "23-hour day", "25-hour day"],
 )
+@pytest.mark.slow  # a whole simulated day (tests/README.md)
 def test_a_days_energy_is_the_inverters_own_counters(company, clocked_simulator, day, slots):
     plant, logger, device = simulated_plant(company, clocked_simulator)
     # Daylight-saving days are polled every 15 minutes: gaps too, and a quicker test.
@@ -127,6 +128,7 @@ def test_a_days_energy_is_the_inverters_own_counters(company, clocked_simulator,
     assert 0 < row.slots_with_data <= slots
 
 
+@pytest.mark.slow  # a whole simulated day (tests/README.md)
 def test_a_two_hour_outage_is_a_gap_and_loses_no_energy(company, clocked_simulator):
     plant, logger, device = simulated_plant(company, clocked_simulator)
     day = date(2026, 6, 11)
@@ -147,6 +149,7 @@ def test_a_two_hour_outage_is_a_gap_and_loses_no_energy(company, clocked_simulat
     assert row.slots_expected - row.slots_with_data >= 24
 
 
+@pytest.mark.slow  # a whole simulated day (tests/README.md)
 def test_an_ac_coupled_retrofit_shows_its_other_pv_from_the_balance(company, clocked_simulator):
     plant, logger, device = simulated_plant(
         company, clocked_simulator, ac_pv_kwp=3.0, plant={"system_type": SystemType.AC}
@@ -310,6 +313,7 @@ def fresh_inverter(logger_serial, inverter_serial, at):
     return device
 
 
+@pytest.mark.slow  # a whole simulated day (tests/README.md)
 @pytest.mark.parametrize("new_serial", ["AA000000001", "ZZ000000001"], ids=["sorts before", "sorts after"])
 def test_an_inverter_replaced_at_noon_counts_each_for_its_part_of_the_day(
     company, clocked_simulator, new_serial, installer
@@ -348,6 +352,7 @@ def test_an_inverter_replaced_at_noon_counts_each_for_its_part_of_the_day(
     sim.v5_devices.pop(old.logger_serial)
 
 
+@pytest.mark.slow  # a whole simulated day (tests/README.md)
 def test_a_stick_replaced_at_noon_continues_the_same_inverter(company, clocked_simulator):
     sim, day = clocked_simulator, date(2026, 6, 13)
     plant, first_logger, device = simulated_plant(company, sim)

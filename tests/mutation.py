@@ -1,0 +1,137 @@
+"""`make mutation`: mutation testing (mutmut) of the core rules, one module at a time, with the test
+modules that hold each; prints each module's score and the surviving mutants. Not in CI (it takes
+long). Each module runs in a copy of the checkout under MUTATION_DIR, against its own database.
+
+    python -m tests.mutation                      # every module below
+    python -m tests.mutation core/scoping.py      # one
+
+The score is killed / (killed + survived + untested); a survivor that no test could ever kill (an
+equivalent mutant) is said so in EQUIVALENT with the reason, and left out of the score.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = Path(os.environ.get("MUTATION_DIR", "/tmp/aura-mutation"))
+GOAL = 90.0
+
+# Module → the test modules that hold its rules.
+CORE = {
+    "energy/accounting.py": ["tests/test_energy_accounting.py"],
+    "devices/registermap.py": ["tests/test_transport.py", "tests/test_polling.py"],
+    "devices/v5.py": ["tests/test_transport.py", "tests/test_hub.py"],
+    "alarms/services.py": [
+        "tests/test_alarm_detection.py",
+        "tests/test_alarm_triage.py",
+        "tests/test_inverter_replacement.py",
+    ],
+    "core/scoping.py": [
+        "tests/test_plant_access.py",
+        "tests/test_access_matrix.py",
+        "tests/test_data_rights.py",
+    ],
+    "monitoring/status.py": [
+        "tests/test_plant_status.py",
+        "tests/test_commissioning.py",
+        "tests/test_fleet_home.py",
+    ],
+}
+
+# Mutants no test can kill, by name, with why (mutmut's names: module.x_function__mutmut_n).
+EQUIVALENT: dict[str, str] = {}
+
+ENV = {
+    "SECRET_KEY": "mutation-only",
+    "DATALOGGER_ALLOWED_NETWORKS": "127.0.0.0/8",
+    "HTTPS": "0",
+    "DEBUG": "0",
+    "STATIC_MANIFEST": "0",
+    "DATABASE_CONN_MAX_AGE": "0",
+    "CELERY_TASK_ALWAYS_EAGER": "1",
+    "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/aura_mutation",
+    "REDIS_URL": "redis://127.0.0.1:6379/12",
+}
+
+
+def _copy_checkout(module, tests):
+    """The checkout's files in a directory of their own, with mutmut told what to mutate."""
+    slug = re.sub(r"\W", "_", module)
+    work = WORK / slug
+    shutil.rmtree(work, ignore_errors=True)
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for name in files:
+        target = work / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (ROOT / name).is_file():
+            shutil.copy2(ROOT / name, target)
+    package = module.split("/")[0]
+    others = sorted({name.split("/")[0] for name in files if "/" in name} - {package, "tests"})
+    config = f"""
+[tool.mutmut]
+source_paths = ["{package}"]
+only_mutate = ["{module}"]
+also_copy = {[*others, "manage.py"]!r}
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]
+pytest_add_cli_args_test_selection = {tests!r}
+"""
+    with open(work / "pyproject.toml", "a") as pyproject:
+        pyproject.write(config.replace("'", '"'))
+    return work
+
+
+def _results(work):
+    listing = subprocess.run(
+        [sys.executable, "-m", "mutmut", "results", "--all", "true"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **ENV},
+    ).stdout
+    statuses = {}
+    for line in listing.splitlines():
+        name, _, status = line.strip().partition(": ")
+        if status:
+            statuses[name] = status.strip()
+    return statuses
+
+
+def mutate(module):
+    work = _copy_checkout(module, CORE[module])
+    subprocess.run(
+        [sys.executable, "-m", "mutmut", "run", "--max-children", "2"],
+        cwd=work,
+        env={**os.environ, **ENV},
+        check=False,
+    )
+    statuses = _results(work)
+    counted = {name: s for name, s in statuses.items() if name not in EQUIVALENT}
+    killed = sum(s in ("killed", "timeout", "caught by type check") for s in counted.values())
+    survivors = sorted(name for name, s in counted.items() if s in ("survived", "no tests"))
+    considered = killed + len(survivors)
+    score = 100.0 * killed / considered if considered else 100.0
+    return score, survivors, len(statuses)
+
+
+def main(modules):
+    lines = []
+    for module in modules or CORE:
+        score, survivors, total = mutate(module)
+        lines.append((module, score, survivors, total))
+    for module, score, survivors, total in lines:
+        print(f"{module}: {score:.1f} % killed of {total} mutants; survivors: {' '.join(survivors) or '-'}")
+    print(
+        " ".join(f"{m.replace('/', '.').removesuffix('.py')}_pct={score:.1f}" for m, score, _s, _t in lines)
+    )
+    return 0 if all(score >= GOAL for _m, score, _s, _t in lines) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
