@@ -7,10 +7,13 @@ from alarms import catalogue
 from alarms.models import Alarm, AlarmCode
 from alarms.services import alarms_from_poll
 from devices import polling
-from devices.models import Datalogger
+from devices.models import Datalogger, DeviceStatus, PollOutcome
+from devices.reading import PollResult
+from devices.registermap import alarm_bit
 from devices.simulator import Behaviour
 
 from .conftest import attach_logger
+from .factories import InverterFactory
 from .test_polling import place_at_solar_hour
 
 F13 = 1 << 13
@@ -174,3 +177,15 @@ def test_a_fault_code_is_not_doubled_by_the_fault_status(logger, v5_device):
     v5_device.fault_bits = F13  # the simulator's status is then 7 (Fault)
     poll(logger)
     assert list(Alarm.objects.values_list("code_id", flat=True)) == ["F13"]
+
+
+@pytest.mark.parametrize(("pv_w", "opened"), [(0, []), (350, ["W04"])])
+def test_w04_in_the_last_hour_of_daylight_waits_only_when_the_pv_is_gone(plant, pv_w, opened):
+    """Half an hour before sunset: "PV lost" with no PV left is the evening, not a fault; with PV
+    still coming in, it is one."""
+    place_at_solar_hour(plant, 17.5)
+    inverter = InverterFactory(datalogger__plant=plant, status=DeviceStatus.ONLINE)
+    logger = Datalogger.objects.select_related("plant").get(pk=inverter.datalogger_id)
+    values = {"warning_bits": 1 << alarm_bit("W04"), "fault_bits": 0, "pv1_power": pv_w, "pv2_power": 0}
+    alarms_from_poll([(logger, inverter, PollResult(logger.id, outcome=PollOutcome.OK, values=values))])
+    assert list(Alarm.objects.values_list("code_id", flat=True)) == opened

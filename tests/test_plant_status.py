@@ -2,15 +2,18 @@
 every transition: real polls of the simulator, logger moves and removal, grants, archive."""
 
 from django.urls import reverse
+from django.utils import timezone
 
 from devices import polling
+from devices.models import Datalogger, DeviceStatus, Inverter
 from devices.services import datalogger_move, datalogger_remove
 from devices.simulator import Behaviour
-from monitoring.status import STORED_STATUS, plants_with_computed_status
+from monitoring.status import STORED_STATUS, plant_status_refresh, plants_with_computed_status
 from plants.models import Plant, PlantStatus
 from plants.services import grant_create, grant_revoke, plant_archive
 
 from .conftest import attach_logger, awake_inverter, login, make_plant
+from .factories import InverterFactory
 from .test_fleet_count import assert_fleet_counted
 from .test_polling import place_at_solar_hour
 
@@ -115,3 +118,37 @@ def test_a_stick_asleep_with_no_inverter_ever_identified_is_not_online(simulator
     polling.poll_loggers([logger.id], force_info=True)
     assert status(plant) == PlantStatus.ONLINE
     assert_stored_is_computed(plant)
+
+
+def test_a_plant_with_several_loggers_inverters_and_customers_counts_each_once(plant, installer):
+    """Two sticks (one with two inverters), two customers: each counted once, whatever the joins."""
+    first = InverterFactory(
+        datalogger__plant=plant, datalogger__status=DeviceStatus.ONLINE, status=DeviceStatus.ONLINE
+    )
+    InverterFactory(datalogger=first.datalogger, status=DeviceStatus.ONLINE)
+    second = InverterFactory(
+        datalogger__plant=plant,
+        datalogger__status=DeviceStatus.ONLINE,
+        datalogger__last_seen_at=timezone.now(),
+    )
+    for n in range(2):
+        grant_create(plant=plant, by=installer, email=f"client{n}@exemple.fr", password="x-Long-9-pass")
+    stored = Plant.objects.get(pk=plant.pk)
+    assert (stored.n_loggers, stored.n_loggers_seen, stored.n_devices, stored.n_grants) == (2, 1, 5, 2)
+    assert (stored.status, stored.n_down) == (PlantStatus.PARTIALLY_OFFLINE, 1)  # `second` never seen
+    Inverter.objects.filter(pk=second.pk).update(status=DeviceStatus.ASLEEP)
+    plant_status_refresh(Plant.objects.filter(pk=plant.pk))
+    assert Plant.objects.get(pk=plant.pk).status == PlantStatus.ONLINE  # asleep is not down
+
+
+def test_every_device_down_is_offline_and_a_replaced_inverter_is_no_device(plant):
+    old = InverterFactory(datalogger__plant=plant, datalogger__status=DeviceStatus.OFFLINE)
+    Inverter.objects.filter(pk=old.pk).update(status=DeviceStatus.OFFLINE)
+    plant_status_refresh(Plant.objects.filter(pk=plant.pk))
+    assert Plant.objects.get(pk=plant.pk).status == PlantStatus.OFFLINE
+    Inverter.objects.filter(pk=old.pk).update(ended_at=timezone.now())
+    InverterFactory(datalogger=old.datalogger, status=DeviceStatus.ONLINE, replaces=old)
+    Datalogger.objects.filter(pk=old.datalogger_id).update(status=DeviceStatus.ONLINE)
+    plant_status_refresh(Plant.objects.filter(pk=plant.pk))
+    stored = Plant.objects.get(pk=plant.pk)
+    assert (stored.status, stored.n_devices, stored.n_down) == (PlantStatus.ONLINE, 2, 0)

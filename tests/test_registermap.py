@@ -1,0 +1,80 @@
+"""The register map's own rules, at their edges: setting ranges, hex-coded times, words written back,
+sanity limits, the alarm words' bits. Golden words from the public definition are in test_transport."""
+
+import pytest
+
+from devices.registermap import (
+    BY_KEY,
+    SETTINGS,
+    alarm_bit,
+    alarm_word,
+    live_values,
+    sanitise,
+)
+
+RANGED = [r for r in SETTINGS if r.writable and r.setting.minimum is not None]
+
+
+@pytest.mark.parametrize("register", RANGED, ids=[r.key for r in RANGED])
+def test_a_setting_takes_its_range_edges_and_nothing_one_step_beyond(register):
+    low, high = register.setting.minimum, register.setting.maximum
+    assert register.allows(low) and register.allows(high)
+    assert not register.allows(low - 1) and not register.allows(high + 1)
+    assert not register.allows(None)
+
+
+def test_the_published_ranges_are_the_ones_offered():
+    """1–100 % for the charge and discharge limits, 20–100 % for the grid-charge SOC (public file)."""
+    ranges = {r.key: (r.setting.minimum, r.setting.maximum) for r in RANGED}
+    assert ranges["grid_charge_max_soc"] == (20, 100)
+    assert ranges["discharge_limit"] == ranges["charge_limit"] == (1, 100)
+
+
+def test_a_choice_setting_takes_only_its_choices():
+    mode = BY_KEY["working_mode"]
+    assert all(mode.allows(value) for value in mode.choices)
+    assert not mode.allows(max(mode.choices) + 1)
+
+
+@pytest.mark.parametrize(("text", "word"), [("00:00", 0x0000), ("02:00", 0x0200), ("23:59", 0x2359)])
+def test_a_grid_charge_time_is_written_as_the_hex_coded_hhmm_it_reads_back(text, word):
+    register = BY_KEY["grid_charge_start"]
+    assert register.encode(text) == [word]
+    assert register.decode([word]) == text
+
+
+@pytest.mark.parametrize("word", [0x2400, 0x2360, 0x12AB, 0x0960])
+def test_a_word_that_is_no_time_of_day_decodes_to_nothing(word):
+    assert BY_KEY["grid_charge_end"].decode([word]) is None
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("discharge_limit", 1), ("discharge_limit", 100), ("grid_charge_max_soc", 20),
+     ("battery_temperature", -4.5), ("pv_energy_total", 12345.6), ("grid_power_l1", 2750),
+     ("firmware_arm", "1.2.3")],
+)  # fmt: skip
+def test_every_value_written_reads_back_the_same(key, value):
+    register = BY_KEY[key]
+    assert register.decode(register.encode(value)) == value
+
+
+def test_values_at_their_sanity_limits_are_kept_and_one_beyond_is_dropped():
+    low, high = BY_KEY["battery_soc"].limits
+    values = {"battery_soc": high, "pv_energy_today": 0, "battery_temperature": None}
+    assert sanitise(values) == ["battery_temperature"] and values["battery_soc"] == high
+    values = {"battery_soc": high + 0.1, "grid_frequency": low - 1}
+    assert sorted(sanitise(values)) == ["battery_soc", "grid_frequency"]
+    assert values == {"battery_soc": None, "grid_frequency": None}
+
+
+def test_the_live_values_carry_the_sums_and_leave_the_identity_out():
+    values = {"pv1_power": 1000, "pv2_power": 500, "serial_number": "AU1", "battery_soc": 50}
+    live = live_values(values)
+    assert live["pv_power"] == 1500 and live["battery_soc"] == 50 and "serial_number" not in live
+
+
+@pytest.mark.parametrize(("code", "bit"), [("F00", 0), ("W04", 4), ("F31", 31), ("F32", 31), ("W29", 29)])
+def test_each_guide_code_has_its_bit_in_its_word(code, bit):
+    assert alarm_bit(code) == bit
+    assert alarm_word([code, "W01" if code.startswith("F") else "F01"], code[0]) == 1 << bit
