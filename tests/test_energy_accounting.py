@@ -22,11 +22,19 @@ from devices.polling import poll_loggers
 from devices.registermap import DAY_COUNTERS, HISTORY_FIELDS
 from devices.services import datalogger_remove
 from devices.simulator import TODAY_COUNTERS, FleetSimulator, SimulatedInverter, SimulatorThread
-from energy.accounting import counted, daily_energy_compute, daily_energy_refresh, other_production_wh, ratios
+from energy.accounting import (
+    counted,
+    daily_energy_compute,
+    daily_energy_refresh,
+    daily_energy_today,
+    other_production_wh,
+    ratios,
+)
 from energy.models import DailyEnergy, MonthlyEnergy
 from plants.models import SystemType
 
 from .conftest import api_for, attach_logger, login, make_plant
+from .factories import InverterFactory
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -405,3 +413,35 @@ def test_ignored_readings_are_kept_and_flagged_in_the_history(company, plant, in
     assert lines[2].endswith(";")  # counted: nothing named
     readings = api_for(installer).get(f"/api/v1/inverters/{inverter.pk}/readings/").json()["results"]
     assert [r["not_counted"] for r in readings] == [[], ["pv_energy_today"], [], ["pv_energy_today"], [], []]
+
+
+def test_readings_stored_out_of_order_count_in_time_order(plant):
+    """A late poll stores an earlier slot after a later one: the day is still counted in time order."""
+    inverter = InverterFactory(datalogger__plant=plant)
+    morning = datetime(2026, 6, 1, 9, tzinfo=PARIS)
+    for i, value in [(2, "3.0"), (0, "1.0"), (3, "4.0"), (1, "2.0")]:
+        Reading.objects.create(inverter=inverter, slot=morning + i * SLOT, pv_energy_today=d(value))
+    (row,) = daily_energy_compute(plants=[plant], day=date(2026, 6, 1), now=datetime(2026, 12, 1, tzinfo=UTC))
+    assert row.production_wh == 4000 and row.slots_with_data == 4
+
+
+def test_the_midnight_slot_is_the_new_days(plant):
+    inverter = InverterFactory(datalogger__plant=plant)
+    midnight = datetime(2026, 6, 2, tzinfo=PARIS)
+    Reading.objects.create(inverter=inverter, slot=midnight - SLOT, pv_energy_today=d("30.0"))
+    Reading.objects.create(inverter=inverter, slot=midnight, pv_energy_today=d("0.0"))
+    Reading.objects.create(inverter=inverter, slot=midnight + timedelta(hours=9), pv_energy_today=d("2.0"))
+    later = datetime(2026, 12, 1, tzinfo=UTC)
+    (first,) = daily_energy_compute(plants=[plant], day=date(2026, 6, 1), now=later)
+    (second,) = daily_energy_compute(plants=[plant], day=date(2026, 6, 2), now=later)
+    assert (first.production_wh, first.slots_with_data) == (30000, 1)
+    assert (second.production_wh, second.slots_with_data) == (2000, 2)
+
+
+def test_todays_figures_are_computed_again_once_a_poll_stored_a_newer_reading(plant):
+    inverter = InverterFactory(datalogger__plant=plant)
+    now = datetime(2026, 6, 1, 10, 1, tzinfo=PARIS)
+    Reading.objects.create(inverter=inverter, slot=now - timedelta(hours=1), pv_energy_today=d("1.0"))
+    assert daily_energy_today(plant=plant, now=now).production_wh == 1000
+    Reading.objects.create(inverter=inverter, slot=now + timedelta(minutes=4), pv_energy_today=d("1.6"))
+    assert daily_energy_today(plant=plant, now=now + timedelta(minutes=6)).production_wh == 1600
