@@ -1,5 +1,6 @@
-"""Migration 0008 on a database that already holds history: rows copied into monthly partitions with
-the register map's integers, nothing lost or rounded, run in a scratch database of its own."""
+"""Migrations on a database that already holds data, each run in a scratch database of its own:
+devices 0008 copies history into monthly partitions with the register map's integers, nothing lost
+or rounded; plants 0007 computes the stored status of existing plants."""
 
 import importlib
 from datetime import UTC, datetime
@@ -118,3 +119,42 @@ def test_each_month_is_copied_into_narrow_rows_under_the_inverter_bucket_index(s
     # No unique key any more, and the inverter is still a foreign key.
     with pytest.raises(psycopg.errors.ForeignKeyViolation):
         scratch.execute("INSERT INTO devices_reading (slot, inverter_id) VALUES ('2025-04-02', 2)")
+
+
+STATUS_MIGRATION = importlib.import_module("plants.migrations.0007_stored_status")
+# The tables the stored status is computed from, as they stood before it (only the columns it reads).
+BEFORE_STATUS = """
+CREATE TABLE plants_plant (id bigint PRIMARY KEY, status varchar(20) DEFAULT 'incomplete',
+    n_loggers int DEFAULT 0, n_loggers_seen int DEFAULT 0, n_devices int DEFAULT 0, n_down int DEFAULT 0,
+    n_grants int DEFAULT 0);
+CREATE TABLE devices_datalogger (id bigint PRIMARY KEY, plant_id bigint, status varchar(12),
+    last_seen_at timestamptz, archived_at timestamptz);
+CREATE TABLE devices_inverter (id bigint PRIMARY KEY, datalogger_id bigint, status varchar(12));
+CREATE TABLE plants_plantgrant (id bigint PRIMARY KEY, plant_id bigint);
+INSERT INTO plants_plant (id) VALUES (1), (2), (3), (4);
+INSERT INTO devices_datalogger VALUES
+    (10, 1, 'online', now(), NULL), (11, 1, 'online', now(), NULL), (12, 1, 'offline', NULL, now()),
+    (20, 2, 'offline', now(), NULL), (30, 3, 'online', now(), NULL);
+INSERT INTO devices_inverter VALUES (100, 10, 'online'), (101, 10, 'never_seen'), (102, 11, 'asleep'),
+    (103, 12, 'online'), (200, 20, 'offline');
+INSERT INTO plants_plantgrant VALUES (1, 1), (2, 1), (3, 4);
+"""
+
+
+def test_the_stored_status_of_existing_plants_is_computed_at_the_upgrade(scratch):
+    """Two sticks (one removed), three inverters of which one never seen, two customers: partially
+    offline; all down: offline; a stick with no inverter yet: incomplete; nothing at all: incomplete."""
+    scratch.execute(BEFORE_STATUS)
+
+    scratch.execute(STATUS_MIGRATION.STORE_STATUSES)
+
+    rows = scratch.execute(
+        "SELECT id, status, n_loggers, n_loggers_seen, n_devices, n_down, n_grants"
+        " FROM plants_plant ORDER BY id"
+    ).fetchall()
+    assert rows == [
+        (1, "partially_offline", 2, 2, 5, 1, 2),
+        (2, "offline", 1, 1, 2, 2, 0),
+        (3, "incomplete", 1, 1, 1, 0, 0),
+        (4, "incomplete", 0, 0, 0, 0, 1),
+    ]

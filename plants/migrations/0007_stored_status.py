@@ -7,20 +7,43 @@ from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
 
-def store_statuses(apps, schema_editor):
-    # The stored status of existing plants, computed once by the live rule (monitoring.status),
-    # at the upgrade that adds the columns (docs/architecture/invariants.md).
-    from monitoring.status import plant_status_refresh
-    from plants.models import Plant
-
-    if Plant.objects.exists():
-        plant_status_refresh(Plant.objects.all())
+# The stored status of existing plants, computed once at the upgrade that adds the columns, by the
+# rule as it stood then (monitoring.status has today's): a migration never imports live code, which
+# may read columns later migrations add.
+DOWN = "('offline', 'never_seen', 'inverter_silent', 'no_identity')"
+STORE_STATUSES = f"""
+UPDATE plants_plant AS p SET
+    n_loggers = v.loggers, n_loggers_seen = v.seen, n_devices = v.loggers + v.inverters,
+    n_down = v.loggers_down + v.inverters_down, n_grants = v.grants,
+    status = CASE
+        WHEN v.loggers = 0 THEN 'incomplete'
+        WHEN v.inverters = 0 AND v.loggers_down = 0 THEN 'incomplete'
+        WHEN v.loggers_down + v.inverters_down = 0 THEN 'online'
+        WHEN v.loggers_down + v.inverters_down = v.loggers + v.inverters THEN 'offline'
+        ELSE 'partially_offline' END
+FROM (
+    SELECT p.id,
+        (SELECT count(*) FROM devices_datalogger d WHERE d.plant_id = p.id AND d.archived_at IS NULL) AS loggers,
+        (SELECT count(*) FROM devices_datalogger d
+         WHERE d.plant_id = p.id AND d.archived_at IS NULL AND d.last_seen_at IS NOT NULL) AS seen,
+        (SELECT count(*) FROM devices_datalogger d
+         WHERE d.plant_id = p.id AND d.archived_at IS NULL AND d.status IN {DOWN}) AS loggers_down,
+        (SELECT count(*) FROM devices_inverter i JOIN devices_datalogger d ON d.id = i.datalogger_id
+         WHERE d.plant_id = p.id AND d.archived_at IS NULL) AS inverters,
+        (SELECT count(*) FROM devices_inverter i JOIN devices_datalogger d ON d.id = i.datalogger_id
+         WHERE d.plant_id = p.id AND d.archived_at IS NULL AND i.status IN {DOWN}) AS inverters_down,
+        (SELECT count(*) FROM plants_plantgrant g WHERE g.plant_id = p.id) AS grants
+    FROM plants_plant p
+) AS v
+WHERE p.id = v.id
+"""
 
 
 class Migration(migrations.Migration):
 
     dependencies = [
         ('plants', '0006_invitations'),
+        ('devices', '0001_initial'),
         ('portal', '0004_phone_numbers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
@@ -73,5 +96,5 @@ class Migration(migrations.Migration):
             model_name='plant',
             index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('city'), name='gin_trgm_ops'), name='plant_city_trgm'),
         ),
-        migrations.RunPython(store_statuses, migrations.RunPython.noop),
+        migrations.RunSQL(STORE_STATUSES, migrations.RunSQL.noop),
     ]
