@@ -23,7 +23,11 @@ GOAL = 90.0
 # Module → the test modules that hold its rules.
 CORE = {
     "energy/accounting.py": ["tests/test_energy_accounting.py"],
-    "devices/registermap.py": ["tests/test_registermap.py", "tests/test_transport.py", "tests/test_polling.py"],
+    "devices/registermap.py": [
+        "tests/test_registermap.py",
+        "tests/test_transport.py",
+        "tests/test_polling.py",
+    ],
     "devices/v5.py": ["tests/test_transport.py", "tests/test_hub.py"],
     "alarms/services.py": [
         "tests/test_alarm_detection.py",
