@@ -36,6 +36,7 @@ CORE = {
     ],
     "core/scoping.py": [
         "tests/test_scoping.py",
+        "tests/test_edge.py",
         "tests/test_plant_access.py",
         "tests/test_access_matrix.py",
         "tests/test_data_rights.py",

@@ -25,12 +25,12 @@ def test_an_api_request_needs_change_unless_it_only_reads(method, action):
     assert api_action(RequestFactory().generic(method, "/api/v1/plants/")) == action
 
 
-def test_an_installer_is_offered_the_fleet_tools_and_a_customer_only_their_plants(
-    installer, customer, granted_plant
-):
+def test_each_role_is_offered_its_own_work(admin_user, installer, customer, granted_plant):
+    admin_page = text(login(admin_user).get(reverse("plants:list")))
+    assert reverse("account_requests") in admin_page and reverse("companies") in admin_page
     installer_page = text(login(installer).get(reverse("plants:list")))
     assert reverse("plants:create") in installer_page and reverse("alarms:list") in installer_page
-    assert reverse("team") in installer_page
+    assert reverse("team") in installer_page and reverse("account_requests") not in installer_page
     customer_page = text(login(customer).get(reverse("plants:list")))
     assert reverse("plants:create") not in customer_page and reverse("alarms:list") not in customer_page
     assert "My plants" in customer_page or "Mes centrales" in customer_page
