@@ -85,7 +85,7 @@ def _copy_checkout(module, tests):
 source_paths = ["{package}"]
 only_mutate = ["{module}"]
 also_copy = {[*others, "manage.py"]!r}
-pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]
 pytest_add_cli_args_test_selection = {tests!r}
 """
     with open(work / "pyproject.toml", "a") as pyproject:
