@@ -139,6 +139,12 @@ def test_a_plant_with_several_loggers_inverters_and_customers_counts_each_once(p
     Inverter.objects.filter(pk=second.pk).update(status=DeviceStatus.ASLEEP)
     plant_status_refresh(Plant.objects.filter(pk=plant.pk))
     assert Plant.objects.get(pk=plant.pk).status == PlantStatus.ONLINE  # asleep is not down
+    Datalogger.objects.filter(pk=first.datalogger_id).update(status=DeviceStatus.OFFLINE)
+    plant_status_refresh(Plant.objects.filter(pk=plant.pk))
+    stored = Plant.objects.get(pk=plant.pk)
+    assert (stored.status, stored.n_down) == (PlantStatus.PARTIALLY_OFFLINE, 1)  # its two inverters: once
+    datalogger_remove(logger=second.datalogger)
+    assert (Plant.objects.get(pk=plant.pk).n_loggers, Plant.objects.get(pk=plant.pk).n_devices) == (1, 3)
 
 
 def test_every_device_down_is_offline_and_a_replaced_inverter_is_no_device(plant):
