@@ -2,12 +2,15 @@
 sanity limits, the alarm words' bits. Golden words from the public definition are in test_transport."""
 
 import pytest
+from django.utils import translation
 
 from devices.registermap import (
     BY_KEY,
+    DERIVED_BY_KEY,
     SETTINGS,
     alarm_bit,
     alarm_word,
+    describe,
     live_values,
     sanitise,
 )
@@ -78,3 +81,34 @@ def test_the_live_values_carry_the_sums_and_leave_the_identity_out():
 def test_each_guide_code_has_its_bit_in_its_word(code, bit):
     assert alarm_bit(code) == bit
     assert alarm_word([code, "W01" if code.startswith("F") else "F01"], code[0]) == 1 << bit
+
+
+def test_values_are_shown_in_words_with_their_unit_in_french():
+    with translation.override("fr"):
+        assert BY_KEY["working_mode"].display(2) == "Priorité batterie"
+        assert BY_KEY["working_mode"].display(9) == "inconnu (9)"
+        assert BY_KEY["battery_soc"].display(87.5) == "87,5\u00a0%"
+        assert BY_KEY["grid_charge_start"].display("02:00") == "02:00"
+        assert BY_KEY["battery_soc"].display(None) == "—"
+        assert DERIVED_BY_KEY["pv_power"].display(1500) == "1500\u00a0W"
+        assert DERIVED_BY_KEY["pv_power"].display(None) == "—"
+
+
+def test_the_inverter_page_lists_the_live_values_in_the_maps_order_with_sums():
+    values = {
+        "battery_soc": 50.0,
+        "pv2_power": 500,
+        "pv1_power": 1000,
+        "working_mode": 0,
+        "serial_number": "X",
+    }
+    with translation.override("en"):
+        rows = describe(live_values(values))
+    keys = [row["key"] for row in rows]
+    assert (
+        keys.index("pv_power") < keys.index("pv1_power") < keys.index("pv2_power") < keys.index("battery_soc")
+    )
+    assert "serial_number" not in keys
+    pv = next(row for row in rows if row["key"] == "pv_power")
+    assert (pv["label"], pv["value"], pv["text"], pv["unit"]) == ("PV power", 1500, "1500\u00a0W", "W")
+    assert next(row for row in rows if row["key"] == "working_mode")["text"] == "Self-use"
