@@ -7,11 +7,15 @@ from django.utils import translation
 from devices.registermap import (
     BY_KEY,
     DERIVED_BY_KEY,
+    MAX_BLOCK,
+    REGISTERS,
     SETTINGS,
+    Group,
     alarm_bit,
     alarm_word,
     describe,
     live_values,
+    plan,
     sanitise,
 )
 
@@ -112,3 +116,33 @@ def test_the_inverter_page_lists_the_live_values_in_the_maps_order_with_sums():
     pv = next(row for row in rows if row["key"] == "pv_power")
     assert (pv["label"], pv["value"], pv["text"], pv["unit"]) == ("PV power", 1500, "1500\u00a0W", "W")
     assert next(row for row in rows if row["key"] == "working_mode")["text"] == "Self-use"
+
+
+def _reads(blocks):
+    return [(str(block.table), block.start, block.count) for block in blocks]
+
+
+def test_a_poll_reads_the_live_values_in_the_three_documented_requests():
+    """3000–3122, 3137–3260 (the inverter serial 3228–3238 inside), 3292–3318: at most 125 registers
+    each, as docs/architecture/devices.md says."""
+    live = plan([*(r for r in REGISTERS if r.group == Group.LIVE), BY_KEY["serial_number"]])
+    assert _reads(live) == [("input", 3000, 123), ("input", 3137, 124), ("input", 3292, 27)]
+    assert all(block.count <= MAX_BLOCK for block in live)
+    assert BY_KEY["serial_number"] in live[1].registers
+
+
+def test_the_identity_is_read_from_both_tables():
+    identity = plan([r for r in REGISTERS if r.group == Group.INFO])
+    assert _reads(identity) == [("input", 3228, 11), ("holding", 3200, 18)]
+
+
+def test_a_block_decodes_each_register_from_its_own_words():
+    (block,) = plan([BY_KEY["pv_energy_total"], BY_KEY["battery_soc"]])
+    words = [0] * block.count
+    start = block.start
+    words[3066 - start] = 0x0369
+    words[BY_KEY["pv_energy_total"].address - start : BY_KEY["pv_energy_total"].address - start + 2] = [
+        1,
+        0xE240,
+    ]
+    assert block.decode(words) == {"pv_energy_total": 12345.6, "battery_soc": 87.3}
