@@ -33,6 +33,8 @@ CORE = {
         "tests/test_alarm_detection.py",
         "tests/test_alarm_triage.py",
         "tests/test_inverter_replacement.py",
+        "tests/test_polling.py",
+        "tests/test_datalogger_lifecycle.py",
     ],
     "core/scoping.py": [
         "tests/test_scoping.py",
