@@ -118,8 +118,9 @@ def counted(
             total += value  # a reset: counts again from zero
             yesterdays = False
         else:
-            hours = Decimal((slot - last_at).total_seconds() / 3600)
-            if value - last > Decimal(str(limit_kw)) * hours + COUNTER_STEP_KWH:
+            # kWh per hour, compared in exact decimals (a float hour made a rise at the limit a spike).
+            seconds = Decimal(int((slot - last_at).total_seconds()))
+            if (value - last - COUNTER_STEP_KWH) * 3600 > Decimal(str(limit_kw)) * seconds:
                 ignored.append((slot, ReadingFlag.Reason.SPIKE))
                 continue  # 2. a spike
             if not (yesterdays and day_start is not None and slot < day_start + CLOCK_DRIFT):

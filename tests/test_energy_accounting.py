@@ -23,12 +23,18 @@ from devices.registermap import DAY_COUNTERS, HISTORY_FIELDS
 from devices.services import datalogger_remove
 from devices.simulator import TODAY_COUNTERS, FleetSimulator, SimulatedInverter, SimulatorThread
 from energy.accounting import (
+    CLOCK_DRIFT,
+    COUNTER_STEP_KWH,
+    GLITCH_WINDOW,
+    RESIDENTIAL_MAX_KW,
     counted,
     daily_energy_compute,
     daily_energy_refresh,
     daily_energy_today,
+    max_kw,
     other_production_wh,
     ratios,
+    slots_expected,
 )
 from energy.models import DailyEnergy, MonthlyEnergy
 from plants.models import SystemType
@@ -445,3 +451,43 @@ def test_todays_figures_are_computed_again_once_a_poll_stored_a_newer_reading(pl
     assert daily_energy_today(plant=plant, now=now).production_wh == 1000
     Reading.objects.create(inverter=inverter, slot=now + timedelta(minutes=4), pv_energy_today=d("1.6"))
     assert daily_energy_today(plant=plant, now=now + timedelta(minutes=6)).production_wh == 1600
+
+
+def test_the_rules_hold_at_their_edges():
+    # A rise at exactly what the plant can count (36 kW for 5 minutes, plus one step) is energy; more is
+    # a spike.
+    edge = d("3.0") + COUNTER_STEP_KWH
+    assert counted([(NOON, d("1.0")), (NOON + SLOT, d("1.0") + edge)]) == d("1.0") + edge
+    assert counted([(NOON, d("1.0")), (NOON + SLOT, d("1.1") + edge)]) == d("1.0")
+    # Twice the rating when that is more than the home's connection: a 25 kW inverter may count 50 kW.
+    assert max_kw(25000) == 50 and max_kw(5000) == RESIDENTIAL_MAX_KW and max_kw(None) == RESIDENTIAL_MAX_KW
+    # A dip that comes back exactly an hour later is a glitch; back an hour and five minutes later, a reset.
+    back = [(NOON, d("5.0")), (NOON + SLOT, d("0.0")), (NOON + SLOT + GLITCH_WINDOW, d("5.5"))]
+    assert counted(back) == d("5.5")
+    late = [(NOON, d("5.0")), (NOON + SLOT, d("0.0")), (NOON + 2 * SLOT + GLITCH_WINDOW, d("5.5"))]
+    assert counted(late) == d("10.5")
+    # Yesterday's count after midnight only within the clock drift: at 01:00 the counter is today's.
+    before = (MIDNIGHT - SLOT, d("24.9"))
+    drift = [(MIDNIGHT + CLOCK_DRIFT - SLOT, d("25.0")), (MIDNIGHT + CLOCK_DRIFT, d("25.4"))]
+    assert counted(drift, before=before, day_start=MIDNIGHT) == d("0.4")
+
+
+def test_the_slots_expected_are_those_begun_and_none_before_the_plant(company):
+    plant = make_plant(company, created_at=datetime(2026, 6, 1, 10, 0, tzinfo=PARIS))
+    start, end = datetime(2026, 6, 1, tzinfo=PARIS), datetime(2026, 6, 2, tzinfo=PARIS)
+    assert slots_expected(plant, start, end, now=datetime(2026, 6, 1, 9, tzinfo=PARIS)) == 0
+    assert slots_expected(plant, start, end, now=datetime(2026, 6, 1, 10, 0, tzinfo=PARIS)) == 1
+    assert slots_expected(plant, start, end, now=datetime(2026, 6, 1, 10, 7, tzinfo=PARIS)) == 2
+    assert slots_expected(plant, start, end, now=end - timedelta(seconds=1)) == 168
+    assert slots_expected(plant, start, end, now=end) == 168
+
+
+def test_a_retrofits_other_pv_is_never_negative_and_the_ratios_round_to_a_tenth(company):
+    retrofit = make_plant(company, system_type=SystemType.AC)
+    wh = {"production_wh": 1000, "consumption_wh": 500, "grid_export_wh": 0, "grid_import_wh": 0,
+          "battery_charge_wh": 0, "battery_discharge_wh": 0}  # fmt: skip
+    assert other_production_wh(retrofit, wh) == 0
+    assert other_production_wh(retrofit, {**wh, "consumption_wh": 1700, "grid_import_wh": 200}) == 500
+    day = {"production_wh": 3000, "consumption_wh": 3000, "grid_export_wh": 1000, "grid_import_wh": 4000}
+    assert ratios(day) == {"self_consumption_pct": 66.7, "self_sufficiency_pct": 0}
+    assert ratios(day, other_wh=1000)["self_consumption_pct"] == 75.0
