@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alarms.models import Alarm
-from alarms.services import alarm_notify
+from alarms.services import alarm_acknowledge, alarm_notify, alarms_pending_notification
 from alarms.tasks import send_pending_notifications
 from devices.models import Datalogger
 from devices.polling import poll_loggers
@@ -181,8 +181,7 @@ def test_flapping_within_the_quiet_period_sends_no_second_email(installer, logge
 
 def test_a_retried_notification_sends_nothing_twice(installer, logger, mailoutbox):
     alarm = open_alarm(logger, "F13")
-    alarm_notify(alarm.pk)
-    alarm_notify(alarm.pk)
+    assert (alarm_notify(alarm.pk), alarm_notify(alarm.pk)) == (True, False)  # whether an e-mail went
     assert len(mailoutbox) == 1
 
 
@@ -265,3 +264,45 @@ def test_date_filters_are_the_users_calendar_days(installer, logger):
     assert early.pk in listed(until="2026-06-02")
     assert listed(since="2026-06-02", state="cleared") == set()
     assert listed(since="2026-06-01", state="cleared") == {late.pk}
+
+
+def test_a_member_without_an_email_address_is_skipped(installer, colleague, logger, mailoutbox):
+    colleague.email = ""
+    colleague.save()
+    alarm_notify(open_alarm(logger, "F13").pk)
+    assert [m.to for m in mailoutbox] == [[installer.email]]
+
+
+def test_acknowledging_an_alarm_a_poll_just_cleared_keeps_it_cleared(installer, logger):
+    """The page loaded the alarm open; a poll cleared it meanwhile: the acknowledgement changes only
+    what it sets."""
+    alarm = open_alarm(logger, "F13")
+    Alarm.objects.filter(pk=alarm.pk).update(cleared_at=timezone.now())
+    alarm_acknowledge(alarm=alarm, by=installer, note="vu sur place")
+    stored = Alarm.objects.get(pk=alarm.pk)
+    assert (
+        stored.cleared_at is not None
+        and stored.acknowledged_by == installer
+        and stored.note == "vu sur place"
+    )
+
+
+def test_the_outbox_leaves_alarms_younger_than_a_minute_and_those_a_worker_holds(logger):
+    young = open_alarm(logger, "F13", minutes_ago=0.5)
+    due = open_alarm(logger, "F07", minutes_ago=1.5)
+    held = open_alarm(logger, "F12", minutes_ago=10)
+    expired = open_alarm(logger, "W04", minutes_ago=10)
+    Alarm.objects.filter(pk=held.pk).update(notify_claimed_at=timezone.now() - timedelta(seconds=10))
+    Alarm.objects.filter(pk=expired.pk).update(notify_claimed_at=timezone.now() - timedelta(minutes=6))
+    assert set(alarms_pending_notification()) == {due.pk, expired.pk}
+    assert young.pk not in alarms_pending_notification()
+
+
+def test_the_outbox_sends_at_most_five_hundred_at_a_time(logger):
+    started = timezone.now() - timedelta(hours=1)
+    Alarm.objects.bulk_create(
+        Alarm(plant_id=logger.plant_id, datalogger=logger, code_id="COM", severity=2,
+              started_at=started - timedelta(seconds=n), cleared_at=started)
+        for n in range(501)
+    )  # fmt: skip
+    assert len(alarms_pending_notification()) == 500
