@@ -203,9 +203,7 @@ def alarm_notify(alarm_id: int) -> bool:
     recipients = [] if flapping else alarm_recipients(alarm)
     try:
         for user in recipients:
-            send_templated(
-                "alarm_opened", to=user.email, language=user.language, context={"alarm": alarm, "user": user}
-            )
+            send_templated("alarm_opened", to=user.email, language=user.language, context={"alarm": alarm})
     except Exception:
         log.warning("E-mail of alarm %s failed; it will be retried", alarm_id, exc_info=True)
         Alarm.objects.filter(pk=alarm_id).update(notify_claimed_at=None)

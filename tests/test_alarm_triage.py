@@ -17,7 +17,7 @@ from devices.polling import poll_loggers
 from plants.models import Plant
 
 from .conftest import api_for, attach_logger, login, make_plant, text
-from .factories import InverterFactory
+from .factories import DataloggerFactory, InverterFactory
 
 
 @pytest.fixture
@@ -306,3 +306,36 @@ def test_the_outbox_sends_at_most_five_hundred_at_a_time(logger):
         for n in range(501)
     )  # fmt: skip
     assert len(alarms_pending_notification()) == 500
+
+
+def test_the_same_code_after_the_quiet_period_is_emailed_again(installer, logger, mailoutbox, settings):
+    first = open_alarm(logger, "F13", minutes_ago=settings.ALARM_QUIET_MINUTES + 30, cleared=True)
+    alarm_notify(first.pk)
+    Alarm.objects.filter(pk=first.pk).update(
+        notified_at=timezone.now() - timedelta(minutes=settings.ALARM_QUIET_MINUTES + 1)
+    )
+    alarm_notify(open_alarm(logger, "F13").pk)
+    assert len(mailoutbox) == 2
+
+
+def test_two_loggers_of_a_plant_losing_the_link_are_two_emails(installer, logger, mailoutbox):
+    other = DataloggerFactory(plant=logger.plant)
+    alarm_notify(open_alarm(logger, "COM").pk)
+    alarm_notify(
+        Alarm.objects.create(
+            plant=logger.plant, datalogger=other, code_id="COM", started_at=timezone.now()
+        ).pk
+    )
+    assert len(mailoutbox) == 2
+
+
+def test_a_mail_server_down_is_logged_and_the_alarm_left_for_the_retry(installer, logger, settings, caplog):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2  # nothing listens
+    alarm = open_alarm(logger, "F13")
+    with pytest.raises(OSError):
+        alarm_notify(alarm.pk)
+    assert f"E-mail of alarm {alarm.pk} failed; it will be retried" in caplog.text
+    assert any(record.exc_info for record in caplog.records)
+    stored = Alarm.objects.get(pk=alarm.pk)
+    assert stored.notify_claimed_at is None and stored.notified_at is None  # the next try may take it
