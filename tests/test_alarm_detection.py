@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from alarms import catalogue
 from alarms.models import Alarm, AlarmCode
@@ -179,13 +180,40 @@ def test_a_fault_code_is_not_doubled_by_the_fault_status(logger, v5_device):
     assert list(Alarm.objects.values_list("code_id", flat=True)) == ["F13"]
 
 
-@pytest.mark.parametrize(("pv_w", "opened"), [(0, []), (350, ["W04"])])
-def test_w04_in_the_last_hour_of_daylight_waits_only_when_the_pv_is_gone(plant, pv_w, opened):
+@pytest.mark.parametrize(("pv1_w", "pv2_w", "opened"), [(0, 0, []), (350, 0, ["W04"]), (0, 350, ["W04"])])
+def test_w04_in_the_last_hour_of_daylight_waits_only_when_the_pv_is_gone(plant, pv1_w, pv2_w, opened):
     """Half an hour before sunset: "PV lost" with no PV left is the evening, not a fault; with PV
     still coming in, it is one."""
     place_at_solar_hour(plant, 17.5)
     inverter = InverterFactory(datalogger__plant=plant, status=DeviceStatus.ONLINE)
     logger = Datalogger.objects.select_related("plant").get(pk=inverter.datalogger_id)
-    values = {"warning_bits": 1 << alarm_bit("W04"), "fault_bits": 0, "pv1_power": pv_w, "pv2_power": 0}
+    values = {"warning_bits": 1 << alarm_bit("W04"), "fault_bits": 0, "pv1_power": pv1_w, "pv2_power": pv2_w}
     alarms_from_poll([(logger, inverter, PollResult(logger.id, outcome=PollOutcome.OK, values=values))])
     assert list(Alarm.objects.values_list("code_id", flat=True)) == opened
+
+
+def test_a_code_gone_from_one_inverter_leaves_another_inverters_alarm_open(plant):
+    """Two sticks polled in one batch, both with F13 open: F13 gone from the first clears its alarm only."""
+    first, second = InverterFactory.create_batch(2, datalogger__plant=plant, status=DeviceStatus.ONLINE)
+    for inverter in (first, second):
+        Alarm.objects.create(
+            plant=plant,
+            datalogger=inverter.datalogger,
+            inverter=inverter,
+            code_id="F13",
+            started_at=timezone.now(),
+        )
+    loggers = {lg.pk: lg for lg in Datalogger.objects.select_related("plant")}
+    f13 = {"fault_bits": 1 << alarm_bit("F13"), "warning_bits": 0}
+    gone = {"fault_bits": 0, "warning_bits": 0}
+    polled = [
+        (
+            loggers[inv.datalogger_id],
+            inv,
+            PollResult(inv.datalogger_id, outcome=PollOutcome.OK, values=values),
+        )
+        for inv, values in ((first, gone), (second, f13))
+    ]
+    alarms_from_poll(polled)
+    still_open = Alarm.objects.filter(cleared_at__isnull=True).values_list("inverter_id", flat=True)
+    assert list(still_open) == [second.pk]
