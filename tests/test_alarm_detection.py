@@ -8,7 +8,7 @@ from alarms import catalogue
 from alarms.models import Alarm, AlarmCode
 from alarms.services import alarms_from_poll
 from devices import polling
-from devices.models import Datalogger, DeviceStatus, PollOutcome
+from devices.models import Datalogger, DeviceStatus, Inverter, PollOutcome
 from devices.reading import PollResult
 from devices.registermap import alarm_bit
 from devices.simulator import Behaviour
@@ -217,3 +217,19 @@ def test_a_code_gone_from_one_inverter_leaves_another_inverters_alarm_open(plant
     alarms_from_poll(polled)
     still_open = Alarm.objects.filter(cleared_at__isnull=True).values_list("inverter_id", flat=True)
     assert list(still_open) == [second.pk]
+
+
+def test_a_replacement_opens_swp_once_naming_both_inverters(plant):
+    old = InverterFactory(datalogger__plant=plant, serial_number="OLD0000001", ended_at=timezone.now())
+    new = InverterFactory(datalogger=old.datalogger, serial_number="NEW0000001", replaces=old)
+    logger = Datalogger.objects.select_related("plant").get(pk=old.datalogger_id)
+    poll = PollResult(logger.pk, outcome=PollOutcome.OK, values={"fault_bits": 0, "warning_bits": 0})
+    (opened,) = alarms_from_poll([(logger, new, poll)])
+    alarm = Alarm.objects.get(code_id="SWP")
+    assert alarm == opened and (alarm.plant, alarm.datalogger, alarm.inverter) == (plant, logger, new)
+    assert str(alarm.detail) == "Onduleur OLD0000001 remplacé par NEW0000001."
+    assert alarms_from_poll([(logger, new, poll)]) == []  # open already
+    Inverter.objects.filter(pk=new.pk).update(replacement_confirmed_at=timezone.now())
+    new.refresh_from_db()
+    alarms_from_poll([(logger, new, poll)])
+    assert Alarm.objects.count() == 1
