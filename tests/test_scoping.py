@@ -31,8 +31,11 @@ def test_each_role_is_offered_its_own_work(admin_user, installer, customer, gran
     installer_page = text(login(installer).get(reverse("plants:list")))
     assert reverse("plants:create") in installer_page and reverse("alarms:list") in installer_page
     assert reverse("team") in installer_page and reverse("account_requests") not in installer_page
+    next_step = reverse("plants:commission", args=[granted_plant.pk, "datalogger"])  # no logger yet
+    assert next_step in installer_page
     customer_page = text(login(customer).get(reverse("plants:list")))
     assert reverse("plants:create") not in customer_page and reverse("alarms:list") not in customer_page
+    assert next_step not in customer_page
     assert "My plants" in customer_page or "Mes centrales" in customer_page
 
 
