@@ -57,7 +57,7 @@ EQUIVALENT: dict[str, str] = {
     "alarms.services.x_alarm_notify__mutmut_25": "select_related: one query fewer, the same e-mail",
     "alarms.services.x_alarm_notify__mutmut_27": "select_related: one query fewer, the same e-mail",
     "alarms.services.x_alarm_notify__mutmut_37": "the alarm itself is not yet e-mailed (emailed=False)",
-    "core.scoping.xǁRestrictedByPlantQuerySetǁplant_model__mutmut_2": "every plant_path is one relation today",
+    "core.scoping.xǁRestrictedByPlantQuerySetǁplant_model__mutmut_2": "each plant_path is one relation",
     "alarms.services.x__code_changes__mutmut_10": "night looked up for every poll: only W04 depends on it",
 }
 
