@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import pytest
 import yaml
 from django.conf import settings
+from django.test.utils import override_settings
 
 from core.heartbeat import (
     POLL_CYCLE_KEY,
@@ -127,6 +128,10 @@ pytestmark = [
 @pytest.mark.django_db(transaction=True)
 def test_https_through_caddy_reaches_the_portal_and_logs_in(stack, installer):
     https_port, http_port, context, health_port, access_log = stack
+    # The stack checks passwords as production does: hashed with its hasher, not the tests' MD5.
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.PBKDF2PasswordHasher"]):
+        installer.set_password(PASSWORD)
+        installer.save()
     assert _get(health_port, "/health")[0] == 200  # what the compose health check asks Caddy
     status, headers, body = _get(https_port, "/login/", context=context)
     assert status == 200 and "Connexion" in body
