@@ -58,6 +58,8 @@ EQUIVALENT: dict[str, str] = {
     "alarms.services.x_alarm_notify__mutmut_27": "select_related: one query fewer, the same e-mail",
     "alarms.services.x_alarm_notify__mutmut_37": "the alarm itself is not yet e-mailed (emailed=False)",
     "core.scoping.xǁRestrictedByPlantQuerySetǁplant_model__mutmut_2": "each plant_path is one relation",
+    "devices.registermap.x__grid_current_checked__mutmut_27": "power 0 W returned earlier (under 50 W)",
+    "devices.registermap.x__grid_current_checked__mutmut_50": "decoded currents have three decimals already",
     "alarms.services.x__code_changes__mutmut_10": "night looked up for every poll: only W04 depends on it",
 }
 

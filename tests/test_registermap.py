@@ -146,3 +146,30 @@ def test_a_block_decodes_each_register_from_its_own_words():
         0xE240,
     ]
     assert block.decode(words) == {"pv_energy_total": 12345.6, "battery_soc": 87.3}
+
+
+def _grid(current, power, voltage=230.0):
+    values = {"grid_current": current, "grid_power_l1": power, "grid_voltage": voltage}
+    return values, sanitise(values)
+
+
+@pytest.mark.parametrize(
+    ("current", "power", "voltage", "kept"),
+    [(8.0, 2300, 230.0, None),  # under 0.9 × P / V − 0.5 A (10 A at cos φ 1): not this power's current
+     (8.6, 2300, 230.0, 8.6), (20.5, 2300, 230.0, 20.5),  # within: cos φ down to 0.5, ±0.5 A
+     (20.6, 2300, 230.0, None),
+     (28.464, -8500, 230.0, -37.072),  # exporting 37 A reads back wrapped the other way
+     (0.0, 50, 230.0, None),  # no current under 50 W imported: the two disagree
+     (-3.0, 50, 230.0, None),  # at 50 W the sign is checked
+     (-3.0, 49, 230.0, -3.0),  # under 50 W it says little: kept as read
+     (5.0, 2300, 0.0, 5.0)],  # no voltage: nothing to check against
+)  # fmt: skip
+def test_the_grid_current_is_kept_unwrapped_or_dropped_by_its_phases_power(current, power, voltage, kept):
+    values, dropped = _grid(current, power, voltage)
+    assert values["grid_current"] == kept
+    assert dropped == ([] if kept is not None else ["grid_current"])
+
+
+def test_a_dropped_grid_current_is_logged_with_what_contradicts_it(caplog):
+    _grid(5.0, -2750)
+    assert "Grid current 5.0 A disagrees with grid power -2750 W at 230.0 V: not stored" in caplog.text
