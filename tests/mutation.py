@@ -60,6 +60,9 @@ EQUIVALENT: dict[str, str] = {
     "core.scoping.xǁRestrictedByPlantQuerySetǁplant_model__mutmut_2": "each plant_path is one relation",
     "devices.registermap.x__grid_current_checked__mutmut_27": "power 0 W returned earlier (under 50 W)",
     "devices.registermap.x__grid_current_checked__mutmut_50": "decoded currents have three decimals already",
+    "devices.registermap.xǁRegisterǁdecode__mutmut_9": "a 16-bit word's third byte is a NUL, dropped",
+    "devices.registermap.xǁRegisterǁencode__mutmut_11": "codec names are case-insensitive",
+    "devices.registermap.xǁRegisterǁencode__mutmut_20": "int.from_bytes is big-endian by default",
     "alarms.services.x__code_changes__mutmut_10": "night looked up for every poll: only W04 depends on it",
 }
 

@@ -173,3 +173,11 @@ def test_the_grid_current_is_kept_unwrapped_or_dropped_by_its_phases_power(curre
 def test_a_dropped_grid_current_is_logged_with_what_contradicts_it(caplog):
     _grid(5.0, -2750)
     assert "Grid current 5.0 A disagrees with grid power -2750 W at 230.0 V: not stored" in caplog.text
+
+
+def test_text_registers_fill_their_words_and_a_byte_that_is_no_ascii_shows_as_such():
+    serial = BY_KEY["serial_number"]
+    words = serial.encode("AU1")
+    assert len(words) == serial.count == 11 and words[:2] == [0x4155, 0x3100]
+    assert serial.decode(words) == "AU1"
+    assert serial.decode([0x41C3, *[0] * 10]) == "A\ufffd"
