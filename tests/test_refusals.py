@@ -14,20 +14,11 @@ from plants.models import PlantGrant
 
 from .conftest import api_for, login, make_plant, make_user, text
 from .factories import DataloggerFactory, InverterFactory
-
-REQUEST = {
-    "company_name": "Élec Breizh",
-    "address": "8 rue du Port, Brest",
-    "mobile_phone": "0698765432",
-    "email": "contact@elecbreizh.fr",
-    "login": "elecbreizh",
-    "agency": "Téréva Brest",
-    "customer_account_number": "C42424",
-}
+from .test_account_request import GOOD
 
 
 def test_a_pro_account_request_with_a_login_already_taken_says_so(client, installer):
-    response = client.post(reverse("account_request"), {**REQUEST, "login": installer.username})
+    response = client.post(reverse("account_request"), {**GOOD, "login": installer.username})
     assert "Cet identifiant est déjà pris ; choisissez-en un autre." in text(response)
     assert not ProAccountRequest.objects.exists()
 
@@ -38,13 +29,13 @@ def test_a_pro_account_request_with_a_login_already_taken_says_so(client, instal
      ("email", "L'e-mail contact@elecbreizh.fr a été pris entre-temps.")],
 )  # fmt: skip
 def test_approving_a_request_whose_login_or_email_was_taken_meanwhile_says_which(admin_user, taken, words):
-    pending = ProAccountRequest.objects.create(**REQUEST)
+    pending = ProAccountRequest.objects.create(**GOOD)
     holder = make_user("elecbreizh" if taken == "login" else "autre", User.Role.CUSTOMER)
     if taken == "email":
-        User.objects.filter(pk=holder.pk).update(email=REQUEST["email"])
+        User.objects.filter(pk=holder.pk).update(email=GOOD["email"])
     response = login(admin_user).post(reverse("account_request_detail", args=[pending.pk]), {"approve": "1"})
     assert words in text(response)
-    assert not Company.objects.filter(name=REQUEST["company_name"]).exists()
+    assert not Company.objects.filter(name=GOOD["company_name"]).exists()
 
 
 def test_a_professional_account_invited_as_a_customer_is_told_it_cannot_accept(installer, plant, company):
