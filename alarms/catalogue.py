@@ -7,8 +7,7 @@ gives it, so that W26 keeps its BMS-program meaning (no public source confirms W
 does not answer it. Faults stop production; warnings do not.
 """
 
-from devices.registermap import alarm_bit as bit_of
-from devices.registermap import alarm_word as word_for  # noqa: F401 (the catalogue's vocabulary)
+from devices.registermap import alarm_bit
 
 FAULT, WARNING, COMMUNICATION = "fault", "warning", "communication"
 # Triage order: a fault first, then a lost logger (we no longer know), then warnings.
@@ -404,7 +403,7 @@ def kind_of(code):
 
 
 def _bits(prefix):
-    return {bit_of(code): code for code, *_rest in CODES if code.startswith(prefix) and code[1:].isdigit()}
+    return {alarm_bit(code): code for code, *_rest in CODES if code.startswith(prefix) and code[1:].isdigit()}
 
 
 GUIDE_WARNING_BITS = _bits("W")

@@ -54,9 +54,9 @@ SUCCEEDED = re.compile(r"Task devices\.tasks\.poll_batch\[([0-9a-f-]+)\] succeed
 
 
 def _f13_word():
-    from alarms.catalogue import word_for
+    from devices.registermap import alarm_word
 
-    return word_for(["F13"], "F")
+    return alarm_word(["F13"], "F")
 
 
 def f13_up(index, moment):
