@@ -71,7 +71,7 @@ def datalogger_move(*, logger: Datalogger, to_plant: Plant) -> None:
     from_plant_id = logger.plant_id
     logger.plant = to_plant
     logger.save(update_fields=["plant"])
-    datalogger_moved.send(sender=Datalogger, logger=logger, from_plant_id=from_plant_id)
+    datalogger_moved.send(sender=Datalogger, logger=logger)
     plants_changed.send(sender=Datalogger, plant_ids=[from_plant_id, to_plant.pk])
 
 

@@ -12,7 +12,7 @@ from django.dispatch import Signal
 # and queued for e-mail from it (alarms.receivers).
 poll_stored = Signal()
 
-# logger, from_plant_id: its open alarms follow it to its new plant (alarms.receivers).
+# logger (on its new plant): its open alarms follow it there (alarms.receivers).
 datalogger_moved = Signal()
 
 # logger: its open alarms are cleared (alarms.receivers).
