@@ -100,6 +100,11 @@ class SimulatedInverter:
     ac_pv_kwp: float = 0.0
     ac_pv_kwh: float = 0.0  # what that inverter produced, known to the simulator only
     remote_control: bool = False  # on the inverter's screen: CONTRÔLE À DISTANCE
+    # The grid clamp mounted backwards: the inverter measures the grid flow with the wrong sign.
+    # UNVERIFIED which readings follow it on a real KSTAR: here the instantaneous grid power and
+    # current do, the day counters stay true (as a meter's would); the inverter's own W28 is not
+    # raised (when the firmware raises it is not public) unless a test raises it.
+    ct_reversed: bool = False
     grid_standard: int = 14  # EN 50549, set on the screen
     warning_bits: int = 0
     fault_bits: int = 0
@@ -283,6 +288,9 @@ class SimulatedInverter:
         v["battery_charge_total"] = int(c["battery_charge_total"])
         v["battery_discharge_total"] = int(c["battery_discharge_total"])
         v.update(self.overrides)
+        if self.ct_reversed:
+            for key in ("grid_power_l1", "grid_power_l2", "grid_power_l3", "grid_current"):
+                v[key] = -v[key]
         return v
 
     def words(self, table):
