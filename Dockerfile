@@ -4,8 +4,10 @@
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
-# pg_dump / pg_restore for `manage.py backup` and `restore` (the server is PostgreSQL 15).
+# pg_dump / pg_restore for `manage.py backup` and `restore` (the server is PostgreSQL 15); Pango for
+# WeasyPrint (the hand-over report's PDF).
 RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client-15 \
+    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY portal portal
@@ -15,6 +17,7 @@ COPY plants plants
 COPY devices devices
 COPY alarms alarms
 COPY energy energy
+COPY commissioning commissioning
 COPY monitoring monitoring
 COPY privacy privacy
 RUN pip install --no-cache-dir .

@@ -6,7 +6,7 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aura
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export DATABASE_URL REDIS_URL
 
-.PHONY: demo test test-fast mutation bench bench-poll bench-hub bench-web soak services venv debian-packages messages lint
+.PHONY: demo test test-fast mutation bench bench-poll bench-hub bench-web soak services venv debian-packages debian-runtime messages lint
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,17 @@ services:
 	@for i in $$(seq 30); do psql -h 127.0.0.1 -U postgres -Atqc 'select 1' >/dev/null 2>&1 && break; sleep 1; done
 
 # Debian's Chromium drives the browser tests (browsers cannot be downloaded here); Debian's Caddy
-# runs the production stack's TLS front in a test.
+# runs the production stack's TLS front in a test; Pango is WeasyPrint's (the hand-over report) and
+# poppler-utils' pdftoppm opens the report in a test.
+DEBIAN_RUNTIME := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+DEBIAN_PACKAGES := $(DEBIAN_RUNTIME) chromium caddy poppler-utils
 debian-packages:
-	@test -x /usr/bin/chromium -a -x /usr/bin/caddy || (apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium caddy >/dev/null)
+	@dpkg -s $(DEBIAN_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null)
+
+debian-runtime:
+	@dpkg -s $(DEBIAN_RUNTIME) >/dev/null 2>&1 || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_RUNTIME) >/dev/null)
 
 TEST_ENV := SECRET_KEY=test-only-secret-key DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 HTTPS=0 DEBUG=0 STATIC_MANIFEST=0 \
 	DATABASE_CONN_MAX_AGE=0 REDIS_URL=redis://127.0.0.1:6379/15 CELERY_TASK_ALWAYS_EAGER=1 \
@@ -53,7 +60,7 @@ DEMO_BIND ?= 127.0.0.1:8000
 DEMO_ENV := DEBUG=1 HTTPS=0 DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend \
 	DEFAULT_LOGGER_HOST=127.0.0.1 DEFAULT_LOGGER_PORT=8899 LOGGER_HUB_PUBLIC_HOST=127.0.0.1
 
-demo: venv services
+demo: venv services debian-runtime
 	@psql -h 127.0.0.1 -U postgres -Atqc "select 1 from pg_database where datname='aura'" | grep -q 1 || \
 		psql -h 127.0.0.1 -U postgres -qc 'create database aura'
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input -v0

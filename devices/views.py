@@ -241,7 +241,8 @@ def settings_log(request, pk):
 def commission(request, pk, step):
     """The commissioning stepper: each step is a page; the installer may leave and come back."""
     plant = get_rw_plant_for_user(request, pk)
-    if step not in CommissioningStep.values or step == CommissioningStep.PLANT:
+    # The last step, the checklist, is commissioning's (commissioning.urls comes first).
+    if step not in CommissioningStep.values or step in (CommissioningStep.PLANT, CommissioningStep.FINISH):
         raise Http404
     context = {
         "plant": plant,
@@ -274,10 +275,6 @@ def commission(request, pk, step):
     elif step == CommissioningStep.CUSTOMER:
         context["form"] = GrantForm()
         context["grants"] = plant.grants.select_related("customer")
-    elif step == CommissioningStep.FINISH and request.method == "POST":
-        plant_services.plant_complete_commissioning(plant=plant)
-        messages.success(request, _("Commissioning complete."))
-        return redirect("plants:detail", pk=pk)
     return render(request, f"plants/commission_{step}.html", context)
 
 

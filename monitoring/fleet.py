@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Company
 from alarms.models import Alarm, AlarmCode
+from commissioning.checks import checklist_of
 from devices.models import InverterLive, counted_inverters
 from energy.models import DailyEnergy, MonthlyEnergy
 from plants.models import FleetFigures, Plant, PlantStatus, fleet_counts
@@ -45,7 +46,23 @@ def fleet_summary(user, *, watch_list=10, now=None):
     }
     if watch_list:
         summary["watch_list"] = plants_needing_attention(plants, limit=watch_list)
+        summary["being_commissioned"] = plants_being_commissioned(plants, limit=COMMISSIONING_SHOWN)
     return summary
+
+
+COMMISSIONING_SHOWN = 5  # each costs its checklist's few queries
+
+
+def plants_being_commissioned(plants, *, limit):
+    """How many plants are not commissioned yet, and the oldest few with what each still misses."""
+    pending = plants.filter(commissioning_completed_at__isnull=True)
+    return {
+        "count": pending.count(),
+        "plants": [
+            {"id": plant.pk, "name": plant.name, "missing": checklist_of(plant).missing()}
+            for plant in pending.order_by("created_at", "pk")[:limit]
+        ],
+    }
 
 
 FIGURES = ("pv_power_w", "production_today_wh", "production_month_wh")

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from alarms.models import Alarm
+from commissioning.checks import checklist_of
 from energy import reports
 from energy.accounting import local_today
 from energy.models import FLOWS
@@ -63,8 +64,14 @@ def plant_detail(request, pk):
     today = local_today(plant)
     dashboard = _dashboard(plant, request.user)
     inverters = [inv for logger in dashboard["loggers"] for inv in logger.inverters.all()]
+    pro = not request.user.is_customer
     context = {
         **dashboard,
+        # What commissioning still misses, for the installers; the customer sees the reports.
+        "commissioning_missing": checklist_of(plant).missing()
+        if pro and plant.commissioning_completed_at is None
+        else [],
+        "reports": plant.handover_reports.all()[:3] if plant.commissioning_completed_at else [],
         "replacements": [inv for inv in inverters if inv.replacement_pending],
         "active_alarms": alarms.active().triage_order(),
         "can_edit": Plant.objects.restrict(request.user, "change").filter(pk=pk).exists(),

@@ -74,7 +74,7 @@ class CommissioningStep(models.TextChoices):
     DATALOGGER = "datalogger", _("Add the datalogger")
     TEST = "test", _("Test the connection")
     CUSTOMER = "customer", _("Authorise the end customer")
-    FINISH = "finish", _("Finish")
+    FINISH = "finish", _("Checklist and hand-over")
 
 
 class PlantQuerySet(models.QuerySet):

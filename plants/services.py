@@ -223,7 +223,13 @@ def plant_confirm_battery(*, plant: Plant, battery_name: str) -> None:
     Plant.objects.filter(pk=plant.pk).update(battery_confirmed=battery_name[:32])
 
 
-def plant_complete_commissioning(*, plant: Plant) -> None:
-    if plant.commissioning_completed_at is None:
-        plant.commissioning_completed_at = timezone.now()
-        plant.save(update_fields=["commissioning_completed_at"])
+def plant_complete_commissioning(*, plant: Plant) -> bool:
+    """Stamp the plant commissioned, once: False when it already was (two finishes at once stamp
+    it once). The conditions are commissioning's (commissioning.services.commissioning_finish)."""
+    at = timezone.now()
+    done = Plant.objects.filter(pk=plant.pk, commissioning_completed_at__isnull=True).update(
+        commissioning_completed_at=at
+    )
+    if done:
+        plant.commissioning_completed_at = at
+    return bool(done)

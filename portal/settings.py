@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "devices",
     "alarms",
     "energy",
+    "commissioning",
     "monitoring",
     "privacy",
     "portal",
@@ -239,6 +240,14 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "AURA <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where the distributor hears of new pro-account requests.
 DISTRIBUTOR_EMAIL = env_str("DISTRIBUTOR_EMAIL", "")
+# The distributor's technical hotline, shown where the portal tells an installer to call it
+# (failed checks, alarm hints, the LED helper). The guide gives the hours and the e-mail, no number.
+HOTLINE = {
+    "name": env_str("HOTLINE_NAME", "Hotline Bourgeois Global"),
+    "phone": env_str("HOTLINE_PHONE", ""),
+    "email": env_str("HOTLINE_EMAIL", "contact@bourgeoisglobal.fr"),
+    "hours": env_str("HOTLINE_HOURS", "du lundi au vendredi, 9 h – 12 h et 13 h 30 – 17 h"),
+}
 # Absolute links in e-mails (set-password, alarms) are built on this address.
 PORTAL_URL = env_str("PORTAL_URL", "http://localhost:8000").rstrip("/")
 

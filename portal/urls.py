@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts import api as accounts_api
 from alarms import api as alarms_api
+from commissioning import urls as commissioning_urls
 from devices import api as devices_api
 from devices import urls as devices_urls
 from energy import api as energy_api
@@ -17,7 +18,13 @@ from plants import urls as plants_urls
 from . import prometheus, views
 
 # One URL space and namespace for a plant's pages, whichever app serves them (plants.urls).
-plant_pages = [*plants_urls.urlpatterns, *monitoring_urls.plant_urlpatterns, *devices_urls.plant_urlpatterns]
+# Commissioning's before devices': it serves the stepper's last step.
+plant_pages = [
+    *plants_urls.urlpatterns,
+    *monitoring_urls.plant_urlpatterns,
+    *commissioning_urls.plant_urlpatterns,
+    *devices_urls.plant_urlpatterns,
+]
 
 # No ".json" URL suffixes: ?format=json does the same, and suffixes reached actions that take none.
 router = DefaultRouter()

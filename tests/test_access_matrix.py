@@ -23,6 +23,7 @@ from PIL import Image
 
 from accounts.models import Company, ProAccountRequest, User
 from alarms.models import Alarm
+from commissioning.models import HandoverReport, Tick
 from devices import remote
 from devices.models import Datalogger, Inverter, InverterLive, Reading, SettingChange
 from energy.models import DailyEnergy
@@ -93,6 +94,14 @@ POLICIES = {
     "plants:photo": PLANT_VIEW,
     "plants:photo_delete": PLANT_CHANGE,
     "plants:commission": PLANT_CHANGE,
+    "plants:checklist": INSTALLER_OF_PLANT,
+    "plants:checklist_tick": PLANT_CHANGE,
+    "plants:checklist_untick": PLANT_CHANGE,
+    "plants:checklist_site": PLANT_CHANGE,
+    "plants:checklist_apply": PLANT_CHANGE,
+    "plants:commissioning_finish": PLANT_CHANGE,
+    "plants:report_issue": PLANT_CHANGE,
+    "plants:report": PLANT_VIEW,
     "plants:datalogger_move": PLANT_CHANGE,
     "plants:datalogger_remove": PLANT_CHANGE,
     "plants:called_in": PLANT_CHANGE,
@@ -276,7 +285,12 @@ def world(db, settings, tmp_path):
         "change": SettingChange.objects.create(
             inverter=inverter, plant=plant, by=installer, key="working_mode", old_value=0, new_value=2
         ),
+        "report": HandoverReport.objects.create(
+            plant=plant, created_by=installer, sha256="0" * 64,
+            pdf=SimpleUploadedFile("report.pdf", b"%PDF-1.7 " + SECRET.encode()),
+        ),
     }  # fmt: skip
+    Tick.objects.create(plant=plant, item="stop_order_explained", by=installer)
     return actors, objects
 
 
@@ -317,7 +331,12 @@ def object_key(name):
     return KWARGS_BY_BASENAME[basename]
 
 
-FIXED_ARGUMENTS = {"variant": "thumb", "step": "datalogger", "decision": "reject"}
+FIXED_ARGUMENTS = {
+    "variant": "thumb",
+    "step": "datalogger",
+    "decision": "reject",
+    "item": "stop_order_explained",
+}
 
 
 def url_for(name, kwargs_names, objects):
@@ -328,12 +347,13 @@ def url_for(name, kwargs_names, objects):
             kwargs[arg] = "json"
         elif arg == "pk":
             kwargs[arg] = objects[object_key(name)].pk
-        elif arg in ("photo_pk", "logger_pk", "grant_pk", "inverter_pk"):
+        elif arg in ("photo_pk", "logger_pk", "grant_pk", "inverter_pk", "report_pk"):
             names = {
                 "photo_pk": "photo",
                 "logger_pk": "logger",
                 "grant_pk": "grant",
                 "inverter_pk": "inverter",
+                "report_pk": "report",
             }
             kwargs[arg] = objects[names[arg]].pk
         elif arg in FIXED_ARGUMENTS:
@@ -350,8 +370,10 @@ def url_for(name, kwargs_names, objects):
         return None
 
 
+# Each table's rows in the order of its first column (its key).
 FINGERPRINT_SQL = "SELECT " + ", ".join(
-    f"(SELECT md5(coalesce(string_agg(({columns})::text, ',' ORDER BY id), '')) FROM {table})"
+    f"(SELECT md5(coalesce(string_agg(({columns})::text, ',' ORDER BY {columns.split(',')[0]}), ''))"
+    f" FROM {table})"
     for table, columns in [
         ("portal_company", "id, is_active, name"),
         ("portal_user", "id, is_active, role, company_id, email"),
@@ -361,6 +383,10 @@ FINGERPRINT_SQL = "SELECT " + ", ".join(
         ("plants_plantphoto", "id, caption"),
         ("alarms_alarm", "id, acknowledged_at, note, plant_id, cleared_at"),
         ("portal_proaccountrequest", "id, status"),
+        ("commissioning_tick", "id, item, reason"),
+        ("commissioning_site", "plant_id, breaker_distance_m, grid_standard_reason"),
+        ("commissioning_handoverreport", "id, sha256"),
+        ("devices_settingchange", "id, outcome"),
     ]
 )
 

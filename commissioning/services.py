@@ -1,0 +1,110 @@
+"""Every change commissioning makes: the site's figures, ticks, applying the recommended settings,
+finishing, and issuing the hand-over report."""
+
+import hashlib
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from devices import remote
+from devices.models import Inverter, SettingChange
+from plants.models import Plant, PlantPhoto
+from plants.services import plant_complete_commissioning
+
+from .checklist import Kind
+from .checks import Checklist, checklist_of, settings_differences
+from .models import HandoverReport, Site, Tick
+
+
+def site_update(*, plant: Plant, **fields) -> Site:
+    """Record the breaker distance or the grid-standard reason (validated as the form does)."""
+    site = Site.objects.filter(plant=plant).first() or Site(plant=plant)
+    for name, value in fields.items():
+        setattr(site, name, value)
+    site.full_clean()
+    site.save()
+    return site
+
+
+def checklist_refresh(*, plant: Plant) -> Checklist:
+    """The plant's checklist now; a clamp direction proven today is remembered (the day's evidence
+    restarts at midnight)."""
+    checklist = checklist_of(plant)
+    ct = checklist.results["auto_ct_direction"]
+    if ct.passed and not Site.objects.filter(plant=plant, ct_proven_at__isnull=False).exists():
+        Site.objects.update_or_create(
+            plant=plant, defaults={"ct_proven_at": timezone.now(), "ct_evidence": {"said": ct.said}}
+        )
+    return checklist
+
+
+def tick_record(*, plant: Plant, item: str, by, reason: str = "", photo: PlantPhoto | None = None) -> Tick:
+    """Tick a manual or screen item (again: the newest tick replaces the earlier one)."""
+    items = {i.key: i for i in checklist_of(plant).items}
+    if item not in items or not items[item].tickable:
+        raise ValidationError(_("This item cannot be ticked by hand on this plant."))
+    if photo is not None and photo.plant_id != plant.pk:
+        raise ValidationError(_("The photo is not one of this plant's."))
+    if items[item].kind == Kind.SCREEN and photo is None and not reason:
+        raise ValidationError(
+            _("A setting made on the inverter's screen is ticked with a photo of the screen, or a reason.")
+        )
+    tick = Tick(plant=plant, item=item, by=by, reason=reason.strip(), photo=photo)
+    tick.full_clean(validate_unique=False, validate_constraints=False)
+    # One tick per item, whoever ticks at the same moment: the last one wins, no duplicate.
+    (tick,) = Tick.objects.bulk_create(
+        [tick],
+        update_conflicts=True,
+        unique_fields=["plant", "item"],
+        update_fields=["by", "at", "reason", "photo"],
+    )
+    return tick
+
+
+def tick_remove(*, plant: Plant, item: str) -> None:
+    Tick.objects.filter(plant=plant, item=item).delete()
+
+
+def recommendation_request(*, plant: Plant, by) -> list[SettingChange]:
+    """Record the writes that bring each inverter to the recommended settings, from its settings
+    read live now: only the registers that differ. The caller has them written once its transaction
+    commits (tasks.apply_recommendation). Raises ValidationError when an inverter cannot be read."""
+    changes = []
+    for inverter in (
+        Inverter.objects.counted()
+        .filter(datalogger__plant=plant, datalogger__archived_at__isnull=True)
+        .select_related("datalogger__plant", "replaces")
+    ):
+        try:
+            now = remote.settings_read(inverter=inverter)
+        except remote.UNREACHABLE as e:
+            raise ValidationError(
+                _("%(sn)s could not be read now: %(why)s")
+                % {"sn": inverter.serial_number, "why": str(e) or _("the logger did not answer.")}
+            ) from e
+        differ = settings_differences(now)
+        if differ:
+            changes += remote.setting_changes_request(inverter=inverter, by=by, new=differ)
+    return changes
+
+
+def commissioning_finish(*, plant: Plant) -> tuple[list[str], bool]:
+    """Call the plant commissioned when nothing is missing. Returns what is missing (then nothing
+    is done) and whether this call commissioned it: its caller then issues the hand-over report
+    once the transaction commits (tasks.make_handover_report)."""
+    missing = checklist_refresh(plant=plant).missing()
+    return missing, not missing and plant_complete_commissioning(plant=plant)
+
+
+def report_make(*, plant: Plant, by) -> HandoverReport:
+    """Render the hand-over report now and keep it with its checksum."""
+    from .report import render_pdf  # noqa: PLC0415 (WeasyPrint loads its libraries on import)
+
+    pdf = render_pdf(plant=plant, checklist=checklist_refresh(plant=plant), by=by, at=timezone.now())
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    report = HandoverReport(plant=plant, created_by=by, sha256=sha256)
+    report.pdf.save(f"handover-{plant.pk}-{sha256[:12]}.pdf", ContentFile(pdf), save=False)
+    report.save()
+    return report

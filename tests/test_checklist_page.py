@@ -1,0 +1,152 @@
+"""The checklist page (the stepper's last step): ticks with who / when and photos, the site's
+figures, finishing only when nothing is missing, and who may read or change it."""
+
+import pytest
+from django.urls import reverse
+
+from commissioning.models import Tick
+from plants.models import Plant
+
+from .commissioning_steps import jpeg, ready_but
+from .conftest import login, make_plant, text
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _quick(settings):
+    settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
+
+
+def url(plant, name="checklist", *args):
+    if name == "checklist":
+        return reverse("plants:commission", args=[plant.pk, "finish"])
+    return reverse(f"plants:{name}", args=[plant.pk, *args])
+
+
+def test_the_page_lists_the_guides_items_for_the_plants_type(installer, company):
+    plant = make_plant(company, system_type="ac_backup")
+    body = text(login(installer).get(url(plant)))
+    assert "Coffret backup" in body and "Sortie de secours (EPS) activée" in body
+    assert "Couplage AC activé" in body and "Distance entre la batterie et le disjoncteur" in body
+    assert "Sectionneur PV" not in body  # the panels are not on the AURA
+
+
+def test_a_tick_records_who_and_when_and_can_be_undone(installer, plant):
+    client = login(installer)
+    client.post(url(plant, "checklist_tick", "stop_order_explained"), {"reason": ""})
+    tick = Tick.objects.get(plant=plant)
+    assert tick.item == "stop_order_explained" and tick.by == installer
+    assert installer.username in text(client.get(url(plant))) or installer.get_full_name() in text(
+        client.get(url(plant))
+    )
+    client.post(url(plant, "checklist_untick", "stop_order_explained"))
+    assert not Tick.objects.exists()
+
+
+def test_a_screen_item_needs_a_photo_of_the_screen_or_a_reason(installer, plant):
+    client = login(installer)
+    response = client.post(url(plant, "checklist_tick", "screen_remote_control"), {"reason": ""}, follow=True)
+    assert "photo de l’écran" in text(response) or "photo de l'écran" in text(response)
+    assert not Tick.objects.exists()
+    client.post(url(plant, "checklist_tick", "screen_remote_control"), {"photo": jpeg()})
+    tick = Tick.objects.get()
+    assert tick.photo is not None and tick.photo.plant == plant
+    assert reverse("plants:photo", args=[plant.pk, tick.photo.pk, "thumb"]) in text(client.get(url(plant)))
+
+
+@pytest.mark.parametrize("item", ["auto_ct_direction", "breaker_distance", "no_such_item", "ct_wiring"])
+def test_an_automatic_an_input_or_an_unknown_item_cannot_be_ticked(installer, plant, item):
+    response = login(installer).post(url(plant, "checklist_tick", item), {"reason": "fait"}, follow=True)
+    assert "ne peut pas être coché" in text(response)
+    assert not Tick.objects.exists()
+
+
+def test_a_hostile_photo_is_refused_with_its_reason_and_no_tick(installer, plant):
+    from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: PLC0415
+
+    bogus = SimpleUploadedFile("x.jpg", b"<script>alert(1)</script>", content_type="image/jpeg")
+    response = login(installer).post(
+        url(plant, "checklist_tick", "stop_order_explained"), {"photo": bogus}, follow=True
+    )
+    assert response.status_code == 200 and "photo" in text(response).lower()
+    assert not Tick.objects.exists()
+
+
+def test_the_distance_chooses_the_clamp_or_the_meter(installer, plant):
+    client = login(installer)
+    client.post(url(plant, "checklist_site"), {"breaker_distance_m": "12,5", "grid_standard_reason": ""})
+    body = text(client.get(url(plant)))
+    assert "Compteur Yada" in body and "bornes 5 et 6" in body
+    response = client.post(
+        url(plant, "checklist_site"), {"breaker_distance_m": "1e9", "grid_standard_reason": ""}, follow=True
+    )
+    assert response.status_code == 200 and "Compteur Yada" in text(response)
+    assert "pas plus de 5 chiffres" in text(response)
+
+
+def test_a_plant_missing_anything_is_not_commissioned_and_the_missing_item_is_named_everywhere(
+    installer, plant, simulator, v5_device, customer
+):
+    ready_but(plant, v5_device, simulator, installer=installer, customer=customer)
+    Tick.objects.filter(item="restart_3_minutes").delete()
+    client = login(installer)
+    response = client.post(url(plant, "commissioning_finish"), follow=True)
+    assert "Onduleur éteint 3 minutes" in text(response)
+    assert Plant.objects.get(pk=plant.pk).commissioning_completed_at is None
+    assert "Onduleur éteint 3 minutes" in text(client.get(reverse("plants:detail", args=[plant.pk])))
+    home = text(client.get(reverse("home")))
+    assert "1 centrale en cours de mise en service" in home and "Onduleur éteint 3 minutes" in home
+
+
+@pytest.mark.parametrize("leave_out", ["customer", "clamp", "first_day"])
+def test_each_missing_condition_keeps_the_plant_uncommissioned(
+    installer, plant, simulator, v5_device, customer, leave_out
+):
+    ready_but(plant, v5_device, simulator, installer=installer, customer=customer, leave_out=[leave_out])
+    login(installer).post(url(plant, "commissioning_finish"))
+    assert Plant.objects.get(pk=plant.pk).commissioning_completed_at is None
+
+
+def test_with_everything_done_the_plant_is_commissioned_and_its_report_issued(
+    installer, plant, simulator, v5_device, customer, django_capture_on_commit_callbacks
+):
+    ready_but(plant, v5_device, simulator, installer=installer, customer=customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = login(installer).post(url(plant, "commissioning_finish"))
+    assert response.url == reverse("plants:detail", args=[plant.pk])
+    plant.refresh_from_db()
+    assert plant.commissioning_completed_at is not None
+    report = plant.handover_reports.get()
+    assert report.sha256 in text(login(installer).get(reverse("plants:detail", args=[plant.pk])))
+    # The customer sees it on the dashboard too.
+    assert report.sha256 in text(login(customer).get(reverse("plants:detail", args=[plant.pk])))
+
+
+def test_another_companys_installer_can_neither_read_nor_tick(stranger, plant):
+    client = login(stranger)
+    assert client.get(url(plant)).status_code == 404
+    assert client.post(url(plant, "checklist_tick", "stop_order_explained")).status_code == 404
+    assert client.post(url(plant, "commissioning_finish")).status_code == 404
+    assert client.post(url(plant, "checklist_apply")).status_code == 404
+    assert not Tick.objects.exists()
+
+
+def test_the_plants_customer_can_neither_read_nor_tick_the_checklist(customer, granted_plant):
+    client = login(customer)
+    assert client.get(url(granted_plant)).status_code == 404
+    for name, args in [
+        ("checklist_tick", ["stop_order_explained"]),
+        ("checklist_site", []),
+        ("commissioning_finish", []),
+        ("report_issue", []),
+    ]:
+        assert client.post(url(granted_plant, name, *args)).status_code in (403, 404)
+    assert not Tick.objects.exists()
+
+
+def test_the_distributor_reads_the_checklist_without_changing_it(admin_user, plant):
+    client = login(admin_user)
+    body = text(client.get(url(plant)))
+    assert "Arrêt expliqué au client" in body and "Cocher" not in body
+    assert client.post(url(plant, "checklist_tick", "stop_order_explained")).status_code in (403, 404)
