@@ -294,6 +294,18 @@ class Checklist:
             missing.append(_("an authorised customer"))
         return missing
 
+    def only_waiting(self) -> bool:
+        """Whether all that is missing is data still to come: automatic items waiting, nothing to
+        tick, enter or correct, a customer authorised."""
+        waiting = {key for key, result in self.results.items() if result.state == State.PENDING}
+        for item in self.items:
+            if item.kind == Kind.AUTOMATIC:
+                if not self.results[item.key].passed and item.key not in waiting:
+                    return False
+            elif item.kind == Kind.INPUT or item.key not in self.ticks:
+                return False
+        return self.plant.n_grants > 0 and bool(waiting)
+
     def sections(self) -> list[tuple[str, list[tuple[Item, Any, Result | None]]]]:
         """The items by section, in order, each with its tick and its result: what pages show."""
         grouped: dict[str, list[tuple[Item, Any, Result | None]]] = {}

@@ -35,6 +35,12 @@ class Site(models.Model):
     # midnight, the proof stays (until a day flags the sign).
     ct_proven_at = models.DateTimeField(null=True, blank=True, editable=False)
     ct_evidence = models.JSONField(default=dict, blank=True, editable=False)
+    # An installer who finished on site while only data was still awaited (the first full day, a
+    # period with grid exchange): the beat finishes the plant in their name once it has come.
+    finish_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    finish_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     objects = RestrictedByPlantQuerySet.as_manager()
 

@@ -98,6 +98,33 @@ def commissioning_finish(*, plant: Plant) -> tuple[list[str], bool]:
     return missing, not missing and plant_complete_commissioning(plant=plant)
 
 
+def finish_request(*, plant: Plant, by) -> bool:
+    """The installer finished on site while only data is awaited: remember it, so that
+    `finish_when_ready` finishes the plant once the data has come. False when more is missing."""
+    if not checklist_of(plant).only_waiting():
+        return False
+    Site.objects.update_or_create(
+        plant=plant, defaults={"finish_requested_at": timezone.now(), "finish_requested_by": by}
+    )
+    return True
+
+
+def finish_when_ready() -> list[tuple[int, int]]:
+    """Finish the plants whose installer asked to and whose awaited data has come; returns (plant,
+    user) pairs to issue a report for. Safe to run twice: a plant is stamped once."""
+    done = []
+    requested = Site.objects.filter(
+        finish_requested_at__isnull=False,
+        plant__commissioning_completed_at__isnull=True,
+        plant__archived_at__isnull=True,
+    ).select_related("plant", "finish_requested_by")
+    for site in requested:
+        _missing, finished = commissioning_finish(plant=site.plant)
+        if finished and site.finish_requested_by is not None:
+            done.append((site.plant_id, site.finish_requested_by_id))
+    return done
+
+
 def report_make(*, plant: Plant, by) -> HandoverReport:
     """Render the hand-over report now and keep it with its checksum."""
     from .report import render_pdf  # noqa: PLC0415 (WeasyPrint loads its libraries on import)

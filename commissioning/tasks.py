@@ -24,3 +24,11 @@ def make_handover_report(plant_id, user_id):
     if plant.handover_reports.filter(created_at__gte=plant.commissioning_completed_at).exists():
         return
     services.report_make(plant=plant, by=get_user_model().objects.get(pk=user_id))
+
+
+@shared_task(time_limit=600, soft_time_limit=540)
+def finish_when_ready():
+    """Finish the plants waiting for their first data (services.finish_when_ready), then issue their
+    reports."""
+    for plant_id, user_id in services.finish_when_ready():
+        make_handover_report.delay(plant_id, user_id)

@@ -50,6 +50,7 @@ def checklist(request, pk):
             "tick_form": TickForm(),
             "changes": SettingChange.objects.filter(plant=plant).select_related("by__company")[:10],
             "reports": plant.handover_reports.all()[:5],
+            "site": site,
             "hotline": settings.HOTLINE,
         },
     )
@@ -122,6 +123,16 @@ def apply_recommendation(request, pk):
 def finish(request, pk):
     plant = get_rw_plant_for_user(request, pk)
     missing, done = services.commissioning_finish(plant=plant)
+    if missing and services.finish_request(plant=plant, by=request.user):
+        messages.info(
+            request,
+            _(
+                "Everything on site is done. The portal finishes the commissioning by itself, and "
+                "issues the report, once it has: %(items)s."
+            )
+            % {"items": "; ".join(missing)},
+        )
+        return redirect(_checklist_url(pk))
     if missing:
         messages.error(
             request, _("Not commissioned yet; missing: %(items)s.") % {"items": "; ".join(missing)}

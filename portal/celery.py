@@ -76,6 +76,9 @@ def schedule_polling(sender, **kwargs):
         3600, sender.signature("privacy.tasks.purge_data_exports"), name="expired data copies"
     )
     sender.add_periodic_task(
+        3600, sender.signature("commissioning.tasks.finish_when_ready"), name="commissioning awaiting data"
+    )
+    sender.add_periodic_task(
         settings.FLEET_FIGURES_SECONDS,
         sender.signature("monitoring.tasks.refresh_fleet_figures"),
         name="fleet figures",

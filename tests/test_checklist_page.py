@@ -4,10 +4,11 @@ figures, finishing only when nothing is missing, and who may read or change it."
 import pytest
 from django.urls import reverse
 
-from commissioning.models import Tick
+from commissioning import tasks
+from commissioning.models import Site, Tick
 from plants.models import Plant
 
-from .commissioning_steps import jpeg, ready_but
+from .commissioning_steps import first_day_done, jpeg, ready_but
 from .conftest import login, make_plant, text
 
 pytestmark = pytest.mark.integration
@@ -150,3 +151,35 @@ def test_the_distributor_reads_the_checklist_without_changing_it(admin_user, pla
     body = text(client.get(url(plant)))
     assert "Arrêt expliqué au client" in body and "Cocher" not in body
     assert client.post(url(plant, "checklist_tick", "stop_order_explained")).status_code in (403, 404)
+
+
+def test_finishing_on_site_while_only_data_is_awaited_finishes_by_itself_once_it_comes(
+    installer, plant, simulator, v5_device, customer, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    _logger, inverter = ready_but(
+        plant, v5_device, simulator, installer=installer, customer=customer, leave_out=["first_day"]
+    )
+    response = login(installer).post(url(plant, "commissioning_finish"), follow=True)
+    assert "termine lui-même la mise en service" in text(response)
+    assert Plant.objects.get(pk=plant.pk).commissioning_completed_at is None
+    tasks.finish_when_ready.delay()
+    assert Plant.objects.get(pk=plant.pk).commissioning_completed_at is None  # still no full day
+    first_day_done(inverter)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.finish_when_ready.delay()
+    plant.refresh_from_db()
+    assert plant.commissioning_completed_at is not None
+    assert plant.handover_reports.get().created_by == installer
+    tasks.finish_when_ready.delay()  # run again: nothing more
+    assert plant.handover_reports.count() == 1
+
+
+def test_finishing_with_something_to_do_on_site_is_refused_not_deferred(
+    installer, plant, simulator, v5_device, customer
+):
+    ready_but(plant, v5_device, simulator, installer=installer, customer=customer, leave_out=["first_day"])
+    Tick.objects.filter(item="stop_order_explained").delete()
+    response = login(installer).post(url(plant, "commissioning_finish"), follow=True)
+    assert "Pas encore mise en service" in text(response) and "Arrêt expliqué au client" in text(response)
+    assert not Site.objects.filter(plant=plant, finish_requested_at__isnull=False).exists()
