@@ -29,6 +29,12 @@ class PlantForm(forms.ModelForm):
             "customer_notes": forms.Textarea(attrs={"rows": 3}),
             "system_type": forms.RadioSelect,
         }
+        help_texts = {
+            "latitude": _(
+                "On site, “Use this phone's position” fills both. Without a position, night detection "
+                "(and so the offline alarms at dawn and dusk) is approximate."
+            ),
+        }
 
 
 class GrantForm(forms.Form):

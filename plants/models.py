@@ -1,9 +1,11 @@
 """Plants (centrales), what their customers are granted, and their photos."""
 
+import functools
 import re
 import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
+from importlib import resources
 from zoneinfo import ZoneInfo, available_timezones
 
 from astral import Observer
@@ -60,6 +62,29 @@ WAKE_UP_DELAY = timedelta(hours=1)
 # The inverter's grid-standard register (3193) values, named as the public list names them.
 GRID_CODE_CHOICES = list(GRID_STANDARDS.items())
 GRID_CODE_EN_50549 = 14  # France
+
+
+@functools.cache
+def zone_positions() -> dict[str, tuple[float, float]]:
+    """Each time zone's reference position (latitude, longitude), from tzdata's zone.tab."""
+    positions = {}
+    text = resources.files("tzdata").joinpath("zoneinfo", "zone.tab").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        _country, iso6709, zone, *_comment = line.split("\t")
+        match = re.fullmatch(r"([+-]\d+)([+-]\d+)", iso6709)
+        if match:
+            positions[zone] = (_degrees(match.group(1), 2), _degrees(match.group(2), 3))
+    return positions
+
+
+def _degrees(value: str, width: int) -> float:
+    """ISO 6709 ±DDMM[SS] / ±DDDMM[SS] as decimal degrees."""
+    sign = -1 if value[0] == "-" else 1
+    digits = value[1:]
+    whole, minutes, seconds = digits[:width], digits[width : width + 2], digits[width + 2 :] or "0"
+    return sign * (int(whole) + int(minutes) / 60 + int(seconds) / 3600)
 
 
 class PlantStatus(models.TextChoices):
@@ -258,11 +283,20 @@ class Plant(models.Model):
         return None if since is None else timezone.localdate(since, self.tzinfo) + timedelta(days=1)
 
     @property
+    def position_entered(self):
+        return self.latitude is not None and self.longitude is not None
+
+    @property
     def coordinates(self):
-        """Latitude and longitude in degrees; where not entered, estimated from the time zone (the
-        standard UTC offset gives the longitude, 15° an hour, at the latitude of France)."""
-        if self.latitude is not None and self.longitude is not None:
+        """Latitude and longitude in degrees. Where not entered, the time zone's reference city
+        (tzdata's zone.tab: Sydney for Australia/Sydney), and the plant's page says that night
+        detection is approximate. A zone with no city (Etc/GMT-10): its standard UTC offset's meridian
+        (15° an hour) at France's latitude, 46.5° N."""
+        if self.position_entered:
             return float(self.latitude), float(self.longitude)
+        city = zone_positions().get(self.time_zone)
+        if city:
+            return city
         offset = ZoneInfo(self.time_zone).utcoffset(datetime(2026, 1, 15)).total_seconds() / 3600
         return 46.5, offset * 15
 

@@ -30,6 +30,12 @@ def test_an_installer_commissions_a_plant_on_a_phone(live_server, browser_page, 
     page.fill("#id_pv_power_kwp", "6")
     page.check("input[value=dc_backup]")
     page.select_option("#id_battery_model", "AURA 10KM-BG")
+    # On site, the phone gives the plant its position (night detection needs it).
+    page.context.grant_permissions(["geolocation"])
+    page.context.set_geolocation({"latitude": 45.98912, "longitude": 4.71845, "accuracy": 8})
+    page.click("button:has-text('Utiliser la position de ce téléphone')")
+    page.locator("#geo-status", has_text="près").wait_for()
+    assert page.input_value("#id_longitude") == "4.71845" and "à 8 m près" in page.inner_text("#geo-status")
     page.click("text=Créer la centrale >> nth=-1")
 
     # The installer leaves half-way: the fleet list shows what is left to do.
@@ -70,6 +76,7 @@ def test_an_installer_commissions_a_plant_on_a_phone(live_server, browser_page, 
     # own: close it, or the test database could not be dropped at the end.
     connection.close()
     assert plant.status == "online" and plant.commissioning_completed_at is None
+    assert (float(plant.latitude), float(plant.longitude)) == (45.98912, 4.71845)
     simulator.v5_devices.pop(device.logger_serial)
 
     # The customer sees the plant read-only, with its live values.

@@ -32,7 +32,7 @@ document.addEventListener("click", (event) => {
     (position) => {
       form.elements.latitude.value = position.coords.latitude.toFixed(5);
       form.elements.longitude.value = position.coords.longitude.toFixed(5);
-      status.textContent = button.dataset.done.replace("%s", Math.round(position.coords.accuracy));
+      status.textContent = button.dataset.done.replace("{metres}", Math.round(position.coords.accuracy));
     },
     (error) => { status.textContent = button.dataset.failed + " " + error.message; },
     { enableHighAccuracy: true, timeout: 20000 },
