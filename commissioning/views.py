@@ -1,6 +1,5 @@
 """The checklist page (the stepper's last step), its actions, and the hand-over reports."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -51,7 +50,6 @@ def checklist(request, pk):
             "changes": SettingChange.objects.filter(plant=plant).select_related("by__company")[:10],
             "reports": plant.handover_reports.all()[:5],
             "site": site,
-            "hotline": settings.HOTLINE,
         },
     )
 

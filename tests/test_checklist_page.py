@@ -3,13 +3,16 @@ figures, finishing only when nothing is missing, and who may read or change it."
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from alarms.models import Alarm
 from commissioning import tasks
 from commissioning.models import Site, Tick
 from plants.models import Plant
 
 from .commissioning_steps import first_day_done, jpeg, ready_but
 from .conftest import login, make_plant, text
+from .factories import DataloggerFactory
 
 pytestmark = pytest.mark.integration
 
@@ -183,3 +186,27 @@ def test_finishing_with_something_to_do_on_site_is_refused_not_deferred(
     response = login(installer).post(url(plant, "commissioning_finish"), follow=True)
     assert "Pas encore mise en service" in text(response) and "Arrêt expliqué au client" in text(response)
     assert not Site.objects.filter(plant=plant, finish_requested_at__isnull=False).exists()
+
+
+def test_the_hotline_is_the_distributors_setting_wherever_the_portal_says_to_call_it(
+    installer, plant, settings
+):
+    settings.HOTLINE = {
+        "name": "Hotline Test",
+        "phone": "+33 4 00 00 00 00",
+        "email": "",
+        "hours": "9 h – 12 h",
+    }
+    logger = DataloggerFactory(plant=plant)
+    alarm = Alarm.objects.create(plant=plant, datalogger=logger, code_id="F13", started_at=timezone.now())
+    client = login(installer)
+    for page in (
+        url(plant),  # failed checks
+        reverse("alarms:detail", args=[alarm.pk]),
+        reverse("alarms:stick_leds") + "?net=off&com=off&ready=off",
+        reverse("alarms:catalogue"),
+    ):
+        body = text(client.get(page))
+        assert "Hotline Test" in body and 'href="tel:+33 4 00 00 00 00"' in body and "9 h – 12 h" in body, (
+            page
+        )
