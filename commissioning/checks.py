@@ -257,7 +257,9 @@ def check_first_day(facts: Facts) -> Result:
     return Result("auto_first_day", State.PASSED if rows else State.FAILED, said, end)
 
 
-def automatic_results(facts: Facts, *, grid_standard_reason: str = "", ct_proven_at=None) -> list[Result]:
+def automatic_results(
+    facts: Facts, *, grid_standard_reason: str = "", ct_proven_at: datetime | None = None
+) -> list[Result]:
     return [
         check_logger(facts),
         check_identity(facts),

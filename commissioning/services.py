@@ -5,20 +5,22 @@ import hashlib
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from devices import remote
 from devices.models import Inverter, SettingChange
-from plants.models import Plant, PlantPhoto
-from plants.services import plant_complete_commissioning
+from plants.models import Plant
+from plants.services import photo_add, plant_complete_commissioning
 
 from .checklist import Kind
 from .checks import Checklist, checklist_of, settings_differences
 from .models import HandoverReport, Site, Tick
 
 
-def site_update(*, plant: Plant, **fields) -> Site:
+def site_update(*, plant: Plant, **fields: object) -> Site:
     """Record the breaker distance or the grid-standard reason (validated as the form does)."""
     site = Site.objects.filter(plant=plant).first() or Site(plant=plant)
     for name, value in fields.items():
@@ -40,19 +42,22 @@ def checklist_refresh(*, plant: Plant) -> Checklist:
     return checklist
 
 
-def tick_record(*, plant: Plant, item: str, by, reason: str = "", photo: PlantPhoto | None = None) -> Tick:
-    """Tick a manual or screen item (again: the newest tick replaces the earlier one)."""
+def tick_record(
+    *, plant: Plant, item: str, by: User, reason: str = "", upload: UploadedFile | None = None
+) -> Tick:
+    """Tick a manual or screen item, with a photo (`upload`, stored as the plant's) or a reason why it
+    does not apply; ticked again, the newest tick replaces the earlier one."""
     items = {i.key: i for i in checklist_of(plant).items}
     if item not in items or not items[item].tickable:
         raise ValidationError(_("This item cannot be ticked by hand on this plant."))
-    if photo is not None and photo.plant_id != plant.pk:
-        raise ValidationError(_("The photo is not one of this plant's."))
-    if items[item].kind == Kind.SCREEN and photo is None and not reason:
+    if items[item].kind == Kind.SCREEN and upload is None and not reason.strip():
         raise ValidationError(
             _("A setting made on the inverter's screen is ticked with a photo of the screen, or a reason.")
         )
-    tick = Tick(plant=plant, item=item, by=by, reason=reason.strip(), photo=photo)
-    tick.full_clean(validate_unique=False, validate_constraints=False)
+    tick = Tick(plant=plant, item=item, by=by, reason=reason.strip())
+    tick.full_clean(exclude=["photo"], validate_unique=False, validate_constraints=False)
+    if upload is not None:
+        tick.photo = photo_add(plant=plant, by=by, upload=upload, caption=str(items[item].label)[:200])
     # One tick per item, whoever ticks at the same moment: the last one wins, no duplicate.
     (tick,) = Tick.objects.bulk_create(
         [tick],
@@ -67,7 +72,7 @@ def tick_remove(*, plant: Plant, item: str) -> None:
     Tick.objects.filter(plant=plant, item=item).delete()
 
 
-def recommendation_request(*, plant: Plant, by) -> list[SettingChange]:
+def recommendation_request(*, plant: Plant, by: User) -> list[SettingChange]:
     """Record the writes that bring each inverter to the recommended settings, from its settings
     read live now: only the registers that differ. The caller has them written once its transaction
     commits (tasks.apply_recommendation). Raises ValidationError when an inverter cannot be read."""
@@ -98,7 +103,7 @@ def commissioning_finish(*, plant: Plant) -> tuple[list[str], bool]:
     return missing, not missing and plant_complete_commissioning(plant=plant)
 
 
-def finish_request(*, plant: Plant, by) -> bool:
+def finish_request(*, plant: Plant, by: User) -> bool:
     """The installer finished on site while only data is awaited: remember it, so that
     `finish_when_ready` finishes the plant once the data has come. False when more is missing."""
     if not checklist_of(plant).only_waiting():
@@ -125,7 +130,7 @@ def finish_when_ready() -> list[tuple[int, int]]:
     return done
 
 
-def report_make(*, plant: Plant, by) -> HandoverReport:
+def report_make(*, plant: Plant, by: User) -> HandoverReport:
     """Render the hand-over report now and keep it with its checksum."""
     from .report import render_pdf  # noqa: PLC0415 (WeasyPrint loads its libraries on import)
 

@@ -10,7 +10,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from devices.models import SettingChange
-from plants import services as plant_services
 from plants.models import CommissioningStep, Plant
 from plants.shortcuts import get_plant_for_user, get_rw_plant_for_user
 
@@ -62,13 +61,12 @@ def tick(request, pk, item):
     try:
         if not form.is_valid():
             raise ValidationError(form.errors.get("reason") or form.errors.get("photo"))
-        photo = None
-        if form.cleaned_data["photo"]:
-            photo = plant_services.photo_add(
-                plant=plant, by=request.user, upload=form.cleaned_data["photo"], caption=item[:200]
-            )
         services.tick_record(
-            plant=plant, item=item, by=request.user, reason=form.cleaned_data["reason"], photo=photo
+            plant=plant,
+            item=item,
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+            upload=form.cleaned_data["photo"] or None,
         )
     except ValidationError as e:
         messages.error(request, " ".join(e.messages))

@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts import api as accounts_api
 from alarms import api as alarms_api
+from commissioning import api as commissioning_api
 from commissioning import urls as commissioning_urls
 from devices import api as devices_api
 from devices import urls as devices_urls
@@ -34,6 +35,7 @@ plants_api.register(router)
 devices_api.register(router)
 alarms_api.register(router)
 energy_api.register(router)
+commissioning_api.register(router)
 monitoring_api.register(router)
 
 urlpatterns = [

@@ -156,6 +156,14 @@ POLICIES = {
     "alarm-acknowledge": PLANT_CHANGE,
     "alarm-code-list": LOGGED_IN,
     "alarm-code-detail": LOGGED_IN,
+    "commissioning-detail": INSTALLER_OF_PLANT,
+    "commissioning-tick": PLANT_CHANGE,
+    "commissioning-untick": PLANT_CHANGE,
+    "commissioning-site": PLANT_CHANGE,
+    "commissioning-apply": PLANT_CHANGE,
+    "commissioning-finish": PLANT_CHANGE,
+    "commissioning-reports": PLANT_VIEW,
+    "commissioning-report": PLANT_VIEW,
 }
 OUTSIDERS = ("anonymous", "other_customer", "other_installer", "deactivated_installer")
 # GET answers for the outsiders and the admin, by policy (a page's login redirect is a 302).
@@ -299,6 +307,7 @@ KWARGS_BY_BASENAME = {
     "alarm": "alarm", "company": "company", "account-request": "request", "alarm-code": "code",
     "setting-change": "change",
     "settings-read": "read",
+    "commissioning": "plant",
 }  # fmt: skip
 
 
@@ -422,7 +431,7 @@ def test_every_openapi_path_is_a_declared_url(admin_user):
     schema = client.get(reverse("api-schema"), {"format": "json"}).json()
     for path in schema["paths"]:
         token = "0" * 32 if "settings-reads" in path else "1"  # a background read's id is a token
-        match = resolve(path.replace("{id}", token))
+        match = resolve(path.replace("{id}", token).replace("{report_pk}", "1"))
         assert policy_of(match.view_name) is not None, path
 
 
