@@ -7,13 +7,14 @@ checklist page, the finish action, the fleet home and the API share.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from alarms.models import Alarm, AlarmCode
 from devices.models import GRID_SIGN_MIN_EVIDENCE, Datalogger, DeviceStatus, Inverter, Reading
@@ -34,7 +35,16 @@ class State(StrEnum):
     PENDING = "pending"  # not enough data yet to say (no grid exchange yet, the first day not over)
 
 
-STATE_LABELS = {State.PASSED: _lazy("Passed"), State.FAILED: _lazy("Failed"), State.PENDING: _lazy("Waiting")}
+STATE_LABELS = {
+    State.PASSED: gettext_lazy("Passed"),
+    State.FAILED: gettext_lazy("Failed"),
+    State.PENDING: gettext_lazy("Waiting"),
+}
+
+
+def _day(iso: str | None) -> str:
+    """A stored ISO day (the grid-sign evidence's) as the reader's language writes a date."""
+    return date_format(date.fromisoformat(iso), "SHORT_DATE_FORMAT") if iso else "—"
 
 
 @dataclass
@@ -153,7 +163,7 @@ def check_ct_direction(facts: Facts, proven_at: datetime | None) -> Result:
             "counter that grew, %(disagree)s where it did not"
         ) % {
             "sn": inverter.serial_number,
-            "day": check.get("day", "—"),
+            "day": _day(check.get("day")),
             "agree": check.get("agree", 0),
             "disagree": check.get("disagree", 0),
         }
@@ -162,7 +172,7 @@ def check_ct_direction(facts: Facts, proven_at: datetime | None) -> Result:
         elif check.get("flagged_on"):
             state = State.FAILED
             said += " · " + _("sign flagged on %(day)s: the clamp is probably reversed") % {
-                "day": check["flagged_on"]
+                "day": _day(check["flagged_on"])
             }
         elif check.get("agree", 0) >= GRID_SIGN_MIN_EVIDENCE and not check.get("disagree"):
             state = State.PASSED
@@ -220,7 +230,10 @@ def check_settings(facts: Facts) -> Result:
             }
             for key, value in differ.items()
         ]
-        said = f"{inverter.serial_number}: " + ("; ".join(words) if words else _("as recommended"))
+        said = _("%(sn)s: %(said)s") % {
+            "sn": inverter.serial_number,
+            "said": "; ".join(words) if words else _("as recommended"),
+        }
         results.append(Result("", State.FAILED if differ else State.PASSED, said, inverter.latest_at))
     return _all(results, "auto_settings", _("No inverter read yet."))
 
@@ -247,13 +260,13 @@ def check_first_day(facts: Facts) -> Result:
     day = timezone.localdate(first, tz) + timedelta(days=1)
     start = datetime.combine(day, time(), tz)
     end = start + timedelta(days=1)
-    args = {"day": day.isoformat()}
+    args: dict[str, Any] = {"day": date_format(day, "SHORT_DATE_FORMAT")}
     if facts.now < end:
         return Result("auto_first_day", State.PENDING, _("First full day: %(day)s, not over yet.") % args)
     inverters = [inv.pk for inv in facts.inverters]
     rows = Reading.objects.filter(inverter_id__in=inverters).during(start, end).count()
     args["n"] = rows
-    said = _("%(day)s: %(n)s readings stored.") % args
+    said = ngettext("%(day)s: %(n)s reading stored.", "%(day)s: %(n)s readings stored.", rows) % args
     return Result("auto_first_day", State.PASSED if rows else State.FAILED, said, end)
 
 

@@ -143,4 +143,4 @@ def test_the_first_full_day_passes_once_the_day_after_the_first_read_is_over_wit
 ):
     ready_but(plant, v5_device, simulator, installer=installer, customer=customer)
     result = results(plant)["auto_first_day"]
-    assert result.passed and "1 readings" in result.said
+    assert result.passed and "1 reading stored" in result.said
