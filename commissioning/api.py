@@ -221,13 +221,16 @@ class CommissioningViewSet(viewsets.GenericViewSet):
             report = services.report_make(plant=self._plant("change"), by=request.user)
             return Response(ReportSerializer(report).data, status=status.HTTP_201_CREATED)
         plant = self._reports_plant()
-        return Response(ReportSerializer(plant.handover_reports.all(), many=True).data)
+        reports = HandoverReport.objects.restrict(request.user, "view").filter(plant=plant)
+        return Response(ReportSerializer(reports, many=True).data)
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiResponse(description="The report's PDF")})
     @action(detail=True, methods=["get"], url_path=rf"reports/(?P<report_pk>{ID_REGEX})")
     def report(self, request, pk=None, report_pk=None):
         plant = self._reports_plant()
-        report = get_object_or_404(HandoverReport, pk=report_pk, plant=plant)
+        report = get_object_or_404(
+            HandoverReport.objects.restrict(request.user, "view"), pk=report_pk, plant=plant
+        )
         return FileResponse(
             report.pdf.open("rb"), content_type="application/pdf", filename=f"{report.sha256[:12]}.pdf"
         )

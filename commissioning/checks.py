@@ -306,7 +306,7 @@ class Checklist:
             elif item.key not in self.ticks:
                 missing.append(str(item.label))
         if self.plant.n_grants == 0:
-            missing.append(_("an authorised customer"))
+            missing.append(_("An authorised customer"))
         return missing
 
     def only_waiting(self) -> bool:

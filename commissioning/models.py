@@ -76,6 +76,10 @@ def report_path(report, filename):
     return f"reports/{report.plant_id}/{filename}"
 
 
+class HandoverReportQuerySet(RestrictedByPlantQuerySet):
+    history_field = "created_at"  # a report issued before a hand-over is the previous owner's
+
+
 class HandoverReport(models.Model):
     """A hand-over report as issued: the PDF and its SHA-256, so that a later copy can be compared."""
 
@@ -85,7 +89,7 @@ class HandoverReport(models.Model):
     pdf = models.FileField(upload_to=report_path)
     sha256 = models.CharField(max_length=64)
 
-    objects = RestrictedByPlantQuerySet.as_manager()
+    objects = HandoverReportQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_safe
 
 from alarms.models import Alarm
 from commissioning.checks import checklist_of
+from commissioning.models import HandoverReport
 from energy import reports
 from energy.accounting import local_today
 from energy.models import FLOWS
@@ -64,14 +65,17 @@ def plant_detail(request, pk):
     today = local_today(plant)
     dashboard = _dashboard(plant, request.user)
     inverters = [inv for logger in dashboard["loggers"] for inv in logger.inverters.all()]
-    pro = not request.user.is_customer
+    # What commissioning still misses, for the installers; the customer sees the reports.
+    checklist = None
+    if not request.user.is_customer and plant.commissioning_completed_at is None:
+        checklist = checklist_of(plant)
     context = {
         **dashboard,
-        # What commissioning still misses, for the installers; the customer sees the reports.
-        "commissioning_missing": checklist_of(plant).missing()
-        if pro and plant.commissioning_completed_at is None
+        "commissioning_missing": checklist.missing() if checklist else [],
+        "commissioning_progress": checklist.progress if checklist else None,
+        "reports": HandoverReport.objects.restrict(request.user, "view").filter(plant=plant)[:3]
+        if plant.commissioning_completed_at
         else [],
-        "reports": plant.handover_reports.all()[:3] if plant.commissioning_completed_at else [],
         "replacements": [inv for inv in inverters if inv.replacement_pending],
         "active_alarms": alarms.active().triage_order(),
         "can_edit": Plant.objects.restrict(request.user, "change").filter(pk=pk).exists(),

@@ -2,6 +2,7 @@
 and whether it passes; applying the recommended settings through the remote-control path."""
 
 import pytest
+from django.urls import reverse
 from django.utils import translation
 
 from commissioning import services
@@ -11,6 +12,7 @@ from devices.models import SettingChange
 from devices.registermap import BY_KEY
 
 from .commissioning_steps import ready_but, stick_read
+from .conftest import login, text
 
 pytestmark = pytest.mark.integration
 
@@ -136,6 +138,8 @@ def test_with_writes_refused_nothing_is_claimed_and_the_installer_gets_the_scree
     with translation.override("fr"):
         assert "CONTRÔLE À DISTANCE" in str(change.answer)
     assert results(plant)["auto_settings"].state == "failed"
+    page = text(login(installer).get(reverse("plants:commission", args=[plant.pk, "finish"])))
+    assert "CONTRÔLE À DISTANCE" in page and "refusé par l" in page
 
 
 def test_the_first_full_day_passes_once_the_day_after_the_first_read_is_over_with_history(

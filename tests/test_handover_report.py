@@ -6,11 +6,15 @@ import subprocess
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from accounts.models import User
 from commissioning import services
+from plants.models import PlantGrant
+from plants.services import plant_transfer
 
 from .commissioning_steps import ready_but
-from .conftest import login, make_plant, make_user, text
+from .conftest import api_for, login, make_plant, make_user, text
 
 pytestmark = pytest.mark.integration
 
@@ -95,3 +99,20 @@ def test_the_plant_page_shows_the_checksum_to_compare_a_copy_with(commissioned, 
     assert plant.handover_reports.get().sha256 in text(
         login(installer).get(reverse("plants:detail", args=[plant.pk]))
     )
+
+
+def test_after_the_plant_changes_owner_the_new_customer_does_not_get_the_old_report(
+    commissioned, installer, customer
+):
+    plant, _logger, _inverter = commissioned
+    old = plant.handover_reports.get()
+    plant_transfer(plant=plant, by=installer, email="nouveau@example.fr", password="Un-mot-de-passe-9")
+    newcomer = User.objects.get(email="nouveau@example.fr")
+    PlantGrant.objects.filter(customer=newcomer).update(accepted_at=timezone.now())
+    client = login(newcomer)
+    assert client.get(reverse("plants:report", args=[plant.pk, old.pk])).status_code == 404
+    assert old.sha256 not in text(client.get(reverse("plants:detail", args=[plant.pk])))
+    assert api_for(newcomer).get(f"/api/v1/commissioning/{plant.pk}/reports/").json() == []
+    # A report issued for the new owner is theirs.
+    new = services.report_make(plant=plant, by=installer)
+    assert client.get(reverse("plants:report", args=[plant.pk, new.pk])).status_code == 200
