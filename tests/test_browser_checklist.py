@@ -1,5 +1,7 @@
 """The checklist in Chromium: on a phone, an item ticked with a photo; printed, no form or menu."""
 
+import re
+
 import pytest
 from django.db import connection
 
@@ -39,6 +41,9 @@ def test_on_a_phone_a_screen_item_is_ticked_with_a_photo_and_the_page_prints_cle
     assert page.locator("#screen_eps").is_visible() and "Sortie de secours (EPS) activée" in page.inner_text(
         "main"
     )
+    # On one sheet of A4.
+    pages = re.findall(rb"/Type\s*/Page\b", page.pdf(format="A4"))
+    assert len(pages) == 1, f"{len(pages)} pages"
     tick = Tick.objects.get()
     connection.close()  # the query ran in Playwright's thread: its connection must not outlive the test
     assert tick.item == "screen_eps" and tick.photo_id is not None
