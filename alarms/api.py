@@ -1,15 +1,18 @@
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, viewsets
+from rest_framework import generics, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from core.access import IsInstaller
+from core.api import ModelCleanSerializer
 from core.edge import ID_REGEX
+from plants.models import Plant
 
 from . import services
 from .filters import AlarmFilterSet
-from .models import Alarm, AlarmCode
+from .models import Alarm, AlarmCode, AlarmPolicy, ThresholdRule
 
 
 class AlarmCodeSerializer(serializers.ModelSerializer):
@@ -84,3 +87,67 @@ class AlarmCodeViewSet(viewsets.ReadOnlyModelViewSet):
 def register(router):
     router.register("alarms", AlarmViewSet, basename="alarm")
     router.register("alarm-codes", AlarmCodeViewSet, basename="alarm-code")
+    router.register("alarm-rules", ThresholdRuleViewSet, basename="alarm-rule")
+
+
+class AlarmPolicySerializer(ModelCleanSerializer):
+    class Meta:
+        model = AlarmPolicy
+        fields = [
+            "fault_delay_minutes",
+            "warning_delay_minutes",
+            "communication_delay_minutes",
+            "code_delays",
+            "quiet_minutes",
+        ]
+
+    clean_exclude = ("company",)
+
+
+class AlarmPolicyView(generics.RetrieveUpdateAPIView):
+    """The requesting installer's company's alarm policy (the defaults until saved)."""
+
+    serializer_class = AlarmPolicySerializer
+    permission_classes = [IsInstaller]
+
+    def get_object(self):
+        return AlarmPolicy.of(self.request.user.company_id)
+
+
+class EditableCompanyPlants(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return Plant.objects.restrict(self.context["request"].user, "change")
+
+
+class ThresholdRuleSerializer(ModelCleanSerializer):
+    plants = EditableCompanyPlants(many=True, required=False)
+
+    class Meta:
+        model = ThresholdRule
+        fields = [
+            "id",
+            "name",
+            "value",
+            "comparison",
+            "threshold",
+            "minutes",
+            "system_type",
+            "plants",
+            "enabled",
+        ]
+
+    clean_exclude = ("company", "plants")
+
+
+class ThresholdRuleViewSet(viewsets.ModelViewSet):
+    """The company's threshold rules (an alarm when a live value stays beyond a threshold)."""
+
+    lookup_value_regex = ID_REGEX
+    serializer_class = ThresholdRuleSerializer
+    permission_classes = [IsInstaller]
+
+    def get_queryset(self):
+        return ThresholdRule.objects.restrict(self.request.user, "change").prefetch_related("plants")
+
+    def perform_create(self, serializer):
+        serializer.save(company=self.request.user.company)

@@ -19,6 +19,8 @@ INVERTER_SILENT = "INV"
 # rejects it (devices.Inverter). Told at once, like a lost logger.
 INVERTER_REPLACED = "SWP"
 COMMUNICATION_CODES = (COMMUNICATION_LOST, INVERTER_SILENT, INVERTER_REPLACED)
+# A company's threshold rule held for its duration (alarms.rules): a warning, told when it fires.
+RULE = "THR"
 # Printed otherwise in the guide: shown to people as "W29 (printed « W26 » in the guide: …)".
 PRINTED_AS = {"W29": "W26"}
 # Raised every night by many hybrids when PV fades: never opened while it is night at the plant.
@@ -443,6 +445,11 @@ UNLISTED_CODES = [
      "Another inverter answers behind the logger. If you replaced it, confirm on the plant's page; "
      "otherwise reject it: its readings leave the plant's figures, and no setting is sent to it "
      "before it is confirmed."),
+    (RULE, "Seuil de règle dépassé", "Rule threshold crossed",
+     "Une règle de l'entreprise (page Règles d'alarme) a vu cette valeur au-delà de son seuil pendant "
+     "toute sa durée : voir le détail de l'alarme.",
+     "One of the company's rules (Alarm rules page) saw this value beyond its threshold for its whole "
+     "duration: see the alarm's detail."),
     ("S07", "Onduleur en défaut (état système)", "Inverter in fault (system status)",
      "L'état système de l'onduleur est « Défaut » : lire le code affiché à l'écran de l'onduleur.",
      "The inverter's system status is Fault: read the code shown on the inverter's screen."),

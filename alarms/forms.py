@@ -1,6 +1,70 @@
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from plants.models import Plant
+
+from .models import AlarmPolicy, ThresholdRule, code_delays_error
 
 
 class AcknowledgeForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AlarmPolicyForm(forms.ModelForm):
+    """The company's delays; per-code delays typed as "W07=0, F13=5"."""
+
+    code_delays_text = forms.CharField(
+        label=_("Per-code delays"),
+        required=False,
+        max_length=2000,
+        help_text=_("Codes with their own delay in minutes, e.g. “W07=0, W20=30”."),
+    )
+
+    class Meta:
+        model = AlarmPolicy
+        fields = [
+            "fault_delay_minutes",
+            "warning_delay_minutes",
+            "communication_delay_minutes",
+            "quiet_minutes",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        delays = self.instance.code_delays or {}
+        self.fields["code_delays_text"].initial = ", ".join(
+            f"{code}={m}" for code, m in sorted(delays.items())
+        )
+
+    def clean_code_delays_text(self):
+        delays = {}
+        for part in filter(
+            None, (p.strip() for p in re.split(r"[,;\n]", self.cleaned_data["code_delays_text"]))
+        ):
+            match = re.fullmatch(r"([A-Za-z]{1,3}\d{0,2})\s*=\s*(\d{1,4})", part)
+            if not match:
+                raise forms.ValidationError(_("“%(part)s”: write CODE=minutes.") % {"part": part[:20]})
+            delays[match.group(1).upper()] = int(match.group(2))
+        error = code_delays_error(delays)
+        if error:
+            raise forms.ValidationError(error)
+        return delays
+
+    def save(self, commit=True):
+        self.instance.code_delays = self.cleaned_data["code_delays_text"]
+        return super().save(commit)
+
+
+class ThresholdRuleForm(forms.ModelForm):
+    class Meta:
+        model = ThresholdRule
+        fields = ["name", "value", "comparison", "threshold", "minutes", "system_type", "plants", "enabled"]
+        widgets = {"plants": forms.SelectMultiple(attrs={"size": 4})}
+
+    def __init__(self, *args, company, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.company = company
+        # Only the company's plants, by id; a long list is filtered by name in the browser.
+        self.fields["plants"].queryset = Plant.objects.filter(company=company, archived_at__isnull=True)

@@ -1,13 +1,22 @@
 """Alarm codes (the guide's catalogue) and the alarms raised on devices."""
 
+from datetime import timedelta
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from core.scoping import VIEW, RestrictedByPlantQuerySet
+from core.validators import validate_single_line
 from devices.messages import MessageField
+from devices.registermap import BY_KEY, DERIVED, DERIVED_BY_KEY, REGISTERS, Group
+from plants.models import SystemType
 
 from . import catalogue
 
@@ -125,13 +134,21 @@ class Alarm(models.Model):
     emailed = models.BooleanField(default=False)
     # The outbox's claim: who sends the e-mail now (see alarms.services.alarm_notify).
     notify_claimed_at = models.DateTimeField(null=True, blank=True)
+    # A code that clears and comes back within the company's quiet period reopens this incident:
+    # when it was last raised (its notification delay counts from there), and how many times.
+    raised_at = models.DateTimeField(null=True, blank=True)
+    times_raised = models.PositiveIntegerField(default=1)
+    # The threshold rule that opened it (code THR); one open alarm per device, code and rule.
+    rule = models.ForeignKey(
+        "ThresholdRule", on_delete=models.CASCADE, null=True, blank=True, related_name="alarms"
+    )
 
     objects = AlarmQuerySet.as_manager()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["datalogger", "inverter", "code"],
+                fields=["datalogger", "inverter", "code", "rule"],
                 condition=Q(cleared_at__isnull=True),
                 nulls_distinct=False,
                 name="alarm_one_open_per_device_code",
@@ -152,8 +169,165 @@ class Alarm(models.Model):
     def save(self, *args, **kwargs):
         if self.severity is None:
             self.severity = catalogue.SEVERITY[catalogue.kind_of(self.code_id)]
+        if self.raised_at is None:
+            self.raised_at = self.started_at
         super().save(*args, **kwargs)
 
     @property
     def device_label(self):
         return str(self.inverter or self.datalogger)
+
+
+def default_quiet_minutes():
+    return settings.ALARM_QUIET_MINUTES
+
+
+class AlarmPolicy(models.Model):
+    """A company's rules for telling people: how long a code must last before anyone is notified
+    (by kind, or per code), and how soon a code that clears and comes back is the same incident.
+    A company without a row has the defaults, right for AURA plants."""
+
+    company = models.OneToOneField(
+        "portal.Company", on_delete=models.CASCADE, primary_key=True, related_name="alarm_policy"
+    )
+    fault_delay_minutes = models.PositiveIntegerField(
+        _("faults: notify after (minutes)"), default=0, validators=[MaxValueValidator(24 * 60)]
+    )
+    warning_delay_minutes = models.PositiveIntegerField(
+        _("warnings: notify after (minutes)"), default=10, validators=[MaxValueValidator(24 * 60)]
+    )
+    communication_delay_minutes = models.PositiveIntegerField(
+        _("communication: notify after (minutes)"), default=0, validators=[MaxValueValidator(24 * 60)]
+    )
+    # {code: minutes}: a code's own delay, over its kind's.
+    code_delays = models.JSONField(_("per-code delays (minutes)"), default=dict, blank=True)
+    quiet_minutes = models.PositiveIntegerField(
+        _("a code back within (minutes) is the same incident"),
+        default=default_quiet_minutes,
+        validators=[MaxValueValidator(7 * 24 * 60)],
+    )
+
+    def __str__(self):
+        return f"{self.company_id}"
+
+    @classmethod
+    def of(cls, company_id):
+        return cls.objects.filter(company_id=company_id).first() or cls(company_id=company_id)
+
+    def delay_for(self, code, kind):
+        """How long `code` must last before it is notified."""
+        minutes = self.code_delays.get(code)
+        if minutes is None and code == catalogue.RULE:
+            minutes = 0  # a rule's own duration is its delay
+        if minutes is None:
+            minutes = {
+                AlarmCode.Kind.FAULT: self.fault_delay_minutes,
+                AlarmCode.Kind.WARNING: self.warning_delay_minutes,
+            }.get(kind, self.communication_delay_minutes)
+        return timedelta(minutes=minutes)
+
+    def clean(self):
+        error = code_delays_error(self.code_delays)
+        if error:
+            raise ValidationError({"code_delays": error})
+
+
+def code_delays_error(delays):
+    """Why `delays` ({code: minutes}) cannot be a policy's per-code delays, or None."""
+    if not isinstance(delays, dict):
+        return _("A mapping of codes to minutes.")
+    known = set(AlarmCode.objects.filter(code__in=[str(c) for c in delays]).values_list("code", flat=True))
+    for code, minutes in delays.items():
+        if code not in known:
+            return _("Unknown code: %(code)s.") % {"code": str(code)[:10]}
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or not 0 <= minutes <= 24 * 60:
+            return _("%(code)s: a whole number of minutes, 0 to 1440.") % {"code": code}
+    return None
+
+
+class Comparison(models.TextChoices):
+    BELOW = "below", _("below")
+    ABOVE = "above", _("above")
+
+
+def rule_value_choices():
+    """The live values a rule may watch: every live register and sum of the register map with a unit."""
+    items = [*DERIVED, *(r for r in REGISTERS if r.group == Group.LIVE and r.unit and not r.setting)]
+    return [(item.key, f"{item.label} ({item.unit})") for item in items]
+
+
+class ThresholdRuleQuerySet(models.QuerySet):
+    def restrict(self, user, action=VIEW):
+        """A company's rules, for its installers (read and change)."""
+        if not user.is_authenticated or not user.is_installer:
+            return self.none()
+        return self.filter(company_id=user.company_id)
+
+
+class ThresholdRule(models.Model):
+    """An alarm when a live value stays beyond a threshold for a while (battery SOC below 15 % for
+    30 minutes), on all of a company's plants or those of one system type or a list."""
+
+    company = models.ForeignKey("portal.Company", on_delete=models.CASCADE, related_name="threshold_rules")
+    name = models.CharField(_("name"), max_length=100, validators=[validate_single_line])
+    value = models.CharField(_("value"), max_length=40, choices=rule_value_choices)
+    comparison = models.CharField(_("when"), max_length=5, choices=Comparison.choices)
+    threshold = models.FloatField(
+        _("threshold"), validators=[MinValueValidator(-1e6), MaxValueValidator(1e7)]
+    )
+    minutes = models.PositiveIntegerField(
+        _("for at least (minutes)"), default=10, validators=[MaxValueValidator(7 * 24 * 60)]
+    )
+    system_type = models.CharField(
+        _("only plants of type"), max_length=20, blank=True, choices=SystemType.choices
+    )
+    plants = models.ManyToManyField(
+        "plants.Plant", blank=True, related_name="+", verbose_name=_("only these plants")
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ThresholdRuleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def unit(self):
+        item = BY_KEY.get(self.value) or DERIVED_BY_KEY.get(self.value)
+        return item.unit if item else ""
+
+    def crossed(self, live):
+        """Whether `live` (an inverter's decoded values) is beyond the threshold; None when unread."""
+        value = live.get(self.value)
+        if value is None:
+            return None
+        return value < self.threshold if self.comparison == Comparison.BELOW else value > self.threshold
+
+    def in_words(self):
+        label = dict(rule_value_choices()).get(self.value, self.value)
+        return _("%(value)s %(comparison)s %(threshold)s for %(minutes)s min") % {
+            "value": label,
+            "comparison": self.get_comparison_display(),
+            "threshold": number_format(
+                int(self.threshold) if self.threshold.is_integer() else self.threshold
+            ),
+            "minutes": self.minutes,
+        }
+
+
+class RuleState(models.Model):
+    """Since when an inverter's value has been beyond a rule's threshold (gone once it is not)."""
+
+    rule = models.ForeignKey(ThresholdRule, on_delete=models.CASCADE, related_name="+")
+    inverter = models.ForeignKey("devices.Inverter", on_delete=models.CASCADE, related_name="+")
+    since = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "inverter"], name="rule_state_unique")]
+
+    def __str__(self):
+        return f"{self.rule_id} / {self.inverter_id} since {self.since:%Y-%m-%d %H:%M}"

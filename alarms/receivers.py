@@ -8,13 +8,14 @@ from plants.signals import plant_archived
 
 from .catalogue import INVERTER_REPLACED
 from .models import Alarm
+from .rules import rule_alarms_from_poll
 from .services import alarms_from_poll
 from .tasks import notify_alarm
 
 
 @receiver(poll_stored)
 def open_and_clear_from_poll(sender, *, polled, **kwargs):
-    for alarm in alarms_from_poll(polled):
+    for alarm in [*alarms_from_poll(polled), *rule_alarms_from_poll(polled)]:
         notify_alarm.delay_on_commit(alarm.pk)  # and the outbox sweep, should this task be lost
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -26,10 +26,11 @@ from .catalogue import (
     INVERTER_REPLACED,
     INVERTER_SILENT,
     NIGHT_NOISE,
+    RULE,
     active_codes,
     raw_word,
 )
-from .models import Alarm
+from .models import Alarm, AlarmPolicy
 
 # Open alarms by (logger id, inverter id or None, code), and the alarms to clear with when.
 OpenAlarms = dict[tuple[int, int | None, str], Alarm]
@@ -72,6 +73,7 @@ def alarms_from_poll(items: Iterable[tuple[Datalogger, Inverter | None, PollResu
                 )  # fmt: skip
     for alarm, at in to_clear:
         Alarm.objects.filter(pk=alarm.pk, cleared_at__isnull=True).update(cleared_at=at)
+    to_open = _reopen_recent(to_open)
     opened = []
     for alarm in to_open:
         try:
@@ -81,6 +83,54 @@ def alarms_from_poll(items: Iterable[tuple[Datalogger, Inverter | None, PollResu
             continue  # another worker opened the same alarm first
         opened.append(alarm)
     return opened
+
+
+def _reopen_recent(to_open: list[Alarm]) -> list[Alarm]:
+    """A code that cleared and comes back within its company's quiet period is the same incident:
+    reopen that alarm (its notification delay counts again from now; one already e-mailed is not
+    e-mailed again). Returns the alarms still to open as new ones."""
+    if not to_open:
+        return to_open
+    policies = policies_of({a.datalogger.plant.company_id for a in to_open})
+
+    def quiet(alarm: Alarm) -> timedelta:
+        return timedelta(minutes=policies[alarm.datalogger.plant.company_id].quiet_minutes)
+
+    earliest = min(a.started_at - quiet(a) for a in to_open)
+    keys = Q()
+    for a in to_open:
+        keys |= Q(datalogger_id=a.datalogger_id, inverter_id=a.inverter_id, code_id=a.code_id)
+    recent = {
+        (cleared.datalogger_id, cleared.inverter_id, cleared.code_id): cleared  # the latest wins
+        for cleared in Alarm.objects.filter(keys, cleared_at__gte=earliest).order_by("cleared_at")
+    }
+    still = []
+    for alarm in to_open:
+        previous = recent.get((alarm.datalogger_id, alarm.inverter_id, alarm.code_id))
+        if (
+            previous is None
+            or previous.plant_id != alarm.plant_id
+            or previous.cleared_at < alarm.started_at - quiet(alarm)
+        ):
+            still.append(alarm)
+            continue
+        again: dict[str, Any] = {
+            "cleared_at": None,
+            "raised_at": alarm.started_at,
+            "times_raised": F("times_raised") + 1,
+        }
+        if not previous.emailed:  # never told: it may still be, once it has lasted its delay
+            again |= {"notified_at": None, "notify_claimed_at": None}
+        Alarm.objects.filter(pk=previous.pk, cleared_at__isnull=False).update(**again)
+    return still
+
+
+def policies_of(company_ids: Iterable[int]) -> dict[int, AlarmPolicy]:
+    """Each company's alarm policy, the defaults for a company that has none stored."""
+    stored = {p.company_id: p for p in AlarmPolicy.objects.filter(company_id__in=company_ids)}
+    return {
+        company_id: stored.get(company_id) or AlarmPolicy(company_id=company_id) for company_id in company_ids
+    }
 
 
 def _communication_changes(
@@ -108,7 +158,7 @@ def _code_changes(
     mine = {
         code: alarm
         for (lg, inv, code), alarm in open_alarms.items()
-        if lg == logger.id and inv == inverter.id and code != INVERTER_REPLACED
+        if lg == logger.id and inv == inverter.id and code not in (INVERTER_REPLACED, RULE)
     }
     unknown = set()
     if NIGHT_NOISE & (up | set(mine)):
@@ -173,8 +223,11 @@ def alarm_recipients(alarm: Alarm) -> list[Any]:
 
 
 def alarm_notify(alarm_id: int) -> bool:
-    """E-mail an opened alarm once, unless the same code on the same device was e-mailed lately.
+    """E-mail an opened alarm once it has lasted its company's delay, unless the same code on the
+    same device was e-mailed lately.
 
+    0. Not yet as old as its delay: nothing now (the outbox comes back to it). Cleared before: done,
+       nobody told.
     1. Claim it with a conditional update (a lease: a claim older than NOTIFY_LEASE, left by a
        worker that died, may be taken again), so that two workers never both send it.
     2. Send to the recipients; on a mail failure release the claim and raise, so that the task's
@@ -183,19 +236,23 @@ def alarm_notify(alarm_id: int) -> bool:
     Returns True when an e-mail was sent.
     """
     now = timezone.now()
+    waiting = _waiting(alarm_id, now)
+    if waiting is not False:
+        return False
     claimable = Q(notify_claimed_at__isnull=True) | Q(notify_claimed_at__lt=now - NOTIFY_LEASE)
     if not Alarm.objects.filter(claimable, pk=alarm_id, notified_at__isnull=True).update(
         notify_claimed_at=now
     ):
         return False  # done already, or another worker holds it
     alarm = Alarm.objects.select_related("plant__company", "code", "inverter", "datalogger").get(pk=alarm_id)
+    company = alarm.plant.company_id
     flapping = (
         Alarm.objects.filter(
             datalogger_id=alarm.datalogger_id,
             inverter_id=alarm.inverter_id,
             code_id=alarm.code_id,
             emailed=True,
-            notified_at__gte=now - timedelta(minutes=settings.ALARM_QUIET_MINUTES),
+            notified_at__gte=now - timedelta(minutes=policies_of([company])[company].quiet_minutes),
         )
         .exclude(pk=alarm.pk)
         .exists()
@@ -210,6 +267,27 @@ def alarm_notify(alarm_id: int) -> bool:
         raise
     Alarm.objects.filter(pk=alarm_id).update(notified_at=timezone.now(), emailed=bool(recipients))
     return bool(recipients)
+
+
+def _waiting(alarm_id: int, now: datetime) -> bool | None:
+    """Whether the alarm waits for its delay (True), was cleared before it and is done (None: nobody
+    is told), or may be notified now (False)."""
+    alarm = (
+        Alarm.objects.filter(pk=alarm_id, notified_at__isnull=True)
+        .select_related("plant", "code")
+        .only("raised_at", "started_at", "cleared_at", "code__kind", "code__code", "plant__company_id")
+        .first()
+    )
+    if alarm is None:
+        return None
+    delay = policies_of([alarm.plant.company_id])[alarm.plant.company_id].delay_for(
+        alarm.code_id, alarm.code.kind
+    )
+    raised = alarm.raised_at or alarm.started_at
+    if alarm.cleared_at is not None and alarm.cleared_at - raised < delay:
+        Alarm.objects.filter(pk=alarm_id, notified_at__isnull=True).update(notified_at=now, emailed=False)
+        return None
+    return alarm.cleared_at is None and now - raised < delay
 
 
 def alarms_pending_notification() -> list[int]:

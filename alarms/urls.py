@@ -9,6 +9,8 @@ urlpatterns = [
     path("<id:pk>/", views.alarm_detail, name="detail"),
     path("<id:pk>/acknowledge/", views.alarm_acknowledge, name="acknowledge"),
     path("codes/", views.catalogue, name="catalogue"),
+    path("rules/", views.alarm_rules, name="rules"),
+    path("rules/<id:pk>/delete/", views.alarm_rule_delete, name="rule_delete"),
     path("help/wifi-stick/", views.stick_leds, name="stick_leds"),
     path("help/battery/", views.battery_leds, name="battery_leds"),
 ]

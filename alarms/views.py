@@ -10,13 +10,14 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from core.access import installer_required
 from core.csvexport import csv_response, local_time
 from plants.models import Plant
 
 from . import services, troubleshooting
 from .filters import AlarmFilterSet
-from .forms import AcknowledgeForm
-from .models import Alarm, AlarmCode
+from .forms import AcknowledgeForm, AlarmPolicyForm, ThresholdRuleForm
+from .models import Alarm, AlarmCode, AlarmPolicy, ThresholdRule
 
 
 def _alarms_for(request):
@@ -189,3 +190,36 @@ def battery_leds(request):
             "led_numbers": range(1, 5),
         },
     )
+
+
+@installer_required
+def alarm_rules(request):
+    """The company's alarm rules: notification delays, the quiet period, threshold rules."""
+    company = request.user.company
+    policy = AlarmPolicy.of(company.pk)
+    policy_form = AlarmPolicyForm(request.POST if "policy" in request.POST else None, instance=policy)
+    rule_form = ThresholdRuleForm(request.POST if "rule" in request.POST else None, company=company)
+    if request.method == "POST":
+        form = policy_form if "policy" in request.POST else rule_form
+        if form.is_valid():
+            form.save()
+            messages.success(request, _("Saved."))
+            return redirect("alarms:rules")
+    return render(
+        request,
+        "alarms/rules.html",
+        {
+            "policy_form": policy_form,
+            "rule_form": rule_form,
+            "rules": ThresholdRule.objects.restrict(request.user).prefetch_related("plants"),
+        },
+    )
+
+
+@installer_required
+@require_POST
+def alarm_rule_delete(request, pk):
+    rule = get_object_or_404(ThresholdRule.objects.restrict(request.user, "change"), pk=pk)
+    rule.delete()
+    messages.success(request, _("Rule deleted; its open alarms are closed with it."))
+    return redirect("alarms:rules")

@@ -38,6 +38,11 @@ class IsDistributorAdmin(BasePermission):
         return bool(request.user and request.user.is_authenticated and request.user.is_distributor_admin)
 
 
+class IsInstaller(BasePermission):
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.is_installer)
+
+
 class IsInstallerOrReadOnly(BasePermission):
     """Everyone who may see an object may read it; only installers (of its company) change it."""
 

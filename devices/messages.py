@@ -12,6 +12,7 @@ A parameter may be a message itself ({"code", "params"}: rendered too) or a sett
 from dataclasses import dataclass, field
 
 from django.db import models
+from django.utils.formats import number_format
 
 from .registermap import BY_KEY
 
@@ -55,6 +56,8 @@ def _rendered(value):
     if isinstance(value, dict) and "setting" in value:
         register = BY_KEY.get(value["setting"])
         return register.display(value.get("value")) if register else value.get("value")
+    if isinstance(value, float):  # a measured value: in the reader's number format (12,5 in French)
+        return number_format(int(value) if value.is_integer() else value)
     return value
 
 

@@ -1,10 +1,10 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, serializers, viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 
-from core.access import IsInstallerOrReadOnly
+from core.access import IsInstaller, IsInstallerOrReadOnly
 from core.api import ListCreateDestroyViewSet, ModelCleanSerializer, as_drf_error
 from core.edge import ID_REGEX
 from core.scoping import api_action
@@ -82,11 +82,6 @@ class PlantViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance):
         services.plant_archive(plant=instance, by=self.request.user)
-
-
-class IsInstaller(permissions.BasePermission):
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.is_installer)
 
 
 class GrantSerializer(serializers.ModelSerializer):

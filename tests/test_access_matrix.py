@@ -22,7 +22,7 @@ from django.utils.timezone import localdate, now
 from PIL import Image
 
 from accounts.models import Company, ProAccountRequest, User
-from alarms.models import Alarm
+from alarms.models import Alarm, ThresholdRule
 from commissioning.models import HandoverReport, Tick
 from devices import remote
 from devices.models import Datalogger, Inverter, InverterLive, Reading, SettingChange
@@ -156,6 +156,11 @@ POLICIES = {
     "alarm-acknowledge": PLANT_CHANGE,
     "alarm-code-list": LOGGED_IN,
     "alarm-code-detail": LOGGED_IN,
+    "alarm-policy": INSTALLER,
+    "alarm-rule-list": INSTALLER,
+    "alarm-rule-detail": INSTALLER,
+    "alarms:rules": INSTALLER,
+    "alarms:rule_delete": INSTALLER,
     "commissioning-detail": INSTALLER_OF_PLANT,
     "commissioning-tick": PLANT_CHANGE,
     "commissioning-untick": PLANT_CHANGE,
@@ -299,6 +304,9 @@ def world(db, settings, tmp_path):
         ),
     }  # fmt: skip
     Tick.objects.create(plant=plant, item="stop_order_explained", by=installer)
+    objects["rule"] = ThresholdRule.objects.create(
+        company=a, name="SOC", value="battery_soc", comparison="below", threshold=15, minutes=30
+    )
     return actors, objects
 
 
@@ -308,6 +316,7 @@ KWARGS_BY_BASENAME = {
     "setting-change": "change",
     "settings-read": "read",
     "commissioning": "plant",
+    "alarm-rule": "rule",
 }  # fmt: skip
 
 
@@ -321,6 +330,7 @@ PAGE_OBJECTS = {
     "devices:replacement": "inverter",
     "alarms:detail": "alarm",
     "alarms:acknowledge": "alarm",
+    "alarms:rule_delete": "rule",
     "devices:inverter": "inverter",
     "company_detail": "company",
     "company_set_active": "company",
@@ -393,6 +403,7 @@ FINGERPRINT_SQL = "SELECT " + ", ".join(
         ("alarms_alarm", "id, acknowledged_at, note, plant_id, cleared_at"),
         ("portal_proaccountrequest", "id, status"),
         ("commissioning_tick", "id, item, reason"),
+        ("alarms_thresholdrule", "id, threshold, enabled"),
         ("commissioning_site", "plant_id, breaker_distance_m, grid_standard_reason"),
         ("commissioning_handoverreport", "id, sha256"),
         ("devices_settingchange", "id, outcome"),

@@ -222,7 +222,9 @@ def test_a_poll_whose_notifications_were_lost_is_emailed_once_by_the_outbox(
     v5_device.raise_codes("F13", "F07", "W12")
     poll_loggers([live.id])  # no on-commit callback runs here: nothing is sent
     assert mailoutbox == [] and Alarm.objects.filter(notified_at__isnull=True).count() == 3
-    Alarm.objects.update(started_at=timezone.now() - timedelta(minutes=2))
+    # Past the warnings' 10-minute delay: every one of them is due.
+    past = timezone.now() - timedelta(minutes=12)
+    Alarm.objects.update(started_at=past, raised_at=past)
     send_pending_notifications.apply()
     send_pending_notifications.apply()  # a second sweep, or a redelivered task: nothing twice
     codes = sorted(m.subject.split("]")[0] for m in mailoutbox)

@@ -1,0 +1,91 @@
+"""Threshold rules: a live value beyond a company's threshold for the rule's minutes opens one alarm,
+not before; back within the threshold, it clears. Real polls of the simulator; time-machine's clock."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.utils import translation
+
+from alarms import tasks
+from alarms.models import Alarm, ThresholdRule
+from devices import polling
+
+from .conftest import attach_logger, make_plant
+
+pytestmark = pytest.mark.integration
+
+MORNING = datetime(2026, 6, 15, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def polls(plant, simulator, v5_device, settings, installer, django_capture_on_commit_callbacks):
+    settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
+    logger = attach_logger(plant, v5_device, simulator)
+    with time_machine.travel(MORNING, tick=False) as clock:
+
+        def run(after=timedelta(0), **values):
+            clock.shift(after)
+            v5_device.overrides = values
+            with django_capture_on_commit_callbacks(execute=True):
+                polling.poll_loggers([logger.id])
+            tasks.send_pending_notifications.delay()
+
+        yield run
+
+
+@pytest.fixture
+def low_soc(company):
+    return ThresholdRule.objects.create(
+        company=company,
+        name="Batterie vide",
+        value="battery_soc",
+        comparison="below",
+        threshold=15,
+        minutes=30,
+    )
+
+
+def test_soc_below_15_for_30_minutes_fires_once_after_30_minutes_not_before(polls, low_soc, mailoutbox):
+    polls(battery_soc=12.0)
+    for _ in range(2):
+        polls(after=timedelta(minutes=10), battery_soc=11.0)
+    assert not Alarm.objects.filter(rule=low_soc).exists() and mailoutbox == []
+    polls(after=timedelta(minutes=10), battery_soc=10.5)  # 30 minutes below
+    polls(after=timedelta(minutes=10), battery_soc=10.0)
+    alarm = Alarm.objects.get(rule=low_soc)
+    assert alarm.started_at == MORNING and alarm.cleared_at is None
+    assert len(mailoutbox) == 1
+    with translation.override("fr"):
+        assert "Batterie vide" in str(alarm.detail) and "10,5" in str(alarm.detail)
+    polls(after=timedelta(minutes=5), battery_soc=40.0)
+    alarm.refresh_from_db()
+    assert alarm.cleared_at is not None and len(mailoutbox) == 1
+
+
+def test_a_dip_shorter_than_the_rule_starts_over(polls, low_soc):
+    polls(battery_soc=12.0)
+    polls(after=timedelta(minutes=20), battery_soc=12.0)
+    polls(after=timedelta(minutes=5), battery_soc=30.0)  # back above: the 30 minutes start over
+    polls(after=timedelta(minutes=5), battery_soc=12.0)
+    polls(after=timedelta(minutes=20), battery_soc=12.0)
+    assert not Alarm.objects.filter(rule=low_soc).exists()
+
+
+def test_a_rule_for_another_system_type_or_other_plants_does_not_apply(polls, low_soc, company):
+    low_soc.system_type = "ac_backup"
+    low_soc.save()
+    other = ThresholdRule.objects.create(
+        company=company, name="Tension", value="grid_voltage", comparison="above", threshold=253, minutes=0
+    )
+    other.plants.set([make_plant(company, name="Ailleurs")])
+    polls(battery_soc=5.0, grid_voltage=260.0)
+    polls(after=timedelta(minutes=40), battery_soc=5.0, grid_voltage=260.0)
+    assert not Alarm.objects.filter(code_id="THR").exists()
+
+
+def test_a_code_alarm_and_a_rule_alarm_live_side_by_side(polls, low_soc, v5_device):
+    v5_device.raise_codes("W07")
+    polls(battery_soc=5.0)
+    polls(after=timedelta(minutes=31), battery_soc=5.0)
+    assert sorted(Alarm.objects.active().values_list("code_id", flat=True)) == ["THR", "W07"]
