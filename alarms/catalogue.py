@@ -21,6 +21,10 @@ INVERTER_REPLACED = "SWP"
 COMMUNICATION_CODES = (COMMUNICATION_LOST, INVERTER_SILENT, INVERTER_REPLACED)
 # A company's threshold rule held for its duration (alarms.rules): a warning, told when it fires.
 RULE = "THR"
+# Failures with no fault code, found by the portal itself (the P family, warnings): production far
+# below the clear-sky expectation while nearby plants produced normally (monitoring.findings), one
+# PV string far below the other (alarms.rules).
+UNDERPERFORMING, STRING_LOW = "P01", "P02"
 # Printed otherwise in the guide: shown to people as "W29 (printed « W26 » in the guide: …)".
 PRINTED_AS = {"W29": "W26"}
 # Raised every night by many hybrids when PV fades: never opened while it is night at the plant.
@@ -445,6 +449,18 @@ UNLISTED_CODES = [
      "Another inverter answers behind the logger. If you replaced it, confirm on the plant's page; "
      "otherwise reject it: its readings leave the plant's figures, and no setting is sent to it "
      "before it is confirmed."),
+    (UNDERPERFORMING, "Production très inférieure à l'attendu", "Production far below expectation",
+     "Hier, la centrale a produit bien moins que ne le permettait le ciel clair à sa position, alors que "
+     "les centrales voisines ont produit normalement : ombrage, panneaux ou chaîne déconnectés, onduleur "
+     "bridé. Voir les chiffres dans le détail de l'alarme.",
+     "Yesterday the plant produced far less than a clear sky allowed at its position, while nearby plants "
+     "produced normally: shading, panels or a string disconnected, a curtailed inverter. The figures are "
+     "in the alarm's detail."),
+    (STRING_LOW, "Une chaîne PV très inférieure à l'autre", "One PV string far below the other",
+     "Une chaîne produit moins d'un dixième de l'autre en plein soleil depuis une heure : vérifier ses "
+     "connecteurs, son fusible et son sectionneur, et l'ombrage.",
+     "One string has produced under a tenth of the other in good sun for an hour: check its connectors, "
+     "fuse and isolator, and shading."),
     (RULE, "Seuil de règle dépassé", "Rule threshold crossed",
      "Une règle de l'entreprise (page Règles d'alarme) a vu cette valeur au-delà de son seuil pendant "
      "toute sa durée : voir le détail de l'alarme.",

@@ -320,14 +320,20 @@ class ThresholdRule(models.Model):
 
 
 class RuleState(models.Model):
-    """Since when an inverter's value has been beyond a rule's threshold (gone once it is not)."""
+    """Since when an inverter's value has been beyond a rule's threshold, or in a built-in check's
+    condition (`builtin`: a code, for a rule of the portal's own such as P02); gone once it is not."""
 
-    rule = models.ForeignKey(ThresholdRule, on_delete=models.CASCADE, related_name="+")
+    rule = models.ForeignKey(ThresholdRule, on_delete=models.CASCADE, related_name="+", null=True)
+    builtin = models.CharField(max_length=4, blank=True)
     inverter = models.ForeignKey("devices.Inverter", on_delete=models.CASCADE, related_name="+")
     since = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["rule", "inverter"], name="rule_state_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "builtin", "inverter"], nulls_distinct=False, name="rule_state_unique"
+            )
+        ]
 
     def __str__(self):
         return f"{self.rule_id} / {self.inverter_id} since {self.since:%Y-%m-%d %H:%M}"

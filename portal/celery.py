@@ -78,6 +78,10 @@ def schedule_polling(sender, **kwargs):
     sender.add_periodic_task(
         3600, sender.signature("commissioning.tasks.finish_when_ready"), name="commissioning awaiting data"
     )
+    # Yesterday's production against the clear sky, a few times a day (late energy rows included).
+    sender.add_periodic_task(
+        6 * 3600, sender.signature("monitoring.tasks.find_underperformers"), name="underperformance findings"
+    )
     sender.add_periodic_task(
         settings.FLEET_FIGURES_SECONDS,
         sender.signature("monitoring.tasks.refresh_fleet_figures"),

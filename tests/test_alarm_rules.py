@@ -89,3 +89,37 @@ def test_a_code_alarm_and_a_rule_alarm_live_side_by_side(polls, low_soc, v5_devi
     polls(battery_soc=5.0)
     polls(after=timedelta(minutes=31), battery_soc=5.0)
     assert sorted(Alarm.objects.active().values_list("code_id", flat=True)) == ["THR", "W07"]
+
+
+def test_one_string_under_a_tenth_of_the_other_for_an_hour_opens_the_string_finding(polls, plant):
+    strings = {"pv1_voltage": 360.0, "pv2_voltage": 355.0, "pv1_power": 2400, "pv2_power": 150}
+    polls(**strings)
+    polls(after=timedelta(minutes=30), **strings)
+    assert not Alarm.objects.filter(code_id="P02").exists()
+    polls(after=timedelta(minutes=31), **strings)
+    alarm = Alarm.objects.get(code_id="P02")
+    with translation.override("fr"):
+        assert "PV1 2\u202f400 W" in str(alarm.detail) or "PV1 2400 W" in str(alarm.detail)
+        assert "PV2 150 W" in str(alarm.detail)
+    polls(after=timedelta(minutes=5), **{**strings, "pv2_power": 2300})
+    alarm.refresh_from_db()
+    assert alarm.cleared_at is not None
+
+
+@pytest.mark.parametrize(
+    "strings",
+    [
+        {"pv1_voltage": 360.0, "pv2_voltage": 0.0, "pv1_power": 2400, "pv2_power": 0},  # one string wired
+        {"pv1_voltage": 360.0, "pv2_voltage": 355.0, "pv1_power": 300, "pv2_power": 20},  # too little sun
+        {
+            "pv1_voltage": 360.0,
+            "pv2_voltage": 355.0,
+            "pv1_power": 2400,
+            "pv2_power": 1500,
+        },  # unequal, not dead
+    ],
+)
+def test_no_string_finding_for_one_string_little_sun_or_unequal_strings(polls, strings):
+    polls(**strings)
+    polls(after=timedelta(minutes=90), **strings)
+    assert not Alarm.objects.filter(code_id="P02").exists()

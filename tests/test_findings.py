@@ -1,0 +1,84 @@
+"""The underperformance finding: a plant far below the clear sky on a day its neighbours were not.
+Each plant's day is what the simulator's physics gives (its clear-sky sun at the plant); a plant
+"with half its PV missing" is one whose simulated panels are half its declared kWp."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.utils import translation
+
+from alarms.models import Alarm
+from devices.simulator import SimulatedInverter
+from energy.models import DailyEnergy
+from monitoring import findings
+
+from .conftest import make_plant
+from .factories import DataloggerFactory
+
+pytestmark = pytest.mark.integration
+
+DAY = date(2026, 6, 15)
+# Villages around Lyon, a few kilometres apart.
+PLACES = [(45.76, 4.84), (45.80, 4.90), (45.70, 4.80), (45.74, 4.95), (45.85, 4.78)]
+
+
+def simulated_day_kwh(lat, lon, kwp):
+    """A day of the simulator's clear-sky production at (lat, lon) for `kwp` of panels."""
+    device = SimulatedInverter(1, "X", kwp=kwp, latitude=lat, longitude=lon, sleeps_at_night=False)
+    start = datetime(2026, 6, 14, 22, 0, tzinfo=UTC)  # local midnight in Lyon
+    for minutes in range(0, 24 * 60, 10):
+        device.step(start + timedelta(minutes=minutes))
+    return device.counters["pv_energy_today"]
+
+
+def plant_day(company, name, place, *, kwp_working, kwp=6):
+    plant = make_plant(company, name=name, latitude=place[0], longitude=place[1], pv_power_kwp=kwp)
+    DataloggerFactory(plant=plant)
+    kwh = simulated_day_kwh(*place, kwp_working)
+    DailyEnergy.objects.create(
+        plant=plant,
+        company=company,
+        day=DAY,
+        production_wh=round(kwh * 1000),
+        slots_with_data=288,
+        slots_expected=288,
+    )
+    return plant
+
+
+def test_a_plant_with_half_its_pv_missing_next_to_normal_plants_is_found(company):
+    faulty = plant_day(company, "Demi-toit", PLACES[0], kwp_working=2.4)
+    for i, place in enumerate(PLACES[1:]):
+        plant_day(company, f"Voisin {i}", place, kwp_working=6)
+    opened = findings.underperformance_findings(day=DAY)
+    assert [a.plant for a in opened] == [faulty]
+    with translation.override("fr"):
+        detail = str(opened[0].detail)
+    expected = findings.clear_sky_kwh(
+        latitude=45.76, longitude=4.84, time_zone="Europe/Paris", day=DAY, kwp=6
+    )
+    assert f"{round(expected, 1)}".replace(".", ",") in detail and "kWh attendus" in detail
+    assert f"{round(simulated_day_kwh(*PLACES[0], 2.4), 1)}".replace(".", ",") in detail
+    # Run again: the same finding, not a second.
+    findings.underperformance_findings(day=DAY)
+    assert Alarm.objects.filter(code_id="P01").count() == 1
+
+
+def test_on_a_cloudy_day_when_every_plant_is_low_nobody_is_found(company):
+    plant_day(company, "Demi-toit", PLACES[0], kwp_working=1.2)
+    for i, place in enumerate(PLACES[1:]):
+        plant_day(company, f"Voisin {i}", place, kwp_working=2.0)  # clouds: everyone at a third
+    assert findings.underperformance_findings(day=DAY) == []
+
+
+def test_without_enough_neighbours_nothing_is_claimed(company):
+    plant_day(company, "Isolée", PLACES[0], kwp_working=1.0)
+    plant_day(company, "Seule voisine", PLACES[1], kwp_working=6)
+    assert findings.underperformance_findings(day=DAY) == []
+
+
+def test_a_healthy_plant_matches_its_clear_sky_expectation(company):
+    """The performance ratio is right for a healthy simulated plant: its share is near 1."""
+    plant = plant_day(company, "Saine", PLACES[0], kwp_working=6)
+    (day,) = [d for d in findings._days(DAY) if d.plant == plant]
+    assert 0.8 < day.share < 1.2
