@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, viewsets
@@ -6,13 +7,13 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from core.access import IsInstaller
-from core.api import ModelCleanSerializer
+from core.api import ListCreateDestroyViewSet, ModelCleanSerializer, as_drf_error
 from core.edge import ID_REGEX
 from plants.models import Plant
 
 from . import services
 from .filters import AlarmFilterSet
-from .models import Alarm, AlarmCode, AlarmPolicy, ThresholdRule
+from .models import Alarm, AlarmCode, AlarmPolicy, MaintenanceWindow, ThresholdRule
 
 
 class AlarmCodeSerializer(serializers.ModelSerializer):
@@ -88,6 +89,7 @@ def register(router):
     router.register("alarms", AlarmViewSet, basename="alarm")
     router.register("alarm-codes", AlarmCodeViewSet, basename="alarm-code")
     router.register("alarm-rules", ThresholdRuleViewSet, basename="alarm-rule")
+    router.register("maintenance-windows", MaintenanceWindowViewSet, basename="maintenance-window")
 
 
 class AlarmPolicySerializer(ModelCleanSerializer):
@@ -151,3 +153,40 @@ class ThresholdRuleViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         serializer.save(company=self.request.user.company)
+
+
+class MaintenanceWindowSerializer(serializers.ModelSerializer):
+    plant = EditableCompanyPlants()
+    hours = serializers.IntegerField(write_only=True, min_value=1, max_value=31 * 24)
+
+    class Meta:
+        model = MaintenanceWindow
+        fields = ["id", "plant", "code", "starts_at", "ends_at", "reason", "hours"]
+        read_only_fields = ["starts_at", "ends_at"]
+
+
+class MaintenanceWindowViewSet(ListCreateDestroyViewSet):
+    """Maintenance windows of the company's plants: created from now for `hours`; deleting one ends
+    it now (it stays in the record)."""
+
+    serializer_class = MaintenanceWindowSerializer
+    permission_classes = [IsInstaller]
+
+    def get_queryset(self):
+        return MaintenanceWindow.objects.restrict(self.request.user, "change").order_by("-starts_at")
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        try:
+            serializer.instance = services.maintenance_start(
+                plant=data["plant"],
+                by=self.request.user,
+                hours=data["hours"],
+                code=data.get("code"),
+                reason=data.get("reason", ""),
+            )
+        except DjangoValidationError as e:
+            raise as_drf_error(e) from None
+
+    def perform_destroy(self, instance):
+        services.maintenance_end(window=instance)

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from plants.models import Plant
 
-from .models import AlarmPolicy, ThresholdRule, code_delays_error
+from .models import AlarmCode, AlarmPolicy, ThresholdRule, code_delays_error
 
 
 class AcknowledgeForm(forms.Form):
@@ -68,3 +68,13 @@ class ThresholdRuleForm(forms.ModelForm):
         self.instance.company = company
         # Only the company's plants, by id; a long list is filtered by name in the browser.
         self.fields["plants"].queryset = Plant.objects.filter(company=company, archived_at__isnull=True)
+
+
+class MaintenanceForm(forms.Form):
+    DURATIONS = [(1, _("1 hour")), (4, _("4 hours")), (24, _("1 day")), (72, _("3 days")), (168, _("1 week"))]
+
+    hours = forms.TypedChoiceField(label=_("Silence for"), choices=DURATIONS, coerce=int, initial=4)
+    code = forms.ModelChoiceField(
+        label=_("Only this code (optional)"), queryset=AlarmCode.objects.all(), required=False
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)

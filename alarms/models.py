@@ -138,6 +138,8 @@ class Alarm(models.Model):
     # when it was last raised (its notification delay counts from there), and how many times.
     raised_at = models.DateTimeField(null=True, blank=True)
     times_raised = models.PositiveIntegerField(default=1)
+    # Raised while someone worked on the plant (a maintenance window): recorded, told to nobody.
+    in_maintenance = models.BooleanField(default=False)
     # The threshold rule that opened it (code THR); one open alarm per device, code and rule.
     rule = models.ForeignKey(
         "ThresholdRule", on_delete=models.CASCADE, null=True, blank=True, related_name="alarms"
@@ -337,3 +339,45 @@ class RuleState(models.Model):
 
     def __str__(self):
         return f"{self.rule_id} / {self.inverter_id} since {self.since:%Y-%m-%d %H:%M}"
+
+
+class MaintenanceWindowQuerySet(RestrictedByPlantQuerySet):
+    def covering(self, plant_id, code, at):
+        """The windows of `plant_id` that silence `code` at `at`."""
+        return self.filter(plant_id=plant_id, starts_at__lte=at, ends_at__gt=at).filter(
+            Q(code__isnull=True) | Q(code_id=code)
+        )
+
+
+class MaintenanceWindow(models.Model):
+    """A plant (or one code on it) silenced while someone works on it: its alarms are still recorded,
+    marked "during maintenance", and notify nobody."""
+
+    plant = models.ForeignKey("plants.Plant", on_delete=models.CASCADE, related_name="maintenance_windows")
+    code = models.ForeignKey(
+        AlarmCode,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("only this code"),
+    )
+    starts_at = models.DateTimeField(_("from"), default=timezone.now)
+    ends_at = models.DateTimeField(_("until"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True, validators=[validate_single_line])
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    objects = MaintenanceWindowQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at"]
+        indexes = [models.Index(fields=["plant", "ends_at"])]
+
+    def __str__(self):
+        return f"{self.plant_id} {self.starts_at:%Y-%m-%d %H:%M} → {self.ends_at:%Y-%m-%d %H:%M}"
+
+    def clean(self):
+        if self.ends_at and self.starts_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": _("The end must come after the start.")})
+        if self.ends_at and self.starts_at and self.ends_at - self.starts_at > timedelta(days=31):
+            raise ValidationError({"ends_at": _("At most 31 days: a longer silence hides real faults.")})

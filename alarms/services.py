@@ -30,7 +30,7 @@ from .catalogue import (
     active_codes,
     raw_word,
 )
-from .models import Alarm, AlarmPolicy
+from .models import Alarm, AlarmPolicy, MaintenanceWindow
 
 # Open alarms by (logger id, inverter id or None, code), and the alarms to clear with when.
 OpenAlarms = dict[tuple[int, int | None, str], Alarm]
@@ -275,7 +275,15 @@ def _waiting(alarm_id: int, now: datetime) -> bool | None:
     alarm = (
         Alarm.objects.filter(pk=alarm_id, notified_at__isnull=True)
         .select_related("plant", "code")
-        .only("raised_at", "started_at", "cleared_at", "code__kind", "code__code", "plant__company_id")
+        .only(
+            "raised_at",
+            "started_at",
+            "cleared_at",
+            "code__kind",
+            "code__code",
+            "plant__company_id",
+            "plant_id",
+        )
         .first()
     )
     if alarm is None:
@@ -286,6 +294,11 @@ def _waiting(alarm_id: int, now: datetime) -> bool | None:
     raised = alarm.raised_at or alarm.started_at
     if alarm.cleared_at is not None and alarm.cleared_at - raised < delay:
         Alarm.objects.filter(pk=alarm_id, notified_at__isnull=True).update(notified_at=now, emailed=False)
+        return None
+    if MaintenanceWindow.objects.covering(alarm.plant_id, alarm.code_id, raised).exists():
+        Alarm.objects.filter(pk=alarm_id, notified_at__isnull=True).update(
+            notified_at=now, emailed=False, in_maintenance=True
+        )
         return None
     return alarm.cleared_at is None and now - raised < delay
 
@@ -302,3 +315,22 @@ def alarms_pending_notification() -> list[int]:
         .order_by("started_at")
         .values_list("pk", flat=True)[:500]
     )
+
+
+def maintenance_start(
+    *, plant: Any, by: Any, hours: int, code: Any = None, reason: str = ""
+) -> MaintenanceWindow:
+    """Silence the plant (or one code on it) from now for `hours`."""
+    now = timezone.now()
+    window = MaintenanceWindow(
+        plant=plant, by=by, code=code, reason=reason, starts_at=now, ends_at=now + timedelta(hours=hours)
+    )
+    window.full_clean()
+    window.save()
+    return window
+
+
+def maintenance_end(*, window: MaintenanceWindow) -> None:
+    """End a window now (a conditional update: one already over stays as it was)."""
+    now = timezone.now()
+    MaintenanceWindow.objects.filter(pk=window.pk, ends_at__gt=now).update(ends_at=now)

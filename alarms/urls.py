@@ -11,6 +11,8 @@ urlpatterns = [
     path("codes/", views.catalogue, name="catalogue"),
     path("rules/", views.alarm_rules, name="rules"),
     path("rules/<id:pk>/delete/", views.alarm_rule_delete, name="rule_delete"),
+    path("plants/<id:pk>/maintenance/", views.maintenance, name="maintenance"),
+    path("plants/<id:pk>/maintenance/<id:window_pk>/end/", views.maintenance_end, name="maintenance_end"),
     path("help/wifi-stick/", views.stick_leds, name="stick_leds"),
     path("help/battery/", views.battery_leds, name="battery_leds"),
 ]

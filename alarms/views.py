@@ -13,11 +13,12 @@ from django.views.decorators.http import require_POST, require_safe
 from core.access import installer_required
 from core.csvexport import csv_response, local_time
 from plants.models import Plant
+from plants.shortcuts import get_rw_plant_for_user
 
 from . import services, troubleshooting
 from .filters import AlarmFilterSet
-from .forms import AcknowledgeForm, AlarmPolicyForm, ThresholdRuleForm
-from .models import Alarm, AlarmCode, AlarmPolicy, ThresholdRule
+from .forms import AcknowledgeForm, AlarmPolicyForm, MaintenanceForm, ThresholdRuleForm
+from .models import Alarm, AlarmCode, AlarmPolicy, MaintenanceWindow, ThresholdRule
 
 
 def _alarms_for(request):
@@ -223,3 +224,27 @@ def alarm_rule_delete(request, pk):
     rule.delete()
     messages.success(request, _("Rule deleted; its open alarms are closed with it."))
     return redirect("alarms:rules")
+
+
+@login_required
+@require_POST
+def maintenance(request, pk):
+    """Start a maintenance window on a plant (its installers)."""
+    plant = get_rw_plant_for_user(request, pk)
+    form = MaintenanceForm(request.POST)
+    if form.is_valid():
+        services.maintenance_start(plant=plant, by=request.user, **form.cleaned_data)
+        messages.success(request, _("Maintenance started: alarms are recorded, nobody is notified."))
+    else:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return redirect("plants:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def maintenance_end(request, pk, window_pk):
+    plant = get_rw_plant_for_user(request, pk)
+    window = get_object_or_404(MaintenanceWindow, pk=window_pk, plant=plant)
+    services.maintenance_end(window=window)
+    messages.success(request, _("Maintenance ended: alarms notify again."))
+    return redirect("plants:detail", pk=pk)

@@ -4,10 +4,12 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from alarms.models import Alarm
+from alarms.forms import MaintenanceForm
+from alarms.models import Alarm, MaintenanceWindow
 from commissioning.checks import checklist_of
 from commissioning.models import HandoverReport
 from energy import reports
@@ -73,6 +75,10 @@ def plant_detail(request, pk):
         **dashboard,
         "commissioning_missing": checklist.missing() if checklist else [],
         "commissioning_progress": checklist.progress if checklist else None,
+        "maintenance": MaintenanceWindow.objects.filter(
+            plant=plant, ends_at__gt=timezone.now()
+        ).select_related("by", "code"),
+        "maintenance_form": MaintenanceForm(),
         "reports": HandoverReport.objects.restrict(request.user, "view").filter(plant=plant)[:3]
         if plant.commissioning_completed_at
         else [],

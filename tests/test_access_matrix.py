@@ -22,7 +22,7 @@ from django.utils.timezone import localdate, now
 from PIL import Image
 
 from accounts.models import Company, ProAccountRequest, User
-from alarms.models import Alarm, ThresholdRule
+from alarms.models import Alarm, MaintenanceWindow, ThresholdRule
 from commissioning.models import HandoverReport, Tick
 from devices import remote
 from devices.models import Datalogger, Inverter, InverterLive, Reading, SettingChange
@@ -159,7 +159,11 @@ POLICIES = {
     "alarm-policy": INSTALLER,
     "alarm-rule-list": INSTALLER,
     "alarm-rule-detail": INSTALLER,
+    "maintenance-window-list": INSTALLER,
+    "maintenance-window-detail": INSTALLER,
     "alarms:rules": INSTALLER,
+    "alarms:maintenance": PLANT_CHANGE,
+    "alarms:maintenance_end": PLANT_CHANGE,
     "alarms:rule_delete": INSTALLER,
     "commissioning-detail": INSTALLER_OF_PLANT,
     "commissioning-tick": PLANT_CHANGE,
@@ -304,6 +308,9 @@ def world(db, settings, tmp_path):
         ),
     }  # fmt: skip
     Tick.objects.create(plant=plant, item="stop_order_explained", by=installer)
+    objects["window"] = MaintenanceWindow.objects.create(
+        plant=plant, by=installer, ends_at=now() + timedelta(hours=4)
+    )
     objects["rule"] = ThresholdRule.objects.create(
         company=a, name="SOC", value="battery_soc", comparison="below", threshold=15, minutes=30
     )
@@ -317,6 +324,7 @@ KWARGS_BY_BASENAME = {
     "settings-read": "read",
     "commissioning": "plant",
     "alarm-rule": "rule",
+    "maintenance-window": "window",
 }  # fmt: skip
 
 
@@ -331,6 +339,8 @@ PAGE_OBJECTS = {
     "alarms:detail": "alarm",
     "alarms:acknowledge": "alarm",
     "alarms:rule_delete": "rule",
+    "alarms:maintenance": "plant",
+    "alarms:maintenance_end": "plant",
     "devices:inverter": "inverter",
     "company_detail": "company",
     "company_set_active": "company",
@@ -366,13 +376,14 @@ def url_for(name, kwargs_names, objects):
             kwargs[arg] = "json"
         elif arg == "pk":
             kwargs[arg] = objects[object_key(name)].pk
-        elif arg in ("photo_pk", "logger_pk", "grant_pk", "inverter_pk", "report_pk"):
+        elif arg in ("photo_pk", "logger_pk", "grant_pk", "inverter_pk", "report_pk", "window_pk"):
             names = {
                 "photo_pk": "photo",
                 "logger_pk": "logger",
                 "grant_pk": "grant",
                 "inverter_pk": "inverter",
                 "report_pk": "report",
+                "window_pk": "window",
             }
             kwargs[arg] = objects[names[arg]].pk
         elif arg in FIXED_ARGUMENTS:
@@ -404,6 +415,7 @@ FINGERPRINT_SQL = "SELECT " + ", ".join(
         ("portal_proaccountrequest", "id, status"),
         ("commissioning_tick", "id, item, reason"),
         ("alarms_thresholdrule", "id, threshold, enabled"),
+        ("alarms_maintenancewindow", "id, ends_at"),
         ("commissioning_site", "plant_id, breaker_distance_m, grid_standard_reason"),
         ("commissioning_handoverreport", "id, sha256"),
         ("devices_settingchange", "id, outcome"),

@@ -1,0 +1,111 @@
+"""Maintenance windows: while someone works on a plant its alarms are recorded, marked, and e-mail
+nobody; after the window they notify again. Real polls of the simulator."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from alarms import tasks
+from alarms.models import Alarm, MaintenanceWindow
+from devices import polling
+
+from .conftest import api_for, attach_logger, login, text
+
+pytestmark = pytest.mark.integration
+
+MORNING = datetime(2026, 6, 15, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def poll(plant, simulator, v5_device, settings, django_capture_on_commit_callbacks):
+    settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
+    logger = attach_logger(plant, v5_device, simulator)
+    with time_machine.travel(MORNING, tick=False) as clock:
+
+        def run(*codes, after=timedelta(0)):
+            clock.shift(after)
+            v5_device.raise_codes(*codes)
+            with django_capture_on_commit_callbacks(execute=True):
+                polling.poll_loggers([logger.id])
+            tasks.send_pending_notifications.delay()
+
+        yield run
+
+
+def test_during_a_maintenance_window_nothing_is_emailed_and_the_alarm_is_recorded(
+    poll, plant, installer, mailoutbox
+):
+    login(installer).post(
+        reverse("alarms:maintenance", args=[plant.pk]), {"hours": "4", "reason": "Remplacement batterie"}
+    )
+    poll("F13")
+    poll("F13", "W07", after=timedelta(minutes=15))
+    assert mailoutbox == []
+    alarms = Alarm.objects.order_by("code_id")
+    assert [a.code_id for a in alarms] == ["F13", "W07"] and all(a.in_maintenance for a in alarms)
+    page = text(login(installer).get(reverse("plants:detail", args=[plant.pk])))
+    assert "Maintenance jusqu" in page and "Remplacement batterie" in page
+    assert "pendant la maintenance" in text(login(installer).get(reverse("alarms:list")))
+
+
+def test_after_the_window_ends_alarms_notify_again(poll, plant, installer, mailoutbox):
+    login(installer).post(reverse("alarms:maintenance", args=[plant.pk]), {"hours": "1"})
+    poll("F13")
+    poll(after=timedelta(minutes=5))
+    poll("F07", after=timedelta(minutes=60))  # the hour is over
+    assert [m.subject.split("]")[0] for m in mailoutbox] == ["[F07"]
+
+
+def test_a_window_on_one_code_silences_that_code_only(poll, plant, installer, mailoutbox):
+    login(installer).post(reverse("alarms:maintenance", args=[plant.pk]), {"hours": "4", "code": "W07"})
+    poll("F13", "W07")
+    poll("F13", "W07", after=timedelta(minutes=15))
+    assert [m.subject.split("]")[0] for m in mailoutbox] == ["[F13"]
+
+
+def test_ending_the_window_now(poll, plant, installer):
+    client = login(installer)
+    client.post(reverse("alarms:maintenance", args=[plant.pk]), {"hours": "24"})
+    window = MaintenanceWindow.objects.get()
+    client.post(reverse("alarms:maintenance_end", args=[plant.pk, window.pk]))
+    window.refresh_from_db()
+    assert window.ends_at <= MORNING + timedelta(seconds=1)
+
+
+def test_only_the_plants_installers_start_or_end_a_window(granted_plant, customer, stranger, installer):
+    for user in (customer, stranger):
+        response = login(user).post(reverse("alarms:maintenance", args=[granted_plant.pk]), {"hours": "4"})
+        assert response.status_code in (403, 404)
+    assert not MaintenanceWindow.objects.exists()
+
+
+@pytest.mark.parametrize("hours", ["0", "99999", "abc", "-4"])
+def test_a_bad_duration_is_refused(plant, installer, hours):
+    response = login(installer).post(
+        reverse("alarms:maintenance", args=[plant.pk]), {"hours": hours}, follow=True
+    )
+    assert response.status_code == 200 and not MaintenanceWindow.objects.exists()
+
+
+def test_the_api_starts_and_ends_a_window_on_the_companys_plants_only(plant, installer, stranger, customer):
+    api = api_for(installer)
+    created = api.post(
+        "/api/v1/maintenance-windows/", {"plant": plant.pk, "hours": 2, "reason": "visite"}, format="json"
+    )
+    assert created.status_code == 201, created.json()
+    window = MaintenanceWindow.objects.get()
+    assert window.ends_at - window.starts_at == timedelta(hours=2)
+    assert (
+        api_for(stranger)
+        .post("/api/v1/maintenance-windows/", {"plant": plant.pk, "hours": 2}, format="json")
+        .status_code
+        == 400
+    )
+    assert api_for(stranger).delete(f"/api/v1/maintenance-windows/{window.pk}/").status_code == 404
+    assert api_for(customer).get("/api/v1/maintenance-windows/").status_code == 403
+    assert api.delete(f"/api/v1/maintenance-windows/{window.pk}/").status_code == 204
+    window.refresh_from_db()
+    assert window.ends_at <= timezone.now()
