@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, viewsets
@@ -6,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from accounts.models import User
 from core.access import IsInstaller
 from core.api import ListCreateDestroyViewSet, ModelCleanSerializer, as_drf_error
 from core.edge import ID_REGEX
@@ -13,7 +15,7 @@ from plants.models import Plant
 
 from . import services
 from .filters import AlarmFilterSet
-from .models import Alarm, AlarmCode, AlarmPolicy, MaintenanceWindow, ThresholdRule
+from .models import Alarm, AlarmCode, AlarmNote, AlarmPolicy, Incident, MaintenanceWindow, ThresholdRule
 
 
 class AlarmCodeSerializer(serializers.ModelSerializer):
@@ -47,12 +49,52 @@ class AlarmSerializer(serializers.ModelSerializer):
             "acknowledged_at",
             "note",
             "detail",
+            "status",
+            "assignee",
+            "resolution",
+            "times_raised",
+            "in_maintenance",
+            "notes",
         ]
         read_only_fields = fields
+
+    notes = serializers.SerializerMethodField(help_text="The notes the reader may see (a customer: theirs).")
+
+    def get_notes(self, alarm) -> list[dict]:
+        return [
+            {
+                "at": n.at,
+                "by": n.by.get_full_name() or n.by.username,
+                "text": n.text,
+                "for_customer": n.for_customer,
+            }
+            for n in getattr(alarm, "visible_notes", [])
+        ]
+
+    def to_representation(self, instance):
+        """The internal note, who works on it and why it was closed are the installers'."""
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated and request.user.is_customer:
+            for name in ("note", "assignee", "resolution", "acknowledged_by"):
+                data.pop(name, None)
+        return data
 
 
 class AcknowledgeSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True)
+
+
+class IncidentSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(Incident.choices)
+    assignee = serializers.IntegerField(required=False, allow_null=True, help_text="A member of the company.")
+    resolution = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+
+class NoteInputSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=4000)
+    for_customer = serializers.BooleanField(default=False)
+    visit_on = serializers.DateField(required=False, allow_null=True)
 
 
 class AlarmViewSet(viewsets.ReadOnlyModelViewSet):
@@ -65,7 +107,14 @@ class AlarmViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = AlarmFilterSet
 
     def get_queryset(self):
-        alarms = Alarm.objects.restrict(self.request.user, "view").select_related("code")
+        notes = Prefetch(
+            "notes",
+            AlarmNote.objects.restrict(self.request.user, "view").select_related("by"),
+            to_attr="visible_notes",
+        )
+        alarms = (
+            Alarm.objects.restrict(self.request.user, "view").select_related("code").prefetch_related(notes)
+        )
         return alarms.triage_order()
 
     @extend_schema(request=AcknowledgeSerializer, responses=AlarmSerializer)
@@ -78,6 +127,43 @@ class AlarmViewSet(viewsets.ReadOnlyModelViewSet):
         body.is_valid(raise_exception=True)
         services.alarm_acknowledge(alarm=alarm, by=request.user, note=body.validated_data.get("note", ""))
         return Response(AlarmSerializer(alarm).data)
+
+    def _changeable(self):
+        alarm = self.get_object()
+        if not Alarm.objects.restrict(self.request.user, "change").filter(pk=alarm.pk).exists():
+            raise PermissionDenied
+        return alarm
+
+    @extend_schema(request=IncidentSerializer, responses=AlarmSerializer)
+    @action(detail=True, methods=["post"])
+    def incident(self, request, pk=None):
+        """Take up, assign (a member of the company), resolve or ignore (with a reason)."""
+        alarm = self._changeable()
+        body = IncidentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        assignee = data.pop("assignee", None)
+        data["assignee"] = User.objects.filter(pk=assignee).first() if assignee else None
+        try:
+            services.incident_update(alarm=alarm, by=request.user, **data)
+        except DjangoValidationError as e:
+            raise as_drf_error(e) from None
+        return Response(
+            AlarmSerializer(self.get_queryset().get(pk=alarm.pk), context={"request": request}).data
+        )
+
+    @extend_schema(request=NoteInputSerializer, responses={201: NoteInputSerializer})
+    @action(detail=True, methods=["post"])
+    def notes(self, request, pk=None):
+        """A follow-up note: internal, or for the customer (who then reads it)."""
+        alarm = self._changeable()
+        body = NoteInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            note = services.alarm_note_add(alarm=alarm, by=request.user, **body.validated_data)
+        except DjangoValidationError as e:
+            raise as_drf_error(e) from None
+        return Response(NoteInputSerializer(note).data, status=201)
 
 
 class AlarmCodeViewSet(viewsets.ReadOnlyModelViewSet):

@@ -3,9 +3,11 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
+from core.validators import validate_single_line
 from plants.models import Plant
 
-from .models import AlarmCode, AlarmPolicy, ThresholdRule, code_delays_error
+from .models import AlarmCode, AlarmPolicy, Incident, ThresholdRule, code_delays_error
 
 
 class AcknowledgeForm(forms.Form):
@@ -78,3 +80,35 @@ class MaintenanceForm(forms.Form):
         label=_("Only this code (optional)"), queryset=AlarmCode.objects.all(), required=False
     )
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+
+class IncidentForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=Incident.choices)
+    assignee = forms.ModelChoiceField(label=_("Assigned to"), queryset=User.objects.none(), required=False)
+    resolution = forms.CharField(
+        label=_("Why (resolved or ignored)"),
+        max_length=300,
+        required=False,
+        validators=[validate_single_line],
+    )
+
+    def __init__(self, *args, alarm, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = User.objects.filter(
+            company_id=alarm.plant.company_id, is_active=True
+        )
+        self.initial.setdefault("status", alarm.status)
+        self.initial.setdefault("assignee", alarm.assignee_id)
+
+
+class AlarmNoteForm(forms.Form):
+    text = forms.CharField(label=_("Note"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
+    for_customer = forms.BooleanField(
+        label=_("For the customer"), required=False, help_text=_("Unticked, only installers see it.")
+    )
+    visit_on = forms.DateField(
+        label=_("Site visit on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    photo = forms.FileField(
+        label=_("Photo"), required=False, widget=forms.ClearableFileInput(attrs={"accept": "image/*"})
+    )

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import get_language
@@ -83,6 +83,15 @@ def sync_catalogue(**kwargs):
         )
 
 
+class Incident(models.TextChoices):
+    """What people do about an alarm, beside whether its code is still up (cleared_at)."""
+
+    NEW = "new", _("New")
+    IN_PROGRESS = "in_progress", _("In progress")
+    RESOLVED = "resolved", _("Resolved")
+    IGNORED = "ignored", _("Ignored")
+
+
 class AlarmQuerySet(RestrictedByPlantQuerySet):
     history_field = "started_at"  # an alarm raised before a hand-over is the previous owner's
 
@@ -96,6 +105,15 @@ class AlarmQuerySet(RestrictedByPlantQuerySet):
 
     def active(self):
         return self.filter(cleared_at__isnull=True)
+
+    def clear(self, at):
+        """Clear these open alarms at `at`; an incident nobody took up resolves with them (one someone
+        works on stays theirs to close)."""
+        return self.filter(cleared_at__isnull=True).update(
+            cleared_at=at,
+            status=Case(When(status=Incident.NEW, then=Value(Incident.RESOLVED)), default=F("status")),
+            resolved_at=Case(When(status=Incident.NEW, then=Value(at)), default=F("resolved_at")),
+        )
 
     def active_counts(self):
         """Active alarms by kind: {"fault": n, "warning": n, "communication": n}."""
@@ -138,6 +156,13 @@ class Alarm(models.Model):
     # when it was last raised (its notification delay counts from there), and how many times.
     raised_at = models.DateTimeField(null=True, blank=True)
     times_raised = models.PositiveIntegerField(default=1)
+    # The incident: its status, who works on it, when and why it was closed.
+    status = models.CharField(_("status"), max_length=12, choices=Incident.choices, default=Incident.NEW)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(_("why"), max_length=300, blank=True, validators=[validate_single_line])
     # Raised while someone worked on the plant (a maintenance window): recorded, told to nobody.
     in_maintenance = models.BooleanField(default=False)
     # The threshold rule that opened it (code THR); one open alarm per device, code and rule.
@@ -381,3 +406,35 @@ class MaintenanceWindow(models.Model):
             raise ValidationError({"ends_at": _("The end must come after the start.")})
         if self.ends_at and self.starts_at and self.ends_at - self.starts_at > timedelta(days=31):
             raise ValidationError({"ends_at": _("At most 31 days: a longer silence hides real faults.")})
+
+
+class AlarmNoteQuerySet(RestrictedByPlantQuerySet):
+    plant_path = "alarm__plant"
+
+    def restrict(self, user, action=VIEW):
+        """A customer reads only the notes written for them, never the internal ones."""
+        notes = super().restrict(user, action)
+        return notes.filter(for_customer=True) if user.is_authenticated and user.is_customer else notes
+
+
+class AlarmNote(models.Model):
+    """A follow-up on an incident, at any time: internal (installers) or for the customer; a site
+    visit with its date and a photo."""
+
+    alarm = models.ForeignKey(Alarm, on_delete=models.CASCADE, related_name="notes")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    text = models.TextField(_("note"), max_length=4000)
+    for_customer = models.BooleanField(_("for the customer"), default=False)
+    visit_on = models.DateField(_("site visit on"), null=True, blank=True)
+    photo = models.ForeignKey(
+        "plants.PlantPhoto", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = AlarmNoteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.alarm_id} @ {self.at:%Y-%m-%d %H:%M}"

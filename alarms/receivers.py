@@ -7,7 +7,7 @@ from devices.signals import datalogger_moved, datalogger_removed, inverter_repla
 from plants.signals import plant_archived
 
 from .catalogue import INVERTER_REPLACED
-from .models import Alarm
+from .models import Alarm, Incident
 from .rules import rule_alarms_from_poll
 from .services import alarms_from_poll
 from .tasks import notify_alarm
@@ -27,16 +27,16 @@ def follow_moved_logger(sender, *, logger, **kwargs):
 
 @receiver(datalogger_removed)
 def clear_removed_logger(sender, *, logger, **kwargs):
-    Alarm.objects.active().filter(datalogger=logger).update(cleared_at=logger.archived_at)
+    Alarm.objects.active().filter(datalogger=logger).clear(logger.archived_at)
 
 
 @receiver(inverter_replacement_decided)
 def clear_replacement(sender, *, inverter, by, at, **kwargs):
     Alarm.objects.active().filter(inverter=inverter, code_id=INVERTER_REPLACED).update(
-        cleared_at=at, acknowledged_by=by, acknowledged_at=at
+        cleared_at=at, acknowledged_by=by, acknowledged_at=at, status=Incident.RESOLVED, resolved_at=at
     )
 
 
 @receiver(plant_archived)
 def clear_archived_plant(sender, *, plant, at, **kwargs):
-    Alarm.objects.active().filter(plant=plant).update(cleared_at=at)
+    Alarm.objects.active().filter(plant=plant).clear(at)

@@ -88,7 +88,7 @@ def _rule_check(rule, logger, inverter, result, live, states, open_alarms) -> Al
     elif crossed is False:
         RuleState.objects.filter(rule=rule, inverter=inverter).delete()
         if key in open_alarms:
-            Alarm.objects.filter(pk=open_alarms[key].pk, cleared_at__isnull=True).update(cleared_at=result.at)
+            Alarm.objects.filter(pk=open_alarms[key].pk).clear(result.at)
     return None
 
 
@@ -98,7 +98,7 @@ def _string_check(logger, inverter, result, live, states, open_alarms) -> Alarm 
     if not low:
         RuleState.objects.filter(rule=None, builtin=STRING_LOW, inverter=inverter).delete()
         if low is False and key in open_alarms:
-            Alarm.objects.filter(pk=open_alarms[key].pk, cleared_at__isnull=True).update(cleared_at=result.at)
+            Alarm.objects.filter(pk=open_alarms[key].pk).clear(result.at)
         return None
     state = (
         states.get(key)

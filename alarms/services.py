@@ -11,15 +11,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Avg, F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.mail import send_templated
 from devices.messages import Message, define
 from devices.models import Datalogger, DeviceStatus, Inverter
 from devices.reading import PollResult
+from plants.services import photo_add
 
 from .catalogue import (
     COMMUNICATION_LOST,
@@ -30,7 +33,7 @@ from .catalogue import (
     active_codes,
     raw_word,
 )
-from .models import Alarm, AlarmPolicy, MaintenanceWindow
+from .models import Alarm, AlarmNote, AlarmPolicy, Incident, MaintenanceWindow
 
 # Open alarms by (logger id, inverter id or None, code), and the alarms to clear with when.
 OpenAlarms = dict[tuple[int, int | None, str], Alarm]
@@ -72,7 +75,7 @@ def alarms_from_poll(items: Iterable[tuple[Datalogger, Inverter | None, PollResu
                                                     "new": inverter.serial_number}))
                 )  # fmt: skip
     for alarm, at in to_clear:
-        Alarm.objects.filter(pk=alarm.pk, cleared_at__isnull=True).update(cleared_at=at)
+        Alarm.objects.filter(pk=alarm.pk).clear(at)
     to_open = _reopen_recent(to_open)
     opened = []
     for alarm in to_open:
@@ -115,6 +118,8 @@ def _reopen_recent(to_open: list[Alarm]) -> list[Alarm]:
             still.append(alarm)
             continue
         again: dict[str, Any] = {
+            "status": Incident.NEW if previous.status == Incident.RESOLVED else previous.status,
+            "resolved_at": None,
             "cleared_at": None,
             "raised_at": alarm.started_at,
             "times_raised": F("times_raised") + 1,
@@ -334,3 +339,53 @@ def maintenance_end(*, window: MaintenanceWindow) -> None:
     """End a window now (a conditional update: one already over stays as it was)."""
     now = timezone.now()
     MaintenanceWindow.objects.filter(pk=window.pk, ends_at__gt=now).update(ends_at=now)
+
+
+def incident_update(
+    *, alarm: Alarm, by: Any, status: str, assignee: Any = None, resolution: str = ""
+) -> None:
+    """Take up, assign, resolve or ignore an incident; ignoring needs a reason. Taking it up or
+    assigning it acknowledges it."""
+    if status == Incident.IGNORED and not resolution.strip():
+        raise ValidationError({"resolution": _("Say why the incident is ignored.")})
+    if assignee is not None and (assignee.company_id != alarm.plant.company_id or not assignee.is_active):
+        raise ValidationError({"assignee": _("Assign a member of the plant's company.")})
+    now = timezone.now()
+    closed = status in (Incident.RESOLVED, Incident.IGNORED)
+    changes: dict[str, Any] = {
+        "status": status,
+        "assignee": assignee,
+        "resolution": resolution.strip() if closed else "",
+        "resolved_at": now if closed else None,
+    }
+    if alarm.acknowledged_at is None:
+        changes |= {"acknowledged_by": by, "acknowledged_at": now}
+    Alarm.objects.filter(pk=alarm.pk).update(**changes)
+
+
+def alarm_note_add(
+    *, alarm: Alarm, by: Any, text: str, for_customer: bool = False, visit_on: Any = None, upload: Any = None
+) -> AlarmNote:
+    """A follow-up note, internal or for the customer, optionally a site visit with a photo."""
+    note = AlarmNote(alarm=alarm, by=by, text=text.strip(), for_customer=for_customer, visit_on=visit_on)
+    note.full_clean(exclude=["photo"])
+    if upload is not None:
+        note.photo = photo_add(plant=alarm.plant, by=by, upload=upload, caption=str(alarm.code_id))
+    note.save()
+    return note
+
+
+RESPONSE_WINDOW = timedelta(days=90)
+
+
+def response_times(*, company_id: int, now: datetime | None = None) -> dict[str, timedelta | None]:
+    """The company's mean time to acknowledge and to resolve its faults and warnings over the last
+    90 days (communication alarms and findings resolve by themselves, not by people)."""
+    since = (now or timezone.now()) - RESPONSE_WINDOW
+    alarms = Alarm.objects.filter(
+        plant__company_id=company_id, started_at__gte=since, code__kind__in=["fault", "warning"]
+    )
+    return alarms.aggregate(
+        acknowledge=Avg(F("acknowledged_at") - F("started_at")),
+        resolve=Avg(F("resolved_at") - F("started_at"), filter=Q(status=Incident.RESOLVED)),
+    )

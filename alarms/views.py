@@ -2,7 +2,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,8 +17,15 @@ from plants.shortcuts import get_rw_plant_for_user
 
 from . import services, troubleshooting
 from .filters import AlarmFilterSet
-from .forms import AcknowledgeForm, AlarmPolicyForm, MaintenanceForm, ThresholdRuleForm
-from .models import Alarm, AlarmCode, AlarmPolicy, MaintenanceWindow, ThresholdRule
+from .forms import (
+    AcknowledgeForm,
+    AlarmNoteForm,
+    AlarmPolicyForm,
+    IncidentForm,
+    MaintenanceForm,
+    ThresholdRuleForm,
+)
+from .models import Alarm, AlarmCode, AlarmNote, AlarmPolicy, MaintenanceWindow, ThresholdRule
 
 
 def _alarms_for(request):
@@ -52,6 +59,9 @@ def alarm_list(request):
             "page": page,
             "query": query.urlencode(),
             "plant": plant,
+            "response_times": services.response_times(company_id=request.user.company_id)
+            if request.user.is_installer
+            else None,
         },
     )
 
@@ -116,8 +126,66 @@ def alarm_detail(request, pk):
     )
     can_ack = Alarm.objects.restrict(request.user, "change").filter(pk=pk).exists()
     return render(
-        request, "alarms/detail.html", {"alarm": alarm, "form": AcknowledgeForm(), "can_ack": can_ack}
+        request,
+        "alarms/detail.html",
+        {
+            "alarm": alarm,
+            "form": AcknowledgeForm(),
+            "can_ack": can_ack,
+            "incident_form": IncidentForm(alarm=alarm),
+            "note_form": AlarmNoteForm(),
+            "notes": AlarmNote.objects.restrict(request.user, "view")
+            .filter(alarm=alarm)
+            .select_related("by", "photo"),
+        },
     )
+
+
+def _changeable_alarm(request, pk):
+    alarm = get_object_or_404(Alarm.objects.restrict(request.user, "view").select_related("plant"), pk=pk)
+    if not Alarm.objects.restrict(request.user, "change").filter(pk=pk).exists():
+        raise PermissionDenied
+    return alarm
+
+
+@login_required
+@require_POST
+def alarm_incident(request, pk):
+    """Take up, assign, resolve or ignore the incident."""
+    alarm = _changeable_alarm(request, pk)
+    form = IncidentForm(request.POST, alarm=alarm)
+    try:
+        if not form.is_valid():
+            raise ValidationError([str(e) for errors in form.errors.values() for e in errors])
+        services.incident_update(alarm=alarm, by=request.user, **form.cleaned_data)
+        messages.success(request, _("Incident updated."))
+    except ValidationError as e:
+        messages.error(request, " ".join(e.messages))
+    return redirect("alarms:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def alarm_note(request, pk):
+    """A follow-up note (internal or for the customer), a site visit with a photo."""
+    alarm = _changeable_alarm(request, pk)
+    form = AlarmNoteForm(request.POST, request.FILES)
+    try:
+        if not form.is_valid():
+            raise ValidationError([str(e) for errors in form.errors.values() for e in errors])
+        data = form.cleaned_data
+        services.alarm_note_add(
+            alarm=alarm,
+            by=request.user,
+            text=data["text"],
+            for_customer=data["for_customer"],
+            visit_on=data["visit_on"],
+            upload=data["photo"] or None,
+        )
+        messages.success(request, _("Note added."))
+    except ValidationError as e:
+        messages.error(request, " ".join(e.messages))
+    return redirect("alarms:detail", pk=pk)
 
 
 @login_required

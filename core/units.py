@@ -66,3 +66,18 @@ def age(seconds: float) -> str:
         return _("%(n)s h ago") % {"n": seconds // 3600}
     days = seconds // 86400
     return ngettext("%(n)s day ago", "%(n)s days ago", days) % {"n": days}
+
+
+def duration(seconds: float | None) -> str:
+    """A length of time, briefly: "40 s", "12 min", "3 h 20 min", "2 days"; "–" for none."""
+    if seconds is None:
+        return "–"
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return _("%(n)s s") % {"n": seconds}
+    if seconds < 3600:
+        return _("%(n)s min") % {"n": seconds // 60}
+    if seconds < 86400:
+        return _("%(h)s h %(m)s min") % {"h": seconds // 3600, "m": seconds % 3600 // 60}
+    days = seconds // 86400
+    return ngettext("%(n)s day", "%(n)s days", days) % {"n": days}

@@ -159,7 +159,5 @@ def underperformance_findings(*, day: date) -> list[Alarm]:
             continue  # open already, from an earlier day or run
         opened.append(alarm)
     recovered = [d.plant.pk for d in days if d.share >= NEIGHBOURS_NORMAL]
-    Alarm.objects.active().filter(code_id=UNDERPERFORMING, plant_id__in=recovered).update(
-        cleared_at=timezone.now()
-    )
+    Alarm.objects.filter(code_id=UNDERPERFORMING, plant_id__in=recovered).clear(timezone.now())
     return opened

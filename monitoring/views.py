@@ -3,13 +3,14 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from alarms.forms import MaintenanceForm
-from alarms.models import Alarm, MaintenanceWindow
+from alarms.models import Alarm, AlarmNote, MaintenanceWindow
 from commissioning.checks import checklist_of
 from commissioning.models import HandoverReport
 from energy import reports
@@ -63,7 +64,18 @@ def _dashboard(plant, user):
 @require_safe
 def plant_detail(request, pk):
     plant = get_plant_for_user(request, pk)
-    alarms = Alarm.objects.restrict(request.user, "view").filter(plant=plant).select_related("code")
+    # Each alarm with the notes its reader may see (a customer: those written for them).
+    notes = Prefetch(
+        "notes",
+        AlarmNote.objects.restrict(request.user, "view").select_related("by"),
+        to_attr="visible_notes",
+    )
+    alarms = (
+        Alarm.objects.restrict(request.user, "view")
+        .filter(plant=plant)
+        .select_related("code")
+        .prefetch_related(notes)
+    )
     today = local_today(plant)
     dashboard = _dashboard(plant, request.user)
     inverters = [inv for logger in dashboard["loggers"] for inv in logger.inverters.all()]

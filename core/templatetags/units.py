@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django import template
 from django.utils import timezone
@@ -18,3 +18,9 @@ register.filter("grid_flow", units.grid_flow)
 def age(moment: datetime | None) -> str:
     """`moment` (a datetime) as "40 s ago"."""
     return "–" if moment is None else units.age((timezone.now() - moment).total_seconds())
+
+
+@register.filter
+def duration_words(length: timedelta | None) -> str:
+    """A timedelta as "3 h 20 min"."""
+    return units.duration(None if length is None else length.total_seconds())
