@@ -57,7 +57,22 @@ class InviteColleagueForm(forms.Form):
 class PreferencesForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "phone", "language", "email_warnings"]
+        fields = [
+            "first_name",
+            "last_name",
+            "phone",
+            "language",
+            "email_warnings",
+            "email_findings",
+            "alert_me",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Each role sees its own choices: installers what they are sent, customers their alerts.
+        hidden = ["email_warnings", "email_findings"] if self.instance.is_customer else ["alert_me"]
+        for name in hidden:
+            del self.fields[name]
 
 
 class EraseAccountForm(forms.Form):

@@ -86,6 +86,17 @@ class User(AbstractUser):
         default=True,
         help_text=_("Faults are always e-mailed; untick to receive no e-mail for warnings."),
     )
+    email_findings = models.BooleanField(
+        _("e-mail me the portal's findings"),
+        default=True,
+        help_text=_("Production far below the clear sky, a PV string far below the other, threshold rules."),
+    )
+    # An end customer's opt-in: told in plain words when their system needs attention.
+    alert_me = models.BooleanField(
+        _("e-mail me when my installation needs attention"),
+        default=False,
+        help_text=_("System stopped, connection lost, production far too low, battery empty."),
+    )
 
     objects = PortalUserManager()
 

@@ -25,6 +25,10 @@ RULE = "THR"
 # below the clear-sky expectation while nearby plants produced normally (monitoring.findings), one
 # PV string far below the other (alarms.rules).
 UNDERPERFORMING, STRING_LOW = "P01", "P02"
+FINDINGS = (UNDERPERFORMING, STRING_LOW, RULE)
+# What an end customer who opted in is told of, in plain words: the system stopped (a fault), the
+# connection lost, production far too low, the battery empty or off.
+CUSTOMER_ALERTS = (COMMUNICATION_LOST, UNDERPERFORMING, "W06", "W13")
 # Printed otherwise in the guide: shown to people as "W29 (printed « W26 » in the guide: …)".
 PRINTED_AS = {"W29": "W26"}
 # Raised every night by many hybrids when PV fades: never opened while it is night at the plant.

@@ -31,10 +31,15 @@ class AlarmPolicyForm(forms.ModelForm):
             "warning_delay_minutes",
             "communication_delay_minutes",
             "quiet_minutes",
+            "escalate_after_minutes",
+            "escalate_to",
         ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["escalate_to"].queryset = User.objects.filter(
+            company_id=self.instance.company_id, is_active=True
+        )
         delays = self.instance.code_delays or {}
         self.fields["code_delays_text"].initial = ", ".join(
             f"{code}={m}" for code, m in sorted(delays.items())

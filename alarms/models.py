@@ -163,6 +163,8 @@ class Alarm(models.Model):
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.CharField(_("why"), max_length=300, blank=True, validators=[validate_single_line])
+    # When an unacknowledged fault was sent on to the company's escalation contact (once).
+    escalated_at = models.DateTimeField(null=True, blank=True)
     # Raised while someone worked on the plant (a maintenance window): recorded, told to nobody.
     in_maintenance = models.BooleanField(default=False)
     # The threshold rule that opened it (code THR); one open alarm per device, code and rule.
@@ -234,6 +236,22 @@ class AlarmPolicy(models.Model):
         validators=[MaxValueValidator(7 * 24 * 60)],
     )
 
+    # A fault nobody acknowledged this long after its e-mail goes to this person too (off when unset).
+    escalate_after_minutes = models.PositiveIntegerField(
+        _("escalate an unacknowledged fault after (minutes)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(7 * 24 * 60)],
+    )
+    escalate_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("escalate to"),
+    )
+
     def __str__(self):
         return f"{self.company_id}"
 
@@ -257,6 +275,10 @@ class AlarmPolicy(models.Model):
         error = code_delays_error(self.code_delays)
         if error:
             raise ValidationError({"code_delays": error})
+        if self.escalate_to_id and (
+            self.escalate_to.company_id != self.company_id or not self.escalate_to.is_active
+        ):
+            raise ValidationError({"escalate_to": _("Escalate to an active member of the company.")})
 
 
 def code_delays_error(delays):

@@ -26,6 +26,8 @@ from plants.services import photo_add
 
 from .catalogue import (
     COMMUNICATION_LOST,
+    CUSTOMER_ALERTS,
+    FINDINGS,
     INVERTER_REPLACED,
     INVERTER_SILENT,
     NIGHT_NOISE,
@@ -33,7 +35,7 @@ from .catalogue import (
     active_codes,
     raw_word,
 )
-from .models import Alarm, AlarmNote, AlarmPolicy, Incident, MaintenanceWindow
+from .models import Alarm, AlarmCode, AlarmNote, AlarmPolicy, Incident, MaintenanceWindow
 
 # Open alarms by (logger id, inverter id or None, code), and the alarms to clear with when.
 OpenAlarms = dict[tuple[int, int | None, str], Alarm]
@@ -220,11 +222,24 @@ def alarm_acknowledge(*, alarm: Alarm, by: Any, note: str = "") -> Alarm:
 
 
 def alarm_recipients(alarm: Alarm) -> list[Any]:
-    """The active installers of the plant's company who want this kind of alarm by e-mail."""
+    """The active installers of the plant's company who want this kind of alarm by e-mail: faults
+    always, warnings and the portal's findings as each person chose."""
     members = alarm.plant.company.members.filter(is_active=True).exclude(email="")
-    if alarm.code.kind == alarm.code.Kind.WARNING:
+    if alarm.code_id in FINDINGS:
+        members = members.filter(email_findings=True)
+    elif alarm.code.kind == alarm.code.Kind.WARNING:
         members = members.filter(email_warnings=True)
     return list(members) if alarm.plant.company.is_active else []
+
+
+def customers_to_alert(alarm: Alarm) -> list[Any]:
+    """The plant's customers who asked to be told, when the alarm is one they are told of."""
+    if alarm.code.kind != alarm.code.Kind.FAULT and alarm.code_id not in CUSTOMER_ALERTS:
+        return []
+    grants = alarm.plant.grants.filter(
+        accepted_at__isnull=False, customer__is_active=True, customer__alert_me=True
+    )
+    return [g.customer for g in grants.select_related("customer").exclude(customer__email="")]
 
 
 def alarm_notify(alarm_id: int) -> bool:
@@ -263,15 +278,20 @@ def alarm_notify(alarm_id: int) -> bool:
         .exists()
     )
     recipients = [] if flapping else alarm_recipients(alarm)
+    customers = [] if flapping else customers_to_alert(alarm)
     try:
         for user in recipients:
             send_templated("alarm_opened", to=user.email, language=user.language, context={"alarm": alarm})
+        for user in customers:
+            send_templated("alarm_customer", to=user.email, language=user.language, context={"alarm": alarm})
     except Exception:
         log.warning("E-mail of alarm %s failed; it will be retried", alarm_id, exc_info=True)
         Alarm.objects.filter(pk=alarm_id).update(notify_claimed_at=None)
         raise
-    Alarm.objects.filter(pk=alarm_id).update(notified_at=timezone.now(), emailed=bool(recipients))
-    return bool(recipients)
+    Alarm.objects.filter(pk=alarm_id).update(
+        notified_at=timezone.now(), emailed=bool(recipients or customers)
+    )
+    return bool(recipients or customers)
 
 
 def _waiting(alarm_id: int, now: datetime) -> bool | None:
@@ -389,3 +409,34 @@ def response_times(*, company_id: int, now: datetime | None = None) -> dict[str,
         acknowledge=Avg(F("acknowledged_at") - F("started_at")),
         resolve=Avg(F("resolved_at") - F("started_at"), filter=Q(status=Incident.RESOLVED)),
     )
+
+
+def alarms_escalate(*, now: datetime | None = None) -> list[int]:
+    """Send each fault e-mailed but acknowledged by nobody within its company's escalation delay to
+    the company's escalation contact, once (a conditional update claims it). Returns the alarms sent."""
+    now = now or timezone.now()
+    sent = []
+    for policy in AlarmPolicy.objects.filter(
+        escalate_after_minutes__isnull=False, escalate_to__isnull=False, escalate_to__is_active=True
+    ).select_related("escalate_to"):
+        due = Alarm.objects.filter(
+            plant__company_id=policy.company_id,
+            code__kind=AlarmCode.Kind.FAULT,
+            emailed=True,
+            acknowledged_at__isnull=True,
+            cleared_at__isnull=True,
+            escalated_at__isnull=True,
+            notified_at__lte=now - timedelta(minutes=policy.escalate_after_minutes),
+        ).select_related("plant", "code", "inverter", "datalogger")
+        for alarm in due:
+            if not Alarm.objects.filter(pk=alarm.pk, escalated_at__isnull=True).update(escalated_at=now):
+                continue  # another worker sent it
+            contact = policy.escalate_to
+            send_templated(
+                "alarm_escalated",
+                to=contact.email,
+                language=contact.language,
+                context={"alarm": alarm, "minutes": policy.escalate_after_minutes},
+            )
+            sent.append(alarm.pk)
+    return sent

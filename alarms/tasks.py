@@ -19,3 +19,9 @@ def send_pending_notifications():
     for alarm_id in ids:
         notify_alarm.delay(alarm_id)
     return len(ids)
+
+
+@shared_task
+def escalate_unacknowledged():
+    """Faults nobody acknowledged in time go to each company's escalation contact; safe to run twice."""
+    return len(services.alarms_escalate())

@@ -64,6 +64,9 @@ def schedule_polling(sender, **kwargs):
         60, sender.signature("alarms.tasks.send_pending_notifications"), name="alarm e-mail outbox"
     )
     sender.add_periodic_task(
+        60, sender.signature("alarms.tasks.escalate_unacknowledged"), name="alarm escalation"
+    )
+    sender.add_periodic_task(
         300,
         sender.signature("energy.tasks.refresh_daily_energy"),
         name="daily energy",

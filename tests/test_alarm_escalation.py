@@ -1,0 +1,96 @@
+"""Escalation and the customer's alerts: a fault nobody acknowledged reaches the company's
+escalation contact after N minutes, once; a customer who opted in is told in plain words, never
+the internal notes. Real polls of the simulator; time-machine's clock."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from alarms import tasks
+from alarms.models import Alarm, AlarmPolicy
+from devices import polling
+
+from .conftest import attach_logger, make_user
+
+pytestmark = pytest.mark.integration
+
+MORNING = datetime(2026, 6, 15, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(MORNING, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def poll(granted_plant, simulator, v5_device, settings, clock, django_capture_on_commit_callbacks):
+    settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
+    logger = attach_logger(granted_plant, v5_device, simulator)
+
+    def run(*codes, after=timedelta(0)):
+        clock.shift(after)
+        v5_device.raise_codes(*codes)
+        with django_capture_on_commit_callbacks(execute=True):
+            polling.poll_loggers([logger.id])
+        tasks.send_pending_notifications.delay()
+        tasks.escalate_unacknowledged.delay()
+
+    return run
+
+
+@pytest.fixture
+def boss(company):
+    boss = make_user("chef", "installer", company)
+    AlarmPolicy.objects.create(company=company, escalate_after_minutes=30, escalate_to=boss)
+    return boss
+
+
+def to(mailoutbox, address):
+    return [m for m in mailoutbox if address in m.to]
+
+
+def test_an_unacknowledged_fault_reaches_the_second_person_after_n_minutes_once(poll, boss, mailoutbox):
+    poll("F13")
+    first = len(mailoutbox)
+    poll("F13", after=timedelta(minutes=20))
+    assert (
+        not to(mailoutbox, boss.email)[first:] or len(to(mailoutbox, boss.email)) == 1
+    )  # the first e-mail only
+    poll("F13", after=timedelta(minutes=11))
+    escalated = [m for m in to(mailoutbox, boss.email) if "Non acquitté" in m.subject]
+    assert len(escalated) == 1 and "30 minutes" in escalated[0].body
+    poll("F13", after=timedelta(minutes=30))
+    assert len([m for m in to(mailoutbox, boss.email) if "Non acquitté" in m.subject]) == 1
+
+
+def test_an_acknowledged_fault_is_not_escalated(poll, boss, installer, mailoutbox):
+    poll("F13")
+    Alarm.objects.update(acknowledged_by=installer, acknowledged_at=timezone.now())
+    poll("F13", after=timedelta(minutes=45))
+    assert not [m for m in mailoutbox if "Non acquitté" in m.subject]
+
+
+def test_a_customer_who_opted_in_gets_plain_words_and_never_the_internal_note(poll, customer, mailoutbox):
+    customer.alert_me = True
+    customer.save()
+    poll("F13")
+    (mail,) = to(mailoutbox, customer.email)
+    assert "a besoin d’attention" in mail.subject and "F13" not in mail.subject
+    assert "Soleil Bleu" in mail.body and "n’ouvrez ni l’onduleur ni la batterie" in mail.body
+    assert "06" in mail.body  # the installer's phone
+
+
+def test_a_customer_who_did_not_opt_in_hears_nothing(poll, customer, mailoutbox):
+    poll("F13")
+    assert to(mailoutbox, customer.email) == []
+
+
+def test_a_customer_is_not_told_of_a_warning_meant_for_installers(poll, customer, mailoutbox):
+    customer.alert_me = True
+    customer.save()
+    poll("W12")
+    poll("W12", after=timedelta(minutes=15))
+    assert to(mailoutbox, customer.email) == []
