@@ -64,13 +64,18 @@ class PreferencesForm(forms.ModelForm):
             "language",
             "email_warnings",
             "email_findings",
+            "email_digest",
             "alert_me",
         ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Each role sees its own choices: installers what they are sent, customers their alerts.
-        hidden = ["email_warnings", "email_findings"] if self.instance.is_customer else ["alert_me"]
+        hidden = (
+            ["email_warnings", "email_findings", "email_digest"]
+            if self.instance.is_customer
+            else ["alert_me"]
+        )
         for name in hidden:
             del self.fields[name]
 

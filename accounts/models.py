@@ -91,6 +91,11 @@ class User(AbstractUser):
         default=True,
         help_text=_("Production far below the clear sky, a PV string far below the other, threshold rules."),
     )
+    email_digest = models.BooleanField(
+        _("e-mail me a daily digest"),
+        default=False,
+        help_text=_("Each morning: what opened, what is still open and what cleared over the last day."),
+    )
     # An end customer's opt-in: told in plain words when their system needs attention.
     alert_me = models.BooleanField(
         _("e-mail me when my installation needs attention"),

@@ -25,7 +25,10 @@ RULE = "THR"
 # below the clear-sky expectation while nearby plants produced normally (monitoring.findings), one
 # PV string far below the other (alarms.rules).
 UNDERPERFORMING, STRING_LOW = "P01", "P02"
-FINDINGS = (UNDERPERFORMING, STRING_LOW, RULE)
+# Daily, from the energy accounting (monitoring.findings): a battery that never cycles, a grid-charge
+# window that charged nothing, a day counter that stopped while the inverter produced.
+BATTERY_IDLE, GRID_CHARGE_MISSED, COUNTER_STOPPED = "P03", "P04", "P05"
+FINDINGS = (UNDERPERFORMING, STRING_LOW, BATTERY_IDLE, GRID_CHARGE_MISSED, COUNTER_STOPPED, RULE)
 # What an end customer who opted in is told of, in plain words: the system stopped (a fault), the
 # connection lost, production far too low, the battery empty or off.
 CUSTOMER_ALERTS = (COMMUNICATION_LOST, UNDERPERFORMING, "W06", "W13")
@@ -465,6 +468,22 @@ UNLISTED_CODES = [
      "connecteurs, son fusible et son sectionneur, et l'ombrage.",
      "One string has produced under a tenth of the other in good sun for an hour: check its connectors, "
      "fuse and isolator, and shading."),
+    (BATTERY_IDLE, "Batterie inactive depuis plusieurs jours", "Battery idle for days",
+     "La batterie ne s'est ni chargée ni déchargée depuis plusieurs jours complets : vérifier le "
+     "disjoncteur « Load » des batteries, la communication BMS et la profondeur de décharge réglée.",
+     "The battery has neither charged nor discharged for several whole days: check the batteries' "
+     "« Load » breaker, the BMS communication and the depth of discharge set."),
+    (GRID_CHARGE_MISSED, "Charge réseau programmée sans effet", "Scheduled grid charging did nothing",
+     "La charge depuis le réseau est activée mais la batterie ne s'est pas chargée pendant la plage "
+     "horaire : vérifier l'heure de l'onduleur, la plage et le SOC maximal de charge.",
+     "Grid charging is on but the battery did not charge in its window: check the inverter's clock, "
+     "the window and the maximum charge SOC."),
+    (COUNTER_STOPPED, "Compteur du jour arrêté", "Day counter stopped",
+     "L'onduleur a mesuré de la puissance PV mais son compteur d'énergie du jour n'a pas bougé : les "
+     "chiffres d'énergie de ce jour sont faux ; redémarrer l'onduleur, et signaler à la hotline si cela "
+     "revient.",
+     "The inverter measured PV power but its day energy counter did not move: that day's energy figures "
+     "are wrong; restart the inverter, and tell the hotline if it comes back."),
     (RULE, "Seuil de règle dépassé", "Rule threshold crossed",
      "Une règle de l'entreprise (page Règles d'alarme) a vu cette valeur au-delà de son seuil pendant "
      "toute sa durée : voir le détail de l'alarme.",

@@ -25,3 +25,9 @@ def send_pending_notifications():
 def escalate_unacknowledged():
     """Faults nobody acknowledged in time go to each company's escalation contact; safe to run twice."""
     return len(services.alarms_escalate())
+
+
+@shared_task
+def send_digests():
+    """The daily digest to each installer who asked for it."""
+    return services.alarm_digests()

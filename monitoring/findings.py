@@ -1,5 +1,6 @@
-"""Failures no fault code shows, found from a day's production: a plant that produced far below what a
-clear sky allowed at its position, on a day when its neighbours produced normally (finding P01).
+"""Failures no fault code shows, found from a day's data: a plant that produced far below what a clear
+sky allowed at its position, on a day when its neighbours produced normally (P01); a battery that
+never cycles (P03); a grid-charge window that charged nothing (P04); a day counter that stopped (P05).
 
 The expectation is pvlib's clear-sky irradiance (the Haurwitz model: no internet, no turbidity
 tables) on the horizontal, times the plant's kWp and a performance ratio: a tilt-less estimate, so
@@ -16,14 +17,15 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from pvlib.location import Location
 
-from alarms.catalogue import UNDERPERFORMING
+from alarms.catalogue import BATTERY_IDLE, COUNTER_STOPPED, GRID_CHARGE_MISSED, UNDERPERFORMING
 from alarms.models import Alarm
 from devices.messages import Message, define
-from devices.models import Datalogger
+from devices.models import Datalogger, InverterLive, Reading
 from energy.models import DailyEnergy
 from plants.models import Plant
 
@@ -161,3 +163,147 @@ def underperformance_findings(*, day: date) -> list[Alarm]:
     recovered = [d.plant.pk for d in days if d.share >= NEIGHBOURS_NORMAL]
     Alarm.objects.filter(code_id=UNDERPERFORMING, plant_id__in=recovered).clear(timezone.now())
     return opened
+
+
+IDLE_DAYS = 3  # whole days without a charge or a discharge
+PV_SEEN_W = 100  # a day counter that stays at zero while readings show this much PV has stopped
+
+IDLE_DETAIL = define(
+    "finding.battery_idle",
+    gettext_lazy("No charge and no discharge from %(first)s to %(last)s (%(days)s whole days of data)."),
+)
+MISSED_DETAIL = define(
+    "finding.grid_charge_missed",
+    gettext_lazy(
+        "%(day)s: grid charging on from %(start)s to %(end)s (up to %(max_soc)s %%), no charge in the "
+        "window; state of charge %(soc)s %% at its start."
+    ),
+)
+STOPPED_DETAIL = define(
+    "finding.counter_stopped",
+    gettext_lazy("%(day)s: the PV day counter stayed at 0 kWh while readings showed up to %(peak)s W of PV."),
+)
+
+
+def _complete(rows):
+    return [r for r in rows if r.slots_expected and r.slots_with_data >= MIN_COMPLETE * r.slots_expected]
+
+
+def _open_finding(plant, code, day, detail) -> Alarm | None:
+    """Open a finding on the plant (one open per plant and code); None when one is open already."""
+    logger = Datalogger.objects.active().filter(plant=plant).order_by("pk").first()
+    if logger is None:
+        return None
+    alarm = Alarm(
+        plant=plant,
+        datalogger=logger,
+        code_id=code,
+        started_at=datetime.combine(day + timedelta(days=1), time(), plant.tzinfo),
+        detail=detail,
+    )
+    try:
+        with transaction.atomic():
+            alarm.save()
+    except IntegrityError:
+        return None
+    return alarm
+
+
+def battery_idle_findings(*, day: date) -> list[Alarm]:
+    """P03 on plants whose battery neither charged nor discharged on each of the IDLE_DAYS whole days
+    up to `day`; cleared on plants whose battery moved on `day`."""
+    first = day - timedelta(days=IDLE_DAYS - 1)
+    rows = DailyEnergy.objects.filter(
+        day__range=(first, day), plant__archived_at__isnull=True
+    ).select_related("plant")
+    by_plant = defaultdict(list)
+    for row in _complete(rows):
+        by_plant[row.plant].append(row)
+    opened, moved = [], []
+    for plant, days in by_plant.items():
+        if len(days) == IDLE_DAYS and not any(r.battery_charge_wh or r.battery_discharge_wh for r in days):
+            params = {"first": first.isoformat(), "last": day.isoformat(), "days": IDLE_DAYS}
+            opened.append(_open_finding(plant, BATTERY_IDLE, day, Message(IDLE_DETAIL, params)))
+        elif any(r.day == day and (r.battery_charge_wh or r.battery_discharge_wh) for r in days):
+            moved.append(plant.pk)
+    Alarm.objects.filter(code_id=BATTERY_IDLE, plant_id__in=moved).clear(timezone.now())
+    return [a for a in opened if a is not None]
+
+
+def counter_stopped_findings(*, day: date) -> list[Alarm]:
+    """P05 on plants whose PV day counter gave 0 kWh for a whole day of data while their readings
+    showed PV power (the energy accounting counts from the counters: that day's figures are wrong)."""
+    zero = _complete(DailyEnergy.objects.filter(day=day, production_wh=0).select_related("plant"))
+    opened = []
+    for row in zero:
+        start = datetime.combine(day, time(), row.plant.tzinfo)
+        peak = (
+            Reading.objects.of_plant(row.plant)
+            .during(start, start + timedelta(days=1))
+            .aggregate(peak=Max("pv_power"))["peak"]
+        )
+        if peak is not None and peak >= PV_SEEN_W:
+            detail = Message(STOPPED_DETAIL, {"day": day.isoformat(), "peak": round(peak)})
+            opened.append(_open_finding(row.plant, COUNTER_STOPPED, day, detail))
+    return [a for a in opened if a is not None]
+
+
+def grid_charge_findings(*, day: date) -> list[Alarm]:
+    """P04 on plants whose inverter has grid charging on (its last values), whose battery was below
+    the charge's maximum SOC when the window opened on `day`, and which charged nothing in it."""
+    opened = []
+    lives = InverterLive.objects.filter(
+        values__grid_charge_enable=1,
+        inverter__ended_at__isnull=True,
+        inverter__datalogger__archived_at__isnull=True,
+    ).select_related("inverter__datalogger__plant")
+    for live in lives:
+        plant = live.inverter.datalogger.plant
+        values = live.values
+        window = _window(day, values.get("grid_charge_start"), values.get("grid_charge_end"), plant.tzinfo)
+        if window is None:
+            continue
+        readings = list(
+            Reading.objects.filter(inverter=live.inverter)
+            .during(*window)
+            .order_by("slot")
+            .values("battery_power", "battery_soc")
+        )
+        if len(readings) < 3:
+            continue  # too little data in the window to say
+        soc = readings[0]["battery_soc"]
+        charged = any((r["battery_power"] or 0) < -PV_SEEN_W for r in readings)
+        if soc is None or charged or soc >= values.get("grid_charge_max_soc", 100):
+            continue
+        params = {
+            "day": day.isoformat(),
+            "start": values["grid_charge_start"],
+            "end": values["grid_charge_end"],
+            "max_soc": values.get("grid_charge_max_soc"),
+            "soc": float(soc),
+        }
+        opened.append(_open_finding(plant, GRID_CHARGE_MISSED, day, Message(MISSED_DETAIL, params)))
+    return [a for a in opened if a is not None]
+
+
+def _window(day, start, end, tz):
+    """The grid-charge window that opens on `day` (it may end the next morning), or None."""
+    try:
+        (h1, m1), (h2, m2) = (map(int, t.split(":")) for t in (start, end))
+    except (AttributeError, TypeError, ValueError):
+        return None
+    opens = datetime.combine(day, time(h1, m1), tz)
+    closes = datetime.combine(day, time(h2, m2), tz)
+    if closes <= opens:
+        closes += timedelta(days=1)
+    return opens, closes
+
+
+def daily_findings(*, day: date) -> list[Alarm]:
+    """Every daily finding for `day`; safe to run twice."""
+    return [
+        *underperformance_findings(day=day),
+        *battery_idle_findings(day=day),
+        *counter_stopped_findings(day=day),
+        *grid_charge_findings(day=day),
+    ]

@@ -18,10 +18,10 @@ def refresh_fleet_figures():
 
 
 @shared_task(soft_time_limit=1800, time_limit=1900)
-def find_underperformers():
-    """Yesterday's plants far below their clear-sky expectation while their neighbours were not;
-    safe to run twice (one open finding per plant)."""
-    opened = findings.underperformance_findings(day=timezone.localdate() - timedelta(days=1))
+def find_daily_findings():
+    """Yesterday's findings (monitoring.findings); safe to run twice (one open finding per plant and
+    code)."""
+    opened = findings.daily_findings(day=timezone.localdate() - timedelta(days=1))
     for alarm in opened:
         notify_alarm.delay(alarm.pk)
     return len(opened)

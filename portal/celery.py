@@ -4,6 +4,7 @@ sweeps the alarm e-mail outbox."""
 import os
 
 from celery import Celery, bootsteps
+from celery.schedules import crontab
 from django.conf import settings
 from django.db import connection
 
@@ -67,6 +68,9 @@ def schedule_polling(sender, **kwargs):
         60, sender.signature("alarms.tasks.escalate_unacknowledged"), name="alarm escalation"
     )
     sender.add_periodic_task(
+        crontab(hour=7, minute=0), sender.signature("alarms.tasks.send_digests"), name="alarm digests"
+    )
+    sender.add_periodic_task(
         300,
         sender.signature("energy.tasks.refresh_daily_energy"),
         name="daily energy",
@@ -81,9 +85,9 @@ def schedule_polling(sender, **kwargs):
     sender.add_periodic_task(
         3600, sender.signature("commissioning.tasks.finish_when_ready"), name="commissioning awaiting data"
     )
-    # Yesterday's production against the clear sky, a few times a day (late energy rows included).
+    # Yesterday's findings from the energy and the history, a few times a day (late rows included).
     sender.add_periodic_task(
-        6 * 3600, sender.signature("monitoring.tasks.find_underperformers"), name="underperformance findings"
+        6 * 3600, sender.signature("monitoring.tasks.find_daily_findings"), name="daily findings"
     )
     sender.add_periodic_task(
         settings.FLEET_FIGURES_SECONDS,

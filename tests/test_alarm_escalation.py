@@ -6,13 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.urls import reverse
 from django.utils import timezone
 
 from alarms import tasks
 from alarms.models import Alarm, AlarmPolicy
 from devices import polling
 
-from .conftest import attach_logger, make_user
+from .conftest import attach_logger, login, make_user, text
+from .factories import DataloggerFactory
 
 pytestmark = pytest.mark.integration
 
@@ -94,3 +96,49 @@ def test_a_customer_is_not_told_of_a_warning_meant_for_installers(poll, customer
     poll("W12")
     poll("W12", after=timedelta(minutes=15))
     assert to(mailoutbox, customer.email) == []
+
+
+def test_the_daily_digest_lists_what_opened_what_is_still_open_and_what_cleared(
+    installer, granted_plant, mailoutbox
+):
+    installer.email_digest = True
+    installer.save()
+    logger = DataloggerFactory(plant=granted_plant)
+    now = timezone.now()
+    Alarm.objects.create(
+        plant=granted_plant, datalogger=logger, code_id="F13", started_at=now - timedelta(hours=2)
+    )
+    Alarm.objects.create(
+        plant=granted_plant, datalogger=logger, code_id="W12", started_at=now - timedelta(days=3)
+    )
+    Alarm.objects.create(
+        plant=granted_plant,
+        datalogger=logger,
+        code_id="F07",
+        started_at=now - timedelta(days=2),
+        cleared_at=now - timedelta(hours=5),
+    )
+    tasks.send_digests.delay()
+    (mail,) = [m for m in mailoutbox if installer.email in m.to]
+    opened, rest = mail.body.split("Encore ouvertes", 1)
+    still, cleared = rest.split("Disparues", 1)
+    assert "F13" in opened and "W12" in still and "F07" in cleared
+
+
+def test_no_digest_without_asking_or_without_anything_to_say(installer, mailoutbox):
+    tasks.send_digests.delay()
+    installer.email_digest = True
+    installer.save()
+    tasks.send_digests.delay()
+    assert mailoutbox == []
+
+
+def test_each_role_chooses_its_own_e_mails_in_its_preferences(installer, customer):
+    page = text(login(installer).get(reverse("preferences")))
+    assert (
+        "récapitulatif quotidien" in page
+        and "constats du portail" in page
+        and "a besoin d’attention" not in page
+    )
+    page = text(login(customer).get(reverse("preferences")))
+    assert "a besoin d’attention" in page and "récapitulatif" not in page

@@ -8,12 +8,13 @@ import pytest
 from django.utils import translation
 
 from alarms.models import Alarm
+from devices.models import InverterLive, Reading
 from devices.simulator import SimulatedInverter
 from energy.models import DailyEnergy
 from monitoring import findings
 
 from .conftest import make_plant
-from .factories import DataloggerFactory
+from .factories import DataloggerFactory, InverterFactory
 
 pytestmark = pytest.mark.integration
 
@@ -82,3 +83,96 @@ def test_a_healthy_plant_matches_its_clear_sky_expectation(company):
     plant = plant_day(company, "Saine", PLACES[0], kwp_working=6)
     (day,) = [d for d in findings._days(DAY) if d.plant == plant]
     assert 0.8 < day.share < 1.2
+
+
+def energy_day(plant, day, **wh):
+    fields = {"production_wh": 20_000, "battery_charge_wh": 0, "battery_discharge_wh": 0, **wh}
+    DailyEnergy.objects.create(
+        plant=plant, company=plant.company, day=day, slots_with_data=288, slots_expected=288, **fields
+    )
+
+
+def test_a_battery_idle_for_three_whole_days_is_found_and_clears_when_it_moves(company):
+    plant = make_plant(company, name="Batterie muette")
+    DataloggerFactory(plant=plant)
+    for back in range(3):
+        energy_day(plant, DAY - timedelta(days=back))
+    (alarm,) = findings.battery_idle_findings(day=DAY)
+    with translation.override("fr"):
+        assert "3" in str(alarm.detail)
+    energy_day(plant, DAY + timedelta(days=1), battery_charge_wh=4000)
+    findings.battery_idle_findings(day=DAY + timedelta(days=1))
+    alarm.refresh_from_db()
+    assert alarm.cleared_at is not None
+
+
+def test_two_idle_days_or_a_day_with_gaps_say_nothing(company):
+    plant = make_plant(company, name="Deux jours")
+    DataloggerFactory(plant=plant)
+    energy_day(plant, DAY)
+    energy_day(plant, DAY - timedelta(days=1))
+    DailyEnergy.objects.create(
+        plant=plant, company=company, day=DAY - timedelta(days=2), slots_with_data=100, slots_expected=288
+    )
+    assert findings.battery_idle_findings(day=DAY) == []
+
+
+def test_a_day_counter_that_stayed_at_zero_while_pv_was_read_is_found(company):
+    plant = make_plant(company, name="Compteur figé")
+    logger = DataloggerFactory(plant=plant)
+    inverter = InverterFactory(datalogger=logger)
+    energy_day(plant, DAY, production_wh=0)
+    Reading.objects.create(inverter=inverter, slot=datetime(2026, 6, 15, 10, 0, tzinfo=UTC), pv_power=3150)
+    (alarm,) = findings.counter_stopped_findings(day=DAY)
+    with translation.override("fr"):
+        assert "3150 W" in str(alarm.detail) or "3\u202f150 W" in str(alarm.detail)
+
+
+def test_grid_charging_that_charged_nothing_in_its_window_is_found(company):
+    plant = make_plant(company, name="Heures creuses")
+    logger = DataloggerFactory(plant=plant)
+    inverter = InverterFactory(datalogger=logger)
+    InverterLive.objects.create(
+        inverter=inverter,
+        at=datetime(2026, 6, 16, 8, 0, tzinfo=UTC),
+        values={
+            "grid_charge_enable": 1,
+            "grid_charge_start": "02:00",
+            "grid_charge_end": "05:00",
+            "grid_charge_max_soc": 90,
+        },
+    )
+    for minutes in range(0, 180, 30):  # 02:00–05:00 Paris = 00:00–03:00 UTC
+        Reading.objects.create(
+            inverter=inverter,
+            slot=datetime(2026, 6, 15, 0, 0, tzinfo=UTC) + timedelta(minutes=minutes),
+            battery_power=0,
+            battery_soc=35,
+        )
+    (alarm,) = findings.grid_charge_findings(day=DAY)
+    with translation.override("fr"):
+        assert "02:00" in str(alarm.detail) and "35" in str(alarm.detail)
+
+
+def test_grid_charging_that_charged_is_not_a_finding(company):
+    plant = make_plant(company, name="Charge faite")
+    logger = DataloggerFactory(plant=plant)
+    inverter = InverterFactory(datalogger=logger)
+    InverterLive.objects.create(
+        inverter=inverter,
+        at=datetime(2026, 6, 16, 8, 0, tzinfo=UTC),
+        values={
+            "grid_charge_enable": 1,
+            "grid_charge_start": "02:00",
+            "grid_charge_end": "05:00",
+            "grid_charge_max_soc": 90,
+        },
+    )
+    for minutes in range(0, 180, 30):
+        Reading.objects.create(
+            inverter=inverter,
+            slot=datetime(2026, 6, 15, 0, 0, tzinfo=UTC) + timedelta(minutes=minutes),
+            battery_power=-2500,
+            battery_soc=35 + minutes // 10,
+        )
+    assert findings.grid_charge_findings(day=DAY) == []
