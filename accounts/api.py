@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -60,6 +61,33 @@ class MeView(APIView):
     @extend_schema(responses=UserSerializer)
     def get(self, request):
         return Response(UserSerializer(request.user).data)
+
+
+INSTALLER_CHOICES = ["language", "email_warnings", "email_findings", "email_digest"]
+CUSTOMER_CHOICES = ["language", "alert_me"]
+
+
+class PreferencesSerializer(serializers.ModelSerializer):
+    """What e-mails the user receives and in which language; each role has its own choices."""
+
+    class Meta:
+        model = User
+        fields = ["language", "email_warnings", "email_findings", "email_digest", "alert_me"]
+
+    def validate(self, attrs):
+        allowed = CUSTOMER_CHOICES if self.instance.is_customer else INSTALLER_CHOICES
+        refused = sorted(set(self.initial_data) - set(allowed))
+        if refused:
+            raise serializers.ValidationError({name: _("Not a choice of your role.") for name in refused})
+        return attrs
+
+
+class PreferencesView(generics.RetrieveUpdateAPIView):
+    serializer_class = PreferencesSerializer
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_object(self):
+        return self.request.user
 
 
 class CompanyViewSet(viewsets.ReadOnlyModelViewSet):

@@ -130,6 +130,7 @@ POLICIES = {
     "alarms:battery_leds": LOGGED_IN,
     "api-root": LOGGED_IN,
     "api-me": LOGGED_IN,
+    "api-preferences": LOGGED_IN,
     "api-schema": LOGGED_IN,
     "api-docs": LOGGED_IN,
     "company-list": ADMIN,

@@ -13,7 +13,7 @@ from alarms import tasks
 from alarms.models import Alarm, AlarmPolicy
 from devices import polling
 
-from .conftest import attach_logger, login, make_user, text
+from .conftest import api_for, attach_logger, login, make_user, text
 from .factories import DataloggerFactory
 
 pytestmark = pytest.mark.integration
@@ -142,3 +142,25 @@ def test_each_role_chooses_its_own_e_mails_in_its_preferences(installer, custome
     )
     page = text(login(customer).get(reverse("preferences")))
     assert "a besoin d’attention" in page and "récapitulatif" not in page
+
+
+def test_the_api_sets_each_roles_own_e_mail_choices(installer, customer):
+    assert (
+        api_for(installer).patch("/api/v1/me/preferences/", {"email_digest": True}, format="json").status_code
+        == 200
+    )
+    refused = api_for(installer).patch("/api/v1/me/preferences/", {"alert_me": True}, format="json")
+    assert refused.status_code == 400 and "alert_me" in refused.json()
+    assert (
+        api_for(customer).patch("/api/v1/me/preferences/", {"alert_me": True}, format="json").status_code
+        == 200
+    )
+    assert (
+        api_for(customer).patch("/api/v1/me/preferences/", {"email_digest": True}, format="json").status_code
+        == 400
+    )
+    installer.refresh_from_db()
+    customer.refresh_from_db()
+    assert (
+        installer.email_digest and not installer.alert_me and customer.alert_me and not customer.email_digest
+    )
