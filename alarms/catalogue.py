@@ -31,7 +31,7 @@ BATTERY_IDLE, GRID_CHARGE_MISSED, COUNTER_STOPPED = "P03", "P04", "P05"
 FINDINGS = (UNDERPERFORMING, STRING_LOW, BATTERY_IDLE, GRID_CHARGE_MISSED, COUNTER_STOPPED, RULE)
 # What an end customer who opted in is told of, in plain words: the system stopped (a fault), the
 # connection lost, production far too low, the battery empty or off.
-CUSTOMER_ALERTS = (COMMUNICATION_LOST, UNDERPERFORMING, "W06", "W13")
+CUSTOMER_ALERTS = (COMMUNICATION_LOST, UNDERPERFORMING, "W06", "W13", "S03")
 # Printed otherwise in the guide: shown to people as "W29 (printed « W26 » in the guide: …)".
 PRINTED_AS = {"W29": "W26"}
 # Raised every night by many hybrids when PV fades: never opened while it is night at the plant.
@@ -412,7 +412,7 @@ CODES = [
 def kind_of(code):
     if code in COMMUNICATION_CODES:
         return COMMUNICATION
-    return FAULT if code.startswith(("F", "S")) else WARNING
+    return FAULT if code.startswith(("F", "S")) and code != STATUS_OFF_GRID else WARNING
 
 
 def _bits(prefix):
@@ -430,7 +430,11 @@ FAULT_BITS = {bit: GUIDE_FAULT_BITS.get(bit, f"{UNLISTED_FAULT}{bit:02d}") for b
 # that a firmware reports by status only) is not missed: S07 opens when the fault word has no bit up
 # (a fault code says more), S13 always (the inverter stays stopped).
 STATUS_FAULT, STATUS_PERMANENT = "S07", "S13"
-STATUS_CODES = {7: STATUS_FAULT, 13: STATUS_PERMANENT}
+# System status 3, "Off grid" in the public list: the grid is gone and the inverter runs the house's
+# backup output from the battery (with a backup box). A warning for the installer, the customer's
+# "power cut" alert. UNVERIFIED: that the real inverter reports 3 during an outage (and not 6).
+STATUS_OFF_GRID = "S03"
+STATUS_CODES = {3: STATUS_OFF_GRID, 7: STATUS_FAULT, 13: STATUS_PERMANENT}
 UNLISTED_CODES = [
     *(
         (f"{UNLISTED_FAULT}{bit:02d}", f"Défaut non répertorié (bit {bit})", f"Unlisted fault (bit {bit})",
@@ -489,6 +493,13 @@ UNLISTED_CODES = [
      "toute sa durée : voir le détail de l'alarme.",
      "One of the company's rules (Alarm rules page) saw this value beyond its threshold for its whole "
      "duration: see the alarm's detail."),
+    ("S03", "Coupure du réseau : la maison est sur la batterie", "Grid outage: the house runs on the battery",
+     "L'onduleur est « hors réseau » : le réseau est coupé et, avec un coffret backup, les circuits "
+     "secourus sont alimentés par la batterie. Rien à faire s'il s'agit d'une coupure du réseau ; "
+     "sinon vérifier le disjoncteur d'abonné et le disjoncteur AC de l'onduleur.",
+     "The inverter is off grid: the grid is down and, with a backup box, the backed-up circuits run on "
+     "the battery. Nothing to do in a grid outage; otherwise check the main breaker and the inverter's "
+     "AC breaker."),
     ("S07", "Onduleur en défaut (état système)", "Inverter in fault (system status)",
      "L'état système de l'onduleur est « Défaut » : lire le code affiché à l'écran de l'onduleur.",
      "The inverter's system status is Fault: read the code shown on the inverter's screen."),
@@ -510,7 +521,9 @@ def active_codes(values):
         word = values.get(key) or 0
         codes.update(code for bit, code in bits.items() if word >> bit & 1)
     status_code = STATUS_CODES.get(values.get("system_status"))
-    if status_code == STATUS_PERMANENT or (status_code == STATUS_FAULT and not values.get("fault_bits")):
+    if status_code in (STATUS_PERMANENT, STATUS_OFF_GRID) or (
+        status_code == STATUS_FAULT and not values.get("fault_bits")
+    ):
         codes.add(status_code)
     return codes
 

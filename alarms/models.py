@@ -236,7 +236,8 @@ class AlarmPolicy(models.Model):
         validators=[MaxValueValidator(7 * 24 * 60)],
     )
 
-    # A fault nobody acknowledged this long after its e-mail goes to this person too (off when unset).
+    # A fault nobody acknowledged this long after its e-mail goes to this person too, or to every
+    # member when nobody is named (off when no delay is set).
     escalate_after_minutes = models.PositiveIntegerField(
         _("escalate an unacknowledged fault after (minutes)"),
         null=True,
@@ -249,7 +250,7 @@ class AlarmPolicy(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name=_("escalate to"),
+        verbose_name=_("escalate to (empty: every member)"),
     )
 
     def __str__(self):

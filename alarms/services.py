@@ -417,12 +417,18 @@ def alarms_escalate(*, now: datetime | None = None) -> list[int]:
     the company's escalation contact, once (a conditional update claims it). Returns the alarms sent."""
     now = now or timezone.now()
     sent = []
-    for policy in AlarmPolicy.objects.filter(
-        escalate_after_minutes__isnull=False, escalate_to__isnull=False, escalate_to__is_active=True
-    ).select_related("escalate_to"):
-        contact, minutes = policy.escalate_to, policy.escalate_after_minutes
-        if contact is None or minutes is None:  # excluded by the query; said for the type checker
+    for policy in AlarmPolicy.objects.filter(escalate_after_minutes__isnull=False).select_related(
+        "escalate_to"
+    ):
+        minutes = policy.escalate_after_minutes
+        if minutes is None:  # excluded by the query; said for the type checker
             continue
+        # The named person, or every active member when nobody is named.
+        contacts = (
+            [policy.escalate_to]
+            if policy.escalate_to is not None and policy.escalate_to.is_active
+            else list(User.objects.filter(company_id=policy.company_id, is_active=True).exclude(email=""))
+        )
         due = Alarm.objects.filter(
             plant__company_id=policy.company_id,
             code__kind=AlarmCode.Kind.FAULT,
@@ -435,12 +441,13 @@ def alarms_escalate(*, now: datetime | None = None) -> list[int]:
         for alarm in due:
             if not Alarm.objects.filter(pk=alarm.pk, escalated_at__isnull=True).update(escalated_at=now):
                 continue  # another worker sent it
-            send_templated(
-                "alarm_escalated",
-                to=contact.email,
-                language=contact.language,
-                context={"alarm": alarm, "minutes": minutes},
-            )
+            for contact in contacts:
+                send_templated(
+                    "alarm_escalated",
+                    to=contact.email,
+                    language=contact.language,
+                    context={"alarm": alarm, "minutes": minutes},
+                )
             sent.append(alarm.pk)
     return sent
 

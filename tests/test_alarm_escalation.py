@@ -164,3 +164,21 @@ def test_the_api_sets_each_roles_own_e_mail_choices(installer, customer):
     assert (
         installer.email_digest and not installer.alert_me and customer.alert_me and not customer.email_digest
     )
+
+
+def test_escalation_with_nobody_named_reaches_every_member(poll, company, installer, colleague, mailoutbox):
+    AlarmPolicy.objects.create(company=company, escalate_after_minutes=15)
+    poll("F13")
+    poll("F13", after=timedelta(minutes=16))
+    escalated = {m.to[0] for m in mailoutbox if "Non acquitté" in m.subject}
+    assert escalated == {installer.email, colleague.email}
+
+
+def test_a_customer_who_opted_in_is_told_of_a_power_cut_on_backup(poll, customer, v5_device, mailoutbox):
+    customer.alert_me = True
+    customer.save()
+    v5_device.overrides = {"system_status": 3}  # "Off grid": the grid is down, the battery runs the house
+    poll()
+    poll(after=timedelta(minutes=11))
+    (mail,) = to(mailoutbox, customer.email)
+    assert "Coupure du réseau" in mail.body
