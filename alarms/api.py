@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -207,8 +207,16 @@ class EditableCompanyPlants(serializers.PrimaryKeyRelatedField):
         return Plant.objects.restrict(self.context["request"].user, "change")
 
 
+@extend_schema_field({"type": "array", "items": {"type": "integer"}})
+class PlantList(serializers.ListField):
+    """A list of the company's plant ids (a JSON object or a string is refused, unlike DRF's many)."""
+
+    def to_representation(self, data):
+        return [plant.pk for plant in data.all()]
+
+
 class ThresholdRuleSerializer(ModelCleanSerializer):
-    plants = EditableCompanyPlants(many=True, required=False)
+    plants = PlantList(child=EditableCompanyPlants(), required=False, max_length=1000)
 
     class Meta:
         model = ThresholdRule
@@ -220,6 +228,7 @@ class ThresholdRuleSerializer(ModelCleanSerializer):
             "threshold",
             "minutes",
             "system_type",
+            "tag",
             "plants",
             "enabled",
         ]

@@ -7,7 +7,7 @@ from accounts.models import User
 from core.validators import validate_single_line
 from plants.models import Plant
 
-from .models import AlarmCode, AlarmPolicy, Incident, ThresholdRule, code_delays_error
+from .models import AlarmCode, AlarmPolicy, Incident, Subscription, ThresholdRule, code_delays_error
 
 
 class AcknowledgeForm(forms.Form):
@@ -67,7 +67,17 @@ class AlarmPolicyForm(forms.ModelForm):
 class ThresholdRuleForm(forms.ModelForm):
     class Meta:
         model = ThresholdRule
-        fields = ["name", "value", "comparison", "threshold", "minutes", "system_type", "plants", "enabled"]
+        fields = [
+            "name",
+            "value",
+            "comparison",
+            "threshold",
+            "minutes",
+            "system_type",
+            "tag",
+            "plants",
+            "enabled",
+        ]
         widgets = {"plants": forms.SelectMultiple(attrs={"size": 4})}
 
     def __init__(self, *args, company, **kwargs):
@@ -117,3 +127,16 @@ class AlarmNoteForm(forms.Form):
     photo = forms.FileField(
         label=_("Photo"), required=False, widget=forms.ClearableFileInput(attrs={"accept": "image/*"})
     )
+
+
+class SubscriptionForm(forms.ModelForm):
+    class Meta:
+        model = Subscription
+        fields = ["tag", "plants", "working_hours_only"]
+        widgets = {"plants": forms.SelectMultiple(attrs={"size": 6})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plants"].queryset = Plant.objects.filter(
+            company_id=self.instance.user.company_id, archived_at__isnull=True
+        )

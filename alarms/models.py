@@ -331,6 +331,7 @@ class ThresholdRule(models.Model):
     system_type = models.CharField(
         _("only plants of type"), max_length=20, blank=True, choices=SystemType.choices
     )
+    tag = models.CharField(_("only plants with the tag"), max_length=40, blank=True)
     plants = models.ManyToManyField(
         "plants.Plant", blank=True, related_name="+", verbose_name=_("only these plants")
     )
@@ -461,3 +462,38 @@ class AlarmNote(models.Model):
 
     def __str__(self):
         return f"{self.alarm_id} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+class Subscription(models.Model):
+    """Which plants' alarms an installer is e-mailed, and when: all (no row), a tag, a list; always
+    or in working hours only (the rest waits for their daily digest)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="alarm_subscription",
+    )
+    tag = models.CharField(_("only plants with the tag"), max_length=40, blank=True)
+    plants = models.ManyToManyField(
+        "plants.Plant", blank=True, related_name="+", verbose_name=_("only these plants")
+    )
+    working_hours_only = models.BooleanField(
+        _("only in working hours"),
+        default=False,
+        help_text=_("Monday to Friday, 8:00 to 18:00; what opens outside is in the next daily digest."),
+    )
+
+    def __str__(self):
+        return str(self.user_id)
+
+    def wants(self, alarm, plant_ids):
+        """Whether this person is e-mailed `alarm` by its plant (`plant_ids`: their list)."""
+        return (not self.tag or self.tag in alarm.plant.tags) and (
+            not plant_ids or alarm.plant_id in plant_ids
+        )
+
+
+def in_working_hours(moment):
+    local = timezone.localtime(moment)
+    return local.weekday() < 5 and 8 <= local.hour < 18

@@ -138,8 +138,10 @@ def _rules_of(company_ids: set[int]) -> dict[int, list[ThresholdRule]]:
 
 
 def _applies(rule: ThresholdRule, plant) -> bool:
-    return (not rule.system_type or rule.system_type == plant.system_type) and (
-        not rule.plant_ids or plant.pk in rule.plant_ids
+    return (
+        (not rule.system_type or rule.system_type == plant.system_type)
+        and (not rule.tag or rule.tag in plant.tags)
+        and (not rule.plant_ids or plant.pk in rule.plant_ids)
     )
 
 

@@ -36,7 +36,16 @@ from .catalogue import (
     active_codes,
     raw_word,
 )
-from .models import Alarm, AlarmCode, AlarmNote, AlarmPolicy, Incident, MaintenanceWindow
+from .models import (
+    Alarm,
+    AlarmCode,
+    AlarmNote,
+    AlarmPolicy,
+    Incident,
+    MaintenanceWindow,
+    Subscription,
+    in_working_hours,
+)
 
 # Open alarms by (logger id, inverter id or None, code), and the alarms to clear with when.
 OpenAlarms = dict[tuple[int, int | None, str], Alarm]
@@ -230,7 +239,32 @@ def alarm_recipients(alarm: Alarm) -> list[Any]:
         members = members.filter(email_findings=True)
     elif alarm.code.kind == alarm.code.Kind.WARNING:
         members = members.filter(email_warnings=True)
-    return list(members) if alarm.plant.company.is_active else []
+    if not alarm.plant.company.is_active:
+        return []
+    return _by_subscription(alarm, list(members.select_related("alarm_subscription")))
+
+
+def _by_subscription(alarm: Alarm, members: list[Any]) -> list[Any]:
+    """Each member's own choice of plants (a tag, a list) and hours. A plant nobody chose still
+    reaches everyone (no alarm falls between the lists); outside working hours those who chose them
+    are left out (their digest has it)."""
+    subscriptions = {
+        s.user_id: s for s in Subscription.objects.filter(user__in=members).prefetch_related("plants")
+    }
+    chosen = [
+        m
+        for m in members
+        if m.pk not in subscriptions
+        or subscriptions[m.pk].wants(alarm, {p.pk for p in subscriptions[m.pk].plants.all()})
+    ]
+    if not chosen:
+        chosen = members
+    now = timezone.now()
+    return [
+        m
+        for m in chosen
+        if m.pk not in subscriptions or not subscriptions[m.pk].working_hours_only or in_working_hours(now)
+    ]
 
 
 def customers_to_alert(alarm: Alarm) -> list[Any]:
@@ -459,7 +493,10 @@ def alarm_digests(*, now: datetime | None = None) -> int:
     since = now - timedelta(days=1)
     sent = 0
     readers = User.objects.filter(
-        role=User.Role.INSTALLER, email_digest=True, is_active=True, company__is_active=True
+        Q(email_digest=True) | Q(alarm_subscription__working_hours_only=True),
+        role=User.Role.INSTALLER,
+        is_active=True,
+        company__is_active=True,
     ).exclude(email="")
     for user in readers.select_related("company"):
         alarms = Alarm.objects.filter(plant__company=user.company, plant__archived_at__isnull=True)

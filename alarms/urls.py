@@ -12,6 +12,7 @@ urlpatterns = [
     path("<id:pk>/notes/", views.alarm_note, name="note"),
     path("codes/", views.catalogue, name="catalogue"),
     path("rules/", views.alarm_rules, name="rules"),
+    path("my-emails/", views.my_alarm_emails, name="my_emails"),
     path("rules/<id:pk>/delete/", views.alarm_rule_delete, name="rule_delete"),
     path("plants/<id:pk>/maintenance/", views.maintenance, name="maintenance"),
     path("plants/<id:pk>/maintenance/<id:window_pk>/end/", views.maintenance_end, name="maintenance_end"),

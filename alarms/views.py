@@ -23,9 +23,10 @@ from .forms import (
     AlarmPolicyForm,
     IncidentForm,
     MaintenanceForm,
+    SubscriptionForm,
     ThresholdRuleForm,
 )
-from .models import Alarm, AlarmCode, AlarmNote, AlarmPolicy, MaintenanceWindow, ThresholdRule
+from .models import Alarm, AlarmCode, AlarmNote, AlarmPolicy, MaintenanceWindow, Subscription, ThresholdRule
 
 
 def _alarms_for(request):
@@ -316,3 +317,15 @@ def maintenance_end(request, pk, window_pk):
     services.maintenance_end(window=window)
     messages.success(request, _("Maintenance ended: alarms notify again."))
     return redirect("plants:detail", pk=pk)
+
+
+@installer_required
+def my_alarm_emails(request):
+    """Which plants' alarms this installer is e-mailed, and when."""
+    subscription = Subscription.objects.filter(user=request.user).first() or Subscription(user=request.user)
+    form = SubscriptionForm(request.POST or None, instance=subscription)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Saved."))
+        return redirect("alarms:my_emails")
+    return render(request, "alarms/my_emails.html", {"form": form})

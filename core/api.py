@@ -37,6 +37,24 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON true / false (or a form's "true" / "on"): DRF would quietly take 0 and 1 as well."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return super().to_internal_value(data)
+
+
+class StrictFloatField(serializers.FloatField):
+    """A JSON number: DRF would quietly take false as 0.0."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ModelCleanSerializer(serializers.ModelSerializer):
     """Validation by the model's own clean(), so that a page and a POST are refused for the same
     reason in the same words (NetBox's full_clean in serializers)."""
@@ -45,6 +63,8 @@ class ModelCleanSerializer(serializers.ModelSerializer):
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,
         models.TextField: StrictCharField,
+        models.BooleanField: StrictBooleanField,
+        models.FloatField: StrictFloatField,
     }
 
     clean_exclude = ()
@@ -52,8 +72,10 @@ class ModelCleanSerializer(serializers.ModelSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         model: Any = self.Meta.model
         candidate = copy.copy(self.instance) if self.instance else model()
+        many = {f.name for f in model._meta.many_to_many}  # set after saving, never assigned
         for name, value in attrs.items():
-            setattr(candidate, name, value)
+            if name not in many:
+                setattr(candidate, name, value)
         try:
             candidate.full_clean(exclude=list(self.clean_exclude), validate_constraints=False)
         except DjangoValidationError as e:

@@ -17,6 +17,9 @@ class PlantFilterSet(django_filters.FilterSet):
         choices=SystemType.choices, label=_("System type"), empty_label=_("All system types")
     )
     city = django_filters.CharFilter(lookup_expr="icontains", label=_("City"), max_length=100)
+    tag = django_filters.CharFilter(
+        field_name="tags", lookup_expr="contains", method="tagged", label=_("Tag"), max_length=40
+    )
 
     class Meta:
         model = Plant
@@ -29,6 +32,9 @@ class PlantFilterSet(django_filters.FilterSet):
         if any(value for name, value in data.items() if name != "status"):
             return None
         return counts[data["status"]] if data.get("status") else sum(counts.values())
+
+    def tagged(self, plants, name, value):
+        return plants.filter(tags__contains=[value.strip()])
 
     def search(self, plants, name, value):
         """By name, address or city (contains; trigram indexes), or by a logger's SN (exact)."""

@@ -20,6 +20,7 @@ class PlantForm(forms.ModelForm):
             "battery_model",
             "grid_code",
             "commissioning_date",
+            "tags",
             "notes",
             "customer_notes",
         ]

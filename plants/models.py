@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from astral import Observer
 from astral.sun import elevation
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -183,6 +184,16 @@ class Plant(models.Model):
         _("grid code"), choices=GRID_CODE_CHOICES, default=GRID_CODE_EN_50549
     )
     commissioning_date = models.DateField(_("commissioning date"), null=True, blank=True)
+    # The installer's own labels ("SAV", "contrat maintenance"): alarm rules and people's
+    # notifications may be limited to the plants with a tag.
+    tags = ArrayField(
+        models.CharField(max_length=40, validators=[validate_single_line]),
+        verbose_name=_("tags"),
+        size=10,
+        default=list,
+        blank=True,
+        help_text=_("Comma-separated, e.g. “maintenance contract, VIP”."),
+    )
     # Two kinds of notes: the installer's own, never shown to the customer, and those for the customer.
     notes = models.TextField(_("internal notes (installers only)"), blank=True)
     customer_notes = models.TextField(_("notes for the customer"), blank=True)
@@ -224,6 +235,7 @@ class Plant(models.Model):
             models.Index(fields=["company", "name"]),
             # The watch list: each status's first plants by name.
             models.Index(fields=["company", "status", "name"], name="plant_company_status_name"),
+            GinIndex(fields=["tags"], name="plant_tags"),
             # The list's search ("contains", case-insensitive: UPPER(col) LIKE …) by trigrams.
             *(
                 GinIndex(OpClass(Upper(field), name="gin_trgm_ops"), name=f"plant_{field}_trgm")

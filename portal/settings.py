@@ -306,6 +306,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DeviceStatusEnum": "devices.models.DeviceStatus.choices",
         "AccountRequestStatusEnum": "accounts.models.RequestStatus.choices",
+        "IncidentStatusEnum": "alarms.models.Incident.choices",
     },
 }
 

@@ -167,6 +167,7 @@ POLICIES = {
     "maintenance-window-list": INSTALLER,
     "maintenance-window-detail": INSTALLER,
     "alarms:rules": INSTALLER,
+    "alarms:my_emails": INSTALLER,
     "alarms:maintenance": PLANT_CHANGE,
     "alarms:maintenance_end": PLANT_CHANGE,
     "alarms:rule_delete": INSTALLER,

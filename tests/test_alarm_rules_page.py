@@ -69,3 +69,21 @@ def test_the_api_edits_rules_and_the_policy_for_the_own_company_only(installer, 
         api_for(customer).patch("/api/v1/alarm-policy/", {"quiet_minutes": 1}, format="json").status_code
         == 403
     )
+
+
+def test_a_rule_with_its_plants_is_created_through_the_api(installer, company):
+    plant = make_plant(company, name="Listée")
+    response = api_for(installer).post(
+        "/api/v1/alarm-rules/",
+        {
+            "name": "SOC",
+            "value": "battery_soc",
+            "comparison": "below",
+            "threshold": 15,
+            "minutes": 30,
+            "plants": [plant.pk],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert list(ThresholdRule.objects.get().plants.all()) == [plant]
