@@ -15,7 +15,16 @@ from plants.models import Plant
 
 from . import services
 from .filters import AlarmFilterSet
-from .models import Alarm, AlarmCode, AlarmNote, AlarmPolicy, Incident, MaintenanceWindow, ThresholdRule
+from .models import (
+    Alarm,
+    AlarmCode,
+    AlarmNote,
+    AlarmPolicy,
+    Incident,
+    MaintenanceWindow,
+    Subscription,
+    ThresholdRule,
+)
 
 
 class AlarmCodeSerializer(serializers.ModelSerializer):
@@ -285,3 +294,33 @@ class MaintenanceWindowViewSet(ListCreateDestroyViewSet):
 
     def perform_destroy(self, instance):
         services.maintenance_end(window=instance)
+
+
+class SubscriptionSerializer(ModelCleanSerializer):
+    plants = PlantList(child=EditableCompanyPlants(), required=False, max_length=1000)
+
+    class Meta:
+        model = Subscription
+        fields = ["tag", "plants", "working_hours_only"]
+
+    clean_exclude = ("user", "plants")
+
+
+class SubscriptionView(generics.RetrieveUpdateAPIView):
+    """Which plants' alarms the requesting installer is e-mailed (a tag, a list; none: all), and
+    whether only in working hours."""
+
+    serializer_class = SubscriptionSerializer
+    permission_classes = [IsInstaller]
+    http_method_names = ["get", "put", "patch", "head", "options"]
+
+    def get_object(self):
+        return Subscription.objects.filter(user=self.request.user).first() or Subscription(
+            user=self.request.user
+        )
+
+    def perform_update(self, serializer):
+        plants = serializer.validated_data.pop("plants", None)
+        subscription = serializer.save(user=self.request.user)
+        if plants is not None:
+            subscription.plants.set(plants)

@@ -475,13 +475,19 @@ def alarms_escalate(*, now: datetime | None = None) -> list[int]:
         for alarm in due:
             if not Alarm.objects.filter(pk=alarm.pk, escalated_at__isnull=True).update(escalated_at=now):
                 continue  # another worker sent it
-            for contact in contacts:
-                send_templated(
-                    "alarm_escalated",
-                    to=contact.email,
-                    language=contact.language,
-                    context={"alarm": alarm, "minutes": minutes},
-                )
+            try:
+                for contact in contacts:
+                    send_templated(
+                        "alarm_escalated",
+                        to=contact.email,
+                        language=contact.language,
+                        context={"alarm": alarm, "minutes": minutes},
+                    )
+            except Exception:
+                # Released: the next run (every minute) sends it; never lost to a mail server's hiccup.
+                log.warning("Escalation of alarm %s failed; it will be retried", alarm.pk, exc_info=True)
+                Alarm.objects.filter(pk=alarm.pk).update(escalated_at=None)
+                continue
             sent.append(alarm.pk)
     return sent
 

@@ -73,6 +73,7 @@ urlpatterns = [
     path("api/v1/me/", accounts_api.MeView.as_view(), name="api-me"),
     path("api/v1/me/preferences/", accounts_api.PreferencesView.as_view(), name="api-preferences"),
     path("api/v1/alarm-policy/", alarms_api.AlarmPolicyView.as_view(), name="alarm-policy"),
+    path("api/v1/me/alarm-subscription/", alarms_api.SubscriptionView.as_view(), name="alarm-subscription"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

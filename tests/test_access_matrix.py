@@ -162,6 +162,7 @@ POLICIES = {
     "alarm-code-list": LOGGED_IN,
     "alarm-code-detail": LOGGED_IN,
     "alarm-policy": INSTALLER,
+    "alarm-subscription": INSTALLER,
     "alarm-rule-list": INSTALLER,
     "alarm-rule-detail": INSTALLER,
     "maintenance-window-list": INSTALLER,

@@ -9,7 +9,7 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from alarms import tasks
+from alarms import services, tasks
 from alarms.models import Alarm, AlarmPolicy
 from devices import polling
 
@@ -182,3 +182,18 @@ def test_a_customer_who_opted_in_is_told_of_a_power_cut_on_backup(poll, customer
     poll(after=timedelta(minutes=11))
     (mail,) = to(mailoutbox, customer.email)
     assert "Coupure du réseau" in mail.body
+
+
+def test_an_escalation_the_mail_server_refused_is_sent_on_the_next_run(poll, boss, mailoutbox, monkeypatch):
+    poll("F13")
+    real = services.send_templated
+
+    def down(*args, **kwargs):
+        raise ConnectionRefusedError("smtp down")
+
+    monkeypatch.setattr(services, "send_templated", down)
+    poll("F13", after=timedelta(minutes=31))
+    assert not [m for m in mailoutbox if "Non acquitté" in m.subject]
+    monkeypatch.setattr(services, "send_templated", real)
+    poll("F13", after=timedelta(minutes=1))
+    assert len([m for m in mailoutbox if "Non acquitté" in m.subject]) == 1

@@ -11,7 +11,7 @@ from alarms import services, tasks
 from alarms.models import Alarm, Subscription, ThresholdRule
 from alarms.rules import _applies
 
-from .conftest import login, make_plant, text
+from .conftest import api_for, login, make_plant, text
 from .factories import DataloggerFactory
 
 pytestmark = pytest.mark.integration
@@ -85,3 +85,19 @@ def test_an_installer_chooses_their_plants_and_hours_on_their_page(installer, co
     assert not Subscription.objects.exists()  # another company's plant is not a choice
     client.post(reverse("alarms:my_emails"), {"tag": "VIP", "working_hours_only": "on"})
     assert Subscription.objects.get(user=installer).working_hours_only
+
+
+def test_the_api_sets_an_installers_plants_and_hours(installer, company, other_company, customer):
+    mine, theirs = make_plant(company, name="À moi"), make_plant(other_company, name="À eux")
+    api = api_for(installer)
+    assert (
+        api.put("/api/v1/me/alarm-subscription/", {"plants": [theirs.pk]}, format="json").status_code == 400
+    )
+    response = api.put(
+        "/api/v1/me/alarm-subscription/",
+        {"tag": "", "plants": [mine.pk], "working_hours_only": True},
+        format="json",
+    )
+    assert response.status_code == 200 and response.json()["plants"] == [mine.pk]
+    assert list(Subscription.objects.get(user=installer).plants.all()) == [mine]
+    assert api_for(customer).get("/api/v1/me/alarm-subscription/").status_code == 403
