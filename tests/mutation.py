@@ -32,6 +32,11 @@ CORE = {
     "alarms/services.py": [
         "tests/test_alarm_detection.py",
         "tests/test_alarm_triage.py",
+        "tests/test_alarm_notification_delay.py",
+        "tests/test_alarm_escalation.py",
+        "tests/test_alarm_incidents.py",
+        "tests/test_alarm_subscriptions.py",
+        "tests/test_maintenance.py",
         "tests/test_inverter_replacement.py",
         "tests/test_polling.py",
         "tests/test_datalogger_lifecycle.py",
