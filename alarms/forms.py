@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from core.validators import validate_single_line
+from plants.forms import PlantPicker
 from plants.models import Plant
 
 from .models import AlarmCode, AlarmPolicy, Incident, Subscription, ThresholdRule, code_delays_error
@@ -78,7 +79,7 @@ class ThresholdRuleForm(forms.ModelForm):
             "plants",
             "enabled",
         ]
-        widgets = {"plants": forms.SelectMultiple(attrs={"size": 4})}
+        widgets = {"plants": PlantPicker(multiple=True)}
 
     def __init__(self, *args, company, **kwargs):
         super().__init__(*args, **kwargs)
@@ -133,7 +134,7 @@ class SubscriptionForm(forms.ModelForm):
     class Meta:
         model = Subscription
         fields = ["tag", "plants", "working_hours_only"]
-        widgets = {"plants": forms.SelectMultiple(attrs={"size": 6})}
+        widgets = {"plants": PlantPicker(multiple=True)}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from plants.forms import PlantPicker
 from plants.models import Plant
 
 from .models import Datalogger
@@ -40,7 +41,9 @@ class DataloggerForm(forms.ModelForm):
 
 
 class MoveDataloggerForm(forms.Form):
-    to_plant = forms.ModelChoiceField(label=_("Move to plant"), queryset=Plant.objects.none())
+    to_plant = forms.ModelChoiceField(
+        label=_("Move to plant"), queryset=Plant.objects.none(), widget=PlantPicker()
+    )
 
     def __init__(self, *args, plants, **kwargs):
         super().__init__(*args, **kwargs)

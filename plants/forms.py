@@ -62,3 +62,32 @@ class TransferForm(GrantForm):
 class PhotoForm(forms.Form):
     image = forms.FileField(label=_("Photo"), widget=forms.ClearableFileInput(attrs={"accept": "image/*"}))
     caption = forms.CharField(label=_("Caption"), max_length=200, required=False)
+
+
+PICK_LIMIT = 20  # matches shown per search: the page costs the same in any fleet
+
+
+class PlantPicker(forms.Widget):
+    """A search field for one plant (or several) of the user's, instead of a drop-down of them all:
+    htmx asks `plants:pick` for the matches; the picked plants stay checked. Never renders the whole
+    fleet (the field's queryset is only used to check the submitted ids)."""
+
+    template_name = "plants/widgets/plant_picker.html"
+
+    def __init__(self, *, multiple=False, attrs=None):
+        super().__init__(attrs)
+        self.multiple = multiple
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        ids = value if isinstance(value, (list, tuple)) else [value]
+        ids = [int(v) for v in ids if str(v).isdigit()][:PICK_LIMIT]
+        context["widget"]["multiple"] = self.multiple
+        context["widget"]["picked"] = list(Plant.objects.filter(pk__in=ids).only("name", "city"))
+        return context
+
+    def value_from_datadict(self, data, files, name):
+        return data.getlist(name) if self.multiple else data.get(name)
+
+    def value_omitted_from_data(self, data, files, name):
+        return name not in data

@@ -8,6 +8,7 @@ from . import views
 urlpatterns = [
     path("invitations/<str:token>/", views.invitation, name="invitation"),
     path("new/", views.plant_create, name="create"),
+    path("pick/", views.plant_pick, name="pick"),
     path("<id:pk>/edit/", views.plant_edit, name="edit"),
     path("<id:pk>/about/", views.plant_about, name="about"),
     path("<id:pk>/photos/<id:photo_pk>/<str:variant>.jpg", views.photo_file, name="photo"),

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -13,7 +14,7 @@ from core.access import installer_required
 from core.forms import add_errors
 
 from . import services
-from .forms import GrantForm, PhotoForm, PlantForm, TransferForm
+from .forms import PICK_LIMIT, GrantForm, PhotoForm, PlantForm, TransferForm
 from .models import CommissioningStep, Plant, PlantGrant, PlantPhoto
 from .shortcuts import get_plant_for_user, get_rw_plant_for_user
 
@@ -191,3 +192,32 @@ def invitation(request, token):
         messages.success(request, _("The plant is now in your account."))
         return redirect("plants:detail", pk=grant.plant_id)
     return render(request, "plants/invitation.html", {"grant": grant})
+
+
+@installer_required
+@require_safe
+def plant_pick(request):
+    """A plant picker's matches (htmx): the plants the installer may change whose name or city holds
+    the search, at most PICK_LIMIT, after those already picked."""
+    field = request.GET.get("field", "")[:40]
+    picked_ids = [int(v) for v in request.GET.getlist(field) if v.isdigit()][:PICK_LIMIT]
+    plants = Plant.objects.restrict(request.user, "change").only("name", "city")
+    picked = list(plants.filter(pk__in=picked_ids))
+    query = request.GET.get(f"{field}__q", "").strip()[:100]
+    found = []
+    if query:
+        matches = plants.filter(Q(name__icontains=query) | Q(city__icontains=query)).exclude(
+            pk__in=picked_ids
+        )
+        found = list(matches.order_by("name", "pk")[: PICK_LIMIT + 1])
+    return render(
+        request,
+        "plants/_pick_results.html",
+        {
+            "field": field,
+            "multiple": request.GET.get("multiple") == "1",
+            "picked": picked,
+            "found": found[:PICK_LIMIT] if query else None,
+            "more": len(found) > PICK_LIMIT,
+        },
+    )

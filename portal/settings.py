@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "django.forms",  # the widgets' own templates, for TemplatesSetting below
     "django_filters",
     "rest_framework",
     "rest_framework.authtoken",
@@ -148,6 +149,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets render through the project's templates too (plants/widgets/plant_picker.html).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {
     "default": dj_database_url.parse(
