@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.shortcuts import render
 from django.utils import timezone
@@ -13,6 +12,7 @@ from alarms.forms import MaintenanceForm
 from alarms.models import Alarm, AlarmNote, MaintenanceWindow
 from commissioning.checks import checklist_of
 from commissioning.models import HandoverReport
+from core.pagination import FromEitherEndPaginator
 from energy import reports
 from energy.accounting import local_today
 from energy.models import FLOWS
@@ -28,7 +28,7 @@ def plant_list(request):
     filters = PlantFilterSet(request.GET, queryset=plants)
     shown = filters.qs if filters.is_valid() else plants.none()  # the form says what is wrong
     plant_counts, _kwp = fleet_counts(request.user)
-    paginator = Paginator(shown, 25)
+    paginator = FromEitherEndPaginator(shown, 25)
     if filters.is_valid() and (known := filters.known_count(plant_counts)) is not None:
         paginator.count = known  # a cached property: no COUNT over the whole fleet
     page = paginator.get_page(request.GET.get("page"))

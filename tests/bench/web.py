@@ -13,6 +13,7 @@ plant list and the plant API list (alternating with the small company's installe
 is the ratio of their p95), the plant dashboard, the year chart's JSON and the fleet alarm list, and
 counts the SQL queries of the fleet home. The last line reads:
 fleet_home_p95_ms=<n> fleet_home_vs_small=<n> plant_list_p95_ms=<n> plant_list_vs_small=<n>
+plant_list_last_page_p95_ms=<n> plant_list_last_page_vs_small=<n>
 plant_api_p95_ms=<n> plant_api_vs_small=<n> plant_dashboard_p95_ms=<n> year_chart_p95_ms=<n>
 alarm_list_p95_ms=<n> healthz_p95_ms=<n> plant_list_8c_p95_ms=<n> alarm_export_ms=<n>
 fleet_home_queries=<n> fleet_figures_refresh_ms=<n> energy_refresh_s=<n> bytes_per_million_readings=<n>
@@ -244,20 +245,21 @@ def healthz_p95_ms(port, cookie):
     return p95_ms(port, "/healthz", cookie)
 
 
-def paired_p95_ms(port, path, cookie, small_cookie):
-    """p95 of `path` for the large company's installer and for the small one's, their requests
-    alternating (so that both see the same machine load); more requests than elsewhere, as the ratio
-    of two tails is noisier than one tail."""
+def paired_p95_ms(port, path, cookie, small_cookie, small_path=None):
+    """p95 of `path` for the large company's installer and for the small one's (`small_path`, when
+    theirs differs), their requests alternating (so that both see the same machine load); more
+    requests than elsewhere, as the ratio of two tails is noisier than one tail."""
     conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(2)]
     times = ([], [])
+    paths = (path, small_path or path)
     for i in range(WARM_UP + 4 * REQUESTS):
-        for conn, who, runs in zip(conns, (cookie, small_cookie), times, strict=True):
+        for conn, who, runs, asked in zip(conns, (cookie, small_cookie), times, paths, strict=True):
             started = time.perf_counter()
-            conn.request("GET", path, headers={"Cookie": who, "Accept": "text/html,application/json"})
+            conn.request("GET", asked, headers={"Cookie": who, "Accept": "text/html,application/json"})
             response = conn.getresponse()
             response.read()
             if response.status != 200:
-                raise SystemExit(f"GET {path}: {response.status}")
+                raise SystemExit(f"GET {asked}: {response.status}")
             if i >= WARM_UP:
                 runs.append((time.perf_counter() - started) * 1000)
     for conn in conns:
@@ -381,6 +383,16 @@ def main():
             large, small = paired_p95_ms(port, path, cookie, small_cookie)
             figures[f"{name}_p95_ms"] = large
             figures[f"{name}_vs_small"] = large / small
+        # Each company's last page of the plant list (25 a page), read from the list's end.
+        large, small = paired_p95_ms(
+            port,
+            f"/plants/?page={-(-PLANTS // 25)}",
+            cookie,
+            small_cookie,
+            f"/plants/?page={-(-SMALL_PLANTS // 25)}",
+        )
+        figures["plant_list_last_page_p95_ms"] = large
+        figures["plant_list_last_page_vs_small"] = large / small
         figures |= {
             "plant_dashboard_p95_ms": p95_ms(port, f"/plants/{plant.pk}/", cookie),
             "year_chart_p95_ms": p95_ms(port, f"/api/v1/plants/{plant.pk}/energy/?period=year", cookie),
