@@ -257,3 +257,22 @@ def browser_page(monkeypatch):
             page.csp_violations
         )  # every page ran under the portal's CSP without a refusal
         browser.close()
+
+
+@pytest.fixture
+def clocked_polls(settings, simulator, v5_device, django_capture_on_commit_callbacks):
+    """Polls of `v5_device` on a plant, on a clock the test moves: `clocked_polls(plant)` gives the
+    poll function (tests/clocked_polls.py)."""
+    from .clocked_polls import ClockedPolls  # noqa: PLC0415 (it imports this module)
+
+    settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
+    started = []
+
+    def start(plant):
+        polls = ClockedPolls(plant, v5_device, simulator, django_capture_on_commit_callbacks)
+        started.append(polls)
+        return polls
+
+    yield start
+    for polls in started:
+        polls.stop()

@@ -2,45 +2,24 @@
 escalation contact after N minutes, once; a customer who opted in is told in plain words, never
 the internal notes. Real polls of the simulator; time-machine's clock."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
 from alarms import services, tasks
 from alarms.models import Alarm, AlarmPolicy
-from devices import polling
 
-from .conftest import api_for, attach_logger, login, make_user, text
+from .conftest import api_for, login, make_user, text
 from .factories import DataloggerFactory
 
 pytestmark = pytest.mark.integration
 
-MORNING = datetime(2026, 6, 15, 8, 0, tzinfo=UTC)
-
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(MORNING, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def poll(granted_plant, simulator, v5_device, settings, clock, django_capture_on_commit_callbacks):
-    settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
-    logger = attach_logger(granted_plant, v5_device, simulator)
-
-    def run(*codes, after=timedelta(0)):
-        clock.shift(after)
-        v5_device.raise_codes(*codes)
-        with django_capture_on_commit_callbacks(execute=True):
-            polling.poll_loggers([logger.id])
-        tasks.send_pending_notifications.delay()
-        tasks.escalate_unacknowledged.delay()
-
-    return run
+def poll(clocked_polls, granted_plant):
+    return clocked_polls(granted_plant)
 
 
 @pytest.fixture
@@ -174,12 +153,12 @@ def test_escalation_with_nobody_named_reaches_every_member(poll, company, instal
     assert escalated == {installer.email, colleague.email}
 
 
-def test_a_customer_who_opted_in_is_told_of_a_power_cut_on_backup(poll, customer, v5_device, mailoutbox):
+def test_a_customer_who_opted_in_is_told_of_a_power_cut_on_backup(poll, customer, mailoutbox):
     customer.alert_me = True
     customer.save()
-    v5_device.overrides = {"system_status": 3}  # "Off grid": the grid is down, the battery runs the house
-    poll()
-    poll(after=timedelta(minutes=11))
+    off_grid = {"system_status": 3}  # "Off grid": the grid is down, the battery runs the house
+    poll(**off_grid)
+    poll(after=timedelta(minutes=11), **off_grid)
     (mail,) = to(mailoutbox, customer.email)
     assert "Coupure du réseau" in mail.body
 

@@ -2,42 +2,18 @@
 faults at once), and a code back within the quiet period is the same incident. Real polls of the
 simulator; the clock moved by time-machine."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 
-from alarms import tasks
 from alarms.models import Alarm, AlarmPolicy
-from devices import polling
-
-from .conftest import attach_logger
 
 pytestmark = pytest.mark.integration
 
-MORNING = datetime(2026, 6, 15, 8, 0, tzinfo=UTC)  # 10:00 in Lyon: daylight, no night rule
-
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(MORNING, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def poll(plant, simulator, v5_device, settings, installer, clock, django_capture_on_commit_callbacks):
-    """Poll the simulated inverter now, with `codes` up, then run the notification outbox."""
-    settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
-    logger = attach_logger(plant, v5_device, simulator)
-
-    def run(*codes, after=timedelta(0)):
-        clock.shift(after)
-        v5_device.raise_codes(*codes)
-        with django_capture_on_commit_callbacks(execute=True):
-            polling.poll_loggers([logger.id])
-        tasks.send_pending_notifications.delay()
-
-    return run
+def poll(clocked_polls, plant, installer):
+    return clocked_polls(plant)
 
 
 def test_a_warning_that_lasts_5_minutes_notifies_nobody(poll, mailoutbox):

@@ -1,37 +1,22 @@
 """Threshold rules: a live value beyond a company's threshold for the rule's minutes opens one alarm,
 not before; back within the threshold, it clears. Real polls of the simulator; time-machine's clock."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 from django.utils import translation
 
-from alarms import tasks
 from alarms.models import Alarm, ThresholdRule
-from devices import polling
 
-from .conftest import attach_logger, make_plant
+from .clocked_polls import MORNING
+from .conftest import make_plant
 
 pytestmark = pytest.mark.integration
 
-MORNING = datetime(2026, 6, 15, 8, 0, tzinfo=UTC)
-
 
 @pytest.fixture
-def polls(plant, simulator, v5_device, settings, installer, django_capture_on_commit_callbacks):
-    settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
-    logger = attach_logger(plant, v5_device, simulator)
-    with time_machine.travel(MORNING, tick=False) as clock:
-
-        def run(after=timedelta(0), **values):
-            clock.shift(after)
-            v5_device.overrides = values
-            with django_capture_on_commit_callbacks(execute=True):
-                polling.poll_loggers([logger.id])
-            tasks.send_pending_notifications.delay()
-
-        yield run
+def polls(clocked_polls, plant, installer):
+    return clocked_polls(plant)
 
 
 @pytest.fixture
@@ -84,10 +69,9 @@ def test_a_rule_for_another_system_type_or_other_plants_does_not_apply(polls, lo
     assert not Alarm.objects.filter(code_id="THR").exists()
 
 
-def test_a_code_alarm_and_a_rule_alarm_live_side_by_side(polls, low_soc, v5_device):
-    v5_device.raise_codes("W07")
-    polls(battery_soc=5.0)
-    polls(after=timedelta(minutes=31), battery_soc=5.0)
+def test_a_code_alarm_and_a_rule_alarm_live_side_by_side(polls, low_soc):
+    polls("W07", battery_soc=5.0)
+    polls("W07", after=timedelta(minutes=31), battery_soc=5.0)
     assert sorted(Alarm.objects.active().values_list("code_id", flat=True)) == ["THR", "W07"]
 
 

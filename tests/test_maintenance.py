@@ -1,38 +1,23 @@
 """Maintenance windows: while someone works on a plant its alarms are recorded, marked, and e-mail
 nobody; after the window they notify again. Real polls of the simulator."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from alarms import tasks
 from alarms.models import Alarm, MaintenanceWindow
-from devices import polling
 
-from .conftest import api_for, attach_logger, login, text
+from .clocked_polls import MORNING
+from .conftest import api_for, login, text
 
 pytestmark = pytest.mark.integration
 
-MORNING = datetime(2026, 6, 15, 8, 0, tzinfo=UTC)
-
 
 @pytest.fixture
-def poll(plant, simulator, v5_device, settings, django_capture_on_commit_callbacks):
-    settings.DEVICE_REQUEST_GAP_SECONDS = 0.01
-    logger = attach_logger(plant, v5_device, simulator)
-    with time_machine.travel(MORNING, tick=False) as clock:
-
-        def run(*codes, after=timedelta(0)):
-            clock.shift(after)
-            v5_device.raise_codes(*codes)
-            with django_capture_on_commit_callbacks(execute=True):
-                polling.poll_loggers([logger.id])
-            tasks.send_pending_notifications.delay()
-
-        yield run
+def poll(clocked_polls, plant):
+    return clocked_polls(plant)
 
 
 def test_during_a_maintenance_window_nothing_is_emailed_and_the_alarm_is_recorded(

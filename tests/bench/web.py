@@ -108,9 +108,11 @@ def seed_company(name, username, plants, now):
         cursor.execute(
             """
             INSERT INTO devices_datalogger (plant_id, serial_number, protocol, reach, host, port, unit_id,
-                status, last_seen_at, last_polled_at, missed_polls, last_error, created_at)
+                status, last_seen_at, last_polled_at, missed_polls, last_error, created_at,
+                inverter_serial_seen)
             SELECT p.id, (3000000000 + p.id)::text, 'solarman_v5', 'direct', '127.0.0.1', 8899, 1,
-                CASE WHEN p.id %% 100 < 5 THEN 'offline' ELSE 'online' END, %s, %s, 0, NULL, %s
+                CASE WHEN p.id %% 100 < 5 THEN 'offline' ELSE 'online' END, %s, %s, 0, NULL, %s,
+                'KS' || (3000000000 + p.id)::text
             FROM plants_plant p WHERE p.id %% 100 >= 2 AND p.company_id = %s
             """,
             [now, now, now, company.pk],
@@ -118,12 +120,12 @@ def seed_company(name, username, plants, now):
         cursor.execute(
             """
             INSERT INTO devices_inverter (datalogger_id, serial_number, model_name, battery_name, firmware,
-                rated_power_w, status, last_seen_at, grid_sign_check)
+                rated_power_w, status, last_seen_at, grid_sign_check, first_seen_at)
             SELECT d.id, 'KS' || d.serial_number, 'BluE-S 6000D', 'AURA 10KM-BG', 'ARM 1.2.3', 6000,
-                CASE WHEN d.plant_id %% 100 < 8 THEN 'offline' ELSE 'online' END, %s, '{}'::jsonb
+                CASE WHEN d.plant_id %% 100 < 8 THEN 'offline' ELSE 'online' END, %s, '{}'::jsonb, %s
             FROM devices_datalogger d JOIN plants_plant p ON p.id = d.plant_id WHERE p.company_id = %s
             """,
-            [now, company.pk],
+            [now, now - timedelta(days=400), company.pk],
         )
         cursor.execute(
             """
@@ -160,17 +162,19 @@ def seed_company(name, username, plants, now):
                 JOIN plants_plant p ON p.id = d.plant_id WHERE p.company_id = %s
             )
             INSERT INTO alarms_alarm (plant_id, datalogger_id, inverter_id, code_id, severity, started_at,
-                cleared_at, note, notified_at, emailed)
+                cleared_at, note, notified_at, emailed, raised_at, times_raised, in_maintenance, resolution,
+                status)
             SELECT d.plant_id, d.id, d.inverter_id, CASE WHEN n %% 3 = 0 THEN 'F13' ELSE 'W04' END,
                 CASE WHEN n %% 3 = 0 THEN 1 ELSE 3 END,
                 %s - (n || ' minutes')::interval,
                 CASE WHEN n < least(300, (SELECT count(*) FROM devices)) THEN NULL
                     ELSE %s - (n || ' minutes')::interval + interval '20 minutes' END,
-                '', %s, false
+                '', %s, false, %s - (n || ' minutes')::interval, 1, false, '',
+                CASE WHEN n < least(300, (SELECT count(*) FROM devices)) THEN 'new' ELSE 'resolved' END
             FROM generate_series(0, 20299) AS n
             JOIN devices d ON d.k = n %% least(9000, (SELECT count(*) FROM devices))
             """,
-            [company.pk, now, now, now],
+            [company.pk, now, now, now, now],
         )
     return installer
 
