@@ -16,7 +16,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from alarms.models import Alarm, AlarmCode
+from alarms.catalogue import FAULT, kind_of
+from alarms.models import Alarm
 from devices.models import GRID_SIGN_MIN_EVIDENCE, Datalogger, DeviceStatus, Inverter, Reading
 from devices.registermap import BY_KEY
 from plants.models import GRID_CODE_EN_50549, Plant
@@ -74,20 +75,23 @@ class Facts:
     now: datetime = field(default_factory=timezone.now)
 
     @classmethod
-    def of(cls, plant: Plant, *, now: datetime | None = None) -> "Facts":
-        loggers = list(Datalogger.objects.active().filter(plant=plant).order_by("serial_number"))
-        inverters = list(
+    def of(cls, plants: list[Plant], *, now: datetime | None = None) -> dict[int, "Facts"]:
+        """Each plant's facts, read for all of them in three queries (the fleet home shows several)."""
+        facts = {p.pk: cls(p, [], [], {}, now or timezone.now()) for p in plants}
+        for logger in Datalogger.objects.active().filter(plant__in=plants).order_by("serial_number"):
+            facts[logger.plant_id].loggers.append(logger)
+        inverters = (
             Inverter.objects.counted()
-            .filter(datalogger__in=loggers)
+            .filter(datalogger__plant__in=plants, datalogger__archived_at__isnull=True)
             .select_related("live", "datalogger")
             .order_by("serial_number")
         )
-        codes: dict[int | None, list[str]] = {}
-        for inverter_id, code in (
-            Alarm.objects.active().filter(plant=plant).values_list("inverter_id", "code_id").order_by("code")
-        ):
-            codes.setdefault(inverter_id, []).append(code)
-        return cls(plant, loggers, inverters, codes, now or timezone.now())
+        for inverter in inverters:
+            facts[inverter.datalogger.plant_id].inverters.append(inverter)
+        alarms = Alarm.objects.active().filter(plant__in=plants).order_by("code")
+        for plant_id, inverter_id, code in alarms.values_list("plant_id", "inverter_id", "code_id"):
+            facts[plant_id].open_codes.setdefault(inverter_id, []).append(code)
+        return facts
 
     def codes(self) -> list[str]:
         return sorted({code for codes in self.open_codes.values() for code in codes})
@@ -239,11 +243,7 @@ def check_settings(facts: Facts) -> Result:
 
 
 def check_no_fault(facts: Facts) -> Result:
-    faults = list(
-        AlarmCode.objects.filter(code__in=facts.codes(), kind=AlarmCode.Kind.FAULT).values_list(
-            "code", flat=True
-        )
-    )
+    faults = [code for code in facts.codes() if kind_of(code) == FAULT]
     if faults:
         return Result(
             "auto_no_fault", State.FAILED, _("Active: %(codes)s") % {"codes": ", ".join(faults)}, facts.now
@@ -340,16 +340,27 @@ class Checklist:
 
 
 def checklist_of(plant: Plant, *, now: datetime | None = None) -> Checklist:
-    site = Site.objects.filter(plant=plant).first() or Site(plant=plant)
-    facts = Facts.of(plant, now=now)
-    items = checklist_for(
-        system_type=plant.system_type,
-        battery_model=plant.battery_model,
-        breaker_distance_m=site.breaker_distance_m,
-        loggers=facts.loggers,
-    )
-    ticks = {t.item: t for t in Tick.objects.filter(plant=plant).select_related("by", "photo")}
-    results = automatic_results(
-        facts, grid_standard_reason=site.grid_standard_reason, ct_proven_at=site.ct_proven_at
-    )
-    return Checklist(plant, items, ticks, {r.key: r for r in results})
+    return checklists_of([plant], now=now)[plant.pk]
+
+
+def checklists_of(plants: list[Plant], *, now: datetime | None = None) -> dict[int, Checklist]:
+    """Each plant's checklist, in a few queries whatever their number (the fleet home's list)."""
+    sites = {s.plant_id: s for s in Site.objects.filter(plant__in=plants)}
+    facts = Facts.of(plants, now=now)
+    ticks: dict[int, dict[str, Tick]] = {p.pk: {} for p in plants}
+    for tick in Tick.objects.filter(plant__in=plants).select_related("by", "photo"):
+        ticks[tick.plant_id][tick.item] = tick
+    checklists = {}
+    for plant in plants:
+        site = sites.get(plant.pk) or Site(plant=plant)
+        items = checklist_for(
+            system_type=plant.system_type,
+            battery_model=plant.battery_model,
+            breaker_distance_m=site.breaker_distance_m,
+            loggers=facts[plant.pk].loggers,
+        )
+        results = automatic_results(
+            facts[plant.pk], grid_standard_reason=site.grid_standard_reason, ct_proven_at=site.ct_proven_at
+        )
+        checklists[plant.pk] = Checklist(plant, items, ticks[plant.pk], {r.key: r for r in results})
+    return checklists

@@ -14,7 +14,8 @@ class FromEitherEndPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
+        rows: Any = self.object_list
         if bottom <= self.count // 2:
-            return self._get_page(self.object_list[bottom:top], number, self)
-        mirrored = self.object_list.reverse()[self.count - top : self.count - bottom]
-        return self._get_page(list(mirrored)[::-1], number, self)
+            return Page(rows[bottom:top], number, self)
+        mirrored = rows.reverse()[self.count - top : self.count - bottom]
+        return Page(list(mirrored)[::-1], number, self)

@@ -2,6 +2,8 @@
 figures, finishing only when nothing is missing, and who may read or change it."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -210,3 +212,17 @@ def test_the_hotline_is_the_distributors_setting_wherever_the_portal_says_to_cal
         assert "Hotline Test" in body and 'href="tel:+33 4 00 00 00 00"' in body and "9 h – 12 h" in body, (
             page
         )
+
+
+def test_the_fleet_homes_commissioning_list_costs_the_same_for_one_plant_or_five(installer, company):
+    client = login(installer)
+    make_plant(company, name="Une")
+    client.get(reverse("home"))  # warm the session and the fleet figures
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("home"))
+    for n in range(4):
+        DataloggerFactory(plant=make_plant(company, name=f"Autre {n}"))
+    with CaptureQueriesContext(connection) as five:
+        body = text(client.get(reverse("home")))
+    assert "5 centrales en cours de mise en service" in body
+    assert len(five) == len(one)
