@@ -128,51 +128,32 @@ def test_a_day_counter_that_stayed_at_zero_while_pv_was_read_is_found(company):
         assert "3150 W" in str(alarm.detail) or "3\u202f150 W" in str(alarm.detail)
 
 
-def test_grid_charging_that_charged_nothing_in_its_window_is_found(company):
-    plant = make_plant(company, name="Heures creuses")
-    logger = DataloggerFactory(plant=plant)
-    inverter = InverterFactory(datalogger=logger)
+def grid_charging_night(company, *, battery_power, soc):
+    """An inverter with grid charging on from 02:00 to 05:00 (up to 90 %), and its readings of that
+    window on DAY (02:00-05:00 in Paris is 00:00-03:00 UTC)."""
+    inverter = InverterFactory(datalogger=DataloggerFactory(plant=make_plant(company, name="Heures creuses")))
     InverterLive.objects.create(
         inverter=inverter,
         at=datetime(2026, 6, 16, 8, 0, tzinfo=UTC),
-        values={
-            "grid_charge_enable": 1,
-            "grid_charge_start": "02:00",
-            "grid_charge_end": "05:00",
-            "grid_charge_max_soc": 90,
-        },
-    )
-    for minutes in range(0, 180, 30):  # 02:00–05:00 Paris = 00:00–03:00 UTC
+        values={"grid_charge_enable": 1, "grid_charge_start": "02:00", "grid_charge_end": "05:00",
+                "grid_charge_max_soc": 90},
+    )  # fmt: skip
+    for minutes in range(0, 180, 30):
         Reading.objects.create(
             inverter=inverter,
             slot=datetime(2026, 6, 15, 0, 0, tzinfo=UTC) + timedelta(minutes=minutes),
-            battery_power=0,
-            battery_soc=35,
+            battery_power=battery_power,
+            battery_soc=soc(minutes),
         )
+
+
+def test_grid_charging_that_charged_nothing_in_its_window_is_found(company):
+    grid_charging_night(company, battery_power=0, soc=lambda minutes: 35)
     (alarm,) = findings.grid_charge_findings(day=DAY)
     with translation.override("fr"):
         assert "02:00" in str(alarm.detail) and "35" in str(alarm.detail)
 
 
 def test_grid_charging_that_charged_is_not_a_finding(company):
-    plant = make_plant(company, name="Charge faite")
-    logger = DataloggerFactory(plant=plant)
-    inverter = InverterFactory(datalogger=logger)
-    InverterLive.objects.create(
-        inverter=inverter,
-        at=datetime(2026, 6, 16, 8, 0, tzinfo=UTC),
-        values={
-            "grid_charge_enable": 1,
-            "grid_charge_start": "02:00",
-            "grid_charge_end": "05:00",
-            "grid_charge_max_soc": 90,
-        },
-    )
-    for minutes in range(0, 180, 30):
-        Reading.objects.create(
-            inverter=inverter,
-            slot=datetime(2026, 6, 15, 0, 0, tzinfo=UTC) + timedelta(minutes=minutes),
-            battery_power=-2500,
-            battery_soc=35 + minutes // 10,
-        )
+    grid_charging_night(company, battery_power=-2500, soc=lambda minutes: 35 + minutes // 10)
     assert findings.grid_charge_findings(day=DAY) == []
