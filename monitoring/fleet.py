@@ -51,15 +51,19 @@ def fleet_summary(user, *, watch_list=10, now=None):
 
 
 COMMISSIONING_SHOWN = 5  # their checklists are read together, in a few queries
+COMMISSIONING_COUNT_CAP = 1000  # counted up to this (an index range), then shown as "1000+"
 
 
 def plants_being_commissioned(plants, *, limit):
-    """How many plants are not commissioned yet, and the oldest few with what each still misses."""
+    """How many plants are not commissioned yet (up to the cap), and the oldest few with what each
+    still misses; both read from the plant_being_commissioned index, whatever the fleet's size."""
     pending = plants.filter(commissioning_completed_at__isnull=True)
     oldest = list(pending.order_by("created_at", "pk")[:limit])
     checklists = checklists_of(oldest)
+    count = pending.order_by()[: COMMISSIONING_COUNT_CAP + 1].count()
     return {
-        "count": pending.count(),
+        "count": min(count, COMMISSIONING_COUNT_CAP),
+        "more": count > COMMISSIONING_COUNT_CAP,
         "plants": [
             {"id": plant.pk, "name": plant.name, "missing": checklists[plant.pk].missing()}
             for plant in oldest

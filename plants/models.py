@@ -236,6 +236,12 @@ class Plant(models.Model):
             # The watch list: each status's first plants by name.
             models.Index(fields=["company", "status", "name"], name="plant_company_status_name"),
             GinIndex(fields=["tags"], name="plant_tags"),
+            # The fleet home's plants being commissioned, oldest first, and their (capped) count.
+            models.Index(
+                fields=["company", "created_at", "id"],
+                condition=models.Q(commissioning_completed_at__isnull=True, archived_at__isnull=True),
+                name="plant_being_commissioned",
+            ),
             # The list's search ("contains", case-insensitive: UPPER(col) LIKE …) by trigrams.
             *(
                 GinIndex(OpClass(Upper(field), name="gin_trgm_ops"), name=f"plant_{field}_trgm")

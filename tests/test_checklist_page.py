@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from alarms.models import Alarm
 from commissioning import tasks
+from monitoring import fleet
 from commissioning.models import Site, Tick
 from plants.models import Plant
 
@@ -226,3 +227,12 @@ def test_the_fleet_homes_commissioning_list_costs_the_same_for_one_plant_or_five
         body = text(client.get(reverse("home")))
     assert "5 centrales en cours de mise en service" in body
     assert len(five) == len(one)
+
+
+def test_a_fleet_with_more_plants_being_commissioned_than_the_cap_says_more_than(
+    installer, company, monkeypatch
+):
+    monkeypatch.setattr(fleet, "COMMISSIONING_COUNT_CAP", 2)
+    for n in range(3):
+        make_plant(company, name=f"Chantier {n}")
+    assert "Plus de 2 centrales en cours de mise en service" in text(login(installer).get(reverse("home")))
