@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from alarms.models import Alarm
 from commissioning import tasks
-from monitoring import fleet
 from commissioning.models import Site, Tick
+from monitoring import fleet
 from plants.models import Plant
 
 from .commissioning_steps import first_day_done, jpeg, ready_but
