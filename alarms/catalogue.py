@@ -27,11 +27,19 @@ RULE = "THR"
 UNDERPERFORMING, STRING_LOW = "P01", "P02"
 # Daily, from the energy accounting (monitoring.findings): a battery that never cycles, a grid-charge
 # window that charged nothing, a day counter that stopped while the inverter produced.
-BATTERY_IDLE, GRID_CHARGE_MISSED, COUNTER_STOPPED = "P03", "P04", "P05"
-FINDINGS = (UNDERPERFORMING, STRING_LOW, BATTERY_IDLE, GRID_CHARGE_MISSED, COUNTER_STOPPED, RULE)
+BATTERY_IDLE, GRID_CHARGE_MISSED, COUNTER_STOPPED, NO_PRODUCTION = "P03", "P04", "P05", "P06"
+FINDINGS = (
+    UNDERPERFORMING,
+    STRING_LOW,
+    BATTERY_IDLE,
+    GRID_CHARGE_MISSED,
+    COUNTER_STOPPED,
+    NO_PRODUCTION,
+    RULE,
+)
 # What an end customer who opted in is told of, in plain words: the system stopped (a fault), the
 # connection lost, production far too low, the battery empty or off.
-CUSTOMER_ALERTS = (COMMUNICATION_LOST, UNDERPERFORMING, "W06", "W13", "S03")
+CUSTOMER_ALERTS = (COMMUNICATION_LOST, UNDERPERFORMING, NO_PRODUCTION, "W06", "W13", "S03")
 # Printed otherwise in the guide: shown to people as "W29 (printed « W26 » in the guide: …)".
 PRINTED_AS = {"W29": "W26"}
 # Raised every night by many hybrids when PV fades: never opened while it is night at the plant.
@@ -488,6 +496,11 @@ UNLISTED_CODES = [
      "revient.",
      "The inverter measured PV power but its day energy counter did not move: that day's energy figures "
      "are wrong; restart the inverter, and tell the hotline if it comes back."),
+    (NO_PRODUCTION, "Aucune production hier", "No production yesterday",
+     "L'onduleur a répondu toute la journée sans mesurer de puissance PV : vérifier le sectionneur PV, "
+     "le disjoncteur DC, les connecteurs des panneaux (et la neige).",
+     "The inverter answered all day but measured no PV power: check the PV isolator, the DC breaker, the "
+     "panels' connectors (and snow)."),
     (RULE, "Seuil de règle dépassé", "Rule threshold crossed",
      "Une règle de l'entreprise (page Règles d'alarme) a vu cette valeur au-delà de son seuil pendant "
      "toute sa durée : voir le détail de l'alarme.",

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from pvlib.location import Location
 
-from alarms.catalogue import BATTERY_IDLE, COUNTER_STOPPED, GRID_CHARGE_MISSED, UNDERPERFORMING
+from alarms.catalogue import BATTERY_IDLE, COUNTER_STOPPED, GRID_CHARGE_MISSED, NO_PRODUCTION, UNDERPERFORMING
 from alarms.models import Alarm
 from devices.messages import Message, define
 from devices.models import Datalogger, InverterLive, Reading
@@ -179,6 +179,13 @@ MISSED_DETAIL = define(
         "window; state of charge %(soc)s %% at its start."
     ),
 )
+NO_PRODUCTION_MIN_KWH = 1.0  # a clear sky that promised less (polar night, a tiny plant) says nothing
+NONE_DETAIL = define(
+    "finding.no_production",
+    gettext_lazy(
+        "%(day)s: 0 kWh produced and no PV power read all day; a clear sky allowed %(expected)s kWh."
+    ),
+)
 STOPPED_DETAIL = define(
     "finding.counter_stopped",
     gettext_lazy("%(day)s: the PV day counter stayed at 0 kWh while readings showed up to %(peak)s W of PV."),
@@ -230,21 +237,35 @@ def battery_idle_findings(*, day: date) -> list[Alarm]:
     return [a for a in opened if a is not None]
 
 
-def counter_stopped_findings(*, day: date) -> list[Alarm]:
-    """P05 on plants whose PV day counter gave 0 kWh for a whole day of data while their readings
-    showed PV power (the energy accounting counts from the counters: that day's figures are wrong)."""
+def zero_production_findings(*, day: date) -> list[Alarm]:
+    """For plants whose PV day counter gave 0 kWh over a whole day of data: P05 when their readings
+    showed PV power (the counter stopped: that day's energy figures are wrong), P06 when they showed
+    none while the clear sky promised some (no production: isolator, breaker, connectors, snow)."""
     zero = _complete(DailyEnergy.objects.filter(day=day, production_wh=0).select_related("plant"))
     opened = []
     for row in zero:
-        start = datetime.combine(day, time(), row.plant.tzinfo)
+        plant = row.plant
+        start = datetime.combine(day, time(), plant.tzinfo)
         peak = (
-            Reading.objects.of_plant(row.plant)
+            Reading.objects.of_plant(plant)
             .during(start, start + timedelta(days=1))
-            .aggregate(peak=Max("pv_power"))["peak"]
-        )
+            .aggregate(peak=Max("pv_power"))
+        )["peak"]
         if peak is not None and peak >= PV_SEEN_W:
             detail = Message(STOPPED_DETAIL, {"day": day.isoformat(), "peak": round(peak)})
-            opened.append(_open_finding(row.plant, COUNTER_STOPPED, day, detail))
+            opened.append(_open_finding(plant, COUNTER_STOPPED, day, detail))
+            continue
+        latitude, longitude = plant.coordinates
+        expected = clear_sky_kwh(
+            latitude=latitude,
+            longitude=longitude,
+            time_zone=plant.time_zone,
+            day=day,
+            kwp=float(plant.pv_power_kwp),
+        )
+        if expected >= NO_PRODUCTION_MIN_KWH:
+            detail = Message(NONE_DETAIL, {"day": day.isoformat(), "expected": round(expected, 1)})
+            opened.append(_open_finding(plant, NO_PRODUCTION, day, detail))
     return [a for a in opened if a is not None]
 
 
@@ -304,6 +325,6 @@ def daily_findings(*, day: date) -> list[Alarm]:
     return [
         *underperformance_findings(day=day),
         *battery_idle_findings(day=day),
-        *counter_stopped_findings(day=day),
+        *zero_production_findings(day=day),
         *grid_charge_findings(day=day),
     ]

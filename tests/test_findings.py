@@ -123,7 +123,8 @@ def test_a_day_counter_that_stayed_at_zero_while_pv_was_read_is_found(company):
     inverter = InverterFactory(datalogger=logger)
     energy_day(plant, DAY, production_wh=0)
     Reading.objects.create(inverter=inverter, slot=datetime(2026, 6, 15, 10, 0, tzinfo=UTC), pv_power=3150)
-    (alarm,) = findings.counter_stopped_findings(day=DAY)
+    (alarm,) = findings.zero_production_findings(day=DAY)
+    assert alarm.code_id == "P05"
     with translation.override("fr"):
         assert "3150 W" in str(alarm.detail) or "3\u202f150 W" in str(alarm.detail)
 
@@ -157,3 +158,14 @@ def test_grid_charging_that_charged_nothing_in_its_window_is_found(company):
 def test_grid_charging_that_charged_is_not_a_finding(company):
     grid_charging_night(company, battery_power=-2500, soc=lambda minutes: 35 + minutes // 10)
     assert findings.grid_charge_findings(day=DAY) == []
+
+
+def test_a_day_with_no_pv_at_all_under_a_clear_sky_is_no_production(company):
+    plant = make_plant(company, name="Sectionneur ouvert")
+    inverter = InverterFactory(datalogger=DataloggerFactory(plant=plant))
+    energy_day(plant, DAY, production_wh=0)
+    Reading.objects.create(inverter=inverter, slot=datetime(2026, 6, 15, 10, 0, tzinfo=UTC), pv_power=0)
+    (alarm,) = findings.zero_production_findings(day=DAY)
+    assert alarm.code_id == "P06"
+    with translation.override("fr"):
+        assert "0 kWh" in str(alarm.detail)
