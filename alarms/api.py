@@ -15,6 +15,7 @@ from plants.models import Plant
 
 from . import services
 from .filters import AlarmFilterSet
+from .forms import ThresholdRuleForm
 from .models import (
     Alarm,
     AlarmCode,
@@ -229,18 +230,8 @@ class ThresholdRuleSerializer(ModelCleanSerializer):
 
     class Meta:
         model = ThresholdRule
-        fields = [
-            "id",
-            "name",
-            "value",
-            "comparison",
-            "threshold",
-            "minutes",
-            "system_type",
-            "tag",
-            "plants",
-            "enabled",
-        ]
+        # The same fields as the rules page's form.
+        fields = ["id", *ThresholdRuleForm.Meta.fields]
 
     clean_exclude = ("company", "plants")
 
