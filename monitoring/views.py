@@ -87,9 +87,12 @@ def plant_detail(request, pk):
         **dashboard,
         "commissioning_missing": checklist.missing() if checklist else [],
         "commissioning_progress": checklist.progress if checklist else None,
-        "maintenance": MaintenanceWindow.objects.filter(
-            plant=plant, ends_at__gt=timezone.now()
-        ).select_related("by", "code"),
+        # Maintenance windows are the installers' (their reasons are internal), not the customer's.
+        "maintenance": []
+        if request.user.is_customer
+        else MaintenanceWindow.objects.filter(plant=plant, ends_at__gt=timezone.now()).select_related(
+            "by", "code"
+        ),
         "maintenance_form": MaintenanceForm(),
         "reports": HandoverReport.objects.restrict(request.user, "view").filter(plant=plant)[:3]
         if plant.commissioning_completed_at

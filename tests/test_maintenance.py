@@ -94,3 +94,12 @@ def test_the_api_starts_and_ends_a_window_on_the_companys_plants_only(plant, ins
     assert api.delete(f"/api/v1/maintenance-windows/{window.pk}/").status_code == 204
     window.refresh_from_db()
     assert window.ends_at <= timezone.now()
+
+
+def test_the_customer_does_not_see_the_windows_internal_reason(granted_plant, installer, customer):
+    login(installer).post(
+        reverse("alarms:maintenance", args=[granted_plant.pk]),
+        {"hours": "4", "reason": "Client mauvais payeur"},
+    )
+    page = text(login(customer).get(reverse("plants:detail", args=[granted_plant.pk])))
+    assert "mauvais payeur" not in page and "Maintenance jusqu" not in page
