@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.scoping import RestrictedByPlantQuerySet
+from core.scoping import VIEW, RestrictedByPlantQuerySet
 from core.validators import validate_single_line
 
 
@@ -78,6 +78,13 @@ def report_path(report, filename):
 
 class HandoverReportQuerySet(RestrictedByPlantQuerySet):
     history_field = "created_at"  # a report issued before a hand-over is the previous owner's
+
+    def restrict(self, user, action=VIEW):
+        """A customer reads the reports of a commissioned plant only (not an installer's draft)."""
+        reports = super().restrict(user, action)
+        if user.is_authenticated and user.is_customer:
+            reports = reports.filter(plant__commissioning_completed_at__isnull=False)
+        return reports
 
 
 class HandoverReport(models.Model):

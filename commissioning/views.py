@@ -154,8 +154,6 @@ def report_issue(request, pk):
 def report_file(request, pk, report_pk):
     """A report, for its plant's installers, the distributor, and its customers once commissioned."""
     plant = get_plant_for_user(request, pk)
-    if request.user.is_customer and plant.commissioning_completed_at is None:
-        raise Http404
     report = get_object_or_404(
         HandoverReport.objects.restrict(request.user, "view"), pk=report_pk, plant=plant
     )
