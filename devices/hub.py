@@ -22,7 +22,9 @@ Two listeners:
      asked too, and takes over only if it gives the same inverter serial; otherwise it is never
      polled nor written (an impostor, recorded once per serial and hour for the distributor admin).
    An unregistered serial is asked again every RECHECK_SECONDS of its own frames, so that a stick
-   already calling in is bound within a heartbeat of being added in the portal.
+   already calling in is bound within a heartbeat of being added in the portal. With several hubs
+   (devices.hubregistry), a serial another live hub holds is checked the same way, its old connection
+   asked through that hub's relay.
 2. the relay (the portal's pollers and remote-control tasks only): a caller says
    "AURA-HUB <serial> <token>\\n" with the token derived from the portal's SECRET_KEY, and gets
    "OK\\n" (then speaks plain V5 as to the stick itself) or "NOT-CALLED-IN\\n". Requests to one stick
@@ -35,6 +37,7 @@ GARBAGE_BYTES without a valid frame, a maximum number of connections and of conn
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
 import socket
 import struct
@@ -106,6 +109,26 @@ def inverter_serial_of(reply):
     return INVERTER_SERIAL.decode(words) or None
 
 
+async def ask_through_relay(address, serial, request, *, timeout):
+    """One request to the stick another hub holds, through that hub's relay; its reply or None."""
+    writer = None
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(*address)
+            writer.write(relay_preamble(serial))
+            await writer.drain()
+            if await reader.readline() != OK:
+                return None
+            writer.write(request)
+            await writer.drain()
+            return await v5.read_frame(reader)
+    except (TimeoutError, OSError, asyncio.IncompleteReadError, v5.FrameError):
+        return None
+    finally:
+        if writer is not None:
+            writer.transport.abort()
+
+
 def _keepalive(sock):
     """TCP keepalive on a stick's socket: a connection whose far end vanished (an internet box that
     rebooted sends no FIN) is found by the kernel in about three minutes even if nothing is relayed.
@@ -149,13 +172,16 @@ class LoggerHub:
         relay_port=10001,
         on_change=None,
         on_security_event=None,
+        locate=None,
         max_connections=MAX_STICKS,
         max_per_address=MAX_PER_ADDRESS,
         probe_seconds=PROBE_SECONDS,
     ):
         self.is_known = is_known
+        self.name = ""  # the relay address others reach it at, with several hubs (devices.hubregistry)
         self.on_change = on_change  # async (serial, connected: bool): tells the portal who called in
         self.on_security_event = on_security_event  # async (serial, peer): a claim was refused
+        self.locate = locate  # async serial → (host, port) of another hub's relay holding it, or None
         self.host, self.port = host, port
         self.relay_host, self.relay_port = relay_host, relay_port
         self.max_connections, self.max_per_address = max_connections, max_per_address
@@ -258,23 +284,30 @@ class LoggerHub:
             self.counters["refused_unknown"] += 1
             return None, False
         old = self.sticks.get(serial)
-        if old is not None:
-            if not duplicate_ok or not await self._takes_over(old, serial, reader, writer):
+        elsewhere = await self.locate(serial) if old is None and self.locate is not None else None
+        if old is not None or elsewhere is not None:
+            if old is not None:
+                ask_old = functools.partial(self.relay, serial, timeout=self.probe_seconds)
+            else:
+                ask_old = functools.partial(ask_through_relay, elsewhere, serial, timeout=self.probe_seconds)
+            if not duplicate_ok or not await self._takes_over(ask_old, serial, reader, writer):
                 self.counters["refused_duplicate"] += 1
                 await self._refused(serial, peer)
                 return None, True
             self.counters["taken_over"] += 1
             log.info("Hub: logger %s called in again from %s; its old connection is dropped", serial, peer)
-            old.drop()
+            if old is not None:
+                old.drop()  # (one on another hub is dropped by that hub when it sees this claim)
         stick = Stick(serial, writer)
         self.sticks[serial] = stick
         await self._changed(serial, True)
         return stick, False
 
-    async def _takes_over(self, old, serial, reader, writer):
-        """Whether a newcomer claiming `serial` replaces the connection `old` holds: yes when the old
-        one does not answer, or when both give the same inverter serial."""
-        reply = await self.relay(serial, identity_request(serial), timeout=self.probe_seconds)
+    async def _takes_over(self, ask_old, serial, reader, writer):
+        """Whether a newcomer claiming `serial` replaces the connection that holds it (`ask_old`
+        sends it a request): yes when the old one does not answer, or when both give the same
+        inverter serial."""
+        reply = await ask_old(identity_request(serial))
         if reply is None:
             return True  # half-open or gone: the stick called in again
         expected = inverter_serial_of(reply)
@@ -385,6 +418,13 @@ class LoggerHub:
                 stick.waiting = None
         self.counters["relayed"] += 1
         return reply or None
+
+    def drop(self, serials):
+        """Close these sticks' connections (another hub holds a newer one)."""
+        for serial in serials:
+            if (stick := self.sticks.get(serial)) is not None:
+                log.info("Hub: logger %s is held by another hub now; its connection here is dropped", serial)
+                stick.drop()
 
     def status(self):
         return {"sticks": len(self.sticks), **self.counters}

@@ -1,67 +1,26 @@
-"""What the portal knows of the logger hub (which runs in its own process): in Redis.
+"""What the portal knows of the logger hubs (each runs in its own process): in Redis.
 
-The hub writes which sticks are connected and a heartbeat; pages (the commissioning step's "has it
-called in?") and /healthz read them without touching the hub.
+The hubs register which sticks they hold (devices.hubregistry); pages (the commissioning step's "has
+it called in?") and /healthz read it without touching a hub.
 """
-
-import time
 
 from django.utils import timezone
 
 from accounts.models import SecurityEvent
 from core.redisconn import redis_client
 
+from . import hubregistry
 from .models import Datalogger
-
-CALLED_IN = "aura:hub:called-in"  # hash: serial → Unix time it connected
-ALIVE = "aura:hub:alive"  # the hub's heartbeat, with a TTL
-ALIVE_SECONDS = 15
 
 
 def called_in_since(serial):
-    """When the stick `serial` connected to the hub, or None if it is not connected now (nor while
-    the hub that held it has stopped beating: its list outlives it in Redis)."""
-    client = redis_client()
-    if not client.exists(ALIVE):
-        return None
-    value = client.hget(CALLED_IN, str(serial))
-    return float(value) if value else None
+    """When the stick `serial` connected to a hub, or None if no live hub holds it now."""
+    return hubregistry.called_in_since(redis_client(), serial)
 
 
 def hub_status():
-    """{"up": bool, "sticks": n} for /healthz."""
-    client = redis_client()
-    up = bool(client.exists(ALIVE))
-    return {"up": up, "sticks": client.hlen(CALLED_IN) if up else 0}
-
-
-async def record(client, serial, connected):
-    await record_many(client, [(serial, connected)])
-
-
-async def record_many(client, changes):
-    """Apply [(serial, connected)] in order, in one round trip."""
-    async with client.pipeline(transaction=False) as pipe:
-        for serial, connected in changes:
-            if connected:
-                pipe.hset(CALLED_IN, str(serial), time.time())
-            else:
-                pipe.hdel(CALLED_IN, str(serial))
-        await pipe.execute()
-
-
-async def republish(client, sticks):
-    """The hub's whole list of called-in sticks, replacing what Redis had (after a hub or a Redis
-    restart, or writes Redis missed)."""
-    now = time.time()
-    async with client.pipeline(transaction=True) as pipe:
-        pipe.delete(CALLED_IN)
-        if sticks:
-            pipe.hset(
-                CALLED_IN,
-                mapping={str(serial): stick.connected_at or now for serial, stick in sticks.items()},
-            )
-        await pipe.execute()
+    """{"up": bool, "hubs": n, "sticks": n} for /healthz."""
+    return hubregistry.status(redis_client())
 
 
 def record_security_event(serial, peer):

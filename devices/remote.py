@@ -28,7 +28,7 @@ from core.redisconn import redis_client
 
 from .messages import Message, define
 from .models import Inverter, SettingChange
-from .reading import LOCK_KEY, endpoint_for
+from .reading import LOCK_KEY, endpoint_of
 from .registermap import (
     BY_KEY,
     GUIDE_REMOTE_CONTROL,
@@ -86,7 +86,7 @@ def _read_now(inverter, plan, *, wait):
 
     async def read():
         async with logger_lock(logger.serial_number, wait=wait):
-            async with connect(endpoint_for(logger)) as conn:
+            async with connect(await endpoint_of(logger)) as conn:
                 return await read_values(conn, plan)
 
     return asyncio.run(read())
@@ -194,7 +194,7 @@ def setting_changes_apply(*, change_ids):
 async def _apply(logger, changes):
     outcomes = []
     async with logger_lock(logger.serial_number, wait=settings.REMOTE_LOCK_WAIT_SECONDS):
-        async with connect(endpoint_for(logger)) as conn:
+        async with connect(await endpoint_of(logger)) as conn:
             for change in changes:
                 outcomes.append(await _write_one(conn, change))
     return outcomes

@@ -511,26 +511,29 @@ class FleetSimulator:
             reply = reply[:-2] + bytes([(reply[-2] + 1) & 0xFF, v5.END])  # bad checksum
         return reply
 
-    async def call_in(self, host, port, devices=None, *, backoff=1.0):
+    async def call_in(self, host, port, devices=None, *, backoff=1.0, others=()):
         """Make simulated sticks call a logger hub in (their Server B), each on its own connection,
-        reconnecting after a drop with backoff; returns the tasks (cancel them to stop)."""
+        reconnecting after a drop with backoff; returns the tasks (cancel them to stop). With
+        `others` ([(host, port)]), the sticks are spread over every address and each goes to the
+        next one after a drop, as through a TCP load balancer in front of several hubs (a real
+        stick has one Server B address)."""
         devices = list(self.v5_devices.values()) if devices is None else devices
-        tasks = [
-            asyncio.create_task(self._call_in_forever(device, host, port, backoff)) for device in devices
-        ]
+        addresses = [(host, port), *others]
+        tasks = [asyncio.create_task(self._call_in_forever(device, addresses, backoff)) for device in devices]
         self.call_in_tasks.extend(tasks)
         return tasks
 
-    async def _call_in_forever(self, device, host, port, backoff):
-        delay = backoff
+    async def _call_in_forever(self, device, addresses, backoff):
+        delay, turn = backoff, device.logger_serial % len(addresses)
         while True:
             with contextlib.suppress(OSError, asyncio.IncompleteReadError, v5.FrameError):
-                reader, writer = await asyncio.open_connection(host, port)
+                reader, writer = await asyncio.open_connection(*addresses[turn % len(addresses)])
                 delay = backoff
                 try:
                     await self._serve_hub(device, reader, writer)
                 finally:
                     writer.transport.abort()
+            turn += 1
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30)
 

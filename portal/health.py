@@ -102,13 +102,16 @@ def _history():
 
 
 def _hub():
-    """The logger hub, when some logger calls in: up, and how many sticks are connected."""
+    """The logger hubs, when some logger calls in: up, how many, and how many sticks they hold."""
     status = hub_status()
     if not status["up"]:
         if Datalogger.objects.active().filter(reach=Reach.HUB).exists():
             raise RuntimeError(_("not running, and loggers call in"))
         return _("not running (no logger calls in)")
-    return _("up, %(count)d stick(s) connected") % {"count": status["sticks"]}
+    return _("up (%(hubs)d hub(s)), %(count)d stick(s) connected") % {
+        "hubs": status["hubs"],
+        "count": status["sticks"],
+    }
 
 
 def _check(probe):

@@ -45,8 +45,9 @@ class PortalCollector:
             loggers.add_metric([row["status"]], row["n"])
         yield loggers
         hub = hub_status()
-        yield GaugeMetricFamily("aura_hub_up", "Whether the logger hub beats.", value=int(hub["up"]))
-        yield GaugeMetricFamily("aura_hub_sticks", "Sticks connected to the hub.", value=hub["sticks"])
+        yield GaugeMetricFamily("aura_hub_up", "Whether a logger hub beats.", value=int(hub["up"]))
+        yield GaugeMetricFamily("aura_hubs", "Logger hubs beating.", value=hub["hubs"])
+        yield GaugeMetricFamily("aura_hub_sticks", "Sticks connected to the hubs.", value=hub["sticks"])
         alarms = GaugeMetricFamily("aura_alarms_open", "Open alarms by kind.", labels=["kind"])
         for kind, count in Alarm.objects.active_counts().items():
             alarms.add_metric([kind], count)

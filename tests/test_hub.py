@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 from django.urls import reverse
 
 from devices import hub as hub_module
-from devices import hubstate, polling, v5
+from devices import hubregistry, hubstate, polling, v5
 from devices.hub import LoggerHub, identity_request, inverter_serial_of
 from devices.models import Datalogger, DeviceStatus, Reading
 from devices.registermap import INFO_PLAN, LIVE_PLAN
@@ -331,9 +331,16 @@ def test_two_pollers_on_one_stick_are_serialised_by_the_hub(stick, hub):
 
 
 def test_the_commissioning_step_shows_when_the_stick_calls_in(installer, plant, settings):
-    redis.Redis.from_url(settings.REDIS_URL).delete(hubstate.CALLED_IN)
+    redis.Redis.from_url(settings.REDIS_URL).delete(hubregistry.WHERE)
     client = aioredis.Redis.from_url(settings.REDIS_URL)
-    running = HubThread({SERIAL}, on_change=lambda serial, up: hubstate.record(client, serial, up))
+
+    async def record(serial, up):  # what run_logger_hub does
+        if up:
+            await hubregistry.claim(client, "127.0.0.1:1", {serial: time.time()})
+        else:
+            await hubregistry.release(client, "127.0.0.1:1", [serial])
+
+    running = HubThread({SERIAL}, on_change=record)
     sim = FleetSimulator(heartbeat_seconds=0)
     thread = SimulatorThread(sim)
     thread.__enter__()
@@ -349,9 +356,11 @@ def test_the_commissioning_step_shows_when_the_stick_calls_in(installer, plant, 
         call_in(thread, sim, sim.add_v5(awake_inverter(SERIAL, "KSHUB00001")), running)
         time.sleep(0.1)  # the hub records the call in Redis right after accepting it
         alive = redis.Redis.from_url(settings.REDIS_URL)
-        alive.set(hubstate.ALIVE, 1, ex=hubstate.ALIVE_SECONDS)  # the hub process's beat
+        alive.set(hubregistry.ALIVE.format("127.0.0.1:1"), 1, ex=hubregistry.ALIVE_SECONDS)  # its beat
         assert "a appelé le portail" in text(installer_client.get(url))
-        alive.delete(hubstate.ALIVE)  # the hub died: its list in Redis says nothing any more
+        alive.delete(
+            hubregistry.ALIVE.format("127.0.0.1:1")
+        )  # the hub died: its list in Redis says nothing any more
         assert "En attente" in text(installer_client.get(url))
     finally:
         thread.__exit__(None, None, None)
@@ -423,7 +432,7 @@ def test_the_hub_process_lives_through_redis_down_at_start_and_killed_while_poll
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             with contextlib.suppress(redis.RedisError):
-                if state.hlen(hubstate.CALLED_IN) == len(serials) and state.exists(hubstate.ALIVE):
+                if state.hlen(hubregistry.WHERE) == len(serials) and hubregistry.status(state)["up"]:
                     return True
             time.sleep(0.2)
         return False

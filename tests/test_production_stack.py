@@ -182,8 +182,10 @@ def test_the_compose_file_has_what_a_production_stack_needs():
         assert "healthcheck" in merged, name
     published = {name: service.get("ports", []) for name, service in services.items()}
     assert published["caddy"] == ["80:80", "443:443"]
-    assert published["hub"] == ["10000:10000"]
-    assert all(not ports for name, ports in published.items() if name not in ("caddy", "hub"))
+    assert published["hub-balancer"] == ["10000:10000"]  # the sticks' port, in front of the hubs
+    assert all(not ports for name, ports in published.items() if name not in ("caddy", "hub-balancer"))
+    assert services["hub"]["deploy"]["replicas"] >= 2
+    assert "./deploy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" in services["hub-balancer"]["volumes"]
     assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in services["caddy"]["volumes"]
     assert services["beat"]["deploy"]["replicas"] == 1
 

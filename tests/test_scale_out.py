@@ -1,12 +1,17 @@
 """Scale-out: two real Celery worker processes poll one fleet through the Redis broker; the same
 batch handed to both at once polls each stick once (the per-logger lock: a stick answers one request
-at a time), and every reading is stored once."""
+at a time), and every reading is stored once. Two real hub processes share the sticks that call in;
+one killed, its sticks are found at the other."""
 
+import asyncio
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,14 +19,15 @@ from django.utils import timezone
 
 from core.heartbeat import WORKERS_KEY
 from core.redisconn import redis_client
-from devices import polling, tasks
-from devices.models import Reading
+from devices import hubregistry, polling, tasks
+from devices.models import Datalogger, Reading
 from portal.celery import app
 
 from .conftest import attach_logger, awake_inverter, make_plant
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGGERS = 12
+HUB_STICKS = 20
 
 pytestmark = pytest.mark.slow  # tests/README.md: other processes
 
@@ -30,7 +36,7 @@ pytestmark = pytest.mark.slow  # tests/README.md: other processes
 def two_workers(settings):
     redis_client().delete(WORKERS_KEY)
     env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "0", "DEVICE_REQUEST_GAP_SECONDS": "0",
-           "DATABASE_URL": _database_url(settings)}  # fmt: skip
+           "DATABASE_URL": _database_url(settings), "REDIS_URL": settings.REDIS_URL}  # fmt: skip
     workers = [
         subprocess.Popen(
             [
@@ -105,5 +111,102 @@ def test_two_workers_given_the_same_batch_poll_each_stick_once(company, simulato
         assert live_reads == [1] * LOGGERS  # each stick read by one worker only, the other found it busy
         assert stored.count() == LOGGERS
     finally:
+        for d in devices:
+            simulator.v5_devices.pop(d.logger_serial, None)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _holders(serials):
+    """{serial: the hub (relay address) its registry entry names}."""
+    entries = redis_client().hmget(hubregistry.WHERE, [str(s) for s in serials])
+    return {s: e.decode().split()[0] for s, e in zip(serials, entries, strict=True) if e}
+
+
+def _poll_cycle(ids, cycle_at, expected):
+    """One cycle through the broker, in two batches (one per worker); the readings of its slot."""
+    with override_eager(False):
+        for batch in polling.batches(ids, len(ids) // 2):
+            tasks.poll_batch.delay(batch, cycle_at.isoformat())
+    stored = Reading.objects.filter(slot=polling.history_slot(cycle_at))
+    deadline = time.monotonic() + 60
+    while stored.count() < expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)  # anything stored twice would be by now
+    return stored
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_hubs_share_the_fleet_and_a_killed_hubs_sticks_are_polled_at_the_other(
+    company, simulator, two_workers, settings
+):
+    serials = [2355553100 + i for i in range(HUB_STICKS)]
+    plant = make_plant(company, name="Hubs")
+    ids = [Datalogger.objects.create(plant=plant, serial_number=str(s), reach="hub").id for s in serials]
+    redis_client().delete(hubregistry.WHERE, hubregistry.HUBS)
+    env = {**os.environ, "DATABASE_URL": _database_url(settings), "REDIS_URL": settings.REDIS_URL}
+    ports = [(_free_port(), _free_port()) for _ in range(2)]
+    hubs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "run_logger_hub",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--relay-port",
+                str(relay),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        for port, relay in ports
+    ]
+    first, second = (f"127.0.0.1:{relay}" for _port, relay in ports)
+    devices = [simulator.add_v5(awake_inverter(s, f"KSH{s}")) for s in serials]
+    calls = []
+    try:
+        time.sleep(1.5)  # both listen
+        addresses = [("127.0.0.1", port) for port, _relay in ports]
+        calls = asyncio.run_coroutine_threadsafe(
+            simulator.call_in(*addresses[0], devices, backoff=0.2, others=addresses[1:]),
+            simulator.thread.loop,
+        ).result(5)
+        deadline = time.monotonic() + 30
+        while len(_holders(serials)) < HUB_STICKS and time.monotonic() < deadline:
+            time.sleep(0.2)
+        held = _holders(serials)
+        assert sorted(set(held.values())) == sorted([first, second]), "the sticks are spread over both hubs"
+        full = {"up": True, "hubs": 2, "sticks": HUB_STICKS}
+        while hubregistry.status(redis_client()) != full and time.monotonic() < deadline + 10:
+            time.sleep(0.2)  # each hub counts its sticks in its next beat (/healthz)
+        assert hubregistry.status(redis_client()) == full
+
+        cycle_at = timezone.now()
+        assert _poll_cycle(ids, cycle_at, HUB_STICKS).count() == HUB_STICKS  # wherever each stick is
+        assert [sum(1 for read in d.reads if read == (4, 3000)) for d in devices] == [1] * HUB_STICKS
+
+        hubs[0].send_signal(signal.SIGKILL)  # no goodbye: its entries stay until its beat expires
+        hubs[0].wait(10)
+        deadline = time.monotonic() + 30
+        while set(_holders(serials).values()) != {second} and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert set(_holders(serials).values()) == {second}, "the killed hub's sticks called in at the other"
+        stored = _poll_cycle(ids, cycle_at + timedelta(minutes=5), HUB_STICKS)
+        assert stored.count() == HUB_STICKS
+        assert [sum(1 for read in d.reads if read == (4, 3000)) for d in devices] == [2] * HUB_STICKS
+    finally:
+        for hub in hubs:
+            hub.terminate()
+            hub.wait(20)
+        for call in calls:
+            simulator.thread.loop.call_soon_threadsafe(call.cancel)
         for d in devices:
             simulator.v5_devices.pop(d.logger_serial, None)

@@ -52,8 +52,10 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--call-in",
-            metavar="HOST:PORT",
-            help="make the 'calls in' loggers of --from-db (or the --count sticks) call this logger hub in",
+            metavar="HOST:PORT[,HOST:PORT…]",
+            help="make the 'calls in' loggers of --from-db (or the --count sticks) call this logger hub "
+            "in; with several hubs, the sticks are spread over them and each goes to the next after a "
+            "drop, as through a TCP load balancer",
         )
         parser.add_argument(
             "--remote-control-off",
@@ -111,12 +113,19 @@ class Command(BaseCommand):
         device.sleeps_at_night = not self.opts["always_awake"]
         return device
 
+    @property
+    def hubs(self):
+        """The --call-in addresses: [(host, port)]."""
+        return [
+            (host, int(port))
+            for host, _c, port in (a.rpartition(":") for a in self.opts["call_in"].split(","))
+        ]
+
     async def _serve(self, sim, opts, tcp_ports):
         await sim.start(v5_port=opts["v5_port"], tcp_ports=tcp_ports)
         calls = {}  # logger serial → its call-in task
         if opts["call_in"] and self.callers:
-            host, _colon, port = opts["call_in"].rpartition(":")
-            tasks = await sim.call_in(host, int(port), self.callers)
+            tasks = await sim.call_in(*self.hubs[0], self.callers, others=self.hubs[1:])
             calls = {device.logger_serial: task for device, task in zip(self.callers, tasks, strict=True)}
             self.stdout.write(f"{len(self.callers)} sticks call in to the hub at {opts['call_in']}.")
         self.stdout.write(
@@ -139,10 +148,9 @@ class Command(BaseCommand):
         """A stick added in the portal (its Server B set) calls in within seconds; one removed hangs
         up, as a real stick does once set up or unplugged."""
         wanted = {int(logger.serial_number): logger for logger in await sync_to_async(list)(_calling_in())}
-        host, _colon, port = self.opts["call_in"].rpartition(":")
         for serial in wanted.keys() - calls.keys():
             device = sim.v5_devices.get(serial) or sim.add_v5(self._device(wanted[serial]))
-            (calls[serial],) = await sim.call_in(host, int(port), [device])
+            (calls[serial],) = await sim.call_in(*self.hubs[0], [device], others=self.hubs[1:])
             self.stdout.write(f"Stick {serial} calls in (added in the portal).")
         for serial in calls.keys() - wanted.keys():
             calls.pop(serial).cancel()
