@@ -6,7 +6,7 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aura
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export DATABASE_URL REDIS_URL
 
-.PHONY: demo test test-fast mutation bench bench-poll bench-hub bench-web soak services venv debian-packages debian-runtime messages lint
+.PHONY: demo test test-fast mutation bench bench-poll bench-hub bench-web bench-energy soak services venv debian-packages debian-runtime messages lint
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -75,7 +75,7 @@ demo: venv services debian-runtime
 	$(DEMO_ENV) $(BIN)/celery -A portal worker --beat --schedule $(VENV)/celerybeat-schedule --concurrency 2 --loglevel WARNING & \
 	$(DEMO_ENV) $(BIN)/python manage.py runserver $(DEMO_BIND)
 
-bench: bench-poll bench-hub bench-web
+bench: bench-poll bench-hub bench-web bench-energy
 
 bench-poll: venv services
 	SECRET_KEY=bench-only HTTPS=0 DEBUG=0 DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 $(BIN)/python -m tests.bench.poll
@@ -86,6 +86,9 @@ bench-hub: venv services
 # A few minutes of faults, worker kills and restarts, then what was lost (not in CI, not in bench).
 soak: venv services
 	SECRET_KEY=soak-only HTTPS=0 DEBUG=0 DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 $(BIN)/python -m tests.bench.soak
+
+bench-energy: venv services
+	SECRET_KEY=bench-only HTTPS=0 DEBUG=0 $(BIN)/python -m tests.bench.energy
 
 bench-web: venv services
 	SECRET_KEY=bench-only HTTPS=0 DEBUG=0 STATIC_MANIFEST=0 DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 $(BIN)/python -m tests.bench.web

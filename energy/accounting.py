@@ -12,16 +12,19 @@ replaced inverter adds its own part of the day. Power samples are never integrat
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from itertools import takewhile
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from devices.models import Reading, ReadingFlag
+from devices.models import Inverter, Reading, ReadingFlag
 from devices.polling import history_slot
 from devices.registermap import DAY_COUNTERS
 from plants.models import Plant, SystemType
@@ -33,6 +36,7 @@ from .models import FLOWS, SUMMED_FIELDS, WH_FIELDS, DailyEnergy, MonthlyEnergy
 LOOKBACK = timedelta(hours=1)
 RETROFIT_TYPES = {SystemType.DC_AC, SystemType.DC_AC_BACKUP, SystemType.AC, SystemType.AC_BACKUP}
 COUNTER_COLUMNS = [DAY_COUNTERS[flow] for flow in FLOWS]
+FLOW_OF = {DAY_COUNTERS[flow]: f"{flow}_wh" for flow in FLOWS}
 
 SlotValue = tuple[datetime, Decimal]  # a day counter's reading: (slot, kWh)
 
@@ -79,12 +83,44 @@ def slots_expected(plant: Plant, start: datetime, end: datetime, now: datetime) 
 # Ignored readings stay in the history as they were read.
 GLITCH_WINDOW = timedelta(hours=1)
 CLOCK_DRIFT = timedelta(hours=1)
+RESUME_AFTER = timedelta(microseconds=1)  # a tally that holds every reading resumes just after the newest
 RESIDENTIAL_MAX_KW = 36
 COUNTER_STEP_KWH = Decimal("0.2")
 
 
 def max_kw(rated_power_w: int | None) -> float:
     return max(RESIDENTIAL_MAX_KW, 2 * (rated_power_w or 0) / 1000)
+
+
+@dataclass
+class CounterState:
+    """Where one inverter's day counter stands after some of the day's readings: what it counted,
+    its last accepted reading, and whether that reading still carries yesterday's count (rule 3).
+    Stored with the day's row, so that the next refresh resumes here instead of from midnight."""
+
+    total: Decimal = Decimal(0)
+    last_at: datetime | None = None
+    last: Decimal | None = None
+    yesterdays: bool = False
+
+    @classmethod
+    def before_day(cls, before: SlotValue | None) -> "CounterState":
+        """The state at the day's start, from the last reading before it (if any)."""
+        return cls() if before is None else cls(last_at=before[0], last=before[1], yesterdays=True)
+
+    def to_json(self) -> list[Any]:
+        at = None if self.last_at is None else self.last_at.isoformat()
+        return [str(self.total), at, None if self.last is None else str(self.last), self.yesterdays]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> "CounterState":
+        total, at, last, yesterdays = data
+        return cls(
+            Decimal(total),
+            None if at is None else datetime.fromisoformat(at),
+            None if last is None else Decimal(last),
+            yesterdays,
+        )
 
 
 def counted(
@@ -100,33 +136,67 @@ def counted(
     `readings` are (slot, value) in time order (None: discarded by the sanity limits); `before` is
     the last (slot, value) before the day, if any. See the rules above. The readings it ignored are
     appended to `ignored` as (slot, ReadingFlag.Reason)."""
+    final, _settled, _undecided = fold(
+        readings, CounterState.before_day(before), day_start=day_start, limit_kw=limit_kw, ignored=ignored
+    )
+    return final.total
+
+
+def fold(
+    readings: Iterable[tuple[datetime, Decimal | None]],
+    state: CounterState,
+    *,
+    day_start: datetime | None = None,
+    limit_kw: float = RESIDENTIAL_MAX_KW,
+    ignored: list[tuple[datetime, str]] | None = None,
+    settle_before: datetime | None = None,
+    latest: datetime | None = None,
+) -> tuple[CounterState, CounterState, datetime | None]:
+    """`state` carried over `readings` by the rules above: (the state after them all; the state
+    before the first of them at or after `settle_before`, from which a later refresh resumes; the
+    first reading a later one may still change: a fall within GLITCH_WINDOW of `latest`, the newest
+    reading known, counted as a reset now and a glitch if the counter comes back)."""
     ignored = [] if ignored is None else ignored
     known: list[SlotValue] = [(slot, value) for slot, value in readings if value is not None]
-    total = Decimal(0)
-    last_at: datetime | None
-    last: Decimal | None
-    last_at, last = before if before is not None else (None, None)
-    yesterdays = before is not None
+    state = replace(state)
+    settled = undecided = None
     for i, (slot, value) in enumerate(known):
-        if last is None or last_at is None:
-            total, last_at, last = total + value, slot, value
-            continue
-        if value < last:
-            if _comes_back(known[i + 1 :], since=slot, level=last):
-                ignored.append((slot, ReadingFlag.Reason.GLITCH))
-                continue  # 1. a dip that comes back
-            total += value  # a reset: counts again from zero
-            yesterdays = False
-        else:
-            # kWh per hour, compared in exact decimals (a float hour made a rise at the limit a spike).
-            seconds = Decimal(int((slot - last_at).total_seconds()))
-            if (value - last - COUNTER_STEP_KWH) * 3600 > Decimal(str(limit_kw)) * seconds:
-                ignored.append((slot, ReadingFlag.Reason.SPIKE))
-                continue  # 2. a spike
-            if not (yesterdays and day_start is not None and slot < day_start + CLOCK_DRIFT):
-                total += value - last  # 3. else still yesterday's count
-        last_at, last = slot, value
-    return total
+        if settled is None and settle_before is not None and slot >= settle_before:
+            settled = replace(state)
+        if undecided is None and latest is not None and slot > latest - GLITCH_WINDOW:
+            undecided = slot if state.last is not None and value < state.last else None
+        if reason := _count(state, slot, value, known[i + 1 :], day_start=day_start, limit_kw=limit_kw):
+            ignored.append((slot, reason))
+    return state, settled or replace(state), undecided
+
+
+def _count(
+    state: CounterState,
+    slot: datetime,
+    value: Decimal,
+    later: Sequence[SlotValue],
+    *,
+    day_start: datetime | None,
+    limit_kw: float,
+) -> str | None:
+    """Count one reading into `state`; returns why it was ignored, if it was."""
+    if state.last is None or state.last_at is None:
+        state.total, state.last_at, state.last = state.total + value, slot, value
+        return None
+    if value < state.last:
+        if _comes_back(later, since=slot, level=state.last):
+            return ReadingFlag.Reason.GLITCH  # 1. a dip that comes back
+        state.total += value  # a reset: counts again from zero
+        state.yesterdays = False
+    else:
+        # kWh per hour, compared in exact decimals (a float hour made a rise at the limit a spike).
+        seconds = Decimal(int((slot - state.last_at).total_seconds()))
+        if (value - state.last - COUNTER_STEP_KWH) * 3600 > Decimal(str(limit_kw)) * seconds:
+            return ReadingFlag.Reason.SPIKE  # 2. a spike
+        if not (state.yesterdays and day_start is not None and slot < day_start + CLOCK_DRIFT):
+            state.total += value - state.last  # 3. else still yesterday's count
+    state.last_at, state.last = slot, value
+    return None
 
 
 def _comes_back(later: Sequence[SlotValue], *, since: datetime, level: Decimal) -> bool:
@@ -136,9 +206,10 @@ def _comes_back(later: Sequence[SlotValue], *, since: datetime, level: Decimal) 
 
 
 class _DayTally:
-    """One plant's readings of one day, as they stream in (inverter by inverter, slot by slot)."""
+    """One plant's readings of one day, as they stream in (inverter by inverter, slot by slot),
+    resumed from the day's stored tally when there is one (only the readings since come in)."""
 
-    def __init__(self, start: datetime) -> None:
+    def __init__(self, start: datetime, resumed: dict[str, Any] | None = None) -> None:
         self.start = start
         self.slots: set[datetime] = set()
         self.series: defaultdict[int, defaultdict[str, list[tuple[datetime, Any]]]] = defaultdict(
@@ -148,10 +219,22 @@ class _DayTally:
             dict
         )  # inverter → column → last (slot, value) before the day
         self.rated_w: dict[int, int | None] = {}
+        resumed = resumed or {}
+        self.resume_from = datetime.fromisoformat(resumed["from"]) if resumed else None
+        self.tallied_slots: int = resumed.get("slots", 0)
+        self.states = {
+            int(inverter_id): {column: CounterState.from_json(state) for column, state in columns.items()}
+            for inverter_id, columns in resumed.get("counters", {}).items()
+        }
+        self.unknown_inverter = False  # a reading since the tally from an inverter it does not hold
 
     def add(
         self, inverter_id: int, slot: datetime, values: Sequence[Decimal | None], rated_w: int | None = None
     ) -> None:
+        if self.resume_from is not None:
+            if slot < self.resume_from:
+                return  # counted in the tally
+            self.unknown_inverter |= inverter_id not in self.states
         self.rated_w[inverter_id] = rated_w
         for column, value in zip(COUNTER_COLUMNS, values, strict=True):
             if slot < self.start:
@@ -163,29 +246,108 @@ class _DayTally:
             self.slots.add(slot)
 
     def without_before(self) -> list[int]:
-        """Inverters of the day with no reading in the hour before it."""
+        """Inverters of the day with no reading in the hour before it (none when resumed)."""
+        if self.resume_from is not None:
+            return []
         return [inverter_id for inverter_id in self.series if not self.before[inverter_id]]
 
-    def energy_wh(self, flags: list[ReadingFlag]) -> dict[str, int]:
-        """The day's energy by flow, in Wh; the readings it ignored are added to `flags`."""
+    def energy_wh(self, flags: list[ReadingFlag], latest: datetime | None) -> tuple[dict[str, int], Any]:
+        """The day's energy by flow, in Wh, and the tally to resume from (None without a reading):
+        every counter up to the first reading a later one may still change (see `fold`), the same
+        point for all; the readings it ignored are added to `flags`."""
+        starts = {
+            (inverter_id, column): self.states.get(inverter_id, {}).get(column)
+            or CounterState.before_day(self.before[inverter_id].get(column))
+            for inverter_id in sorted(self.series.keys() | self.states.keys())
+            for column in COUNTER_COLUMNS
+        }
         wh = dict.fromkeys(WH_FIELDS, 0)
-        for inverter_id, columns in self.series.items():
-            limit = max_kw(self.rated_w.get(inverter_id))
-            for flow, column in zip(FLOWS, COUNTER_COLUMNS, strict=True):
-                ignored: list[tuple[datetime, str]] = []
-                kwh = counted(
-                    columns[column],
-                    before=self.before[inverter_id].get(column),
+        folded = {}
+        for (inverter_id, column), state in starts.items():
+            ignored: list[tuple[datetime, str]] = []
+            folded[inverter_id, column] = final, _settled, _undecided = fold(
+                self._series(inverter_id, column),
+                state,
+                day_start=self.start,
+                limit_kw=max_kw(self.rated_w.get(inverter_id)),
+                ignored=ignored,
+                latest=latest,
+            )
+            wh[FLOW_OF[column]] += int(final.total * 1000)
+            flags += [
+                ReadingFlag(inverter_id=inverter_id, slot=slot, counter=column, reason=reason)
+                for slot, reason in ignored
+            ]
+        if latest is None:
+            return wh, None
+        undecided = [result[2] for result in folded.values() if result[2] is not None]
+        resume_from = min(undecided, default=latest + RESUME_AFTER)
+        counters: dict[str, dict[str, list[Any]]] = {}
+        for (inverter_id, column), (final, _settled, _undecided) in folded.items():
+            resumed = final
+            if undecided:  # the states before that reading: counted again from there
+                _final, resumed, _undecided = fold(
+                    self._series(inverter_id, column),
+                    starts[inverter_id, column],
                     day_start=self.start,
-                    limit_kw=limit,
-                    ignored=ignored,
+                    limit_kw=max_kw(self.rated_w.get(inverter_id)),
+                    settle_before=resume_from,
                 )
-                wh[f"{flow}_wh"] += int(kwh * 1000)
-                flags += [
-                    ReadingFlag(inverter_id=inverter_id, slot=slot, counter=column, reason=reason)
-                    for slot, reason in ignored
-                ]
-        return wh
+            counters.setdefault(str(inverter_id), {})[column] = resumed.to_json()
+        slots = self.tallied_slots + sum(1 for slot in self.slots if slot < resume_from)
+        return wh, {"from": resume_from.isoformat(), "slots": slots, "counters": counters}
+
+    def _series(self, inverter_id: int, column: str) -> list[tuple[datetime, Any]]:
+        return self.series[inverter_id][column] if inverter_id in self.series else []
+
+    @property
+    def slots_with_data(self) -> int:
+        return self.tallied_slots + len(self.slots)
+
+
+def _read_history(tallies: dict[int, _DayTally], start: datetime, end: datetime) -> None:
+    """Stream the history into the tallies: for a resumed one, from where its tally stops; for
+    the others, the whole day and the hour before it."""
+    resumed = {pid: tally.resume_from for pid, tally in tallies.items() if tally.resume_from is not None}
+    groups = [
+        ([pid for pid in tallies if pid not in resumed], start - LOOKBACK),
+        (list(resumed), min(resumed.values(), default=start)),
+    ]
+    for plant_ids, first in groups:
+        if not plant_ids:
+            continue
+        # A rejected replacement is not the plant's inverter: its readings are not the plant's energy.
+        inverters = Inverter.objects.filter(datalogger__plant__in=plant_ids, rejected_at__isnull=True)
+        plant_of, rated_w = {}, {}
+        for inverter_id, plant_id, rated in inverters.values_list(
+            "pk", "datalogger__plant_id", "rated_power_w"
+        ):
+            plant_of[inverter_id], rated_w[inverter_id] = plant_id, rated
+        # By inverter id, each a probe of the history's (inverter, bucket) index, whatever the
+        # statistics say of the join.
+        readings = (
+            Reading.objects.filter(inverter_id__in=list(plant_of))
+            .during(first, end)
+            .order_by("inverter_id", "bucket", "slot")
+            .values_list("inverter_id", "slot", *COUNTER_COLUMNS)
+        )
+        # A replacement's first reading counts whole: its day counter started when it was powered on
+        # here (the replaced inverter's last reading ended its own part of the day).
+        for inverter_id, slot, *values in readings.iterator(chunk_size=5000):
+            tallies[plant_of[inverter_id]].add(inverter_id, slot, values, rated_w[inverter_id])
+
+
+def _without_rejected(tallies: dict[int, _DayTally]) -> None:
+    """A replacement rejected since its counters were tallied is not the plant's inverter either."""
+    held = {inverter_id for tally in tallies.values() for inverter_id in tally.states}
+    if not held:
+        return
+    rejected = set(
+        Inverter.objects.filter(pk__in=held, rejected_at__isnull=False).values_list("pk", flat=True)
+    )
+    for tally in tallies.values():
+        for inverter_id in rejected & tally.states.keys():
+            del tally.states[inverter_id]
 
 
 def daily_energy_compute(
@@ -193,69 +355,89 @@ def daily_energy_compute(
 ) -> list[DailyEnergy]:
     """Compute and store the DailyEnergy rows of `plants` for their local `day`; returns them.
 
-    Safe to run again at any time (rows are replaced); for today, `slots_expected` counts the slots
-    begun so far (see `slots_expected`), so that completeness says how much of the day has data.
+    Safe to run again at any time (rows are replaced), on any worker; incremental: a row's stored
+    tally holds each inverter's counters up to a reading no later one can change, so only the
+    readings from there on are read (a reading from an inverter the tally does not hold starts the
+    day over). For today, `slots_expected` counts the slots begun so far (see `slots_expected`).
     """
     now = now or timezone.now()
+    plants = list(plants)
+    stored = {
+        row.plant_id: row
+        for row in DailyEnergy.objects.filter(plant__in=plants, day=day).only(
+            "plant_id", "tally", "latest_slot"
+        )
+    }
     by_zone: defaultdict[str, list[Plant]] = defaultdict(list)
     for plant in plants:
         by_zone[plant.time_zone].append(plant)
     rows: list[DailyEnergy] = []
     flags: list[ReadingFlag] = []
-    days: list[tuple[list[Plant], datetime, datetime]] = []
+    # (from, to) → plants: the flags replaced (the day's, or those after the tally)
+    redone: defaultdict[tuple[datetime, datetime], list[int]] = defaultdict(list)
     for zone_plants in by_zone.values():
-        tz = zone_plants[0].tzinfo
-        start, end = day_bounds(day, tz)
-        tallies = {plant.pk: _DayTally(start) for plant in zone_plants}
-        days.append((zone_plants, start, end))
-        # A rejected replacement is not the plant's inverter: its readings are not the plant's energy.
-        readings = (
-            Reading.objects.filter(
-                inverter__datalogger__plant__in=list(tallies), inverter__rejected_at__isnull=True
-            )
-            .during(start - LOOKBACK, end)
-            .order_by("inverter_id", "bucket", "slot")
-            .values_list(
-                "inverter__datalogger__plant_id",
-                "inverter_id",
-                "slot",
-                "inverter__rated_power_w",
-                *COUNTER_COLUMNS,
-            )
-        )
-        # A replacement's first reading counts whole: its day counter started when it was powered on
-        # here (the replaced inverter's last reading ended its own part of the day).
-        for plant_id, inverter_id, slot, rated_w, *values in readings.iterator(chunk_size=5000):
-            tallies[plant_id].add(inverter_id, slot, values, rated_w)
+        start, end = day_bounds(day, zone_plants[0].tzinfo)
+        tallies = {
+            pk: _DayTally(start, getattr(stored.get(pk), "tally", None)) for pk in map(_pk, zone_plants)
+        }
+        _read_history(tallies, start, end)
+        over = {pid: _DayTally(start) for pid, tally in tallies.items() if tally.unknown_inverter}
+        if over:
+            _read_history(over, start, end)
+            tallies.update(over)
+        _without_rejected(tallies)
         _yesterdays_last(tallies, start)
         for plant in zone_plants:
             tally = tallies[plant.pk]
-            rows.append(
-                DailyEnergy(
-                    plant=plant,
-                    company_id=plant.company_id,
-                    day=day,
-                    slots_with_data=len(tally.slots),
-                    slots_expected=slots_expected(plant, start, end, now),
-                    computed_at=now,
-                    **tally.energy_wh(flags),
-                )
-            )
+            redone[(tally.resume_from or start, end)].append(plant.pk)
+            rows.append(_row(plant, day, tally, start, end, now, flags, stored.get(plant.pk)))
+    _store(rows, flags, redone, day, now)
+    return rows
+
+
+def _pk(plant: Plant) -> int:
+    return plant.pk
+
+
+def _row(plant, day, tally, start, end, now, flags, stored):
+    """The plant's DailyEnergy row from its tally (the newest slot counted kept from the stored row
+    when nothing came since)."""
+    latest = max(tally.slots, default=None)
+    if latest is None and stored is not None and tally.resume_from is not None:
+        latest = stored.latest_slot
+    wh, resume = tally.energy_wh(flags, latest)
+    return DailyEnergy(
+        plant=plant,
+        company_id=plant.company_id,
+        day=day,
+        slots_with_data=tally.slots_with_data,
+        slots_expected=slots_expected(plant, start, end, now),
+        computed_at=now,
+        latest_slot=latest,
+        tally=resume,
+        **wh,
+    )
+
+
+def _store(rows, flags, redone, day, now):
+    """Write the rows, their months and the flags, plants locked in order so that two workers
+    refreshing one plant at once write one after the other (the flags are replaced, not doubled)."""
     with transaction.atomic():
-        for zone_plants, start, end in days:  # the day's flags, as this computation found them
+        ids = sorted(row.plant_id for row in rows)
+        list(Plant.objects.filter(pk__in=ids).order_by("pk").select_for_update(no_key=True).values_list("pk"))
+        for (first, end), plant_ids in redone.items():  # from where each computation started
             ReadingFlag.objects.filter(
-                inverter__datalogger__plant__in=zone_plants, slot__gte=start, slot__lt=end
+                inverter__datalogger__plant__in=plant_ids, slot__gte=first, slot__lt=end
             ).delete()
         ReadingFlag.objects.bulk_create(flags, batch_size=1000)
         DailyEnergy.objects.bulk_create(
             rows,
             update_conflicts=True,
             unique_fields=["plant", "day"],
-            update_fields=[*SUMMED_FIELDS, "computed_at"],
+            update_fields=[*SUMMED_FIELDS, "computed_at", "latest_slot", "tally"],
             batch_size=1000,
         )
-        monthly_energy_update(plant_ids=[row.plant_id for row in rows], month=day.replace(day=1), now=now)
-    return rows
+        monthly_energy_update(plant_ids=ids, month=day.replace(day=1), now=now)
 
 
 def _yesterdays_last(tallies: dict[int, _DayTally], start: datetime) -> None:
@@ -320,35 +502,61 @@ def daily_energy_today(*, plant: Plant, now: datetime | None = None) -> DailyEne
 
 
 REFRESH_BATCH = 500
+REFRESHED_FIELDS = ("id", "company_id", "time_zone", "created_at")  # created_at: the slots expected
+
+
+def daily_energy_due(*, now: datetime | None = None) -> dict[date, list[int]]:
+    """{local day: plant ids} whose rows the beat must compute: today's of the active plants with a
+    history slot stored since their row was computed (or no row yet), and yesterday's of those whose
+    row was not computed after the day ended (closing it once). A plant with nothing new is left."""
+    now = now or timezone.now()
+    active = Plant.objects.filter(archived_at__isnull=True)
+    due: defaultdict[date, set[int]] = defaultdict(set)
+    for zone in active.order_by().values_list("time_zone", flat=True).distinct():
+        tz = ZoneInfo(zone)
+        today = timezone.localtime(now, tz).date()
+        start, _end = day_bounds(today, tz)
+        yesterday = today - timedelta(days=1)
+        # Every history writer claims `history_slot` (docs/architecture/invariants.md).
+        newer = Inverter.objects.filter(
+            datalogger__plant=OuterRef("pk"), history_slot__gte=start, rejected_at__isnull=True
+        )
+        row = DailyEnergy.objects.filter(plant=OuterRef("pk"), day=today)
+        changed = (
+            active.filter(time_zone=zone)
+            .annotate(counted=Subquery(row.values("latest_slot")[:1]))
+            .filter(Exists(newer))
+            .filter(Q(counted=None) | Exists(newer.filter(history_slot__gt=OuterRef("counted"))))
+        )
+        due[today].update(changed.values_list("pk", flat=True))
+        closed = DailyEnergy.objects.filter(plant=OuterRef("pk"), day=yesterday, computed_at__gte=start)
+        due[yesterday].update(
+            active.filter(time_zone=zone).exclude(Exists(closed)).values_list("pk", flat=True)
+        )
+    return {day: sorted(ids) for day, ids in due.items() if ids}
+
+
+def daily_energy_refresh_batch(*, plant_ids: Sequence[int], day: date, now: datetime | None = None) -> int:
+    """One batch of the refresh (a Celery task on any worker); returns how many rows were written."""
+    plants = Plant.objects.filter(pk__in=plant_ids, archived_at__isnull=True).only(*REFRESHED_FIELDS)
+    return len(daily_energy_compute(plants=plants, day=day, now=now))
+
+
+def refresh_batches(due: dict[date, list[int]]) -> list[tuple[date, list[int]]]:
+    return [
+        (day, ids[i : i + REFRESH_BATCH])
+        for day, ids in due.items()
+        for i in range(0, len(ids), REFRESH_BATCH)
+    ]
 
 
 def daily_energy_refresh(*, now: datetime | None = None) -> int:
-    """The beat's work: every active plant's row for today, and yesterday's where it was not yet
-    computed after the day ended (closing it once). Returns how many rows were written."""
+    """The whole refresh in this process (tests, benchmarks): every batch that is due, in turn."""
     now = now or timezone.now()
-    plants = (
-        Plant.objects.filter(archived_at__isnull=True)
-        .only("id", "company_id", "time_zone", "created_at")  # created_at: the slots expected
-        .order_by("id")
+    return sum(
+        daily_energy_refresh_batch(plant_ids=ids, day=day, now=now)
+        for day, ids in refresh_batches(daily_energy_due(now=now))
     )
-    written = 0
-    for offset in range(0, plants.count(), REFRESH_BATCH):
-        batch = list(plants[offset : offset + REFRESH_BATCH])
-        by_day: defaultdict[date, list[Plant]] = defaultdict(list)
-        for plant in batch:
-            by_day[local_today(plant, now)].append(plant)
-        yesterdays = {day - timedelta(days=1) for day in by_day}
-        rows = DailyEnergy.objects.filter(plant__in=batch, day__in=yesterdays)
-        computed = {(pid, day): at for pid, day, at in rows.values_list("plant_id", "day", "computed_at")}
-        for today, day_plants in list(by_day.items()):
-            yesterday = today - timedelta(days=1)
-            for plant in day_plants:
-                at = computed.get((plant.pk, yesterday))
-                if at is None or at < day_bounds(yesterday, plant.tzinfo)[1]:
-                    by_day[yesterday].append(plant)
-        for day, day_plants in by_day.items():
-            written += len(daily_energy_compute(plants=day_plants, day=day, now=now))
-    return written
 
 
 def other_production_wh(plant: Plant, wh: dict[str, int]) -> int | None:

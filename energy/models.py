@@ -78,6 +78,10 @@ class DailyEnergy(Energy):
     PERIOD_FIELD = "day"
     plant = models.ForeignKey("plants.Plant", on_delete=models.CASCADE, related_name="daily_energy")
     day = models.DateField()
+    # Where accounting stands (energy.accounting): the newest history slot counted, and each
+    # inverter's counters at the last settled reading, so that a refresh reads only what came since.
+    latest_slot = models.DateTimeField(null=True, editable=False)
+    tally = models.JSONField(null=True, editable=False)
 
     objects = DailyEnergyQuerySet.as_manager()
 

@@ -241,29 +241,40 @@ def test_a_replaced_inverter_adds_its_part_of_the_day(company, plant):
     assert row.slots_with_data == 5
 
 
-def test_the_beat_refresh_closes_yesterday_once_and_keeps_today_fresh(company, plant):
+def stored(inverter, slot, **values):
+    """A history row as a poll stores it: the inverter's newest slot claimed with it."""
+    Reading.objects.create(inverter=inverter, slot=slot, **values)
+    Inverter.objects.filter(pk=inverter.pk).update(history_slot=slot)
+
+
+def test_the_beat_refresh_closes_yesterday_once_and_recomputes_only_what_changed(company, plant):
+    quiet = make_plant(company, name="Rien de neuf")  # its inverter first: no id is another's
+    quiet_logger = Datalogger.objects.create(plant=quiet, serial_number="2401000003", host="127.0.0.1")
+    Inverter.objects.create(datalogger=quiet_logger, serial_number="Q")
     logger = Datalogger.objects.create(plant=plant, serial_number="2401000002", host="127.0.0.1", port=8899)
     inverter = Inverter.objects.create(datalogger=logger, serial_number="A")
-    Reading.objects.create(
-        inverter=inverter, slot=datetime(2026, 6, 1, 21, tzinfo=PARIS), load_energy_today=d("9.0")
-    )
-    Reading.objects.create(
-        inverter=inverter, slot=datetime(2026, 6, 2, 8, tzinfo=PARIS), load_energy_today=d("1.5")
-    )
+    assert inverter.pk != plant.pk
+    stored(inverter, datetime(2026, 6, 1, 21, tzinfo=PARIS), load_energy_today=d("9.0"))
+    stored(inverter, datetime(2026, 6, 2, 8, tzinfo=PARIS), load_energy_today=d("1.5"))
     now = datetime(2026, 6, 2, 8, 1, tzinfo=PARIS)
-    assert daily_energy_refresh(now=now) == 2  # today, and yesterday not yet closed
+    # Today's row of the plant with readings; yesterday's of both, not yet closed.
+    assert daily_energy_refresh(now=now) == 3
     rows = {r.day: r for r in DailyEnergy.objects.filter(plant=plant)}
     assert rows[date(2026, 6, 1)].consumption_wh == 9000
     assert rows[date(2026, 6, 2)].consumption_wh == 1500
     # Today's expected slots are those begun so far: 00:00 … 08:00 local.
     assert rows[date(2026, 6, 2)].slots_expected == 97
+    assert daily_energy_refresh(now=now + timedelta(minutes=5)) == 0  # nothing new, nothing computed
+    stored(inverter, datetime(2026, 6, 2, 8, 5, tzinfo=PARIS), load_energy_today=d("1.7"))
     with CaptureQueriesContext(connection) as queries:
-        assert daily_energy_refresh(now=now + timedelta(minutes=5)) == 1  # yesterday is closed
-    # A few per batch of plants (the day's readings; the last one before an outage; the day's
-    # flags rewritten), none per plant.
-    assert len(queries) <= 10, len(queries)
+        assert daily_energy_refresh(now=now + timedelta(minutes=6)) == 1  # only the one that changed
+    # A few per batch of plants (the stored rows; the readings since; replacements rejected; the
+    # lock; the flags rewritten; the rows; the month), none per plant.
+    assert len(queries) <= 14, len(queries)
+    assert DailyEnergy.objects.get(plant=plant, day=date(2026, 6, 2)).consumption_wh == 1700
+    assert not DailyEnergy.objects.filter(plant=quiet, day=date(2026, 6, 2)).exists()
     # The month's row is the sum of its days, kept in step.
-    assert MonthlyEnergy.objects.get(plant=plant, month=date(2026, 6, 1)).consumption_wh == 10500
+    assert MonthlyEnergy.objects.get(plant=plant, month=date(2026, 6, 1)).consumption_wh == 10700
 
 
 def test_a_plant_created_at_noon_expects_the_afternoon_only(company):

@@ -20,10 +20,15 @@ from django.utils import timezone
 from core.heartbeat import WORKERS_KEY
 from core.redisconn import redis_client
 from devices import hubregistry, polling, tasks
-from devices.models import Datalogger, Reading
+from devices.models import Datalogger, Inverter, Reading, ReadingFlag
+from energy import tasks as energy_tasks
+from energy.accounting import daily_energy_compute
+from energy.models import DailyEnergy
+from plants.models import Plant
 from portal.celery import app
 
 from .conftest import attach_logger, awake_inverter, make_plant
+from .test_energy_refresh import DAY, MIDNIGHT, SLOT, pv_counter
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGGERS = 12
@@ -210,3 +215,42 @@ def test_two_hubs_share_the_fleet_and_a_killed_hubs_sticks_are_polled_at_the_oth
             simulator.thread.loop.call_soon_threadsafe(call.cancel)
         for d in devices:
             simulator.v5_devices.pop(d.logger_serial, None)
+
+
+ENERGY_PLANTS = 300
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_energy_refresh_split_over_two_workers_gives_the_rows_of_one_run(company, two_workers):
+    plants = Plant.objects.bulk_create(
+        Plant(company=company, name=f"E{i}", address="1 rue", postcode="69003", city="Lyon", pv_power_kwp=6)
+        for i in range(ENERGY_PLANTS)
+    )
+    loggers = Datalogger.objects.bulk_create(
+        Datalogger(plant=p, serial_number=str(2403000000 + i), host="127.0.0.1") for i, p in enumerate(plants)
+    )
+    inverters = Inverter.objects.bulk_create(
+        Inverter(datalogger=lg, serial_number=f"E{lg.serial_number}", history_slot=MIDNIGHT + 191 * SLOT)
+        for lg in loggers
+    )
+    Reading.objects.bulk_create(
+        Reading(inverter=inv, slot=MIDNIGHT + i * SLOT, pv_energy_today=pv_counter(MIDNIGHT + i * SLOT))
+        for inv in inverters
+        for i in range(192)
+    )
+    ids = [p.pk for p in plants]
+    now = MIDNIGHT + timedelta(hours=16)
+    with override_eager(False):  # six batches, both workers take some
+        for batch in polling.batches(ids, 50):
+            energy_tasks.refresh_energy_batch.delay(batch, DAY.isoformat(), now.isoformat())
+    deadline = time.monotonic() + 120
+    while DailyEnergy.objects.filter(day=DAY).count() < ENERGY_PLANTS and time.monotonic() < deadline:
+        time.sleep(0.3)
+    time.sleep(1)
+    fields = ["plant_id", "production_wh", "slots_with_data", "slots_expected", "latest_slot", "tally"]
+    split = list(DailyEnergy.objects.filter(day=DAY).order_by("plant_id").values_list(*fields))
+    DailyEnergy.objects.all().delete()
+    ReadingFlag.objects.all().delete()
+    daily_energy_compute(plants=plants, day=DAY, now=now)
+    one_run = list(DailyEnergy.objects.filter(day=DAY).order_by("plant_id").values_list(*fields))
+    assert len(split) == ENERGY_PLANTS and split == one_run

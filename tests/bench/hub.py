@@ -1,21 +1,28 @@
-"""Benchmark: one poll cycle of a fleet whose sticks all called in to one logger hub, against the same
-cycle polled directly, in the same run.
+"""Benchmark: one poll cycle of a fleet whose sticks all called in to logger hubs (two by default,
+`BENCH_HUBS`; 20,000 sticks, `BENCH_INVERTERS`), against the same cycle polled directly, in the same
+run.
 
-Three processes besides this one: the simulator (`simulate_fleet --count N --call-in`, 200 ms latency
-per answer, its clock fixed at local noon so that no inverter is asleep whatever the hour of the
-run), the hub (`run_logger_hub`), and this poller, which runs every batch of the cycle as one Celery
-worker process does, decoding and storing into PostgreSQL. Each measured cycle has its own
-history slot, after a cold cycle that reads the identities. The direct figure polls the very same
-simulated sticks on the simulator's V5 port. Last line:
-hub_sticks=<n> hub_polls_per_s=<n> hub_cycle_s=<n> hub_rss_mb=<n> direct_polls_per_s=<n>
+Processes besides this one: the simulator (`simulate_fleet --count N --call-in A,B`: the sticks
+spread over the hubs as through a balancer; 200 ms latency per answer, its clock fixed at local noon
+so that no inverter is asleep whatever the hour of the run), the hubs (`run_logger_hub`, each
+registering its sticks in Redis), and this poller, which runs every batch of the cycle as one Celery
+worker process does, finding each stick's hub in the registry, decoding and storing into PostgreSQL.
+Each measured cycle has its own history slot, after a cold cycle that reads the identities. The
+direct figure polls the very same simulated sticks on the simulator's V5 port. Last line:
+hubs=<n> hub_sticks=<n> hub_polls_per_s=<n> hub_cycle_s=<n> hub_vs_direct=<n> hub_rss_mb=<n,n>
+direct_polls_per_s=<n>
 """
 
+import os
 import subprocess
 import sys
 import time
 from datetime import timedelta
 
-from tests.bench.poll import (
+os.environ.setdefault("BENCH_INVERTERS", "20000")
+HUBS = int(os.environ.get("BENCH_HUBS", 2))
+
+from tests.bench.poll import (  # noqa: E402 - reads BENCH_INVERTERS
     FIRST_SERIAL,
     INVERTERS,
     LATENCY,
@@ -53,43 +60,54 @@ def main():
     import django
 
     django.setup()
-    from django.conf import settings
     from django.core.management import call_command
     from django.utils import timezone
 
     from devices.models import Datalogger, Reading
 
     call_command("migrate", verbosity=0)
-    v5_port, hub_port, relay_port = free_port(), free_port(), free_port()
+    from core.redisconn import redis_client
+    from devices import hubregistry
+
+    redis_client().delete(hubregistry.WHERE, hubregistry.HUBS)  # a previous run's hubs
+    v5_port = free_port()
+    ports = [(free_port(), free_port()) for _ in range(HUBS)]
     create_fleet(v5_port, reach="hub")
-    settings.LOGGER_HUB_RELAY_PORT = relay_port
     manage = [sys.executable, "manage.py"]
-    hub = subprocess.Popen(
-        [
-            *manage,
-            "run_logger_hub",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(hub_port),
-            "--relay-port",
-            str(relay_port),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )
+    hubs = [
+        subprocess.Popen(
+            [
+                *manage,
+                "run_logger_hub",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--relay-port",
+                str(relay),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+        for port, relay in ports
+    ]
     simulator = None
     try:
-        wait_for_port(relay_port, hub)
+        for (_port, relay), hub in zip(ports, hubs, strict=True):
+            wait_for_port(relay, hub)
         simulator = subprocess.Popen(
             [*manage, "simulate_fleet", "--count", str(INVERTERS), "--first-serial", str(FIRST_SERIAL),
              "--latency", LATENCY, "--v5-port", str(v5_port), "--tcp-port", str(free_port()),
-             "--call-in", f"127.0.0.1:{hub_port}", "--clock", local_noon().isoformat()],
+             "--call-in", ",".join(f"127.0.0.1:{port}" for port, _relay in ports),
+             "--clock", local_noon().isoformat()],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
         wait_for_port(v5_port, simulator)
-        time.sleep(max(5, INVERTERS / 1000))  # every stick connects out to the hub
+        deadline = time.monotonic() + 120
+        while hubregistry.status(redis_client())["sticks"] < INVERTERS and time.monotonic() < deadline:
+            time.sleep(1)  # every stick connects out to a hub, which registers it
+        print(f"registered: {hubregistry.status(redis_client())}", flush=True)
         now = timezone.now()
         ok, cold = run_cycle(now)
         print(f"hub, cold cycle (identities read): {ok}/{INVERTERS} in {cold:.1f} s", flush=True)
@@ -100,20 +118,22 @@ def main():
             f"hub, steady cycle: {hub_ok}/{INVERTERS} in {hub_cycle:.1f} s; rows inserted: {hub_rows}",
             flush=True,
         )
-        rss = hub_rss_mb(hub.pid)
+        rss = [hub_rss_mb(hub.pid) for hub in hubs]
         Datalogger.objects.update(reach="direct", host="127.0.0.1", port=v5_port)
         before = Reading.objects.count()
         direct_ok, direct_cycle = run_cycle(now + timedelta(minutes=10))
         direct_rows = Reading.objects.count() - before
         print(f"direct, same sticks: {direct_ok}/{INVERTERS} in {direct_cycle:.1f} s; rows: {direct_rows}")
     finally:
-        for process in (simulator, hub):
+        for process in (simulator, *hubs):
             if process is not None:
                 process.terminate()
                 process.wait(10)
     print(
-        f"hub_sticks={hub_ok} hub_polls_per_s={hub_ok / hub_cycle:.0f} hub_cycle_s={hub_cycle:.1f} "
-        f"hub_rss_mb={rss:.0f} direct_polls_per_s={direct_ok / direct_cycle:.0f}"
+        f"hubs={HUBS} hub_sticks={hub_ok} hub_polls_per_s={hub_ok / hub_cycle:.0f} "
+        f"hub_cycle_s={hub_cycle:.1f} "
+        f"hub_vs_direct={hub_cycle / direct_cycle:.2f} hub_rss_mb={','.join(f'{r:.0f}' for r in rss)} "
+        f"direct_polls_per_s={direct_ok / direct_cycle:.0f}"
     )
 
 

@@ -16,7 +16,7 @@ fleet_home_p95_ms=<n> fleet_home_vs_small=<n> plant_list_p95_ms=<n> plant_list_v
 plant_list_last_page_p95_ms=<n> plant_list_last_page_vs_small=<n>
 plant_api_p95_ms=<n> plant_api_vs_small=<n> plant_dashboard_p95_ms=<n> year_chart_p95_ms=<n>
 alarm_list_p95_ms=<n> healthz_p95_ms=<n> plant_list_8c_p95_ms=<n> alarm_export_ms=<n>
-fleet_home_queries=<n> fleet_figures_refresh_ms=<n> energy_refresh_s=<n> bytes_per_million_readings=<n>
+fleet_home_queries=<n> fleet_figures_refresh_ms=<n> bytes_per_million_readings=<n>
 bytes_per_million_readings_ended=<n>
 """
 
@@ -336,15 +336,6 @@ def fleet_figures_refresh_ms():
     return (time.perf_counter() - started) * 1000
 
 
-def energy_refresh_seconds():
-    """The beat's energy task over the whole fleet (today and yesterday of 10,000 plants), once."""
-    from energy.accounting import daily_energy_refresh
-
-    started = time.monotonic()
-    daily_energy_refresh()
-    return time.monotonic() - started
-
-
 def fleet_home_queries(user):
     from django.db import connection
     from django.test import Client
@@ -411,7 +402,6 @@ def main():
         server.wait(10)
     figures["fleet_home_queries"] = queries
     figures["fleet_figures_refresh_ms"] = refresh_ms
-    figures["energy_refresh_s"] = energy_refresh_seconds()
     written, ended = bytes_per_million_readings()
     figures["bytes_per_million_readings"] = written
     figures["bytes_per_million_readings_ended"] = ended

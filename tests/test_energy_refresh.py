@@ -1,0 +1,121 @@
+"""The beat's energy refresh: incremental (only the readings since the stored tally), in batches on any
+worker, with the same rows as a computation from midnight."""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from devices.models import Datalogger, Inverter, Reading, ReadingFlag
+from energy.accounting import daily_energy_compute
+from energy.models import DailyEnergy
+
+from .conftest import make_plant
+
+PARIS = ZoneInfo("Europe/Paris")
+DAY = date(2026, 6, 2)
+MIDNIGHT = datetime(2026, 6, 2, tzinfo=PARIS)
+SLOT = timedelta(minutes=5)
+
+
+def pv_counter(slot):
+    """kWh of a sunny day's PV counter at `slot`, with the field's accidents: yesterday's count
+    carried past midnight by a late clock, a glitch of zeros that comes back, a spike, a restart."""
+    minutes = (slot - MIDNIGHT).total_seconds() / 60
+    if minutes < 10:
+        return Decimal("31.4")  # yesterday's count, the inverter's clock a few minutes late
+    if slot == MIDNIGHT + timedelta(hours=9, minutes=5):
+        return Decimal("0")  # a glitch: the next reading is back
+    if slot == MIDNIGHT + timedelta(hours=10):
+        return Decimal("650.0")  # a spike
+    level = Decimal(max(0, minutes - 360)) / 60 * Decimal("1.2")
+    if slot >= MIDNIGHT + timedelta(hours=13):
+        return (level - Decimal("8.4")).quantize(Decimal("0.1"))  # a restart at 13:00: from zero
+    return level.quantize(Decimal("0.1"))
+
+
+def day_of(plant, until):
+    logger = Datalogger.objects.create(
+        plant=plant, serial_number=str(2402000000 + plant.pk), host="127.0.0.1"
+    )
+    inverter = Inverter.objects.create(datalogger=logger, serial_number=f"INV{plant.pk}", rated_power_w=6000)
+    Reading.objects.create(inverter=inverter, slot=MIDNIGHT - SLOT, pv_energy_today=Decimal("31.4"))
+    slots = []
+    slot = MIDNIGHT
+    while slot < until:
+        slots.append(slot)
+        slot += SLOT
+    return inverter, slots
+
+
+def store(inverter, slot):
+    Reading.objects.create(inverter=inverter, slot=slot, pv_energy_today=pv_counter(slot))
+    Inverter.objects.filter(pk=inverter.pk).update(history_slot=slot)
+
+
+def flags_of(plant):
+    return sorted(
+        ReadingFlag.objects.filter(inverter__datalogger__plant=plant).values_list("slot", "counter", "reason")
+    )
+
+
+def figures(row):
+    return row.production_wh, row.slots_with_data, row.slots_expected
+
+
+@pytest.mark.django_db
+def test_a_day_refreshed_every_few_minutes_equals_the_day_computed_from_midnight(company):
+    plant = make_plant(company)
+    end = MIDNIGHT + timedelta(hours=16)
+    inverter, slots = day_of(plant, end)
+    for i, slot in enumerate(slots):
+        store(inverter, slot)
+        if i % 3 == 0 or 8 <= slot.hour < 14:  # uneven moments; right after each accident
+            daily_energy_compute(plants=[plant], day=DAY, now=slot + timedelta(minutes=1))
+    (incremental,) = daily_energy_compute(plants=[plant], day=DAY, now=end)
+    assert incremental.tally is not None  # it did resume from its tally
+    incremental_flags = flags_of(plant)
+    DailyEnergy.objects.filter(plant=plant).delete()
+    (from_midnight,) = daily_energy_compute(plants=[plant], day=DAY, now=end)
+    assert figures(incremental) == figures(from_midnight)
+    assert incremental_flags == flags_of(plant)
+    # The day's accidents were all seen (glitch and spike flagged; the restart counted on).
+    assert {reason for _slot, _counter, reason in incremental_flags} == {"glitch", "spike"}
+    assert from_midnight.production_wh == 8300 + 3500  # 8.3 kWh by 12:55, then 3.5 from zero by 15:55
+
+
+@pytest.mark.parametrize(
+    ("hours", "resumes_at"),
+    [
+        (12, None),  # a counter rising: the tally holds every reading, the next refresh reads the new
+        (13.5, MIDNIGHT + timedelta(hours=13)),  # the restart at 13:00 may yet be a glitch: from there
+    ],
+)
+@pytest.mark.django_db
+def test_a_refresh_reads_only_the_readings_a_later_one_may_change(company, hours, resumes_at):
+    plant = make_plant(company)
+    end = MIDNIGHT + timedelta(hours=hours)
+    inverter, slots = day_of(plant, end)
+    for slot in slots:
+        store(inverter, slot)
+    (row,) = daily_energy_compute(plants=[plant], day=DAY, now=end)
+    resume_from = datetime.fromisoformat(row.tally["from"])
+    assert resume_from == (resumes_at or slots[-1] + timedelta(microseconds=1))
+    # The history rows before that point are no longer needed: a refresh must not read them.
+    Reading.objects.filter(inverter=inverter, slot__lt=resume_from).update(pv_energy_today=Decimal("999"))
+    (again,) = daily_energy_compute(plants=[plant], day=DAY, now=end + timedelta(minutes=5))
+    assert again.production_wh == row.production_wh
+
+
+@pytest.mark.django_db
+def test_an_inverter_rejected_after_it_was_tallied_leaves_the_days_energy(company):
+    plant = make_plant(company)
+    inverter, slots = day_of(plant, MIDNIGHT + timedelta(hours=12))
+    for slot in slots:
+        store(inverter, slot)
+    (row,) = daily_energy_compute(plants=[plant], day=DAY, now=slots[-1])
+    assert row.production_wh > 0
+    Inverter.objects.filter(pk=inverter.pk).update(rejected_at=slots[-1])
+    (row,) = daily_energy_compute(plants=[plant], day=DAY, now=slots[-1] + SLOT)
+    assert row.production_wh == 0
