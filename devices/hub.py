@@ -38,6 +38,7 @@ import asyncio
 import collections
 import contextlib
 import functools
+import ipaddress
 import logging
 import socket
 import struct
@@ -64,6 +65,9 @@ READ_LIMIT = 8192  # the stream buffer of a stick connection (StreamReader's lim
 RELAY_IDLE_SECONDS = 60
 MAX_STICKS = 20_000
 MAX_PER_ADDRESS = 256  # a carrier-grade NAT puts many customers behind one address
+PROXY_LINE_BYTES = (
+    107  # the PROXY protocol v1 line's longest (haproxy.org/download/2.9/doc/proxy-protocol.txt)
+)
 PREAMBLE = b"AURA-HUB "
 OK, NOT_CALLED_IN = b"OK\n", b"NOT-CALLED-IN\n"
 INVERTER_SERIAL = BY_KEY["serial_number"]
@@ -176,6 +180,7 @@ class LoggerHub:
         max_connections=MAX_STICKS,
         max_per_address=MAX_PER_ADDRESS,
         probe_seconds=PROBE_SECONDS,
+        proxy_protocol=False,
     ):
         self.is_known = is_known
         self.name = ""  # the relay address others reach it at, with several hubs (devices.hubregistry)
@@ -186,6 +191,7 @@ class LoggerHub:
         self.relay_host, self.relay_port = relay_host, relay_port
         self.max_connections, self.max_per_address = max_connections, max_per_address
         self.probe_seconds = probe_seconds
+        self.proxy_protocol = proxy_protocol  # sticks arrive through a balancer that says who they are
         self.sticks = {}
         self.servers = []
         self.counters = collections.Counter(
@@ -231,9 +237,13 @@ class LoggerHub:
 
     # -- the sticks' side -------------------------------------------------------------------------
     async def _serve_stick(self, reader, writer):
-        peer = writer.get_extra_info("peername")
+        peer = await self._peer(reader, writer)
         address = peer[0] if peer else "?"
-        if self._connections >= self.max_connections or self._per_address[address] >= self.max_per_address:
+        if (
+            address == "?"
+            or self._connections >= self.max_connections
+            or self._per_address[address] >= self.max_per_address
+        ):
             self.counters["refused_capacity"] += 1
             writer.transport.abort()
             return
@@ -269,6 +279,28 @@ class LoggerHub:
             if stick is not None:
                 stick.deliver(b"")  # a poller waiting on this stick learns at once
             writer.transport.abort()
+
+    async def _peer(self, reader, writer):
+        """(address, port) of the stick: the connection's, or behind a TCP balancer the one its
+        PROXY protocol v1 line gives (HAProxy's `send-proxy`; the stick's own address, so that the
+        per-address limit and the security events name the customer's box, not the balancer).
+        None when that line is missing or malformed."""
+        peer = writer.get_extra_info("peername")
+        if not self.proxy_protocol:
+            return peer
+        try:
+            line = await asyncio.wait_for(reader.readuntil(b"\r\n"), FIRST_FRAME_SECONDS)
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            return None
+        words = line.decode("ascii", "replace").split()
+        if len(line) > PROXY_LINE_BYTES or words[:1] != ["PROXY"]:
+            return None
+        if words[1:2] == ["UNKNOWN"]:  # the balancer's own health check
+            return peer
+        try:
+            return str(ipaddress.ip_address(words[2])), int(words[4])
+        except (IndexError, ValueError):
+            return None
 
     async def _next_frame(self, reader):
         try:

@@ -2,13 +2,14 @@
 hub checked against the connection another hub holds."""
 
 import asyncio
+import socket
 import time
 
 import pytest
 import redis
 import redis.asyncio as aioredis
 
-from devices import hubregistry
+from devices import hubregistry, v5
 from devices.hub import ask_through_relay, identity_request, inverter_serial_of
 from devices.simulator import FleetSimulator, SimulatorThread
 
@@ -168,3 +169,42 @@ def test_the_relay_of_another_hub_answers_the_identity_probe(two_hubs, sim):
         is None
     )
     assert time.monotonic() - started < 3  # "not called in" is said at once
+
+
+def proxied_heartbeat(port, source, serial=SERIAL):
+    """A stick's first frame through a balancer that sends the PROXY protocol line; the hub's answer
+    (b"" when it closed the connection)."""
+    with socket.create_connection(("127.0.0.1", port)) as raw:
+        if source is not None:
+            raw.sendall(f"PROXY TCP4 {source} 203.0.113.1 40000 10000\r\n".encode())
+        raw.sendall(v5.heartbeat(1, serial))
+        raw.settimeout(2)
+        try:
+            return raw.recv(64)
+        except (TimeoutError, ConnectionError):
+            return b""
+
+
+def test_behind_a_balancer_the_per_address_limit_counts_each_sticks_own_address():
+    running = HubThread({SERIAL}, proxy_protocol=True, max_per_address=1)
+    try:
+        with socket.create_connection(("127.0.0.1", running.hub.port)) as first:  # held open
+            first.sendall(
+                b"PROXY TCP4 198.51.100.7 203.0.113.1 40000 10000\r\n" + v5.heartbeat(1, 1234567890)
+            )
+            first.settimeout(2)
+            assert first.recv(64)
+            assert proxied_heartbeat(running.hub.port, "198.51.100.8")  # another box: its own count
+            assert not proxied_heartbeat(running.hub.port, "198.51.100.7")  # the same box again: over
+        assert running.hub.counters["refused_capacity"] == 1
+    finally:
+        running.close()
+
+
+def test_behind_a_balancer_a_connection_without_the_proxy_line_is_refused():
+    running = HubThread({SERIAL}, proxy_protocol=True)
+    try:
+        assert not proxied_heartbeat(running.hub.port, None)  # no answer: nobody knows who it is
+        assert counted(running, "refused_capacity") == 1 and SERIAL not in running.hub.sticks
+    finally:
+        running.close()

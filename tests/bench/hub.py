@@ -2,13 +2,14 @@
 `BENCH_HUBS`; 20,000 sticks, `BENCH_INVERTERS`), against the same cycle polled directly, in the same
 run.
 
-Processes besides this one: the simulator (`simulate_fleet --count N --call-in A,B`: the sticks
-spread over the hubs as through a balancer; 200 ms latency per answer, its clock fixed at local noon
-so that no inverter is asleep whatever the hour of the run), the hubs (`run_logger_hub`, each
-registering its sticks in Redis), and this poller, which runs every batch of the cycle as one Celery
-worker process does, finding each stick's hub in the registry, decoding and storing into PostgreSQL.
-Each measured cycle has its own history slot, after a cold cycle that reads the identities. The
-direct figure polls the very same simulated sticks on the simulator's V5 port. Last line:
+Processes besides this one: the simulators (`simulate_fleet --count 10000 --call-in A,B`, one per 10,000
+sticks: the sticks spread over the hubs as through a balancer; 200 ms latency per answer, their clock
+fixed at local noon so that no inverter is asleep whatever the hour of the run), the hubs
+(`run_logger_hub`, each registering its sticks in Redis), and this poller, which runs every batch of the
+cycle as one Celery worker process does, finding each stick's hub in the registry, decoding and storing
+into PostgreSQL. Each measured cycle has its own history slot, after a cold cycle that reads the
+identities. The direct figure polls the very same simulated sticks on the simulators' V5 ports. Last
+line:
 hubs=<n> hub_sticks=<n> hub_polls_per_s=<n> hub_cycle_s=<n> hub_vs_direct=<n> hub_rss_mb=<n,n>
 direct_polls_per_s=<n>
 """
@@ -21,6 +22,7 @@ from datetime import timedelta
 
 os.environ.setdefault("BENCH_INVERTERS", "20000")
 HUBS = int(os.environ.get("BENCH_HUBS", 2))
+SIMULATOR_STICKS = 10_000
 
 from tests.bench.poll import (  # noqa: E402 - reads BENCH_INVERTERS
     FIRST_SERIAL,
@@ -70,9 +72,8 @@ def main():
     from devices import hubregistry
 
     redis_client().delete(hubregistry.WHERE, hubregistry.HUBS)  # a previous run's hubs
-    v5_port = free_port()
     ports = [(free_port(), free_port()) for _ in range(HUBS)]
-    create_fleet(v5_port, reach="hub")
+    create_fleet(0, reach="hub")
     manage = [sys.executable, "manage.py"]
     hubs = [
         subprocess.Popen(
@@ -91,19 +92,42 @@ def main():
         )
         for port, relay in ports
     ]
-    simulator = None
+    shares = [
+        (free_port(), FIRST_SERIAL + first, min(SIMULATOR_STICKS, INVERTERS - first))
+        for first in range(0, INVERTERS, SIMULATOR_STICKS)
+    ]
+    simulators = []
     try:
         for (_port, relay), hub in zip(ports, hubs, strict=True):
             wait_for_port(relay, hub)
-        simulator = subprocess.Popen(
-            [*manage, "simulate_fleet", "--count", str(INVERTERS), "--first-serial", str(FIRST_SERIAL),
-             "--latency", LATENCY, "--v5-port", str(v5_port), "--tcp-port", str(free_port()),
-             "--call-in", ",".join(f"127.0.0.1:{port}" for port, _relay in ports),
-             "--clock", local_noon().isoformat()],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        wait_for_port(v5_port, simulator)
+        # One simulator per 10,000 sticks (a process's descriptors), each spread over every hub.
+        simulators = [
+            subprocess.Popen(
+                [
+                    *manage,
+                    "simulate_fleet",
+                    "--count",
+                    str(count),
+                    "--first-serial",
+                    str(first),
+                    "--latency",
+                    LATENCY,
+                    "--v5-port",
+                    str(port),
+                    "--tcp-port",
+                    str(free_port()),
+                    "--call-in",
+                    ",".join(f"127.0.0.1:{hub_port}" for hub_port, _relay in ports),
+                    "--clock",
+                    local_noon().isoformat(),
+                ],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            for port, first, count in shares
+        ]
+        for (port, _first, _count), simulator in zip(shares, simulators, strict=True):
+            wait_for_port(port, simulator)
         deadline = time.monotonic() + 120
         while hubregistry.status(redis_client())["sticks"] < INVERTERS and time.monotonic() < deadline:
             time.sleep(1)  # every stick connects out to a hub, which registers it
@@ -119,13 +143,16 @@ def main():
             flush=True,
         )
         rss = [hub_rss_mb(hub.pid) for hub in hubs]
-        Datalogger.objects.update(reach="direct", host="127.0.0.1", port=v5_port)
+        for port, first, count in shares:
+            Datalogger.objects.filter(
+                serial_number__in=[str(serial) for serial in range(first, first + count)]
+            ).update(reach="direct", host="127.0.0.1", port=port)
         before = Reading.objects.count()
         direct_ok, direct_cycle = run_cycle(now + timedelta(minutes=10))
         direct_rows = Reading.objects.count() - before
         print(f"direct, same sticks: {direct_ok}/{INVERTERS} in {direct_cycle:.1f} s; rows: {direct_rows}")
     finally:
-        for process in (simulator, *hubs):
+        for process in (*simulators, *hubs):
             if process is not None:
                 process.terminate()
                 process.wait(10)

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand
 from redis.exceptions import RedisError
 
 from devices import hubregistry, hubstate
-from devices.hub import MAX_STICKS, LoggerHub
+from devices.hub import MAX_PER_ADDRESS, MAX_STICKS, LoggerHub
 from devices.models import Datalogger, Reach
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,18 @@ class Command(BaseCommand):
             type=int,
             default=settings.LOGGER_HUB_RELAY_PORT,
             help="the pollers' relay port (default 10001)",
+        )
+        parser.add_argument(
+            "--proxy-protocol",
+            action="store_true",
+            help="the sticks arrive through a TCP balancer that sends the PROXY protocol (v1) line "
+            "(HAProxy's send-proxy): limits and security events then name each stick's own address",
+        )
+        parser.add_argument(
+            "--max-per-address",
+            type=int,
+            default=MAX_PER_ADDRESS,
+            help=f"connections at most from one address (default {MAX_PER_ADDRESS}: a carrier-grade NAT)",
         )
         parser.add_argument(
             "--relay-advertise",
@@ -115,6 +127,8 @@ class Command(BaseCommand):
             relay_port=opts["relay_port"],
             on_change=lambda serial, connected: changes.put((serial, connected)),
             on_security_event=_security_event,
+            proxy_protocol=opts["proxy_protocol"],
+            max_per_address=opts["max_per_address"],
             # Below the descriptor limit, with room for the relay, Redis and the database.
             max_connections=min(MAX_STICKS, max(limit - 256, limit // 2)),
         )
