@@ -11,7 +11,8 @@ from django.db.models import Avg, Sum, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.csvexport import local_time
+from core.csvexport import sql_local_time, sql_safe_text
+from devices.fields import Bits32Field, ScaledIntegerField
 from devices.models import Reading, ReadingHour, live_totals
 from devices.partitions import five_minute_history_start
 from devices.registermap import BY_KEY, DERIVED_BY_KEY, HISTORY_FIELDS
@@ -208,30 +209,59 @@ def daily_header():
     ]
 
 
-def readings_rows(plant, first, last, header, *, since=None):
-    """The plant's history rows from local day `first` to `last` included, inverter by inverter,
-    streamed (constant memory whatever the range); nothing before the moment `since`."""
+def readings_queries(plant, first, last, *, since=None):
+    """The plant's history rows from local day `first` to `last` included, as (SELECT, params) for
+    `copy_lines`, formatted as `csv_lines` formats cells (`safe_cell`, `local_time`): the hourly
+    roll-ups beyond the retention, then the 5-minute rows; nothing before the moment `since`."""
     start, _ = day_bounds(first, plant.tzinfo)
     start = max(start, since or start)
     _, end = day_bounds(last, plant.tzinfo)
-    yield header
     five_minute_start = five_minute_history_start() or start
     hours = (
         ReadingHour.objects.of_plant(plant)
         .during(start, min(end, five_minute_start))
-        .order_by("hour", "inverter__serial_number")
-        .values_list("hour", "inverter__serial_number", "slots", *HISTORY_FIELDS, Value(""))
+        .values_list("hour", "inverter__serial_number", "slots", *HISTORY_FIELDS)
     )
     slots = (
         Reading.objects.of_plant(plant)
         .during(max(start, five_minute_start), end)
         .with_not_counted()
-        .order_by("slot", "inverter__serial_number")
         .values_list("slot", "inverter__serial_number", Value(1), *HISTORY_FIELDS, "not_counted")
     )
-    for rows in (hours, slots):
-        for moment, serial, count, *values, ignored in rows.iterator(chunk_size=2000):
-            yield [local_time(moment, plant.tzinfo), serial, count, *values, " ".join(sorted(ignored or []))]
+    not_counted = (
+        "NULLIF(array_to_string(ARRAY(SELECT c FROM unnest(r.not_counted) AS c ORDER BY c COLLATE \"C\"), ' '), '')"
+    )
+    return [
+        _formatted(hours.order_by(), plant.time_zone, "NULL"),
+        _formatted(slots.order_by(), plant.time_zone, not_counted, extra=["not_counted"]),
+    ]
+
+
+def _formatted(rows, zone, not_counted, *, extra=()):
+    """(SELECT, params): `rows` (time, serial, count, history values…) as the export's cells."""
+    inner, params = rows.query.sql_with_params()
+    names = ["at", "serial", "readings", *HISTORY_FIELDS, *extra]
+    cells = [
+        sql_local_time("r.at", "z.tz"),
+        sql_safe_text("r.serial"),
+        "r.readings",
+        *(_sql_number(Reading._meta.get_field(key), f"r.{key}") for key in HISTORY_FIELDS),
+        not_counted,
+    ]
+    select = (
+        f"SELECT {', '.join(cells)} FROM ({inner}) AS r({', '.join(names)}) "
+        "CROSS JOIN (SELECT %s::text AS tz) AS z ORDER BY r.at, r.serial"
+    )
+    return select, [*params, zone]
+
+
+def _sql_number(field, column):
+    """SQL for a history column as the model gives it to Python (and `str` to the CSV)."""
+    if isinstance(field, ScaledIntegerField):  # 123 → 12.3: a Decimal of the field's places
+        return f"round({column}::numeric / {10**field.decimal_places}, {field.decimal_places})"
+    if isinstance(field, Bits32Field):  # the 32 bits, unsigned
+        return f"({column}::bigint & 4294967295)"
+    return column
 
 
 def daily_rows(plant, first, last, header, *, since=None):

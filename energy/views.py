@@ -1,10 +1,12 @@
 """CSV exports of a plant's daily energy and raw readings, for installers and the plant's customers."""
 
+import itertools
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from core.csvexport import csv_response
+from core.csvexport import copy_lines, csv_download, csv_lines
 from plants.shortcuts import get_plant_for_user
 
 from . import reports
@@ -23,14 +25,17 @@ def _range_or_400(request, plant, *, default_start):
     return form, render(request, "energy/range_error.html", {"plant": plant, "form": form}, status=400)
 
 
-def _export(request, pk, *, default_start, header, rows, name):
+def _export(request, pk, *, default_start, lines, name):
+    """The plant's CSV `name` of `lines(plant, first day, last day, since)`, or the range's 400."""
     plant = get_plant_for_user(request, pk)
     form, error = _range_or_400(request, plant, default_start=default_start)
     if error:
         return error
     since = plant.history_since_for(request.user)
-    lines = rows(plant, form.cleaned_data["start"], form.cleaned_data["end"], header(), since=since)
-    return csv_response(lines, filename=f"{name}-{plant.pk}.csv")
+    return csv_download(
+        lines(plant, form.cleaned_data["start"], form.cleaned_data["end"], since),
+        filename=f"{name}-{plant.pk}.csv",
+    )
 
 
 @login_required
@@ -42,8 +47,9 @@ def daily_csv(request, pk):
         request,
         pk,
         default_start=lambda today: today.replace(day=1),
-        header=reports.daily_header,
-        rows=reports.daily_rows,
+        lines=lambda plant, first, last, since: csv_lines(
+            reports.daily_rows(plant, first, last, reports.daily_header(), since=since)
+        ),
         name="energy",
     )
 
@@ -52,12 +58,14 @@ def daily_csv(request, pk):
 @require_safe
 def readings_csv(request, pk):
     """Every history row of the plant's inverters (5-minute slots), streamed, local times (by default
-    today)."""
+    today): formatted by PostgreSQL (core.csvexport.copy_lines)."""
     return _export(
         request,
         pk,
         default_start=lambda today: today,
-        header=reports.readings_header,
-        rows=reports.readings_rows,
+        lines=lambda plant, first, last, since: itertools.chain(
+            csv_lines([reports.readings_header()]),
+            copy_lines(reports.readings_queries(plant, first, last, since=since)),
+        ),
         name="readings",
     )

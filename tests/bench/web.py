@@ -11,13 +11,17 @@ Then times sequential requests of one logged-in installer (after a few unmeasure
 page: gunicorn imports, PostgreSQL plans; no application cache exists to warm) to the fleet home, the
 plant list and the plant API list (alternating with the small company's installer: `<page>_vs_small`
 is the ratio of their p95), the plant dashboard, the year chart's JSON and the fleet alarm list, and
-counts the SQL queries of the fleet home. The last line reads:
+counts the SQL queries of the fleet home; a name search in the plant list (against the small
+company's); the year of readings as CSV through gunicorn (rows/s, beside the Python writer's rows/s
+over the same rows in this process), and the fleet home's p95 while two slow clients download that
+year again and again (gunicorn runs with deploy/gunicorn.conf.py, threads). The last line reads:
 fleet_home_p95_ms=<n> fleet_home_vs_small=<n> plant_list_p95_ms=<n> plant_list_vs_small=<n>
 plant_list_last_page_p95_ms=<n> plant_list_last_page_vs_small=<n>
 plant_api_p95_ms=<n> plant_api_vs_small=<n> plant_dashboard_p95_ms=<n> year_chart_p95_ms=<n>
 alarm_list_p95_ms=<n> healthz_p95_ms=<n> plant_list_8c_p95_ms=<n> alarm_export_ms=<n>
-fleet_home_queries=<n> fleet_figures_refresh_ms=<n> bytes_per_million_readings=<n>
-bytes_per_million_readings_ended=<n>
+plant_search_p95_ms=<n> plant_search_vs_small=<n> readings_export_rows_per_s=<n>
+readings_export_python_rows_per_s=<n> fleet_home_p95_during_exports_ms=<n> fleet_home_queries=<n>
+fleet_figures_refresh_ms=<n> bytes_per_million_readings=<n> bytes_per_million_readings_ended=<n>
 """
 
 import http.client
@@ -25,6 +29,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -278,6 +283,68 @@ def concurrent_p95_ms(port, path, cookie, clients=8):
     return statistics.quantiles([t for run in runs for t in run], n=20)[-1]
 
 
+def readings_export(port, cookie, plant):
+    """The plant's year of readings as CSV through the web server: (rows per second, the same rows per
+    second by the Python writer that built it before PostgreSQL did, in this process)."""
+    from django.utils import timezone, translation
+
+    from tests.readings_reference import python_lines
+
+    last = timezone.localdate()
+    first = last - timedelta(days=365)
+    started = time.perf_counter()
+    body = download(port, readings_path(plant, first, last), cookie)
+    copy_seconds = time.perf_counter() - started
+    rows = body.count(b"\n") - 1
+    started = time.perf_counter()
+    with translation.override("fr"):
+        python_rows = python_lines(plant, first, last).count(b"\n") - 1
+    return rows / copy_seconds, python_rows / (time.perf_counter() - started)
+
+
+def readings_path(plant, first, last):
+    return f"/plants/{plant.pk}/readings.csv?start={first}&end={last}"
+
+
+def download(port, path, cookie, *, chunk=65536, pause=0.0):
+    """GET `path` whole, `chunk` bytes at a time with `pause` seconds between reads (a slow phone)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.request("GET", path, headers={"Cookie": cookie, "Accept-Language": "fr"})
+    response = conn.getresponse()
+    if response.status != 200:
+        raise SystemExit(f"GET {path}: {response.status}")
+    parts = []
+    while part := response.read(chunk):
+        parts.append(part)
+        time.sleep(pause)
+    conn.close()
+    return b"".join(parts)
+
+
+def fleet_home_p95_during_exports_ms(port, cookie, plant, exports=2):
+    """The fleet home's p95 while `exports` clients download the plant's year of readings, each slowly
+    (64 KB every 50 ms), again and again until the measurement ends."""
+    from django.utils import timezone
+
+    last = timezone.localdate()
+    path = readings_path(plant, last - timedelta(days=365), last)
+    done = threading.Event()
+
+    def export_forever():
+        while not done.is_set():
+            download(port, path, cookie, pause=0.05)
+
+    with ThreadPoolExecutor(exports) as pool:
+        running = [pool.submit(export_forever) for _ in range(exports)]
+        time.sleep(1)  # both downloads under way
+        try:
+            return p95_ms(port, "/", cookie)
+        finally:
+            done.set()
+            for future in running:
+                future.result()
+
+
 def bytes_per_million_readings(inverters=350, days=10):
     """Disk per million readings as polls write them: every inverter's row slot after slot (so the
     (inverter, bucket) index splits as it does in production), every column filled, into next
@@ -361,8 +428,8 @@ def main():
     print(f"seeded {PLANTS} + {SMALL_PLANTS} plants in {time.monotonic() - started:.0f} s", flush=True)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--log-level", "warning"],
+        [sys.executable, "-m", "gunicorn", "portal.wsgi", "-c", "deploy/gunicorn.conf.py", "--bind",
+         f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "/dev/null", "--log-level", "warning"],
         cwd=ROOT,
         env={**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1"},
     )  # fmt: skip
@@ -397,6 +464,12 @@ def main():
             # The whole history (20,300 alarms), streamed: the slowest of three downloads.
             "alarm_export_ms": max(timings(port, "/alarms/export.csv", cookie, warm_up=0, requests=3)),
         }
+        large, small = paired_p95_ms(port, "/plants/?q=Plant+01", cookie, small_cookie)
+        figures["plant_search_p95_ms"], figures["plant_search_vs_small"] = large, large / small
+        figures["readings_export_rows_per_s"], figures["readings_export_python_rows_per_s"] = readings_export(
+            port, cookie, plant
+        )
+        figures["fleet_home_p95_during_exports_ms"] = fleet_home_p95_during_exports_ms(port, cookie, plant)
     finally:
         server.terminate()
         server.wait(10)

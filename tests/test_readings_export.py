@@ -1,0 +1,89 @@
+"""The readings CSV, formatted by PostgreSQL (COPY): byte for byte what the Python writer gives for the
+same rows, in French and in English, in any time zone, roll-ups and flags included."""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from core.csvexport import local_time
+from devices.models import Datalogger, Inverter, Reading, ReadingFlag, ReadingHour
+from devices.partitions import five_minute_history_start
+
+from .conftest import login
+from .readings_reference import python_lines
+
+SLOT = timedelta(minutes=5)
+
+
+def exported(client, plant, first, last, language):
+    url = reverse("energy:readings_csv", args=[plant.pk])
+    response = client.get(
+        url, {"start": first.isoformat(), "end": last.isoformat()}, HTTP_ACCEPT_LANGUAGE=language
+    )
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)
+
+
+def history(plant, day, serial):
+    """A day of readings with every kind of value: negatives, zeros, blanks, large counters, all 32
+    fault bits, flags, and a serial a spreadsheet would take for a formula."""
+    logger = Datalogger.objects.create(
+        plant=plant, serial_number=str(2404000000 + plant.pk), host="127.0.0.1"
+    )
+    inverter = Inverter.objects.create(datalogger=logger, serial_number=serial)
+    start = datetime.combine(day, datetime.min.time(), plant.tzinfo)
+    for i in range(0, 288, 7):
+        Reading.objects.create(
+            inverter=inverter,
+            slot=start + i * SLOT,
+            pv_power=i * 17 if i % 3 else None,
+            grid_power=-400 + i,
+            battery_power=-1234,
+            battery_soc=Decimal("55.5") if i % 2 else Decimal("0"),
+            pv_energy_today=Decimal(i) / 10,
+            grid_export_today=Decimal("3276.7"),
+            fault_bits=2**32 - 1 if i == 14 else 0,
+            warning_bits=2**31 if i == 21 else None,
+        )
+    for counter in ("pv_energy_today", "grid_export_today"):
+        ReadingFlag.objects.create(
+            inverter=inverter, slot=start + 14 * SLOT, counter=counter, reason="glitch"
+        )
+    return inverter
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/St_Johns", "Asia/Kolkata"])
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_readings_csv_is_byte_for_byte_what_python_wrote(installer, plant, zone, language):
+    plant.time_zone = zone
+    plant.save()
+    day = date(2026, 10, 25)  # the end of summer time in Europe: a 25-hour day
+    history(plant, day, "=KS0001")
+    client = login(installer)
+    with translation.override(language):
+        expected = python_lines(plant, day, day + timedelta(days=1))
+    got = exported(client, plant, day, day + timedelta(days=1), language)
+    assert got == expected
+    text = got.decode("utf-8-sig")
+    assert "'=KS0001" in text and "4294967295" in text and "2147483648" in text  # neutralised; unsigned
+    assert ("+01:00" in text) if zone == "Europe/Paris" else ("-02:30" in text or "+05:30" in text)
+
+
+@pytest.mark.django_db
+def test_hourly_roll_ups_beyond_the_retention_come_first_formatted_alike(installer, plant):
+    history_start = five_minute_history_start()
+    day = history_start.date() + timedelta(days=1)
+    inverter = history(plant, day, "KS0002")
+    old = history_start - timedelta(hours=2)
+    ReadingHour.objects.create(
+        inverter=inverter, hour=old, slots=12, pv_power=1500, battery_soc=Decimal("42.1")
+    )
+    first = day - timedelta(days=3)
+    with translation.override("fr"):
+        expected = python_lines(plant, first, day)
+    assert exported(login(installer), plant, first, day, "fr") == expected
+    assert f"{local_time(old, plant.tzinfo)};KS0002;12;1500;" in expected.decode("utf-8-sig").splitlines()[1]
