@@ -5,6 +5,7 @@ Rows are derived from the history (devices.Reading) by `energy.accounting` and c
 any time; no page scans raw readings over more than one day, and no fleet total scans daily rows.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Sum
 from django.db.models.functions import TruncYear
@@ -119,3 +120,36 @@ class MonthlyEnergy(Energy):
 
     def __str__(self):
         return f"{self.plant_id} {self.month:%Y-%m}"
+
+
+class ReadingsExport(models.Model):
+    """A readings CSV too long to stream in one request (more than EXPORT_BACKGROUND_ROWS rows): built
+    by a Celery task into a file, offered to the person who asked for EXPORT_DAYS, while they may
+    still see the plant."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Being prepared")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    plant = models.ForeignKey("plants.Plant", on_delete=models.CASCADE, related_name="+")
+    first = models.DateField()
+    last = models.DateField()
+    language = models.CharField(max_length=8)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(upload_to="readings/", blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "plant", "first", "last"], name="readings_export_asked")]
+
+    def __str__(self):
+        return f"{self.plant_id} {self.first}…{self.last} {self.status}"
+
+    @property
+    def filename(self):
+        return f"readings-{self.plant_id}-{self.first}-{self.last}.csv"

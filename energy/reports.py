@@ -4,6 +4,7 @@ Curves are the plant's history slots of one local day, summed over its inverters
 reading is null (a gap, never interpolated). Bars are daily energy rows, summed per month or year.
 """
 
+import itertools
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.db.models import Avg, Sum, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.csvexport import sql_local_time, sql_safe_text
+from core.csvexport import copy_lines, csv_lines, sql_local_time, sql_safe_text
 from devices.fields import Bits32Field, ScaledIntegerField
 from devices.models import Reading, ReadingHour, live_totals
 from devices.partitions import five_minute_history_start
@@ -209,6 +210,13 @@ def daily_header():
     ]
 
 
+def readings_lines(plant, first, last, *, since=None):
+    """The readings CSV of local days `first` to `last` as UTF-8 lines: the header, then the rows
+    formatted by PostgreSQL (`readings_queries`)."""
+    header = (line.encode() for line in csv_lines([readings_header()]))
+    return itertools.chain(header, copy_lines(readings_queries(plant, first, last, since=since)))
+
+
 def readings_queries(plant, first, last, *, since=None):
     """The plant's history rows from local day `first` to `last` included, as (SELECT, params) for
     `copy_lines`, formatted as `csv_lines` formats cells (`safe_cell`, `local_time`): the hourly
@@ -228,9 +236,8 @@ def readings_queries(plant, first, last, *, since=None):
         .with_not_counted()
         .values_list("slot", "inverter__serial_number", Value(1), *HISTORY_FIELDS, "not_counted")
     )
-    not_counted = (
-        "NULLIF(array_to_string(ARRAY(SELECT c FROM unnest(r.not_counted) AS c ORDER BY c COLLATE \"C\"), ' '), '')"
-    )
+    sorted_names = 'ARRAY(SELECT c FROM unnest(r.not_counted) AS c ORDER BY c COLLATE "C")'
+    not_counted = f"NULLIF(array_to_string({sorted_names}, ' '), '')"
     return [
         _formatted(hours.order_by(), plant.time_zone, "NULL"),
         _formatted(slots.order_by(), plant.time_zone, not_counted, extra=["not_counted"]),

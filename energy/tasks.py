@@ -6,7 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from . import accounting
+from . import accounting, exports
 
 REFRESH_SECONDS = 300
 
@@ -30,3 +30,13 @@ def refresh_energy_batch(plant_ids, day, now):
     return accounting.daily_energy_refresh_batch(
         plant_ids=plant_ids, day=date.fromisoformat(day), now=parse_datetime(now)
     )
+
+
+@shared_task(time_limit=3600, soft_time_limit=3500)
+def build_readings_export(export_id):
+    exports.readings_export_build(export_id=export_id)
+
+
+@shared_task
+def purge_readings_exports():
+    return exports.readings_exports_purge()

@@ -1,17 +1,20 @@
 """CSV exports of a plant's daily energy and raw readings, for installers and the plant's customers."""
 
-import itertools
-
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from core.csvexport import copy_lines, csv_download, csv_lines
+from core.csvexport import csv_download, csv_lines
 from plants.shortcuts import get_plant_for_user
 
-from . import reports
+from . import reports, tasks
 from .accounting import local_today
+from .exports import readings_export_request, readings_rows_estimate
 from .forms import RangeForm
+from .models import ReadingsExport
 
 
 def _range_or_400(request, plant, *, default_start):
@@ -58,14 +61,49 @@ def daily_csv(request, pk):
 @require_safe
 def readings_csv(request, pk):
     """Every history row of the plant's inverters (5-minute slots), streamed, local times (by default
-    today): formatted by PostgreSQL (core.csvexport.copy_lines)."""
+    today): formatted by PostgreSQL (core.csvexport.copy_lines). Longer than EXPORT_BACKGROUND_ROWS:
+    built in the background, and this page says when it can be downloaded."""
+    plant = get_plant_for_user(request, pk)
+    form, error = _range_or_400(request, plant, default_start=lambda today: today)
+    if error:
+        return error
+    first, last = form.cleaned_data["start"], form.cleaned_data["end"]
+    if readings_rows_estimate(plant=plant, first=first, last=last) > settings.EXPORT_BACKGROUND_ROWS:
+        export, new = readings_export_request(user=request.user, plant=plant, first=first, last=last)
+        if new:
+            tasks.build_readings_export.delay_on_commit(export.pk)
+        return redirect("energy:readings_export", plant.pk, export.pk)
     return _export(
         request,
         pk,
         default_start=lambda today: today,
-        lines=lambda plant, first, last, since: itertools.chain(
-            csv_lines([reports.readings_header()]),
-            copy_lines(reports.readings_queries(plant, first, last, since=since)),
-        ),
+        lines=lambda plant, first, last, since: reports.readings_lines(plant, first, last, since=since),
         name="readings",
+    )
+
+
+def _readings_export_or_404(request, pk, export_pk):
+    """The export this person asked for, of a plant they may still see."""
+    plant = get_plant_for_user(request, pk)
+    return get_object_or_404(ReadingsExport, pk=export_pk, plant=plant, user=request.user)
+
+
+@login_required
+@require_safe
+def readings_export(request, pk, export_pk):
+    """Where a long readings CSV stands; htmx asks again every few seconds until it is ready."""
+    export = _readings_export_or_404(request, pk, export_pk)
+    partial = request.headers.get("HX-Request")
+    template = "energy/_readings_export.html" if partial else "energy/readings_export.html"
+    return render(request, template, {"plant": export.plant, "export": export})
+
+
+@login_required
+@require_safe
+def readings_export_download(request, pk, export_pk):
+    export = _readings_export_or_404(request, pk, export_pk)
+    if export.status != ReadingsExport.Status.READY or export.expires_at <= timezone.now():
+        raise Http404
+    return FileResponse(
+        export.file.open("rb"), as_attachment=True, filename=export.filename, content_type="text/csv"
     )

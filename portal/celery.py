@@ -83,6 +83,9 @@ def schedule_polling(sender, **kwargs):
         3600, sender.signature("privacy.tasks.purge_data_exports"), name="expired data copies"
     )
     sender.add_periodic_task(
+        3600, sender.signature("energy.tasks.purge_readings_exports"), name="expired readings exports"
+    )
+    sender.add_periodic_task(
         3600, sender.signature("commissioning.tasks.finish_when_ready"), name="commissioning awaiting data"
     )
     # Yesterday's findings from the energy and the history, a few times a day (late rows included).

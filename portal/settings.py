@@ -331,6 +331,10 @@ POLL_INTERVAL_SECONDS = env_int("POLL_INTERVAL_SECONDS", 60)
 HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN", "")
 # How long a customer's copy of their data stays downloadable (days).
 DATA_EXPORT_DAYS = env_int("DATA_EXPORT_DAYS", 7)
+# A readings CSV longer than this many rows (at most: inverters × days × 288) is built in the
+# background and offered as a file for EXPORT_DAYS days (energy.exports).
+EXPORT_BACKGROUND_ROWS = env_int("EXPORT_BACKGROUND_ROWS", 300_000)
+EXPORT_DAYS = env_int("EXPORT_DAYS", 2)
 HEALTHZ_DEEP_CACHE_SECONDS = env_int("HEALTHZ_DEEP_CACHE_SECONDS", 5)
 # /metrics (Prometheus): a bearer token, or the scrapers' networks (none by default: refused).
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")

@@ -90,8 +90,9 @@ def customer_data_export(*, user: User) -> IO[bytes]:
             name = slugify(plant.name) or str(plant.pk)
             daily = reports.daily_rows(plant, first, last, reports.daily_header(), since=since)
             _write(zip_file, f"{name}/energy.csv", daily)
-            readings = reports.readings_rows(plant, first, last, reports.readings_header(), since=since)
-            _write(zip_file, f"{name}/readings.csv", readings)
+            with zip_file.open(f"{name}/readings.csv", "w") as member:
+                for line in reports.readings_lines(plant, first, last, since=since):
+                    member.write(line)
             _write(zip_file, f"{name}/alarms.csv", _alarm_rows(plant, since))
             changes = SettingChange.objects.restrict(user, "view").filter(plant=plant)
             _write(zip_file, f"{name}/settings_log.csv", _setting_rows(changes, plant))

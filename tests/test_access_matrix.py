@@ -10,7 +10,7 @@ the one the URL's policy declares. The distributor admin reads everything and ch
 
 import io
 import zipfile
-from datetime import timedelta
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -26,7 +26,7 @@ from alarms.models import Alarm, MaintenanceWindow, ThresholdRule
 from commissioning.models import HandoverReport, Tick
 from devices import remote
 from devices.models import Datalogger, Inverter, InverterLive, Reading, SettingChange
-from energy.models import DailyEnergy
+from energy.models import DailyEnergy, ReadingsExport
 from plants.models import Plant, PlantGrant, PlantPhoto
 from plants.services import photo_add, plant_transfer
 from privacy.services import data_export_build, data_export_request
@@ -48,6 +48,7 @@ DJANGO_ADMIN = "django_admin"  # Django's admin site: staff only
 INVITEE = "invitee"  # a customer's invitation: that customer only
 CUSTOMER = "customer"  # an end customer's own account (their data, their erasure)
 OWN_COPY = "own_copy"  # a customer's copy of their data: that customer only
+OWN_EXPORT = "own_export"  # a readings export built in the background: who asked for it only
 
 POLICIES = {
     "home": LOGGED_IN,
@@ -85,6 +86,8 @@ POLICIES = {
     "plants:live": PLANT_VIEW,
     "energy:daily_csv": PLANT_VIEW,
     "energy:readings_csv": PLANT_VIEW,
+    "energy:readings_export": OWN_EXPORT,
+    "energy:readings_export_download": OWN_EXPORT,
     "plant-dashboard-live": PLANT_VIEW,
     "plant-dashboard-power": PLANT_VIEW,
     "plant-dashboard-energy": PLANT_VIEW,
@@ -236,6 +239,13 @@ GET_ANSWERS = {
         "other_installer": {403},
         "admin": {403},
     },
+    OWN_EXPORT: {
+        "anonymous": {302},
+        "deactivated_installer": {302},
+        "other_customer": {404},
+        "other_installer": {404},
+        "admin": {404},  # sees the plant, but the file is the installer's who asked
+    },
     INVITEE: {
         "anonymous": {302},
         "deactivated_installer": {302},
@@ -319,6 +329,11 @@ def world(db, settings, tmp_path):
     objects["window"] = MaintenanceWindow.objects.create(
         plant=plant, by=installer, ends_at=now() + timedelta(hours=4)
     )
+    objects["readings_export"] = ReadingsExport.objects.create(
+        user=installer, plant=plant, first=date(2026, 1, 1), last=date(2026, 12, 31), language="fr",
+        status=ReadingsExport.Status.READY, expires_at=now() + timedelta(days=1),
+        file=SimpleUploadedFile("readings.csv", SECRET.encode()),
+    )  # fmt: skip
     objects["rule"] = ThresholdRule.objects.create(
         company=a, name="SOC", value="battery_soc", comparison="below", threshold=15, minutes=30
     )
@@ -357,6 +372,8 @@ PAGE_OBJECTS = {
     "account_request_detail": "request",
     "energy:daily_csv": "plant",
     "energy:readings_csv": "plant",
+    "energy:readings_export": "plant",
+    "energy:readings_export_download": "plant",
 }
 
 
@@ -386,8 +403,17 @@ def url_for(name, kwargs_names, objects):
             kwargs[arg] = "json"
         elif arg == "pk":
             kwargs[arg] = objects[object_key(name)].pk
-        elif arg in ("photo_pk", "logger_pk", "grant_pk", "inverter_pk", "report_pk", "window_pk"):
+        elif arg in (
+            "photo_pk",
+            "logger_pk",
+            "grant_pk",
+            "inverter_pk",
+            "report_pk",
+            "window_pk",
+            "export_pk",
+        ):
             names = {
+                "export_pk": "readings_export",
                 "photo_pk": "photo",
                 "logger_pk": "logger",
                 "grant_pk": "grant",

@@ -5,14 +5,18 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import translation
 
+from accounts.models import User
 from core.csvexport import local_time
 from devices.models import Datalogger, Inverter, Reading, ReadingFlag, ReadingHour
 from devices.partitions import five_minute_history_start
+from energy.exports import readings_export_build, readings_exports_purge
+from energy.models import ReadingsExport
 
-from .conftest import login
+from .conftest import login, make_user
 from .readings_reference import python_lines
 
 SLOT = timedelta(minutes=5)
@@ -87,3 +91,45 @@ def test_hourly_roll_ups_beyond_the_retention_come_first_formatted_alike(install
         expected = python_lines(plant, first, day)
     assert exported(login(installer), plant, first, day, "fr") == expected
     assert f"{local_time(old, plant.tzinfo)};KS0002;12;1500;" in expected.decode("utf-8-sig").splitlines()[1]
+
+
+@pytest.mark.django_db
+def test_a_long_export_is_built_in_the_background_and_offered_to_who_asked(
+    installer, company, plant, settings, django_capture_on_commit_callbacks
+):
+    day = date(2026, 10, 25)
+    history(plant, day, "KS0003")
+    client = login(installer)
+    url = reverse("energy:readings_csv", args=[plant.pk])
+    asked = {"start": day.isoformat(), "end": day.isoformat()}
+    streamed = b"".join(client.get(url, asked).streaming_content)
+    settings.EXPORT_BACKGROUND_ROWS = 100  # one inverter's day: 288 rows at most
+    with django_capture_on_commit_callbacks(execute=True) as built:
+        response = client.get(url, asked)
+    assert response.status_code == 302 and len(built) == 1
+    page = client.get(response.url)
+    assert "Télécharger (CSV)" in page.content.decode()
+    (export,) = ReadingsExport.objects.all()
+    download = reverse("energy:readings_export_download", args=[plant.pk, export.pk])
+    assert b"".join(client.get(download).streaming_content) == streamed  # the same bytes
+    with django_capture_on_commit_callbacks(execute=True) as again:
+        assert client.get(url, asked).url == response.url  # asked again: the same file, not rebuilt
+    assert not again
+    colleague = make_user("collegue", User.Role.INSTALLER, company)  # the same company: not theirs
+    assert login(colleague).get(download).status_code == 404
+
+
+@pytest.mark.django_db
+def test_an_export_past_its_days_is_no_longer_offered_and_is_purged(installer, plant, settings):
+    export = ReadingsExport.objects.create(
+        user=installer, plant=plant, first=date(2026, 1, 1), last=date(2026, 12, 31), language="fr"
+    )
+    readings_export_build(export_id=export.pk)
+    export.refresh_from_db()
+    assert export.status == ReadingsExport.Status.READY and export.size > 0
+    download = reverse("energy:readings_export_download", args=[plant.pk, export.pk])
+    assert login(installer).get(download).status_code == 200
+    later = export.expires_at + timedelta(seconds=1)
+    with time_machine.travel(later, tick=False):
+        assert login(installer).get(download).status_code == 404
+    assert readings_exports_purge(now=later) == 1 and not ReadingsExport.objects.exists()

@@ -77,6 +77,7 @@ def main():
     manage = [sys.executable, "manage.py"]
     hubs = [
         subprocess.Popen(
+            # Every simulated stick comes from 127.0.0.1: no per-address limit.
             [
                 *manage,
                 "run_logger_hub",
@@ -86,10 +87,12 @@ def main():
                 str(port),
                 "--relay-port",
                 str(relay),
+                "--max-per-address",
+                str(INVERTERS),
             ],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-        )
+        )  # fmt: skip
         for port, relay in ports
     ]
     shares = [
