@@ -11,17 +11,19 @@ Then times sequential requests of one logged-in installer (after a few unmeasure
 page: gunicorn imports, PostgreSQL plans; no application cache exists to warm) to the fleet home, the
 plant list and the plant API list (alternating with the small company's installer: `<page>_vs_small`
 is the ratio of their p95), the plant dashboard, the year chart's JSON and the fleet alarm list, and
-counts the SQL queries of the fleet home; a name search in the plant list (against the small
-company's); the year of readings as CSV through gunicorn (rows/s, beside the Python writer's rows/s
-over the same rows in this process), and the fleet home's p95 while two slow clients download that
-year again and again (gunicorn runs with deploy/gunicorn.conf.py, threads). The last line reads:
+counts the SQL queries of the fleet home; a name search in the plant list and a logger's "move"
+page (each against the small company's); the year of readings as CSV through gunicorn (rows/s,
+beside the Python writer's rows/s over the same rows in this process), and the fleet home's p95
+while two slow clients download that year again and again (gunicorn runs with
+deploy/gunicorn.conf.py, threads). The last line reads:
 fleet_home_p95_ms=<n> fleet_home_vs_small=<n> plant_list_p95_ms=<n> plant_list_vs_small=<n>
 plant_list_last_page_p95_ms=<n> plant_list_last_page_vs_small=<n>
 plant_api_p95_ms=<n> plant_api_vs_small=<n> plant_dashboard_p95_ms=<n> year_chart_p95_ms=<n>
 alarm_list_p95_ms=<n> healthz_p95_ms=<n> plant_list_8c_p95_ms=<n> alarm_export_ms=<n>
-plant_search_p95_ms=<n> plant_search_vs_small=<n> readings_export_rows_per_s=<n>
-readings_export_python_rows_per_s=<n> fleet_home_p95_during_exports_ms=<n> fleet_home_queries=<n>
-fleet_figures_refresh_ms=<n> bytes_per_million_readings=<n> bytes_per_million_readings_ended=<n>
+plant_search_p95_ms=<n> plant_search_vs_small=<n> logger_move_p95_ms=<n> logger_move_vs_small=<n>
+readings_export_rows_per_s=<n> readings_export_python_rows_per_s=<n>
+fleet_home_p95_during_exports_ms=<n> fleet_home_queries=<n> fleet_figures_refresh_ms=<n>
+bytes_per_million_readings=<n> bytes_per_million_readings_ended=<n>
 """
 
 import http.client
@@ -302,6 +304,13 @@ def readings_export(port, cookie, plant):
     return rows / copy_seconds, python_rows / (time.perf_counter() - started)
 
 
+def move_path(user):
+    from devices.models import Datalogger
+
+    logger = Datalogger.objects.filter(plant__company=user.company).order_by("pk").first()
+    return f"/plants/{logger.plant_id}/dataloggers/{logger.pk}/move/"
+
+
 def readings_path(plant, first, last):
     return f"/plants/{plant.pk}/readings.csv?start={first}&end={last}"
 
@@ -464,8 +473,16 @@ def main():
             # The whole history (20,300 alarms), streamed: the slowest of three downloads.
             "alarm_export_ms": max(timings(port, "/alarms/export.csv", cookie, warm_up=0, requests=3)),
         }
-        large, small = paired_p95_ms(port, "/plants/?q=Plant+01", cookie, small_cookie)
+        # A name search as an installer types one: a plant's name, one match in either fleet.
+        large, small = paired_p95_ms(
+            port, "/plants/?q=Plant+05000", cookie, small_cookie, "/plants/?q=Plant+00050"
+        )
         figures["plant_search_p95_ms"], figures["plant_search_vs_small"] = large, large / small
+        # The "move this logger" page of a plant of each company: its plant picker is a search field.
+        large, small = paired_p95_ms(
+            port, move_path(installer), cookie, small_cookie, move_path(small_installer)
+        )
+        figures["logger_move_p95_ms"], figures["logger_move_vs_small"] = large, large / small
         figures["readings_export_rows_per_s"], figures["readings_export_python_rows_per_s"] = readings_export(
             port, cookie, plant
         )
