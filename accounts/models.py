@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.downloads import PreparedFile
 from core.validators import validate_phone_number
 
 LOGIN_RE = re.compile(r"^[A-Za-z0-9]+$")
@@ -290,33 +291,13 @@ class SecurityEvent(models.Model):
         return event
 
 
-class DataExport(models.Model):
+class DataExport(PreparedFile):
     """A customer's copy of their data, built in the background (a large history takes longer than
     a request may) and offered for DATA_EXPORT_DAYS at a link only its owner can open."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Being prepared")
-        READY = "ready", _("Ready")
-        FAILED = "failed", _("Failed")
-
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_exports")
     token = models.CharField(max_length=64, unique=True, default=new_export_token, editable=False)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     file = models.FileField(upload_to="exports/", blank=True)
-    size = models.PositiveBigIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self):
         return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M} {self.status}"
-
-    @property
-    def available(self):
-        return (
-            self.status == self.Status.READY
-            and self.expires_at is not None
-            and self.expires_at > timezone.now()
-        )

@@ -5,7 +5,7 @@ of the person who asked; it is offered to them for EXPORT_DAYS, while they may s
 """
 
 import tempfile
-from datetime import date, datetime, timedelta
+from datetime import date
 
 from django.conf import settings
 from django.core.files import File
@@ -57,20 +57,6 @@ def readings_export_build(*, export_id: int) -> None:
             out.seek(0)
             export.file.save(export.filename, File(out), save=False)
     except Exception:
-        ReadingsExport.objects.filter(pk=export.pk).update(status=ReadingsExport.Status.FAILED)
+        export.failed()
         raise
-    export.size = export.file.size
-    export.status = ReadingsExport.Status.READY
-    export.expires_at = timezone.now() + timedelta(days=settings.EXPORT_DAYS)
-    export.save(update_fields=["file", "size", "status", "expires_at"])
-
-
-def readings_exports_purge(*, now: datetime | None = None) -> int:
-    """Delete the exports past their expiry (files and rows); returns how many."""
-    expired = ReadingsExport.objects.filter(expires_at__lt=now or timezone.now())
-    count = 0
-    for export in expired:
-        export.file.delete(save=False)
-        export.delete()
-        count += 1
-    return count
+    export.offer(days=settings.EXPORT_DAYS)

@@ -12,6 +12,7 @@ from django.db.models.functions import TruncYear
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.downloads import PreparedFile
 from core.scoping import RestrictedByPlantQuerySet
 
 # Energy flows, in the order pages and exports show them; each is a column `<flow>_wh`.
@@ -122,29 +123,19 @@ class MonthlyEnergy(Energy):
         return f"{self.plant_id} {self.month:%Y-%m}"
 
 
-class ReadingsExport(models.Model):
+class ReadingsExport(PreparedFile):
     """A readings CSV too long to stream in one request (more than EXPORT_BACKGROUND_ROWS rows): built
     by a Celery task into a file, offered to the person who asked for EXPORT_DAYS, while they may
     still see the plant."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Being prepared")
-        READY = "ready", _("Ready")
-        FAILED = "failed", _("Failed")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     plant = models.ForeignKey("plants.Plant", on_delete=models.CASCADE, related_name="+")
     first = models.DateField()
     last = models.DateField()
     language = models.CharField(max_length=8)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     file = models.FileField(upload_to="readings/", blank=True)
-    size = models.PositiveBigIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(PreparedFile.Meta):
         indexes = [models.Index(fields=["user", "plant", "first", "last"], name="readings_export_asked")]
 
     def __str__(self):

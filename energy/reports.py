@@ -8,13 +8,15 @@ import itertools
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.postgres.aggregates import StringAgg
 from django.db.models import Avg, Sum, Value
+from django.db.models.functions import Collate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.csvexport import copy_lines, csv_lines, sql_local_time, sql_safe_text
 from devices.fields import Bits32Field, ScaledIntegerField
-from devices.models import Reading, ReadingHour, live_totals
+from devices.models import Reading, ReadingFlag, ReadingHour, live_totals
 from devices.partitions import five_minute_history_start
 from devices.registermap import BY_KEY, DERIVED_BY_KEY, HISTORY_FIELDS
 
@@ -228,38 +230,47 @@ def readings_queries(plant, first, last, *, since=None):
     hours = (
         ReadingHour.objects.of_plant(plant)
         .during(start, min(end, five_minute_start))
-        .values_list("hour", "inverter__serial_number", "slots", *HISTORY_FIELDS)
+        .values_list("hour", "inverter__serial_number", "slots", "inverter_id", *HISTORY_FIELDS)
     )
     slots = (
         Reading.objects.of_plant(plant)
         .during(max(start, five_minute_start), end)
-        .with_not_counted()
-        .values_list("slot", "inverter__serial_number", Value(1), *HISTORY_FIELDS, "not_counted")
+        .values_list("slot", "inverter__serial_number", Value(1), "inverter_id", *HISTORY_FIELDS)
     )
-    sorted_names = 'ARRAY(SELECT c FROM unnest(r.not_counted) AS c ORDER BY c COLLATE "C")'
-    not_counted = f"NULLIF(array_to_string({sorted_names}, ' '), '')"
+    # The counters accounting did not use (ReadingFlag), named in one column, joined once per row.
+    flags = (
+        ReadingFlag.objects.filter(inverter__datalogger__plant=plant, slot__gte=start, slot__lt=end)
+        .values("inverter_id", "slot")
+        .annotate(names=StringAgg("counter", " ", order_by=Collate("counter", "C")))
+        .order_by()
+    )
     return [
-        _formatted(hours.order_by(), plant.time_zone, "NULL"),
-        _formatted(slots.order_by(), plant.time_zone, not_counted, extra=["not_counted"]),
+        _formatted(hours.order_by(), plant.time_zone, None),
+        _formatted(slots.order_by(), plant.time_zone, flags),
     ]
 
 
-def _formatted(rows, zone, not_counted, *, extra=()):
-    """(SELECT, params): `rows` (time, serial, count, history values…) as the export's cells."""
+def _formatted(rows, zone, flags):
+    """(SELECT, params): `rows` (time, serial, count, inverter, history values…) as the export's
+    cells, with the names of the counters `flags` has for each row (none when None)."""
     inner, params = rows.query.sql_with_params()
-    names = ["at", "serial", "readings", *HISTORY_FIELDS, *extra]
+    names = ["at", "serial", "readings", "inverter", *HISTORY_FIELDS]
+    local_time, local_time_join = sql_local_time("r.at")
     cells = [
-        sql_local_time("r.at", "z.tz"),
+        local_time,
         sql_safe_text("r.serial"),
         "r.readings",
         *(_sql_number(Reading._meta.get_field(key), f"r.{key}") for key in HISTORY_FIELDS),
-        not_counted,
+        "f.names" if flags is not None else "NULL",
     ]
-    select = (
-        f"SELECT {', '.join(cells)} FROM ({inner}) AS r({', '.join(names)}) "
-        "CROSS JOIN (SELECT %s::text AS tz) AS z ORDER BY r.at, r.serial"
-    )
-    return select, [*params, zone]
+    select = f"SELECT {', '.join(cells)} FROM ({inner}) AS r({', '.join(names)}) {local_time_join}"
+    params = (*params, zone, zone)
+    if flags is not None:
+        flags_sql, flags_params = flags.query.sql_with_params()
+        joined = "f.inverter = r.inverter AND f.slot = r.at"
+        select += f" LEFT JOIN ({flags_sql}) AS f(inverter, slot, names) ON {joined}"
+        params = (*params, *flags_params)
+    return f"{select} ORDER BY r.at, r.serial", params
 
 
 def _sql_number(field, column):

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from . import accounting, exports
+from .models import ReadingsExport
 
 REFRESH_SECONDS = 300
 
@@ -39,4 +40,4 @@ def build_readings_export(export_id):
 
 @shared_task
 def purge_readings_exports():
-    return exports.readings_exports_purge()
+    return ReadingsExport.purge()

@@ -4,7 +4,7 @@ is recorded for the distributor (SecurityEvent: who, when)."""
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import IO, Any
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -51,12 +51,9 @@ def data_export_build(*, export_id: int) -> None:
             archive = customer_data_export(user=export.user)
         export.file.save(f"{export.token}.zip", File(archive), save=False)
     except Exception:
-        DataExport.objects.filter(pk=export.pk).update(status=DataExport.Status.FAILED)
+        export.failed()
         raise
-    export.size = export.file.size
-    export.status = DataExport.Status.READY
-    export.expires_at = timezone.now() + timedelta(days=settings.DATA_EXPORT_DAYS)
-    export.save(update_fields=["file", "size", "status", "expires_at"])
+    export.offer(days=settings.DATA_EXPORT_DAYS)
     url = settings.PORTAL_URL + reverse("my_data_download", args=[export.token])
     send_templated(
         "data_export_ready",
@@ -64,14 +61,6 @@ def data_export_build(*, export_id: int) -> None:
         language=export.user.language,
         context={"url": url, "days": settings.DATA_EXPORT_DAYS, "user": export.user},
     )
-
-
-def data_exports_purge(*, now: datetime | None = None) -> int:
-    """Delete the copies past their expiry (files and rows); returns how many."""
-    expired = DataExport.objects.filter(expires_at__lt=now or timezone.now())
-    for export in expired:
-        export.file.delete(save=False)
-    return expired.delete()[0]
 
 
 def customer_data_export(*, user: User) -> IO[bytes]:

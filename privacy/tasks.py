@@ -3,6 +3,8 @@ removed daily."""
 
 from celery import shared_task
 
+from accounts.models import DataExport
+
 from . import services
 
 
@@ -13,4 +15,4 @@ def build_data_export(export_id):
 
 @shared_task
 def purge_data_exports():
-    return services.data_exports_purge()
+    return DataExport.purge()

@@ -22,7 +22,6 @@ from devices.models import Datalogger, Reading, SettingChange
 from energy.models import DailyEnergy
 from plants.models import Plant, PlantGrant, PlantPhoto
 from plants.services import photo_add, plant_transfer
-from privacy.services import data_exports_purge
 
 from .conftest import PASSWORD, login, make_user, text
 
@@ -195,7 +194,7 @@ def test_a_copy_is_only_its_owners_and_only_for_a_while(customer, granted_plant,
     assert login(stranger).get(link).status_code == 403
     DataExport.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
     assert login(customer).get(link).status_code == 404
-    assert data_exports_purge() == 1 and not DataExport.objects.exists()
+    assert DataExport.purge() == 1 and not DataExport.objects.exists()
 
 
 def test_erasure_takes_the_copies_with_it(customer, granted_plant, history, copy_of):

@@ -13,7 +13,7 @@ from accounts.models import User
 from core.csvexport import local_time
 from devices.models import Datalogger, Inverter, Reading, ReadingFlag, ReadingHour
 from devices.partitions import five_minute_history_start
-from energy.exports import readings_export_build, readings_exports_purge
+from energy.exports import readings_export_build
 from energy.models import ReadingsExport
 
 from .conftest import login, make_user
@@ -132,4 +132,4 @@ def test_an_export_past_its_days_is_no_longer_offered_and_is_purged(installer, p
     later = export.expires_at + timedelta(seconds=1)
     with time_machine.travel(later, tick=False):
         assert login(installer).get(download).status_code == 404
-    assert readings_exports_purge(now=later) == 1 and not ReadingsExport.objects.exists()
+    assert ReadingsExport.purge(now=later) == 1 and not ReadingsExport.objects.exists()
