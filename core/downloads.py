@@ -2,6 +2,7 @@
 their data, a long readings export): the status, the expiry and the purge they share."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -10,6 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 class PreparedFile(models.Model):
     """Subclasses give the `file` (a FileField, with its own folder) and who may download it."""
+
+    file: Any  # the subclass's FileField
+    objects: Any  # the subclass's manager
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Being prepared")
@@ -26,7 +30,7 @@ class PreparedFile(models.Model):
         ordering = ["-created_at"]
 
     @property
-    def available(self):
+    def available(self) -> bool:
         return (
             self.status == self.Status.READY
             and self.expires_at is not None

@@ -399,7 +399,16 @@ def _pk(plant: Plant) -> int:
     return plant.pk
 
 
-def _row(plant, day, tally, start, end, now, flags, stored):
+def _row(
+    plant: Plant,
+    day: date,
+    tally: _DayTally,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    flags: list[ReadingFlag],
+    stored: DailyEnergy | None,
+) -> DailyEnergy:
     """The plant's DailyEnergy row from its tally (the newest slot counted kept from the stored row
     when nothing came since)."""
     latest = max(tally.slots, default=None)
@@ -419,7 +428,13 @@ def _row(plant, day, tally, start, end, now, flags, stored):
     )
 
 
-def _store(rows, flags, redone, day, now):
+def _store(
+    rows: list[DailyEnergy],
+    flags: list[ReadingFlag],
+    redone: dict[tuple[datetime, datetime], list[int]],
+    day: date,
+    now: datetime,
+) -> None:
     """Write the rows, their months and the flags, plants locked in order so that two workers
     refreshing one plant at once write one after the other (the flags are replaced, not doubled)."""
     with transaction.atomic():
