@@ -15,10 +15,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Func, TextField, Value
+from django.db.models.functions import Concat
 from django.http import StreamingHttpResponse
 from django.utils import translation
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+EMPTY = "''"  # SQL's empty text
 COPY_WORK_MEM = "64MB"  # a year of one plant's rows sorted in memory, not in files
 
 
@@ -47,9 +50,8 @@ class _Echo:
 
 def csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
     """`rows` (the first one is the header) as CSV text lines, in the user's spreadsheet's dialect."""
-    french = translation.get_language() == "fr"
-    writer = csv.writer(_Echo(), delimiter=";" if french else ",")
-    if french:
+    writer = csv.writer(_Echo(), delimiter=csv_delimiter())
+    if translation.get_language() == "fr":
         yield "\ufeff"
     for row in rows:
         yield writer.writerow([safe_cell(cell) for cell in row])
@@ -65,18 +67,70 @@ def sql_safe_text(expression: str) -> str:
     return f"NULLIF({neutralised}, '')"
 
 
-def sql_local_time(at: str) -> tuple[str, str]:
-    """(SQL for the timestamp `at` as `local_time` writes it, 2026-11-25 14:03:00 +01:00; the LATERAL
-    join it reads, which takes the time zone's name as its two parameters). Written in SQL, not with
-    the session's TimeZone: that would change how Django reads every later timestamp of the
-    transaction."""
-    offset = f"({at} AT TIME ZONE %s) - ({at} AT TIME ZONE 'UTC')"
-    lateral = f"CROSS JOIN LATERAL (SELECT {at} AT TIME ZONE %s AS local, {offset} AS off) AS lt"
-    text = (
-        "to_char(lt.local, 'YYYY-MM-DD HH24:MI:SS') || CASE WHEN lt.off < interval '0' "
-        "THEN ' -' || to_char(-lt.off, 'HH24:MI') ELSE ' +' || to_char(lt.off, 'HH24:MI') END"
+def sql_local_time(at: str, zone: str) -> str:
+    """SQL for the timestamp `at` as `local_time` writes it (2026-11-25 14:03:00 +01:00) in the time
+    zone whose name `zone` gives (two SQL expressions without parameters: columns). Written in SQL,
+    not with the session's TimeZone: that would change how Django reads every later timestamp of
+    the transaction."""
+    offset = f"(({at}) AT TIME ZONE {zone} - ({at}) AT TIME ZONE 'UTC')"
+    return (
+        f"to_char(({at}) AT TIME ZONE {zone}, 'YYYY-MM-DD HH24:MI:SS') || CASE WHEN {offset} < interval '0' "
+        f"THEN ' -' || to_char(-{offset}, 'HH24:MI') ELSE ' +' || to_char({offset}, 'HH24:MI') END"
     )
-    return text, lateral
+
+
+class _ColumnsFunc(Func):
+    """A text expression of columns written in SQL by `sql(*compiled)`, each column used as often as
+    it needs (so: columns only, no parameters to repeat)."""
+
+    output_field = TextField()
+
+    def as_sql(self, compiler, connection, **extra):
+        compiled = [compiler.compile(expression) for expression in self.get_source_expressions()]
+        if any(params for _sql, params in compiled):
+            raise ValueError("columns only")
+        return self.sql(*(sql for sql, _params in compiled)), []
+
+
+class CsvLocalTime(_ColumnsFunc):
+    """A time cell, as `local_time` writes it, in the zone of another column (each row its own)."""
+
+    def sql(self, at, zone):
+        return f"COALESCE({sql_local_time(at, zone)}, '')"
+
+
+class CsvText(_ColumnsFunc):
+    """A text cell as `csv_lines` writes it: `safe_cell`'s neutralisation, then quoted (its quotes
+    doubled) when it holds the delimiter, a quote or a line break, as Python's csv.writer does. With
+    several texts, the first that is not empty (Python's `a or b`)."""
+
+    def __init__(self, *expressions, delimiter):
+        super().__init__(*expressions)
+        self.delimiter = delimiter
+
+    def sql(self, *texts):
+        first = (
+            texts[0] if len(texts) == 1 else f"COALESCE({', '.join(f'NULLIF({t}, {EMPTY})' for t in texts)})"
+        )
+        safe = sql_safe_text(first)
+        special = f'[{self.delimiter}"\r\n]'
+        return (
+            f"COALESCE(CASE WHEN {safe} ~ '{special}' THEN '\"' || replace({safe}, '\"', '\"\"') || '\"' "
+            f"ELSE {safe} END, '')"
+        )
+
+
+def csv_line(cells: Sequence[Any], *, delimiter: str) -> Concat:
+    """One whole CSV line of `cells` (CsvText, CsvLocalTime…), CRLF-ended, as `csv_lines` writes it:
+    built by PostgreSQL, so that a long export costs Python one string per row."""
+    parts: list[Any] = []
+    for cell in cells:
+        parts += [cell, Value(delimiter)]
+    return Concat(*parts[:-1], Value("\r\n"), output_field=TextField())
+
+
+def csv_delimiter() -> str:
+    return ";" if translation.get_language() == "fr" else ","
 
 
 def copy_lines(queries: Iterable[tuple[str, Sequence[Any]]]) -> Iterator[bytes]:
@@ -84,7 +138,7 @@ def copy_lines(queries: Iterable[tuple[str, Sequence[Any]]]) -> Iterator[bytes]:
     `csv_lines` would give (its delimiter, CRLF line ends), formatted and streamed by PostgreSQL's
     COPY: a year of readings is built at the database's speed, not Python's. In one transaction
     whose sorts stay in memory."""
-    delimiter = ";" if translation.get_language() == "fr" else ","
+    delimiter = csv_delimiter()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('work_mem', %s, true)", [COPY_WORK_MEM])
         for select, params in queries:

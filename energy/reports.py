@@ -219,6 +219,9 @@ def readings_lines(plant, first, last, *, since=None):
     return itertools.chain(header, copy_lines(readings_queries(plant, first, last, since=since)))
 
 
+ZONE = "inverter__datalogger__plant__time_zone"  # each row's, for its local time in SQL
+
+
 def readings_queries(plant, first, last, *, since=None):
     """The plant's history rows from local day `first` to `last` included, as (SELECT, params) for
     `copy_lines`, formatted as `csv_lines` formats cells (`safe_cell`, `local_time`): the hourly
@@ -230,12 +233,12 @@ def readings_queries(plant, first, last, *, since=None):
     hours = (
         ReadingHour.objects.of_plant(plant)
         .during(start, min(end, five_minute_start))
-        .values_list("hour", "inverter__serial_number", "slots", "inverter_id", *HISTORY_FIELDS)
+        .values_list("hour", "inverter__serial_number", "slots", "inverter_id", ZONE, *HISTORY_FIELDS)
     )
     slots = (
         Reading.objects.of_plant(plant)
         .during(max(start, five_minute_start), end)
-        .values_list("slot", "inverter__serial_number", Value(1), "inverter_id", *HISTORY_FIELDS)
+        .values_list("slot", "inverter__serial_number", Value(1), "inverter_id", ZONE, *HISTORY_FIELDS)
     )
     # The counters accounting did not use (ReadingFlag), named in one column, joined once per row.
     flags = (
@@ -254,17 +257,15 @@ def _formatted(rows, zone, flags):
     """(SELECT, params): `rows` (time, serial, count, inverter, history values…) as the export's
     cells, with the names of the counters `flags` has for each row (none when None)."""
     inner, params = rows.query.sql_with_params()
-    names = ["at", "serial", "readings", "inverter", *HISTORY_FIELDS]
-    local_time, local_time_join = sql_local_time("r.at")
+    names = ["at", "serial", "readings", "inverter", "zone", *HISTORY_FIELDS]
     cells = [
-        local_time,
+        sql_local_time("r.at", "r.zone"),
         sql_safe_text("r.serial"),
         "r.readings",
         *(_sql_number(Reading._meta.get_field(key), f"r.{key}") for key in HISTORY_FIELDS),
         "f.names" if flags is not None else "NULL",
     ]
-    select = f"SELECT {', '.join(cells)} FROM ({inner}) AS r({', '.join(names)}) {local_time_join}"
-    params = (*params, zone, zone)
+    select = f"SELECT {', '.join(cells)} FROM ({inner}) AS r({', '.join(names)})"
     if flags is not None:
         flags_sql, flags_params = flags.query.sql_with_params()
         joined = "f.inverter = r.inverter AND f.slot = r.at"
