@@ -242,9 +242,14 @@ class Plant(models.Model):
                 condition=models.Q(commissioning_completed_at__isnull=True, archived_at__isnull=True),
                 name="plant_being_commissioned",
             ),
-            # The list's search ("contains", case-insensitive: UPPER(col) LIKE …) by trigrams.
+            # The list's search ("contains", case-insensitive: UPPER(col) LIKE …) by trigrams. Without
+            # GIN's pending list (fastupdate): plants are written seldom and searched often, and a
+            # burst of new plants would otherwise be scanned entry by entry by every search until
+            # autovacuum merged them (18 ms instead of 0.3 at 10,000 plants).
             *(
-                GinIndex(OpClass(Upper(field), name="gin_trgm_ops"), name=f"plant_{field}_trgm")
+                GinIndex(
+                    OpClass(Upper(field), name="gin_trgm_ops"), name=f"plant_{field}_trgm", fastupdate=False
+                )
                 for field in ("name", "address", "city")
             ),
         ]
