@@ -22,6 +22,7 @@ from django.utils import translation
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 EMPTY = "''"  # SQL's empty text
+COPY_CHUNK_BYTES = 65536
 COPY_WORK_MEM = "64MB"  # a year of one plant's rows sorted in memory, not in files
 
 
@@ -144,9 +145,21 @@ def copy_lines(queries: Iterable[tuple[str, Sequence[Any]]]) -> Iterator[bytes]:
         for select, params in queries:
             statement = f"COPY ({select}) TO STDOUT WITH (FORMAT csv, DELIMITER '{delimiter}')"
             with cursor.cursor.copy(statement, params) as copy:
+                # PostgreSQL sends a row per message: gathered into chunks of about COPY_CHUNK_BYTES,
+                # not a write to the client per row.
+                chunk = bytearray()
                 for block in copy:
-                    # No value here holds a line break (numbers, serials, codes): each LF ends a row.
-                    yield bytes(block).replace(b"\n", b"\r\n")
+                    chunk += block
+                    if len(chunk) >= COPY_CHUNK_BYTES:
+                        yield _crlf(chunk)
+                        chunk = bytearray()
+                if chunk:
+                    yield _crlf(chunk)
+
+
+def _crlf(chunk: bytearray) -> bytes:
+    # No value here holds a line break (numbers, serials, codes): each LF ends a row.
+    return bytes(chunk).replace(b"\n", b"\r\n")
 
 
 def csv_response(rows: Iterable[Iterable[Any]], *, filename: str) -> StreamingHttpResponse:

@@ -294,21 +294,24 @@ def concurrent_p95_ms(port, path, cookie, clients=8):
 
 def readings_export(port, cookie, plant):
     """The plant's year of readings as CSV through the web server: (rows per second, the same rows per
-    second by the Python writer that built it before PostgreSQL did, in this process)."""
+    second by the Python writer that built it before PostgreSQL did, in this process). The two
+    alternate, twice each, and the better run of each is kept (both then read a cached history)."""
     from django.utils import timezone, translation
 
     from tests.readings_reference import python_lines
 
     last = timezone.localdate()
     first = last - timedelta(days=365)
-    started = time.perf_counter()
-    body = download(port, readings_path(plant, first, last), cookie)
-    copy_seconds = time.perf_counter() - started
-    rows = body.count(b"\n") - 1
-    started = time.perf_counter()
-    with translation.override("fr"):
-        python_rows = python_lines(plant, first, last).count(b"\n") - 1
-    return rows / copy_seconds, python_rows / (time.perf_counter() - started)
+    copy_rates, python_rates = [], []
+    for _ in range(2):
+        started = time.perf_counter()
+        rows = download(port, readings_path(plant, first, last), cookie).count(b"\n") - 1
+        copy_rates.append(rows / (time.perf_counter() - started))
+        started = time.perf_counter()
+        with translation.override("fr"):
+            rows = python_lines(plant, first, last).count(b"\n") - 1
+        python_rates.append(rows / (time.perf_counter() - started))
+    return max(copy_rates), max(python_rates)
 
 
 def search_path(user):
