@@ -25,10 +25,10 @@ services:
 	@for i in $$(seq 30); do psql -h 127.0.0.1 -U postgres -Atqc 'select 1' >/dev/null 2>&1 && break; sleep 1; done
 
 # Debian's Chromium drives the browser tests (browsers cannot be downloaded here); Debian's Caddy
-# runs the production stack's TLS front in a test; Pango is WeasyPrint's (the hand-over report) and
-# poppler-utils' pdftoppm opens the report in a test.
+# runs the production stack's TLS front in a test, and its HAProxy the hubs' balancer; Pango is
+# WeasyPrint's (the hand-over report) and poppler-utils' pdftoppm opens the report in a test.
 DEBIAN_RUNTIME := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
-DEBIAN_PACKAGES := $(DEBIAN_RUNTIME) chromium caddy poppler-utils
+DEBIAN_PACKAGES := $(DEBIAN_RUNTIME) chromium caddy poppler-utils haproxy
 debian-packages:
 	@dpkg -s $(DEBIAN_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null)

@@ -86,17 +86,21 @@ class _ColumnsFunc(Func):
 
     output_field = TextField()
 
-    def as_sql(self, compiler, connection, **extra):
+    def as_sql(self, compiler: Any, connection: Any, *args: Any, **extra: Any) -> Any:
         compiled = [compiler.compile(expression) for expression in self.get_source_expressions()]
         if any(params for _sql, params in compiled):
             raise ValueError("columns only")
         return self.sql(*(sql for sql, _params in compiled)), []
 
+    def sql(self, *columns: str) -> str:
+        raise NotImplementedError
+
 
 class CsvLocalTime(_ColumnsFunc):
     """A time cell, as `local_time` writes it, in the zone of another column (each row its own)."""
 
-    def sql(self, at, zone):
+    def sql(self, *columns: str) -> str:
+        at, zone = columns
         return f"COALESCE({sql_local_time(at, zone)}, '')"
 
 
@@ -105,13 +109,15 @@ class CsvText(_ColumnsFunc):
     doubled) when it holds the delimiter, a quote or a line break, as Python's csv.writer does. With
     several texts, the first that is not empty (Python's `a or b`)."""
 
-    def __init__(self, *expressions, delimiter):
+    def __init__(self, *expressions: Any, delimiter: str) -> None:
         super().__init__(*expressions)
         self.delimiter = delimiter
 
-    def sql(self, *texts):
+    def sql(self, *columns: str) -> str:
         first = (
-            texts[0] if len(texts) == 1 else f"COALESCE({', '.join(f'NULLIF({t}, {EMPTY})' for t in texts)})"
+            columns[0]
+            if len(columns) == 1
+            else f"COALESCE({', '.join(f'NULLIF({c}, {EMPTY})' for c in columns)})"
         )
         safe = sql_safe_text(first)
         special = f'[{self.delimiter}"\r\n]'
