@@ -29,6 +29,7 @@ from portal.celery import app
 
 from .conftest import attach_logger, awake_inverter, make_plant
 from .test_energy_refresh import DAY, MIDNIGHT, SLOT, pv_counter
+from .test_production_stack import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGGERS = 12
@@ -178,7 +179,8 @@ def test_two_hubs_share_the_fleet_and_a_killed_hubs_sticks_are_polled_at_the_oth
     devices = [simulator.add_v5(awake_inverter(s, f"KSH{s}")) for s in serials]
     calls = []
     try:
-        time.sleep(1.5)  # both listen
+        for _port, relay in ports:  # both listen (Django's start takes seconds on a busy machine)
+            wait_for(lambda relay=relay: socket.create_connection(("127.0.0.1", relay), 0.5).close() or True)
         addresses = [("127.0.0.1", port) for port, _relay in ports]
         calls = asyncio.run_coroutine_threadsafe(
             simulator.call_in(*addresses[0], devices, backoff=0.2, others=addresses[1:]),
