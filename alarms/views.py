@@ -92,7 +92,12 @@ def alarm_export(request):
         ],
         delimiter=delimiter,
     )
-    header = [
+    lines = alarms.annotate(line=line).values_list("line", flat=True).iterator(chunk_size=5000)
+    return csv_download(itertools.chain(csv_lines([alarm_export_header()]), lines), filename="alarms.csv")
+
+
+def alarm_export_header():
+    return [
         _("Plant"),
         _("Device"),
         _("Code"),
@@ -102,8 +107,6 @@ def alarm_export(request):
         _("Acknowledged by"),
         _("Note"),
     ]
-    lines = alarms.annotate(line=line).values_list("line", flat=True).iterator(chunk_size=5000)
-    return csv_download(itertools.chain(csv_lines([header]), lines), filename="alarms.csv")
 
 
 @login_required

@@ -498,21 +498,25 @@ def local_today(plant: Plant, now: datetime | None = None) -> date:
 
 
 def daily_energy_today(*, plant: Plant, now: datetime | None = None) -> DailyEnergy:
-    """The plant's row for today, recomputed when a poll stored readings since it was computed."""
+    """The plant's row for today, recomputed when a poll stored readings since it was computed;
+    otherwise its expected slots counted to `now` (the beat leaves a plant with nothing new alone,
+    and a plant that stopped reporting must look less complete as the day goes on)."""
     now = now or timezone.now()
     day = local_today(plant, now)
     row = DailyEnergy.objects.filter(plant=plant, day=day).first()
     if row is None:
         return daily_energy_compute(plants=[plant], day=day, now=now)[0]
+    bounds = day_bounds(day, plant.tzinfo)
     latest_slot = (
         Reading.objects.of_plant(plant)
-        .during(*day_bounds(day, plant.tzinfo))
+        .during(*bounds)
         .order_by("-slot")
         .values_list("slot", flat=True)
         .first()
     )
     if latest_slot is not None and latest_slot >= row.computed_at - timedelta(seconds=slot_seconds()):
-        row = daily_energy_compute(plants=[plant], day=day, now=now)[0]
+        return daily_energy_compute(plants=[plant], day=day, now=now)[0]
+    row.slots_expected = slots_expected(plant, *bounds, now)
     return row
 
 

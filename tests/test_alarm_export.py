@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
 from alarms.models import Alarm
+from alarms.views import alarm_export_header
 from core.csvexport import csv_lines, local_time
 from devices.models import Datalogger, Inverter
 
@@ -30,18 +30,7 @@ NOTES = [
 def python_lines(alarms):
     """The export as the Python writer wrote it before PostgreSQL did (the reference)."""
     meaning = "code__meaning_en" if translation.get_language() == "en" else "code__meaning_fr"
-    rows = [
-        [
-            _("Plant"),
-            _("Device"),
-            _("Code"),
-            _("Meaning"),
-            _("Started"),
-            _("Cleared"),
-            _("Acknowledged by"),
-            _("Note"),
-        ]
-    ]
+    rows = [alarm_export_header()]
     for alarm in alarms.select_related("plant", "inverter", "datalogger", "code", "acknowledged_by"):
         tz = ZoneInfo(alarm.plant.time_zone)
         rows.append([

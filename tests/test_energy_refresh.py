@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from devices.models import Datalogger, Inverter, Reading, ReadingFlag
-from energy.accounting import daily_energy_compute
+from energy.accounting import daily_energy_compute, daily_energy_today
 from energy.models import DailyEnergy
 
 from .conftest import make_plant
@@ -119,3 +119,15 @@ def test_an_inverter_rejected_after_it_was_tallied_leaves_the_days_energy(compan
     Inverter.objects.filter(pk=inverter.pk).update(rejected_at=slots[-1])
     (row,) = daily_energy_compute(plants=[plant], day=DAY, now=slots[-1] + SLOT)
     assert row.production_wh == 0
+
+
+@pytest.mark.django_db
+def test_a_plant_that_stopped_reporting_is_less_complete_as_its_day_goes_on(company):
+    """Nothing new: the beat leaves its row alone, but the page still counts the slots since."""
+    plant = make_plant(company, created_at=MIDNIGHT - timedelta(days=1))
+    inverter, slots = day_of(plant, MIDNIGHT + timedelta(hours=10))
+    for slot in slots:
+        store(inverter, slot)
+    daily_energy_compute(plants=[plant], day=DAY, now=slots[-1] + timedelta(minutes=1))
+    row = daily_energy_today(plant=plant, now=MIDNIGHT + timedelta(hours=18))
+    assert (row.slots_with_data, row.slots_expected) == (120, 217)  # 00:00 … 09:55 of 00:00 … 18:00

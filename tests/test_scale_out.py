@@ -5,8 +5,6 @@ one killed, its sticks are found at the other."""
 
 import asyncio
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +26,7 @@ from plants.models import Plant
 from portal.celery import app
 
 from .conftest import attach_logger, awake_inverter, make_plant
+from .hub_processes import held_by, hub_processes
 from .test_energy_refresh import DAY, MIDNIGHT, SLOT, pv_counter
 from .test_production_stack import wait_for
 
@@ -121,18 +120,6 @@ def test_two_workers_given_the_same_batch_poll_each_stick_once(company, simulato
             simulator.v5_devices.pop(d.logger_serial, None)
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _holders(serials):
-    """{serial: the hub (relay address) its registry entry names}."""
-    entries = redis_client().hmget(hubregistry.WHERE, [str(s) for s in serials])
-    return {s: e.decode().split()[0] for s, e in zip(serials, entries, strict=True) if e}
-
-
 def _poll_cycle(ids, cycle_at, expected):
     """One cycle through the broker, in two batches (one per worker); the readings of its slot."""
     with override_eager(False):
@@ -153,66 +140,30 @@ def test_two_hubs_share_the_fleet_and_a_killed_hubs_sticks_are_polled_at_the_oth
     serials = [2355553100 + i for i in range(HUB_STICKS)]
     plant = make_plant(company, name="Hubs")
     ids = [Datalogger.objects.create(plant=plant, serial_number=str(s), reach="hub").id for s in serials]
-    redis_client().delete(hubregistry.WHERE, hubregistry.HUBS)
-    env = {**os.environ, "DATABASE_URL": _database_url(settings), "REDIS_URL": settings.REDIS_URL}
-    ports = [(_free_port(), _free_port()) for _ in range(2)]
-    hubs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "run_logger_hub",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--relay-port",
-                str(relay),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        for port, relay in ports
-    ]
-    first, second = (f"127.0.0.1:{relay}" for _port, relay in ports)
     devices = [simulator.add_v5(awake_inverter(s, f"KSH{s}")) for s in serials]
     calls = []
     try:
-        for _port, relay in ports:  # both listen (Django's start takes seconds on a busy machine)
-            wait_for(lambda relay=relay: socket.create_connection(("127.0.0.1", relay), 0.5).close() or True)
-        addresses = [("127.0.0.1", port) for port, _relay in ports]
-        calls = asyncio.run_coroutine_threadsafe(
-            simulator.call_in(*addresses[0], devices, backoff=0.2, others=addresses[1:]),
-            simulator.thread.loop,
-        ).result(5)
-        deadline = time.monotonic() + 30
-        while len(_holders(serials)) < HUB_STICKS and time.monotonic() < deadline:
-            time.sleep(0.2)
-        held = _holders(serials)
-        assert sorted(set(held.values())) == sorted([first, second]), "the sticks are spread over both hubs"
-        full = {"up": True, "hubs": 2, "sticks": HUB_STICKS}
-        while hubregistry.status(redis_client()) != full and time.monotonic() < deadline + 10:
-            time.sleep(0.2)  # each hub counts its sticks in its next beat (/healthz)
-        assert hubregistry.status(redis_client()) == full
+        with hub_processes(2, settings) as (first, second):
+            addresses = [("127.0.0.1", first.port), ("127.0.0.1", second.port)]
+            calls = asyncio.run_coroutine_threadsafe(
+                simulator.call_in(*addresses[0], devices, backoff=0.2, others=addresses[1:]),
+                simulator.thread.loop,
+            ).result(5)
+            wait_for(lambda: None not in held_by(serials))
+            assert set(held_by(serials)) == {first.name, second.name}, "the sticks are spread over both hubs"
+            full = {"up": True, "hubs": 2, "sticks": HUB_STICKS}
+            wait_for(lambda: hubregistry.status(redis_client()) == full)  # counted in each hub's next beat
 
-        cycle_at = timezone.now()
-        assert _poll_cycle(ids, cycle_at, HUB_STICKS).count() == HUB_STICKS  # wherever each stick is
-        assert [sum(1 for read in d.reads if read == (4, 3000)) for d in devices] == [1] * HUB_STICKS
+            cycle_at = timezone.now()
+            assert _poll_cycle(ids, cycle_at, HUB_STICKS).count() == HUB_STICKS  # wherever each stick is
+            assert [sum(1 for read in d.reads if read == (4, 3000)) for d in devices] == [1] * HUB_STICKS
 
-        hubs[0].send_signal(signal.SIGKILL)  # no goodbye: its entries stay until its beat expires
-        hubs[0].wait(10)
-        deadline = time.monotonic() + 30
-        while set(_holders(serials).values()) != {second} and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert set(_holders(serials).values()) == {second}, "the killed hub's sticks called in at the other"
-        stored = _poll_cycle(ids, cycle_at + timedelta(minutes=5), HUB_STICKS)
-        assert stored.count() == HUB_STICKS
-        assert [sum(1 for read in d.reads if read == (4, 3000)) for d in devices] == [2] * HUB_STICKS
+            first.kill()
+            wait_for(lambda: set(held_by(serials)) == {second.name})  # called in at the other
+            stored = _poll_cycle(ids, cycle_at + timedelta(minutes=5), HUB_STICKS)
+            assert stored.count() == HUB_STICKS
+            assert [sum(1 for read in d.reads if read == (4, 3000)) for d in devices] == [2] * HUB_STICKS
     finally:
-        for hub in hubs:
-            hub.terminate()
-            hub.wait(20)
         for call in calls:
             simulator.thread.loop.call_soon_threadsafe(call.cancel)
         for d in devices:
