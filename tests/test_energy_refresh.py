@@ -128,6 +128,6 @@ def test_a_plant_that_stopped_reporting_is_less_complete_as_its_day_goes_on(comp
     inverter, slots = day_of(plant, MIDNIGHT + timedelta(hours=10))
     for slot in slots:
         store(inverter, slot)
-    daily_energy_compute(plants=[plant], day=DAY, now=slots[-1] + timedelta(minutes=1))
+    daily_energy_compute(plants=[plant], day=DAY, now=slots[-1] + timedelta(minutes=30))  # the last refresh
     row = daily_energy_today(plant=plant, now=MIDNIGHT + timedelta(hours=18))
     assert (row.slots_with_data, row.slots_expected) == (120, 217)  # 00:00 … 09:55 of 00:00 … 18:00
