@@ -524,6 +524,7 @@ class FleetSimulator:
         return tasks
 
     async def _call_in_forever(self, device, addresses, backoff):
+        # UNVERIFIED: how soon a real stick calls in again after a drop (docs/hardware-assumptions.md).
         delay, turn = backoff, device.logger_serial % len(addresses)
         while True:
             with contextlib.suppress(OSError, asyncio.IncompleteReadError, v5.FrameError):
