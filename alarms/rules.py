@@ -86,7 +86,7 @@ def _rule_check(rule, logger, inverter, result, live, states, open_alarms) -> Al
         if key not in open_alarms and (result.at - state.since).total_seconds() >= rule.minutes * 60:
             return _open(rule, logger, inverter, state, live)
     elif crossed is False:
-        RuleState.objects.filter(rule=rule, inverter=inverter).delete()
+        _forget(states, key)
         if key in open_alarms:
             Alarm.objects.filter(pk=open_alarms[key].pk).clear(result.at)
     return None
@@ -96,7 +96,7 @@ def _string_check(logger, inverter, result, live, states, open_alarms) -> Alarm 
     key = (STRING_LOW, inverter.pk)
     low = string_low(live, logger.plant.pv_power_kwp)
     if not low:
-        RuleState.objects.filter(rule=None, builtin=STRING_LOW, inverter=inverter).delete()
+        _forget(states, key)
         if low is False and key in open_alarms:
             Alarm.objects.filter(pk=open_alarms[key].pk).clear(result.at)
         return None
@@ -125,6 +125,13 @@ def _string_check(logger, inverter, result, live, states, open_alarms) -> Alarm 
             detail=Message(STRING_DETAIL, params),
         )
     )
+
+
+def _forget(states: dict, key) -> None:
+    """The condition is over: its state goes, if it had one (loaded with the batch: the normal poll,
+    nothing crossed, costs no query)."""
+    if (state := states.pop(key, None)) is not None:
+        RuleState.objects.filter(pk=state.pk).delete()
 
 
 def _rules_of(company_ids: set[int]) -> dict[int, list[ThresholdRule]]:
