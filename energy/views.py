@@ -28,17 +28,13 @@ def _range_or_400(request, plant, *, default_start):
     return form, render(request, "energy/range_error.html", {"plant": plant, "form": form}, status=400)
 
 
-def _export(request, pk, *, default_start, lines, name):
-    """The plant's CSV `name` of `lines(plant, first day, last day, since)`, or the range's 400."""
+def _asked(request, pk, *, default_start):
+    """(the plant, first day, last day, None) as the request asks, or (…, the range's 400 page)."""
     plant = get_plant_for_user(request, pk)
     form, error = _range_or_400(request, plant, default_start=default_start)
     if error:
-        return error
-    since = plant.history_since_for(request.user)
-    return csv_download(
-        lines(plant, form.cleaned_data["start"], form.cleaned_data["end"], since),
-        filename=f"{name}-{plant.pk}.csv",
-    )
+        return plant, None, None, error
+    return plant, form.cleaned_data["start"], form.cleaned_data["end"], None
 
 
 @login_required
@@ -46,15 +42,12 @@ def _export(request, pk, *, default_start, lines, name):
 def daily_csv(request, pk):
     """Daily energy of the plant, in Wh, for ?start=YYYY-MM-DD&end=YYYY-MM-DD (local days; by
     default this month)."""
-    return _export(
-        request,
-        pk,
-        default_start=lambda today: today.replace(day=1),
-        lines=lambda plant, first, last, since: csv_lines(
-            reports.daily_rows(plant, first, last, reports.daily_header(), since=since)
-        ),
-        name="energy",
-    )
+    plant, first, last, error = _asked(request, pk, default_start=lambda today: today.replace(day=1))
+    if error:
+        return error
+    since = plant.history_since_for(request.user)
+    rows = reports.daily_rows(plant, first, last, reports.daily_header(), since=since)
+    return csv_download(csv_lines(rows), filename=f"energy-{plant.pk}.csv")
 
 
 @login_required
@@ -63,23 +56,16 @@ def readings_csv(request, pk):
     """Every history row of the plant's inverters (5-minute slots), streamed, local times (by default
     today): formatted by PostgreSQL (core.csvexport.copy_lines). Longer than EXPORT_BACKGROUND_ROWS:
     built in the background, and this page says when it can be downloaded."""
-    plant = get_plant_for_user(request, pk)
-    form, error = _range_or_400(request, plant, default_start=lambda today: today)
+    plant, first, last, error = _asked(request, pk, default_start=lambda today: today)
     if error:
         return error
-    first, last = form.cleaned_data["start"], form.cleaned_data["end"]
     if readings_rows_estimate(plant=plant, first=first, last=last) > settings.EXPORT_BACKGROUND_ROWS:
         export, new = readings_export_request(user=request.user, plant=plant, first=first, last=last)
         if new:
             tasks.build_readings_export.delay_on_commit(export.pk)
         return redirect("energy:readings_export", plant.pk, export.pk)
-    return _export(
-        request,
-        pk,
-        default_start=lambda today: today,
-        lines=lambda plant, first, last, since: reports.readings_lines(plant, first, last, since=since),
-        name="readings",
-    )
+    lines = reports.readings_lines(plant, first, last, since=plant.history_since_for(request.user))
+    return csv_download(lines, filename=f"readings-{plant.pk}.csv")
 
 
 def _readings_export_or_404(request, pk, export_pk):
