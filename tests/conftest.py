@@ -156,17 +156,23 @@ def customer(db):
     return make_user("client", User.Role.CUSTOMER)
 
 
+PLANT_FIELDS = {
+    "address": "3 rue C",
+    "postcode": "69003",
+    "city": "Lyon",
+    "pv_power_kwp": 6,
+    "system_type": SystemType.DC,
+    "battery_model": BatteryModel.AURA_10,
+}
+
+
 def make_plant(company, name="Maison Martin", **extra):
-    fields = {
-        "address": "3 rue C",
-        "postcode": "69003",
-        "city": "Lyon",
-        "pv_power_kwp": 6,
-        "system_type": SystemType.DC,
-        "battery_model": BatteryModel.AURA_10,
-        **extra,
-    }
-    return Plant.objects.create(company=company, name=name, **fields)
+    return Plant.objects.create(company=company, name=name, **{**PLANT_FIELDS, **extra})
+
+
+def make_plants(company, names):
+    """A plant of each name, in one statement (a fleet for the list and picker tests)."""
+    return Plant.objects.bulk_create(Plant(company=company, name=name, **PLANT_FIELDS) for name in names)
 
 
 @pytest.fixture

@@ -7,18 +7,14 @@ from django.urls import reverse
 from core.pagination import FromEitherEndPaginator
 from plants.models import Plant
 
-from .conftest import login, text
+from .conftest import login, make_plants, text
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def plants(company):
-    Plant.objects.bulk_create(
-        Plant(company=company, name=f"Maison {n % 17:02d}", address="1 rue", postcode="69001", city="Lyon",
-              pv_power_kwp=6, system_type="dc", battery_model="AURA 10KM-BG")
-        for n in range(103)
-    )  # fmt: skip
+    make_plants(company, [f"Maison {n % 17:02d}" for n in range(103)])
     return Plant.objects.order_by("name", "pk")
 
 

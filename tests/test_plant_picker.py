@@ -7,7 +7,7 @@ from django.urls import reverse
 from devices.models import Datalogger
 from plants.models import Plant
 
-from .conftest import login, make_plant, text
+from .conftest import login, make_plant, make_plants, text
 from .factories import DataloggerFactory
 
 pytestmark = pytest.mark.integration
@@ -15,11 +15,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def fleet(company):
-    Plant.objects.bulk_create(
-        Plant(company=company, name=f"Maison {n:03d}", address="1 rue", postcode="69001", city="Lyon",
-              pv_power_kwp=6, system_type="dc", battery_model="AURA 10KM-BG")
-        for n in range(60)
-    )  # fmt: skip
+    make_plants(company, [f"Maison {n:03d}" for n in range(60)])
 
 
 def test_the_move_page_lists_no_plant_until_searched(installer, plant, fleet):

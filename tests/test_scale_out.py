@@ -22,10 +22,9 @@ from devices.models import Datalogger, Inverter, Reading, ReadingFlag
 from energy import tasks as energy_tasks
 from energy.accounting import daily_energy_compute
 from energy.models import DailyEnergy
-from plants.models import Plant
 from portal.celery import app
 
-from .conftest import attach_logger, awake_inverter, make_plant
+from .conftest import attach_logger, awake_inverter, make_plant, make_plants
 from .hub_processes import held_by, hub_processes
 from .test_energy_refresh import DAY, MIDNIGHT, SLOT, pv_counter
 from .test_production_stack import wait_for
@@ -175,10 +174,7 @@ ENERGY_PLANTS = 300
 
 @pytest.mark.django_db(transaction=True)
 def test_the_energy_refresh_split_over_two_workers_gives_the_rows_of_one_run(company, two_workers):
-    plants = Plant.objects.bulk_create(
-        Plant(company=company, name=f"E{i}", address="1 rue", postcode="69003", city="Lyon", pv_power_kwp=6)
-        for i in range(ENERGY_PLANTS)
-    )
+    plants = make_plants(company, [f"E{i}" for i in range(ENERGY_PLANTS)])
     loggers = Datalogger.objects.bulk_create(
         Datalogger(plant=p, serial_number=str(2403000000 + i), host="127.0.0.1") for i, p in enumerate(plants)
     )
