@@ -499,8 +499,9 @@ def local_today(plant: Plant, now: datetime | None = None) -> date:
 
 def daily_energy_today(*, plant: Plant, now: datetime | None = None) -> DailyEnergy:
     """The plant's row for today, recomputed when a poll stored readings since it was computed;
-    otherwise its expected slots counted to `now` (the beat leaves a plant with nothing new alone,
-    and a plant that stopped reporting must look less complete as the day goes on)."""
+    otherwise its expected slots counted to `now` and stored with its month's (the beat leaves a plant
+    with nothing new alone, and a plant that stopped reporting must look less complete as the day
+    goes on)."""
     now = now or timezone.now()
     day = local_today(plant, now)
     row = DailyEnergy.objects.filter(plant=plant, day=day).first()
@@ -516,7 +517,12 @@ def daily_energy_today(*, plant: Plant, now: datetime | None = None) -> DailyEne
     )
     if latest_slot is not None and latest_slot >= row.computed_at - timedelta(seconds=slot_seconds()):
         return daily_energy_compute(plants=[plant], day=day, now=now)[0]
-    row.slots_expected = slots_expected(plant, *bounds, now)
+    expected = slots_expected(plant, *bounds, now)
+    # Stored, so that the month's row and every reader after this one agree with the page. The count
+    # only grows through a day: the condition keeps an older count from replacing a newer one.
+    if DailyEnergy.objects.filter(pk=row.pk, slots_expected__lt=expected).update(slots_expected=expected):
+        monthly_energy_update(plant_ids=[plant.pk], month=day.replace(day=1), now=now)
+    row.slots_expected = max(row.slots_expected, expected)
     return row
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from devices.models import Datalogger, Inverter, Reading, ReadingFlag
 from energy.accounting import daily_energy_compute, daily_energy_today
-from energy.models import DailyEnergy
+from energy.models import DailyEnergy, MonthlyEnergy
 
 from .conftest import make_plant
 
@@ -131,3 +131,18 @@ def test_a_plant_that_stopped_reporting_is_less_complete_as_its_day_goes_on(comp
     daily_energy_compute(plants=[plant], day=DAY, now=slots[-1] + timedelta(minutes=30))  # the last refresh
     row = daily_energy_today(plant=plant, now=MIDNIGHT + timedelta(hours=18))
     assert (row.slots_with_data, row.slots_expected) == (120, 217)  # 00:00 … 09:55 of 00:00 … 18:00
+    month = MonthlyEnergy.objects.get(plant=plant, month=DAY.replace(day=1))
+    assert (month.slots_with_data, month.slots_expected) == (120, 217)  # the month's bars agree
+
+
+@pytest.mark.django_db
+def test_an_earlier_look_at_today_never_lowers_the_slots_counted_by_a_later_one(company):
+    """Two pages read at once, the slower one computed first: the stored count keeps the larger."""
+    plant = make_plant(company, created_at=MIDNIGHT - timedelta(days=1))
+    inverter, slots = day_of(plant, MIDNIGHT + timedelta(hours=10))
+    for slot in slots:
+        store(inverter, slot)
+    daily_energy_compute(plants=[plant], day=DAY, now=slots[-1] + timedelta(minutes=30))
+    daily_energy_today(plant=plant, now=MIDNIGHT + timedelta(hours=18))
+    assert daily_energy_today(plant=plant, now=MIDNIGHT + timedelta(hours=12)).slots_expected == 217
+    assert DailyEnergy.objects.get(plant=plant, day=DAY).slots_expected == 217
