@@ -23,7 +23,10 @@ alarm_list_p95_ms=<n> healthz_p95_ms=<n> plant_list_8c_p95_ms=<n> alarm_export_m
 plant_search_p95_ms=<n> plant_search_vs_small=<n> logger_move_p95_ms=<n> logger_move_vs_small=<n>
 readings_export_rows_per_s=<n> readings_export_python_rows_per_s=<n>
 fleet_home_p95_during_exports_ms=<n> fleet_home_queries=<n> fleet_figures_refresh_ms=<n>
-bytes_per_million_readings=<n> bytes_per_million_readings_ended=<n>
+bytes_per_million_readings=<n> bytes_per_million_readings_ended=<n> energy_refresh_s=<n>
+energy_refresh_full_s=<n>
+The last two are `make bench-energy`'s (the beat's energy refresh at 10,000 plants with a day of
+readings each, and its baseline from midnight), run at the end in its own database.
 """
 
 import http.client
@@ -514,7 +517,20 @@ def main():
     written, ended = bytes_per_million_readings()
     figures["bytes_per_million_readings"] = written
     figures["bytes_per_million_readings_ended"] = ended
+    figures |= energy_refresh()
     print(" ".join(f"{name}={value:.{decimals(name, value)}f}" for name, value in figures.items()))
+
+
+def energy_refresh():
+    """The beat's energy refresh at 10,000 plants with a day of readings each, beside its baseline (each
+    plant's day from midnight): `make bench-energy` run whole in its own database, its figures taken
+    from its last line."""
+    run = subprocess.run(
+        [sys.executable, "-m", "tests.bench.energy"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    print(run.stdout, end="", flush=True)
+    figures = dict(pair.split("=") for pair in run.stdout.strip().splitlines()[-1].split())
+    return {name: float(figures[name]) for name in ("energy_refresh_s", "energy_refresh_full_s")}
 
 
 def decimals(name, value):
