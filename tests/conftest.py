@@ -22,6 +22,8 @@ from devices.services import datalogger_attach
 from devices.simulator import FleetSimulator, SimulatedInverter, SimulatorThread
 from plants.models import BatteryModel, Plant, PlantGrant, SystemType
 
+from .factories import InverterFactory
+
 
 def _redis_of_this_worker():
     """Under pytest-xdist (`make test-fast -n 2`) each worker has its own database (pytest-django)
@@ -178,6 +180,12 @@ def make_plants(company, names):
 @pytest.fixture
 def plant(company):
     return make_plant(company)
+
+
+@pytest.fixture
+def logger(plant):
+    """A logger of `plant` with one inverter, no device behind it (modules that poll override it)."""
+    return InverterFactory(datalogger__plant=plant).datalogger
 
 
 @pytest.fixture

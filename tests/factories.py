@@ -6,10 +6,14 @@ poll would store it, and its plant is told (plants_changed) as a poll would tell
     inverter = InverterFactory(datalogger__plant=plant, status=DeviceStatus.ONLINE)
 """
 
+from datetime import timedelta
+
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from accounts.models import Company
+from alarms.models import Alarm
 from devices.models import Datalogger, Inverter, Reach
 from devices.services import datalogger_attach
 from plants.models import BatteryModel, Plant, SystemType
@@ -81,3 +85,17 @@ class InverterFactory(DjangoModelFactory):
         inverter = super()._create(model_class, *args, **fields)
         plants_changed.send(sender=Inverter, plant_ids=[inverter.datalogger.plant_id])
         return inverter
+
+
+def open_alarm(logger, code, minutes_ago=10, cleared=False):
+    """An alarm of `code` on the logger (COM) or its inverter, begun `minutes_ago`, as detection
+    opens it; cleared now when asked."""
+    now = timezone.now()
+    return Alarm.objects.create(
+        plant=logger.plant,
+        datalogger=logger,
+        inverter=None if code == "COM" else logger.inverters.get(),
+        code_id=code,
+        started_at=now - timedelta(minutes=minutes_ago),
+        cleared_at=now if cleared else None,
+    )

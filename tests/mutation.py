@@ -31,7 +31,9 @@ CORE = {
     "devices/v5.py": ["tests/test_transport.py", "tests/test_hub.py"],
     "alarms/services.py": [
         "tests/test_alarm_detection.py",
-        "tests/test_alarm_triage.py",
+        "tests/test_alarm_notify.py",
+        "tests/test_alarm_acknowledge.py",
+        "tests/test_alarm_list.py",
         "tests/test_alarm_notification_delay.py",
         "tests/test_alarm_escalation.py",
         "tests/test_alarm_incidents.py",

@@ -19,6 +19,7 @@ from monitoring.tasks import refresh_fleet_figures
 from plants.models import FleetFigures, Plant
 
 from .conftest import login, make_plant, text
+from .factories import open_alarm
 
 
 def plant_in(company, status, name=None, *, pv_power=0, fault=False):
@@ -181,3 +182,16 @@ def test_fleet_pages_send_as_many_queries_at_10_as_at_1000_plants(installer, com
     )  # fmt: skip
     fleet_figures_refresh()
     assert _queries(client, url) == at_10
+
+
+def test_the_fleet_home_counts_plants_by_status_and_active_alarms_by_kind(installer, logger, company):
+    make_plant(company, name="Sans enregistreur")
+    open_alarm(logger, "F13")
+    open_alarm(logger, "F07")
+    open_alarm(logger, "W04")
+    open_alarm(logger, "W12", cleared=True)
+    response = login(installer).get(reverse("plants:list"))
+    assert response.context["plant_total"] == 2
+    assert response.context["plant_counts"]["incomplete"] == 1
+    assert response.context["alarm_counts"] == {"fault": 2, "warning": 1, "communication": 0}
+    assert "Défauts actifs" in text(response)
