@@ -53,6 +53,8 @@ CORE = {
     "monitoring/status.py": [
         "tests/test_plant_status.py",
         "tests/test_commissioning.py",
+        "tests/test_customer_grant.py",
+        "tests/test_datalogger_attach.py",
         "tests/test_fleet_home.py",
     ],
 }

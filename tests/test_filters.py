@@ -69,3 +69,12 @@ def test_the_page_and_the_api_total_what_each_filter_lists(installer, company, o
         assert page.paginator.count == total, query
         assert api_for(installer).get("/api/v1/plants/", query).json()["count"] == total, query
     assert api_for(customer).get("/api/v1/plants/").json()["count"] == 0
+
+
+def test_the_fleet_list_filters_by_status_and_city(installer, plant, company):
+    make_plant(company, name="Ferme Bretonne", city="Rennes")
+    client = login(installer)
+    body = client.get(reverse("plants:list"), {"city": "renn"}).content.decode()
+    assert "Ferme Bretonne" in body and "Maison Martin" not in body
+    body = client.get(reverse("plants:list"), {"status": "online"}).content.decode()
+    assert "Ferme Bretonne" not in body

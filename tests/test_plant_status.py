@@ -158,3 +158,28 @@ def test_every_device_down_is_offline_and_a_replaced_inverter_is_no_device(plant
     plant_status_refresh(Plant.objects.filter(pk=plant.pk))
     stored = Plant.objects.get(pk=plant.pk)
     assert (stored.status, stored.n_devices, stored.n_down) == (PlantStatus.ONLINE, 2, 0)
+
+
+def computed_status(plant):
+    return plants_with_computed_status(Plant.objects.all()).get(pk=plant.pk).computed_status
+
+
+def test_plant_status_rules(plant):
+    logger = Datalogger.objects.create(plant=plant, serial_number="2355553510", status=DeviceStatus.ONLINE)
+    inverter = logger.inverters.create(serial_number="AU1", status=DeviceStatus.ONLINE)
+    assert computed_status(plant) == PlantStatus.ONLINE
+    inverter.status = DeviceStatus.OFFLINE
+    inverter.save()
+    assert computed_status(plant) == PlantStatus.PARTIALLY_OFFLINE
+    logger.status = DeviceStatus.OFFLINE
+    logger.save()
+    assert computed_status(plant) == PlantStatus.OFFLINE
+    logger.status = inverter.status = DeviceStatus.ASLEEP
+    logger.save()
+    inverter.save()
+    assert computed_status(plant) == PlantStatus.ONLINE
+
+
+def test_a_plant_loaded_without_its_status_still_knows_its_next_step(plant):
+    fresh = Plant.objects.get(pk=plant.pk)  # no with_status()
+    assert fresh.next_step == "datalogger" and fresh.get_status_display() == "Incomplète"
