@@ -498,7 +498,7 @@ def local_today(plant: Plant, now: datetime | None = None) -> date:
 
 
 def daily_energy_today(*, plant: Plant, now: datetime | None = None) -> DailyEnergy:
-    """The plant's row for today, recomputed when a poll stored readings since it was computed;
+    """The plant's row for today, recomputed when a poll stored a newer slot than it counted;
     otherwise its expected slots counted to `now` and stored with its month's (the beat leaves a plant
     with nothing new alone, and a plant that stopped reporting must look less complete as the day
     goes on)."""
@@ -508,14 +508,13 @@ def daily_energy_today(*, plant: Plant, now: datetime | None = None) -> DailyEne
     if row is None:
         return daily_energy_compute(plants=[plant], day=day, now=now)[0]
     bounds = day_bounds(day, plant.tzinfo)
-    latest_slot = (
-        Reading.objects.of_plant(plant)
-        .during(*bounds)
-        .order_by("-slot")
-        .values_list("slot", flat=True)
-        .first()
+    # The beat's rule (daily_energy_due): an inverter claimed a history slot after the row's newest.
+    newer = Inverter.objects.filter(
+        datalogger__plant=plant, rejected_at__isnull=True, history_slot__gte=bounds[0]
     )
-    if latest_slot is not None and latest_slot >= row.computed_at - timedelta(seconds=slot_seconds()):
+    if row.latest_slot is not None:
+        newer = newer.filter(history_slot__gt=row.latest_slot)
+    if newer.exists():
         return daily_energy_compute(plants=[plant], day=day, now=now)[0]
     expected = slots_expected(plant, *bounds, now)
     # Stored, so that the month's row and every reader after this one agree with the page. The count

@@ -458,10 +458,16 @@ def test_the_midnight_slot_is_the_new_days(plant):
 def test_todays_figures_are_computed_again_once_a_poll_stored_a_newer_reading(plant):
     inverter = InverterFactory(datalogger__plant=plant)
     now = datetime(2026, 6, 1, 10, 1, tzinfo=PARIS)
-    Reading.objects.create(inverter=inverter, slot=now - timedelta(hours=1), pv_energy_today=d("1.0"))
-    assert daily_energy_today(plant=plant, now=now).production_wh == 1000
-    Reading.objects.create(inverter=inverter, slot=now + timedelta(minutes=4), pv_energy_today=d("1.6"))
-    assert daily_energy_today(plant=plant, now=now + timedelta(minutes=6)).production_wh == 1600
+    for slot, kwh in ((now - timedelta(hours=1), "1.0"), (now + timedelta(minutes=4), "1.6")):
+        Reading.objects.create(inverter=inverter, slot=slot, pv_energy_today=d(kwh))
+        Inverter.objects.filter(pk=inverter.pk).update(history_slot=slot)  # as every poll claims it
+        assert daily_energy_today(plant=plant, now=slot + timedelta(minutes=2)).production_wh == int(
+            d(kwh) * 1000
+        )
+    # Read again with nothing new: the stored row, not a computation.
+    computed_at = DailyEnergy.objects.get(plant=plant).computed_at
+    daily_energy_today(plant=plant, now=now + timedelta(minutes=9))
+    assert DailyEnergy.objects.get(plant=plant).computed_at == computed_at
 
 
 def test_the_rules_hold_at_their_edges():
