@@ -36,7 +36,10 @@ class PlantFiguresViewSet(viewsets.GenericViewSet):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])
     def live(self, request, pk=None):
-        """Live power (W, + = battery discharge / grid import), state of charge, age and staleness."""
+        """The plant now, compact enough to poll every 30 s with a read-scoped token (home automation:
+        docs/home-assistant.md): `status` (the plant's, as the fleet list says it), `live` (power in W,
+        + = battery discharge / grid import; `battery_soc` in %; `at`, `age_s` and `stale` say how old
+        the values are; null before a first read) and `today` (energy in Wh, ratios in %)."""
         plant = self.plant(pk)
         inverters = Inverter.objects.filter(
             datalogger__plant=plant, datalogger__archived_at__isnull=True
@@ -45,7 +48,14 @@ class PlantFiguresViewSet(viewsets.GenericViewSet):
         live = reports.live_flow(list(inverters), since=since)
         if live is not None:
             live["at"] = live["at"].isoformat()
-        return Response({"live": live, "today": reports.today_summary(plant, since=since)})
+        return Response(
+            {
+                "status": plant.status,
+                "status_label": plant.get_status_display(),
+                "live": live,
+                "today": reports.today_summary(plant, since=since),
+            }
+        )
 
     @extend_schema(
         parameters=[OpenApiParameter("date", OpenApiTypes.DATE, description="Local day (default today)")],
