@@ -6,8 +6,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.access import IsDistributorAdmin
+from core.access import IsDistributorAdmin, TokenScope
 from core.edge import ID_REGEX
+from core.scoping import ADMIN
 
 from . import services
 from .forms import ProAccountRequestForm
@@ -94,7 +95,8 @@ class CompanyViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = ID_REGEX  # a longer id is a 404, not a database error
     queryset = Company.objects.all()
     serializer_class = CompanySerializer
-    permission_classes = [IsDistributorAdmin]
+    permission_classes = [TokenScope, IsDistributorAdmin]
+    token_scope = ADMIN
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
@@ -113,7 +115,8 @@ class ProAccountRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     lookup_value_regex = ID_REGEX  # a longer id is a 404, not a database error
     queryset = ProAccountRequest.objects.all()
     serializer_class = ProAccountRequestSerializer
-    permission_classes = [IsDistributorAdmin]
+    permission_classes = [TokenScope, IsDistributorAdmin]
+    token_scope = ADMIN
 
     def get_queryset(self):
         status_ = self.request.query_params.get("status")

@@ -8,9 +8,10 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from accounts.models import User
-from core.access import IsInstaller
+from core.access import IsInstaller, TokenScope
 from core.api import ListCreateDestroyViewSet, ModelCleanSerializer, as_drf_error
 from core.edge import ID_REGEX
+from core.scoping import ALARMS
 from plants.models import Plant
 
 from . import services
@@ -111,6 +112,7 @@ class AlarmViewSet(viewsets.ReadOnlyModelViewSet):
     """Alarms in triage order; filters: plant, code, kind, state (active/cleared), since, until."""
 
     lookup_value_regex = ID_REGEX  # a longer id is a 404, not a database error
+    token_scope = ALARMS  # acknowledging, incidents and notes
 
     serializer_class = AlarmSerializer
     filter_backends = [DjangoFilterBackend]
@@ -206,7 +208,7 @@ class AlarmPolicyView(generics.RetrieveUpdateAPIView):
     """The requesting installer's company's alarm policy (the defaults until saved)."""
 
     serializer_class = AlarmPolicySerializer
-    permission_classes = [IsInstaller]
+    permission_classes = [TokenScope, IsInstaller]
 
     def get_object(self):
         return AlarmPolicy.of(self.request.user.company_id)
@@ -241,7 +243,7 @@ class ThresholdRuleViewSet(viewsets.ModelViewSet):
 
     lookup_value_regex = ID_REGEX
     serializer_class = ThresholdRuleSerializer
-    permission_classes = [IsInstaller]
+    permission_classes = [TokenScope, IsInstaller]
 
     def get_queryset(self):
         return ThresholdRule.objects.restrict(self.request.user, "change").prefetch_related("plants")
@@ -265,7 +267,7 @@ class MaintenanceWindowViewSet(ListCreateDestroyViewSet):
     it now (it stays in the record)."""
 
     serializer_class = MaintenanceWindowSerializer
-    permission_classes = [IsInstaller]
+    permission_classes = [TokenScope, IsInstaller]
 
     def get_queryset(self):
         return MaintenanceWindow.objects.restrict(self.request.user, "change").order_by("-starts_at")
@@ -302,7 +304,7 @@ class SubscriptionView(generics.RetrieveUpdateAPIView):
     whether only in working hours."""
 
     serializer_class = SubscriptionSerializer
-    permission_classes = [IsInstaller]
+    permission_classes = [TokenScope, IsInstaller]
     http_method_names = ["get", "put", "patch", "head", "options"]
 
     def get_object(self):

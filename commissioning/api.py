@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from core.access import TokenScope
 from core.api import as_drf_error
 from core.edge import ID_REGEX
 from plants.models import Plant
@@ -113,7 +114,7 @@ class CommissioningViewSet(viewsets.GenericViewSet):
     """A plant's commissioning, by the plant's id."""
 
     lookup_value_regex = ID_REGEX
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [TokenScope, permissions.IsAuthenticated]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     serializer_class = ChecklistSerializer
     queryset = Plant.objects.none()  # each action restricts (the OpenAPI needs a model)

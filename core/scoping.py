@@ -15,6 +15,13 @@ from django.http import HttpRequest
 VIEW, CHANGE = "view", "change"
 ACTIONS = (VIEW, CHANGE)
 
+# What an API token may be used for (integrations.ApiToken.scopes). A token never does more than its
+# user may; its scopes narrow that further. Reading is "read"; each write is declared by its view
+# (`token_scope`, or `token_scopes` by action, which may also put a read behind a write scope: the
+# inverter's settings are read live from the device); an undeclared write needs "manage"
+# (core.access.TokenScope).
+READ, ALARMS, CONTROL, MANAGE, ADMIN = "read", "alarms", "control", "manage", "admin"
+
 
 class LocalDate(Func):
     """A moment's date in a time zone column: LocalDate(F("moment"), F("time_zone"))."""

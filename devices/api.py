@@ -8,10 +8,10 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from core.access import IsInstallerOrReadOnly
+from core.access import IsInstallerOrReadOnly, TokenScope
 from core.api import ListCreateDestroyViewSet, ModelCleanSerializer, as_drf_error
 from core.edge import ID_REGEX, parse_id
-from core.scoping import api_action
+from core.scoping import CONTROL, api_action
 from plants.api import EditablePlantField
 
 from . import polling, remote, services, tasks
@@ -120,7 +120,7 @@ class TestResultSerializer(serializers.Serializer):
 
 class DataloggerViewSet(ListCreateDestroyViewSet):
     serializer_class = DataloggerSerializer
-    permission_classes = [IsInstallerOrReadOnly]
+    permission_classes = [TokenScope, IsInstallerOrReadOnly]
 
     def get_queryset(self):
         return Datalogger.objects.restrict(self.request.user, api_action(self.request)).prefetch_related(
@@ -198,6 +198,8 @@ class SettingChangeSerializer(serializers.ModelSerializer):
 
 class InverterViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = ID_REGEX  # a longer id is a 404, not a database error
+    # The settings are read live from the device, written through the remote-control path.
+    token_scopes = dict.fromkeys(("settings_read", "settings_read_async", "settings_write"), CONTROL)
     serializer_class = InverterSerializer
 
     def get_queryset(self):
@@ -279,6 +281,7 @@ class SettingsReadViewSet(viewsets.ViewSet):
     """The status of a background settings read: pending, done (values, read_at) or failed (error)."""
 
     lookup_value_regex = "[0-9a-f]{32}"
+    token_scopes = {"retrieve": CONTROL}  # the settings read live (see InverterViewSet)
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def retrieve(self, request, pk=None):

@@ -15,7 +15,7 @@ from alarms.models import Alarm, AlarmCode
 from commissioning.checks import checklists_of
 from devices.models import InverterLive, counted_inverters
 from energy.models import DailyEnergy, MonthlyEnergy
-from plants.models import FleetFigures, Plant, PlantStatus, fleet_counts
+from plants.models import FleetFigures, Plant, PlantStatus, fleet_counts, sees_whole_company
 
 
 def fleet_summary(user, *, watch_list=10, now=None):
@@ -26,7 +26,7 @@ def fleet_summary(user, *, watch_list=10, now=None):
     now = now or timezone.now()
     plants = Plant.objects.restrict(user, "view")
     counts, kwp = fleet_counts(user)
-    if user.is_installer:
+    if sees_whole_company(user):
         figures = fleet_figures_of(company_id=user.company_id, now=now)
     else:
         by_company = _figures_by_company(

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 
-from core.access import IsInstaller, IsInstallerOrReadOnly
+from core.access import IsInstaller, IsInstallerOrReadOnly, TokenScope
 from core.api import ListCreateDestroyViewSet, ModelCleanSerializer, as_drf_error
 from core.edge import ID_REGEX
 from core.scoping import api_action
@@ -59,7 +59,7 @@ class PlantViewSet(viewsets.ModelViewSet):
     serializer_class = PlantSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = PlantFilterSet
-    permission_classes = [IsInstallerOrReadOnly]
+    permission_classes = [TokenScope, IsInstallerOrReadOnly]
 
     def get_queryset(self):
         return Plant.objects.restrict(self.request.user, api_action(self.request)).order_by("name")
@@ -119,7 +119,7 @@ class GrantViewSet(ListCreateDestroyViewSet):
     """End-customer access to plants; only installers manage it."""
 
     serializer_class = GrantSerializer
-    permission_classes = [IsInstaller]
+    permission_classes = [TokenScope, IsInstaller]
 
     def get_queryset(self):
         return PlantGrant.objects.restrict(self.request.user, "change").select_related("customer")
@@ -154,7 +154,7 @@ class PhotoSerializer(serializers.ModelSerializer):
 
 class PhotoViewSet(ListCreateDestroyViewSet):
     serializer_class = PhotoSerializer
-    permission_classes = [IsInstallerOrReadOnly]
+    permission_classes = [TokenScope, IsInstallerOrReadOnly]
     parser_classes = [MultiPartParser, FormParser]
 
     def get_queryset(self):

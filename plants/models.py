@@ -106,18 +106,24 @@ class CommissioningStep(models.TextChoices):
 class PlantQuerySet(models.QuerySet):
     def restrict(self, user, action=VIEW):
         """The plants `user` may see ("view") or change ("change"): the one rule every page, API
-        viewset and export uses. Installers change only their company's; customers change nothing."""
+        viewset and export uses. Installers change only their company's; customers change nothing.
+        A user authenticated by an API token limited to some plants (`token_plant_ids`, set by the
+        token's authentication) has only those of them."""
         if not user.is_authenticated or action not in ACTIONS:
             return self.none()
+        token_plant_ids = getattr(user, "token_plant_ids", None)
+        plants = self if token_plant_ids is None else self.filter(pk__in=token_plant_ids)
         if action == CHANGE:
             if not user.is_installer:
                 return self.none()
-            return self.filter(company_id=user.company_id, archived_at__isnull=True)
+            return plants.filter(company_id=user.company_id, archived_at__isnull=True)
         if user.is_distributor_admin:
-            return self.all()
+            return plants.all()
         if user.is_installer:
-            return self.filter(company_id=user.company_id, archived_at__isnull=True)
-        return self.filter(grants__customer=user, grants__accepted_at__isnull=False, archived_at__isnull=True)
+            return plants.filter(company_id=user.company_id, archived_at__isnull=True)
+        return plants.filter(
+            grants__customer=user, grants__accepted_at__isnull=False, archived_at__isnull=True
+        )
 
 
 # The stored copy of the plant's status and counts, computed from its devices and grants by
@@ -129,11 +135,17 @@ STATUS_FIELDS = ("status", "n_loggers", "n_loggers_seen", "n_devices", "n_down",
 SERVICE_FIELDS = {*STATUS_FIELDS, "customer_history_since", "battery_confirmed"}
 
 
+def sees_whole_company(user):
+    """Whether `user` sees every plant of their company, so that the company's stored figures are
+    theirs: an installer, unless authenticated by a token limited to some plants."""
+    return user.is_authenticated and user.is_installer and getattr(user, "token_plant_ids", None) is None
+
+
 def fleet_counts(user):
     """How many of the plants `user` sees are in each status (every status present), and their
     installed kWp. An installer's come from the company's `FleetCount` (one row whatever the
     fleet's size); a customer's or an admin's are counted."""
-    if user.is_authenticated and user.is_installer:
+    if sees_whole_company(user):
         stored = FleetCount.objects.filter(company_id=user.company_id).first() or FleetCount()
         return stored.counts(), stored.pv_power_kwp
     counts = dict.fromkeys(PlantStatus.values, 0)

@@ -1,4 +1,7 @@
-"""What the OpenAPI schema says beyond the serializers: every operation's error answers."""
+"""What the OpenAPI schema says beyond the serializers: every operation's error answers, the API
+tokens' quota among them."""
+
+from django.conf import settings
 
 ERRORS = {
     "400": "Invalid input: each field with its reasons, or `detail`.",
@@ -14,6 +17,22 @@ ERROR_SCHEMA = {
 }
 
 
+QUOTA = {
+    "description": (
+        f"The API token's quota is spent: {settings.API_TOKEN_QUOTA} requests per "
+        f"{settings.API_TOKEN_QUOTA_SECONDS} s per token (a logged-in session is not counted). "
+        "Retry after the number of seconds in `Retry-After`."
+    ),
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds until the quota's next window.",
+            "schema": {"type": "integer"},
+        }
+    },
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
 def document_errors(result, generator, request, public):
     """drf-spectacular postprocessing hook: add the 4xx answers every operation may give."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
@@ -25,6 +44,7 @@ def document_errors(result, generator, request, public):
                     parameter["allowEmptyValue"] = True  # an empty filter is no filter, as on the pages
             codes = {code: text for code, text in ERRORS.items() if method != "get" or code != "415"}
             responses = operation.setdefault("responses", {})
+            responses.setdefault("429", QUOTA)
             for code, text in codes.items():
                 responses.setdefault(
                     code,

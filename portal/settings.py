@@ -93,7 +93,6 @@ INSTALLED_APPS = [
     "django.forms",  # the widgets' own templates, for TemplatesSetting below
     "django_filters",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
@@ -107,6 +106,7 @@ INSTALLED_APPS = [
     "commissioning",
     "monitoring",
     "privacy",
+    "integrations",
     "portal",
 ]
 
@@ -258,10 +258,12 @@ PORTAL_URL = env_str("PORTAL_URL", "http://localhost:8000").rstrip("/")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The token's first: its WWW-Authenticate header makes a refused request a 401.
+        "integrations.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "core.api_auth.ActiveTokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["integrations.throttling.ApiTokenQuota"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.access.TokenScope", "rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "core.edge.BoundedPagination",
     # Decimals (kWp, kWh, %) are JSON numbers, as the schema says.
@@ -335,6 +337,11 @@ DATA_EXPORT_DAYS = env_int("DATA_EXPORT_DAYS", 7)
 # background and offered as a file for EXPORT_DAYS days (energy.exports).
 EXPORT_BACKGROUND_ROWS = env_int("EXPORT_BACKGROUND_ROWS", 300_000)
 EXPORT_DAYS = env_int("EXPORT_DAYS", 2)
+# API tokens (integrations): each token's quota, API_TOKEN_QUOTA requests per
+# API_TOKEN_QUOTA_SECONDS (then 429 with Retry-After), and how long a token may be made to last.
+API_TOKEN_QUOTA = env_int("API_TOKEN_QUOTA", 120)
+API_TOKEN_QUOTA_SECONDS = env_int("API_TOKEN_QUOTA_SECONDS", 60)
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 366)
 HEALTHZ_DEEP_CACHE_SECONDS = env_int("HEALTHZ_DEEP_CACHE_SECONDS", 5)
 # /metrics (Prometheus): a bearer token, or the scrapers' networks (none by default: refused).
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")

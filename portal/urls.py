@@ -65,6 +65,7 @@ urlpatterns = [
     ),
     path("", include("accounts.urls")),
     path("", include("privacy.urls")),
+    path("", include("integrations.urls")),
     path("plants/", include((plant_pages, "plants"))),
     path("plants/", include("energy.urls")),
     path("devices/", include("devices.urls")),

@@ -16,6 +16,7 @@ from accounts.models import Company
 from alarms.models import Alarm
 from devices.models import Datalogger, Inverter, Reach
 from devices.services import datalogger_attach
+from integrations.services import api_token_create
 from plants.models import BatteryModel, Plant, SystemType
 from plants.services import plant_create
 from plants.signals import plants_changed
@@ -99,3 +100,14 @@ def open_alarm(logger, code, minutes_ago=10, cleared=False):
         started_at=now - timedelta(minutes=minutes_ago),
         cleared_at=now if cleared else None,
     )
+
+
+def api_token(user, scopes=("read",), plants=(), days=30):
+    """A usable API token of `user`, made as the tokens page makes one; returns its secret."""
+    return api_token_create(
+        user=user,
+        name="Outil",
+        scopes=scopes,
+        plants=plants,
+        expires_at=timezone.now() + timedelta(days=days),
+    )[1]

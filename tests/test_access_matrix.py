@@ -27,6 +27,7 @@ from commissioning.models import HandoverReport, Tick
 from devices import remote
 from devices.models import Datalogger, Inverter, InverterLive, Reading, SettingChange
 from energy.models import DailyEnergy, ReadingsExport
+from integrations.services import api_token_create
 from plants.models import Plant, PlantGrant, PlantPhoto
 from plants.services import photo_add, plant_transfer
 from privacy.services import data_export_build, data_export_request
@@ -49,6 +50,7 @@ INVITEE = "invitee"  # a customer's invitation: that customer only
 CUSTOMER = "customer"  # an end customer's own account (their data, their erasure)
 OWN_COPY = "own_copy"  # a customer's copy of their data: that customer only
 OWN_EXPORT = "own_export"  # a readings export built in the background: who asked for it only
+OWN_TOKEN = "own_token"  # an API token: the person who made it only
 
 POLICIES = {
     "home": LOGGED_IN,
@@ -71,6 +73,8 @@ POLICIES = {
     "team": INSTALLER,
     "security_events": ADMIN,
     "preferences": LOGGED_IN,
+    "api_tokens": LOGGED_IN,
+    "api_token_revoke": OWN_TOKEN,
     "my_data": CUSTOMER,
     "my_data_download": OWN_COPY,
     "erase_account": CUSTOMER,
@@ -246,6 +250,13 @@ GET_ANSWERS = {
         "other_installer": {404},
         "admin": {404},  # sees the plant, but the file is the installer's who asked
     },
+    OWN_TOKEN: {
+        "anonymous": {302},
+        "deactivated_installer": {302},
+        "other_customer": {404, 405},
+        "other_installer": {404, 405},
+        "admin": {404, 405},
+    },
     INVITEE: {
         "anonymous": {302},
         "deactivated_installer": {302},
@@ -334,6 +345,9 @@ def world(db, settings, tmp_path):
         status=ReadingsExport.Status.READY, expires_at=now() + timedelta(days=1),
         file=SimpleUploadedFile("readings.csv", SECRET.encode()),
     )  # fmt: skip
+    objects["api_token"], _secret = api_token_create(
+        user=installer, name=SECRET, scopes=["read"], expires_at=now() + timedelta(days=30)
+    )
     objects["rule"] = ThresholdRule.objects.create(
         company=a, name="SOC", value="battery_soc", comparison="below", threshold=15, minutes=30
     )
@@ -374,6 +388,7 @@ PAGE_OBJECTS = {
     "energy:readings_csv": "plant",
     "energy:readings_export": "plant",
     "energy:readings_export_download": "plant",
+    "api_token_revoke": "api_token",
 }
 
 
@@ -456,6 +471,7 @@ FINGERPRINT_SQL = "SELECT " + ", ".join(
         ("commissioning_site", "plant_id, breaker_distance_m, grid_standard_reason"),
         ("commissioning_handoverreport", "id, sha256"),
         ("devices_settingchange", "id, outcome"),
+        ("integrations_apitoken", "id, revoked_at, name"),
     ]
 )
 

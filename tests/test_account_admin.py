@@ -3,13 +3,13 @@ import re
 import pytest
 from django.core import mail
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import Company, ProAccountRequest, User
 
 from .conftest import login
+from .factories import api_token
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_api_approval_by_the_admin(admin_user, pending):
 
 def test_a_deactivated_companys_installers_cannot_log_in(admin_user, installer, client):
     session_client = login(installer)
-    token = Token.objects.create(user=installer)
+    token = api_token(installer)
     login(admin_user).post(reverse("company_set_active", args=[installer.company.pk]), {"active": "0"})
     response = client.post(
         reverse("login"), {"username": installer.username, "password": "correct-horse-battery-9"}
@@ -120,7 +120,7 @@ def test_a_deactivated_companys_installers_cannot_log_in(admin_user, installer, 
     assert response.status_code == 200 and not response.wsgi_request.user.is_authenticated
     # An open session ends too, and so does API access by token.
     assert session_client.get(reverse("plants:list")).status_code == 302
-    api = APIClient(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api = APIClient(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert api.get("/api/v1/me/").status_code in (401, 403)
     assert User.objects.filter(pk=installer.pk).exists()
 

@@ -13,13 +13,13 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
 from accounts.models import User
 from devices.models import Datalogger, Inverter
 
 from .conftest import make_plant, make_user
+from .factories import api_token
 
 RAW = json.loads(json.dumps(SchemaGenerator().get_schema(request=None, public=True), default=str))
 schema = schemathesis.openapi.from_dict(RAW)
@@ -38,14 +38,15 @@ def in_process(settings):
 
 
 @pytest.fixture
-def token(company, in_process):
+def token(company, in_process, settings):
+    settings.API_TOKEN_QUOTA = 1_000_000  # every operation fuzzed, not the quota (tests/test_api_tokens.py)
     installer = make_user("fuzz", User.Role.INSTALLER, company)
     plant = make_plant(company)
     logger = Datalogger.objects.create(
         plant=plant, serial_number="2355553510", reach="direct", host="192.0.2.1"
     )
     Inverter.objects.create(datalogger=logger, serial_number="KSFUZZ0001")
-    return Token.objects.create(user=installer).key
+    return api_token(installer, scopes=["read", "alarms", "control", "manage"])
 
 
 @pytest.mark.slow  # a sweep: every API operation fuzzed (tests/README.md)
@@ -55,5 +56,5 @@ def test_no_api_operation_answers_a_5xx_or_off_its_schema(case, token):
     # Left out: "valid data is accepted" cannot hold for ids the schema allows and no object has,
     # and anonymous access is the access matrix's (every URL, every actor).
     case.call_and_validate(
-        headers={"Authorization": f"Token {token}"}, excluded_checks=[positive_data_acceptance, ignored_auth]
+        headers={"Authorization": f"Bearer {token}"}, excluded_checks=[positive_data_acceptance, ignored_auth]
     )

@@ -1,0 +1,78 @@
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.scoping import ADMIN, ALARMS, CONTROL, MANAGE, READ
+
+PREFIX = "aura_"
+
+
+class Scope(models.TextChoices):
+    READ = READ, _("read")
+    ALARMS = ALARMS, _("alarms (acknowledge, notes)")
+    CONTROL = CONTROL, _("control (inverter settings)")
+    MANAGE = MANAGE, _("manage (plants, customers, commissioning, alarm rules)")
+    ADMIN = ADMIN, _("administration (distributor)")
+
+
+def digest_of(secret: str) -> str:
+    """A token is 32 random bytes: a plain SHA-256 is enough to store it (nothing to brute-force),
+    and lets a request find its token by one indexed lookup."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret() -> str:
+    return PREFIX + secrets.token_urlsafe(32)
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self, now=None):
+        """Neither revoked nor expired at `now`: a token is refused from that moment, whatever ran."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
+
+    def restrict(self, user, action="view"):
+        """A person's own tokens; nobody else's, the distributor's admin included."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(user=user)
+
+
+class ApiToken(models.Model):
+    """A token a person made for a tool: its scopes narrow what the person may do through the API, its
+    plants (none: all) narrow what they see. Only its digest is stored; the secret is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=13, editable=False)  # "aura_" and 8 characters, to recognise it
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = ArrayField(models.CharField(max_length=10, choices=Scope.choices))
+    plants = models.ManyToManyField("plants.Plant", blank=True, related_name="+", verbose_name=_("plants"))
+    expires_at = models.DateTimeField(_("expires at"))
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_from = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(scopes=[]), name="api_token_has_a_scope"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_usable(self):
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+    def scope_labels(self):
+        return [Scope(scope).label for scope in self.scopes]
