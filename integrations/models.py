@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.scoping import ADMIN, ALARMS, CONTROL, MANAGE, READ
+from core.scoping import ADMIN, ALARMS, CONTROL, MANAGE, READ, RestrictedByPlantQuerySet
 
 PREFIX = "aura_"
 
@@ -76,3 +76,71 @@ class ApiToken(models.Model):
 
     def scope_labels(self):
         return [Scope(scope).label for scope in self.scopes]
+
+
+class EventKind(models.TextChoices):
+    ALARM_OPENED = "alarm.opened", _("alarm opened")
+    ALARM_CLEARED = "alarm.cleared", _("alarm cleared")
+    ALARM_ACKNOWLEDGED = "alarm.acknowledged", _("alarm acknowledged")
+    ALARM_RESOLVED = "alarm.resolved", _("alarm resolved")
+    PLANT_OFFLINE = "plant.offline", _("plant offline")
+    PLANT_ONLINE = "plant.online", _("plant online")
+    COMMISSIONING_COMPLETED = "commissioning.completed", _("commissioning completed")
+    SETTING_CHANGE_EXECUTED = "setting_change.executed", _("setting change executed")
+    INVERTER_REPLACED = "inverter.replaced", _("inverter replaced")
+
+
+# What an end customer's feed and webhooks carry: what their pages show them (no serial numbers, no
+# acknowledgement or incident work of the installer's).
+CUSTOMER_KINDS = [
+    EventKind.ALARM_OPENED,
+    EventKind.ALARM_CLEARED,
+    EventKind.PLANT_OFFLINE,
+    EventKind.PLANT_ONLINE,
+    EventKind.COMMISSIONING_COMPLETED,
+    EventKind.SETTING_CHANGE_EXECUTED,
+]
+
+
+class EventQuerySet(RestrictedByPlantQuerySet):
+    history_field = "occurred_at"  # a new owner sees nothing from before the hand-over
+
+    def restrict(self, user, action="view"):
+        """The events of the plants the user sees; an installer's only from while the plant was their
+        company's, a customer's only of the kinds their pages show."""
+        events = super().restrict(user, action)
+        if user.is_authenticated and user.is_installer:
+            events = events.filter(company_id=user.company_id)
+        if user.is_authenticated and user.is_customer:
+            events = events.filter(kind__in=CUSTOMER_KINDS)
+        return events
+
+    def after(self, number):
+        """The numbered events after `number`, in the feed's order (see `services.events_number`)."""
+        return self.filter(number__gt=number).order_by("number")
+
+
+class Event(models.Model):
+    """Something that happened to a plant, for the events feed and the webhooks. Written by database
+    triggers (integrations migration 0004), in the transaction of the change itself, whatever code
+    made it; never by Python. Numbered after their commit (`services.events_number`): the number is
+    the feed's order and the id integrations see. Kept EVENT_DAYS days."""
+
+    number = models.BigIntegerField(null=True, unique=True, editable=False)
+    kind = models.CharField(max_length=30, choices=EventKind.choices)
+    plant = models.ForeignKey("plants.Plant", on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("portal.Company", on_delete=models.CASCADE, related_name="+")
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(editable=False)
+    data = models.JSONField()
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["company", "number"], name="event_company_number"),
+            models.Index(fields=["id"], condition=Q(number__isnull=True), name="event_to_number"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.plant_id} {self.occurred_at:%Y-%m-%d %H:%M}"

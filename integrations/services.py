@@ -1,4 +1,5 @@
-"""Actions on API tokens (`api_token_<action>`, keyword-only): the only code that writes them."""
+"""Actions on API tokens (`api_token_<action>`, keyword-only) and on events: the only code that writes
+them (events are inserted by triggers, numbered here)."""
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -6,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -89,3 +91,27 @@ def api_token_used(*, token: ApiToken, address: str | None, now: datetime) -> No
     """Record when and from where the token was last used, at most once per LAST_USE_PRECISION."""
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USE_PRECISION)
     ApiToken.objects.filter(stale, pk=token.pk).update(last_used_at=now, last_used_from=address)
+
+
+def events_number() -> int:
+    """Number the events committed since the last numbering, oldest first; returns how many.
+
+    Why not the id: ids are taken before commit, so a reader past id n could later see a smaller
+    id appear (its transaction committed last) and skip it. Numbers are given after commit, by one
+    numbering at a time (a transaction-level advisory lock) that commits before the next starts:
+    a reader past number n never sees a smaller number appear later. A numbering already running
+    is left alone; the events it misses get the next one (docs/architecture/invariants.md,
+    "Events")."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext('integrations_event_number'))")
+        if not cursor.fetchone()[0]:
+            return 0
+        cursor.execute(
+            """
+            UPDATE integrations_event e SET number = waiting.number
+            FROM (SELECT id, nextval('integrations_event_number') AS number
+                  FROM (SELECT id FROM integrations_event WHERE number IS NULL ORDER BY id) AS ids) AS waiting
+            WHERE e.id = waiting.id
+            """
+        )
+        return cursor.rowcount

@@ -88,6 +88,7 @@ def schedule_polling(sender, **kwargs):
     sender.add_periodic_task(
         3600, sender.signature("commissioning.tasks.finish_when_ready"), name="commissioning awaiting data"
     )
+    sender.add_periodic_task(3600, sender.signature("integrations.tasks.purge_events"), name="old events")
     # Yesterday's findings from the energy and the history, a few times a day (late rows included).
     sender.add_periodic_task(
         6 * 3600, sender.signature("monitoring.tasks.find_daily_findings"), name="daily findings"

@@ -342,6 +342,8 @@ EXPORT_DAYS = env_int("EXPORT_DAYS", 2)
 API_TOKEN_QUOTA = env_int("API_TOKEN_QUOTA", 120)
 API_TOKEN_QUOTA_SECONDS = env_int("API_TOKEN_QUOTA_SECONDS", 60)
 API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 366)
+# Days the events feed keeps an event (GET /api/v1/events/).
+EVENT_DAYS = env_int("EVENT_DAYS", 90)
 HEALTHZ_DEEP_CACHE_SECONDS = env_int("HEALTHZ_DEEP_CACHE_SECONDS", 5)
 # /metrics (Prometheus): a bearer token, or the scrapers' networks (none by default: refused).
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")

@@ -11,6 +11,7 @@ from commissioning import urls as commissioning_urls
 from devices import api as devices_api
 from devices import urls as devices_urls
 from energy import api as energy_api
+from integrations import api as integrations_api
 from monitoring import api as monitoring_api
 from monitoring import urls as monitoring_urls
 from plants import api as plants_api
@@ -73,6 +74,7 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("api/v1/me/", accounts_api.MeView.as_view(), name="api-me"),
     path("api/v1/me/preferences/", accounts_api.PreferencesView.as_view(), name="api-preferences"),
+    path("api/v1/events/", integrations_api.EventFeedView.as_view(), name="event-list"),
     path("api/v1/alarm-policy/", alarms_api.AlarmPolicyView.as_view(), name="alarm-policy"),
     path("api/v1/me/alarm-subscription/", alarms_api.SubscriptionView.as_view(), name="alarm-subscription"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -188,6 +188,7 @@ POLICIES = {
     "commissioning-finish": PLANT_CHANGE,
     "commissioning-reports": PLANT_VIEW,
     "commissioning-report": PLANT_VIEW,
+    "event-list": LOGGED_IN,
 }
 OUTSIDERS = ("anonymous", "other_customer", "other_installer", "deactivated_installer")
 # GET answers for the outsiders and the admin, by policy (a page's login redirect is a 302).
