@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.network import ip_allowed
 from core.scoping import VIEW, RestrictedByPlantQuerySet
 from plants.models import Plant
 
@@ -65,10 +66,7 @@ def address_allowed(address):
     """Whether the portal may connect to `address` (an IP): public addresses, and the private or
     loopback ranges that the distributor admin listed (DATALOGGER_ALLOWED_NETWORKS, e.g. a VPN),
     so that "test the connection" cannot probe the portal's own network."""
-    ip = ipaddress.ip_address(address)
-    if any(ip in net for net in settings.DATALOGGER_ALLOWED_NETWORKS):
-        return True
-    return ip.is_global and not ip.is_multicast
+    return ip_allowed(address, settings.DATALOGGER_ALLOWED_NETWORKS)
 
 
 NOT_ALLOWED_TEXT = REASON_TEXT[Reason.NOT_ALLOWED]  # the same words when saved and when connecting

@@ -37,7 +37,7 @@ class PlantFiguresViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def live(self, request, pk=None):
         """The plant now, compact enough to poll every 30 s with a read-scoped token (home automation:
-        docs/home-assistant.md): `status` (the plant's, as the fleet list says it), `live` (power in W,
+        docs/integrations.md): `status` (the plant's, as the fleet list says it), `live` (power in W,
         + = battery discharge / grid import; `battery_soc` in %; `at`, `age_s` and `stale` say how old
         the values are; null before a first read) and `today` (energy in Wh, ratios in %)."""
         plant = self.plant(pk)

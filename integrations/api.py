@@ -12,17 +12,10 @@ from rest_framework.views import APIView
 from core.access import TokenScope
 
 from .models import Event, EventKind
+from .serializers import EventSerializer
 from .services import events_number
 
 MAX_EVENTS = 500
-
-
-class EventSerializer(serializers.ModelSerializer):
-    id = serializers.IntegerField(source="number", help_text="The event's number: pass it as ?after=.")
-
-    class Meta:
-        model = Event
-        fields = ["id", "kind", "plant", "occurred_at", "recorded_at", "data"]
 
 
 def parse_after(value: str) -> int:

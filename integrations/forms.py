@@ -5,6 +5,7 @@ from core.validators import validate_single_line
 from plants.forms import PlantPicker
 from plants.models import Plant
 
+from .models import CUSTOMER_KINDS, EventKind
 from .services import scopes_of
 
 LIFETIMES = [(30, _("30 days")), (90, _("90 days")), (180, _("180 days")), (365, _("1 year"))]
@@ -39,3 +40,26 @@ class ApiTokenForm(forms.Form):
             plants.widget = forms.CheckboxSelectMultiple()
         else:
             del self.fields["plants"]  # the distributor's tokens see what the distributor sees
+
+
+class WebhookForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        validators=[validate_single_line],
+        help_text=_("What receives it, e.g. “Ticketing”."),
+    )
+    url = forms.URLField(
+        label=_("URL"),
+        max_length=500,
+        assume_scheme="https",
+        help_text=_("The portal POSTs each event there as JSON, signed (see the documentation)."),
+    )
+    kinds = forms.MultipleChoiceField(
+        label=_("Events (none: all)"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        kinds = CUSTOMER_KINDS if user.is_customer else EventKind
+        self.fields["kinds"].choices = [(kind.value, kind.label) for kind in kinds]

@@ -3,12 +3,16 @@ import secrets
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.scoping import ADMIN, ALARMS, CONTROL, MANAGE, READ, RestrictedByPlantQuerySet
+from devices.messages import MessageField
+
+from .delivery import target_problem
 
 PREFIX = "aura_"
 
@@ -144,3 +148,110 @@ class Event(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.plant_id} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class WebhookQuerySet(models.QuerySet):
+    def restrict(self, user, action="view"):
+        """An installer's company's webhooks, a customer's own; nobody else's, the distributor's admin
+        included (a webhook carries a secret)."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_installer:
+            return self.filter(company_id=user.company_id)
+        if user.is_customer:
+            return self.filter(customer=user)
+        return self.none()
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+class Webhook(models.Model):
+    """A URL the portal POSTs each new event to, signed with the webhook's secret: a company's (every
+    event of its plants) or an end customer's (their plants' events of the kinds their pages show).
+    The secret is kept as it is, since signing needs it; it is shown to the owner only."""
+
+    company = models.ForeignKey("portal.Company", null=True, blank=True, on_delete=models.CASCADE)
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(_("URL"), max_length=500)
+    secret = models.CharField(max_length=60, default=new_webhook_secret, editable=False)
+    kinds = ArrayField(
+        models.CharField(max_length=30, choices=EventKind.choices), blank=True, verbose_name=_("events")
+    )  # none: every kind the owner may receive
+    enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The last event queued for it: the next dispatch starts after it (a restart loses nothing).
+    last_number = models.BigIntegerField(default=0, editable=False)
+    failures = models.PositiveIntegerField(default=0, editable=False)  # failed attempts since a success
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)  # by the portal, for failures
+
+    objects = WebhookQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(company__isnull=True) ^ Q(customer__isnull=True), name="webhook_has_one_owner"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        problem = self.url and target_problem(self.url)
+        if problem:
+            raise ValidationError({"url": str(problem)})
+        if self.customer_id and set(self.kinds) - set(CUSTOMER_KINDS):
+            raise ValidationError({"kinds": _("These events are not shown to customers.")})
+
+    def events(self):
+        """The events this webhook may carry, whatever the kinds it asked for."""
+        if self.customer_id:
+            return Event.objects.restrict(self.customer)
+        return Event.objects.filter(company_id=self.company_id)
+
+
+class WebhookDelivery(models.Model):
+    """One event (or a test) sent to one webhook: the same body at each attempt, the last attempt's
+    answer, and when to try again (none: delivered or given up)."""
+
+    PING = "ping"  # the "send a test event" button's kind
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    number = models.BigIntegerField(null=True)  # the event's number (none for a test)
+    kind = models.CharField(max_length=30)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True)
+    last_attempt_at = models.DateTimeField(null=True)
+    delivered_at = models.DateTimeField(null=True)
+    status_code = models.PositiveSmallIntegerField(null=True)  # the last answer's HTTP status
+    duration_ms = models.PositiveIntegerField(null=True)
+    error = MessageField(null=True)  # why the last attempt failed, for the log
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], condition=Q(next_attempt_at__isnull=False), name="delivery_due"
+            ),
+            models.Index(fields=["webhook", "-created_at"], name="delivery_log"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["webhook", "number"], name="one_delivery_per_event"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.number or ''} → {self.webhook_id}"
+
+    @property
+    def given_up(self):
+        return self.delivered_at is None and self.next_attempt_at is None and self.attempts > 0

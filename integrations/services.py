@@ -1,5 +1,5 @@
-"""Actions on API tokens (`api_token_<action>`, keyword-only) and on events: the only code that writes
-them (events are inserted by triggers, numbered here)."""
+"""Actions on API tokens, events and webhooks (`<entity>_<action>`, keyword-only): the only code that
+writes them (events are inserted by triggers, numbered here)."""
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -8,13 +8,18 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Max, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework.renderers import JSONRenderer
 
+from core.mail import send_templated
 from plants.models import Plant
 
-from .models import ApiToken, Scope, digest_of, new_secret
+from . import delivery
+from .models import ApiToken, Event, Scope, Webhook, WebhookDelivery, digest_of, new_secret
+from .serializers import EventSerializer
 
 # A token never does more than its user: installers may give any scope but the distributor's, the
 # distributor's admin reads and administers, a customer only reads.
@@ -115,3 +120,173 @@ def events_number() -> int:
             """
         )
         return cursor.rowcount
+
+
+# A failed delivery is tried again after 30 s, then twice as late each time, at most 6 h apart.
+RETRY_FIRST = timedelta(seconds=30)
+RETRY_LONGEST = timedelta(hours=6)
+EVENTS_PER_DISPATCH = 500  # per webhook and dispatch: a webhook back after a long gap catches up by steps
+
+
+def webhook_create(*, user: Any, name: str, url: str, kinds: Iterable[str] = ()) -> Webhook:
+    """A webhook of the installer's company or of the customer, made by `user`; it carries the events
+    from now on (the feed has the earlier ones)."""
+    webhook = Webhook(
+        company_id=user.company_id if user.is_installer else None,
+        customer=user if user.is_customer else None,
+        name=name,
+        url=url,
+        kinds=list(kinds),
+        created_by=user,
+    )
+    webhook.full_clean()
+    with transaction.atomic():
+        events_number()
+        webhook.last_number = Event.objects.aggregate(last=Max("number"))["last"] or 0
+        webhook.save()
+    return webhook
+
+
+def webhook_update(*, webhook: Webhook, name: str, url: str, kinds: Iterable[str]) -> None:
+    webhook.name, webhook.url, webhook.kinds = name, url, list(kinds)
+    webhook.full_clean()
+    Webhook.objects.filter(pk=webhook.pk).update(name=name, url=url, kinds=webhook.kinds)
+
+
+def webhook_enable(*, webhook: Webhook, enabled: bool) -> None:
+    """Switch a webhook on or off; switched on, it delivers what waited (and starts its failure count
+    afresh)."""
+    Webhook.objects.filter(pk=webhook.pk).update(
+        enabled=enabled, disabled_at=None, failures=0, failing_since=None
+    )
+
+
+def webhook_delete(*, webhook: Webhook) -> None:
+    webhook.delete()  # its deliveries with it
+
+
+def webhooks_queue(*, limit: int = EVENTS_PER_DISPATCH) -> int:
+    """Queue one delivery of each new event for each enabled webhook; returns how many. Idempotent:
+    two dispatchers at once queue each event once (the webhook's row is locked, and a delivery is
+    unique per webhook and event)."""
+    events_number()
+    queued = 0
+    for pk in Webhook.objects.filter(enabled=True).values_list("pk", flat=True):
+        with transaction.atomic():
+            webhook = Webhook.objects.select_for_update(skip_locked=True).filter(pk=pk, enabled=True).first()
+            if webhook is None:
+                continue
+            page = list(webhook.events().after(webhook.last_number)[:limit])
+            if not page:
+                continue
+            wanted = [event for event in page if not webhook.kinds or event.kind in webhook.kinds]
+            WebhookDelivery.objects.bulk_create(
+                [
+                    WebhookDelivery(
+                        webhook=webhook,
+                        number=event.number,
+                        kind=event.kind,
+                        body=JSONRenderer().render(EventSerializer(event).data).decode(),
+                        next_attempt_at=timezone.now(),
+                    )
+                    for event in wanted
+                ],
+                ignore_conflicts=True,
+            )
+            Webhook.objects.filter(pk=pk).update(last_number=page[-1].number)
+            queued += len(wanted)
+    return queued
+
+
+def webhook_deliveries_due(*, now: datetime | None = None, limit: int = 200) -> list[int]:
+    due = WebhookDelivery.objects.filter(next_attempt_at__lte=now or timezone.now(), webhook__enabled=True)
+    return list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+
+
+def webhook_delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> WebhookDelivery | None:
+    """Send a due delivery once and record the answer; None if it is not due (delivered, given up,
+    its webhook disabled, or another worker sending it now). A worker that dies while sending holds
+    it for a lease only: then it is due again (at least once; receivers skip an `id` seen before)."""
+    now = now or timezone.now()
+    lease = timedelta(seconds=2 * settings.WEBHOOK_TIMEOUT_SECONDS + 30)
+    claimed = (
+        WebhookDelivery.objects.filter(pk=delivery_id, next_attempt_at__lte=now)
+        .filter(Q(webhook__enabled=True) | Q(kind=WebhookDelivery.PING))
+        .update(next_attempt_at=now + lease)
+    )
+    if not claimed:
+        return None
+    sent = WebhookDelivery.objects.select_related("webhook").get(pk=delivery_id)
+    webhook, body = sent.webhook, sent.body.encode()
+    answer = delivery.post(
+        url=webhook.url,
+        body=body,
+        headers={
+            "Content-Type": "application/json",
+            "AURA-Signature": delivery.signature(
+                secret=webhook.secret, timestamp=int(now.timestamp()), body=body
+            ),
+            "AURA-Event": sent.kind,
+            "AURA-Delivery": str(sent.pk),
+        },
+    )
+    attempts = sent.attempts + 1
+    retry_at = None
+    if not answer.ok and sent.kind != WebhookDelivery.PING and attempts < settings.WEBHOOK_MAX_ATTEMPTS:
+        retry_at = now + min(RETRY_FIRST * 2 ** (attempts - 1), RETRY_LONGEST)
+    WebhookDelivery.objects.filter(pk=delivery_id).update(
+        attempts=attempts,
+        next_attempt_at=retry_at,
+        last_attempt_at=now,
+        delivered_at=now if answer.ok else None,
+        status_code=answer.status_code,
+        duration_ms=answer.duration_ms,
+        error=answer.error,
+    )
+    if sent.kind != WebhookDelivery.PING:
+        _webhook_answered(webhook=webhook, ok=answer.ok, now=now)
+    sent.refresh_from_db()
+    return sent
+
+
+def _webhook_answered(*, webhook: Webhook, ok: bool, now: datetime) -> None:
+    """Keep the webhook's failure count; failing for WEBHOOK_DISABLE_AFTER_HOURS, it is disabled and its
+    owner told by e-mail (once: the update is conditional)."""
+    if ok:
+        Webhook.objects.filter(pk=webhook.pk).exclude(failures=0).update(failures=0, failing_since=None)
+        return
+    Webhook.objects.filter(pk=webhook.pk).update(
+        failures=F("failures") + 1, failing_since=Coalesce(F("failing_since"), Value(now))
+    )
+    since = now - timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS)
+    if Webhook.objects.filter(pk=webhook.pk, enabled=True, failing_since__lte=since).update(
+        enabled=False, disabled_at=now
+    ):
+        webhook.refresh_from_db()
+        transaction.on_commit(lambda: _tell_disabled(webhook))
+
+
+def _tell_disabled(webhook: Webhook) -> None:
+    context = {"webhook": webhook, "hours": settings.WEBHOOK_DISABLE_AFTER_HOURS}
+    customer, company, creator = webhook.customer, webhook.company, webhook.created_by
+    recipients = []
+    if customer is not None:
+        recipients.append((customer.email, customer.language))
+    if company is not None:
+        recipients.append((company.email, settings.LANGUAGE_CODE))
+        if creator and creator.is_active and creator.email.lower() != company.email.lower():
+            recipients.append((creator.email, creator.language))
+    for email, language in recipients:
+        send_templated("webhook_disabled", to=email, context=context, language=language)
+
+
+def webhook_test(*, webhook: Webhook, now: datetime | None = None) -> WebhookDelivery:
+    """Send a test event (kind "ping") at once, enabled or not, and return its delivery."""
+    now = now or timezone.now()
+    body = JSONRenderer().render(
+        {"id": None, "kind": WebhookDelivery.PING, "webhook": webhook.name, "sent_at": now}
+    )
+    test = WebhookDelivery.objects.create(
+        webhook=webhook, kind=WebhookDelivery.PING, body=body.decode(), created_at=now, next_attempt_at=now
+    )
+    return webhook_delivery_attempt(delivery_id=test.pk, now=now) or test

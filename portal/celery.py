@@ -89,6 +89,13 @@ def schedule_polling(sender, **kwargs):
         3600, sender.signature("commissioning.tasks.finish_when_ready"), name="commissioning awaiting data"
     )
     sender.add_periodic_task(3600, sender.signature("integrations.tasks.purge_events"), name="old events")
+    sender.add_periodic_task(
+        settings.WEBHOOK_DISPATCH_SECONDS,
+        sender.signature(
+            "integrations.tasks.dispatch_webhooks", options={"expires": settings.WEBHOOK_DISPATCH_SECONDS}
+        ),
+        name="webhooks",
+    )
     # Yesterday's findings from the energy and the history, a few times a day (late rows included).
     sender.add_periodic_task(
         6 * 3600, sender.signature("monitoring.tasks.find_daily_findings"), name="daily findings"

@@ -293,6 +293,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "AURA installer portal API",
     "DESCRIPTION": "Plants, devices and alarms of an AURA installer fleet.",
     "VERSION": "1",
+    "OAS_VERSION": "3.1.0",  # for `webhooks`
+    "WEBHOOKS": ["integrations.serializers.event_webhook"],
     "SERVE_INCLUDE_SCHEMA": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -344,6 +346,13 @@ API_TOKEN_QUOTA_SECONDS = env_int("API_TOKEN_QUOTA_SECONDS", 60)
 API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 366)
 # Days the events feed keeps an event (GET /api/v1/events/).
 EVENT_DAYS = env_int("EVENT_DAYS", 90)
+# Webhooks: the private ranges they may reach (none by default), the wait for an answer, the attempts
+# of one delivery, the hours of failing after which a webhook is disabled, the dispatch interval.
+WEBHOOK_ALLOWED_NETWORKS = env_networks("WEBHOOK_ALLOWED_NETWORKS", "")
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 12)
+WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 24)
+WEBHOOK_DISPATCH_SECONDS = env_int("WEBHOOK_DISPATCH_SECONDS", 10)
 HEALTHZ_DEEP_CACHE_SECONDS = env_int("HEALTHZ_DEEP_CACHE_SECONDS", 5)
 # /metrics (Prometheus): a bearer token, or the scrapers' networks (none by default: refused).
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")

@@ -9,6 +9,7 @@ the one the URL's policy declares. The distributor admin reads everything and ch
 """
 
 import io
+import ipaddress
 import zipfile
 from datetime import date, timedelta
 from types import SimpleNamespace
@@ -27,7 +28,7 @@ from commissioning.models import HandoverReport, Tick
 from devices import remote
 from devices.models import Datalogger, Inverter, InverterLive, Reading, SettingChange
 from energy.models import DailyEnergy, ReadingsExport
-from integrations.services import api_token_create
+from integrations.services import api_token_create, webhook_create
 from plants.models import Plant, PlantGrant, PlantPhoto
 from plants.services import photo_add, plant_transfer
 from privacy.services import data_export_build, data_export_request
@@ -50,7 +51,7 @@ INVITEE = "invitee"  # a customer's invitation: that customer only
 CUSTOMER = "customer"  # an end customer's own account (their data, their erasure)
 OWN_COPY = "own_copy"  # a customer's copy of their data: that customer only
 OWN_EXPORT = "own_export"  # a readings export built in the background: who asked for it only
-OWN_TOKEN = "own_token"  # an API token: the person who made it only
+OWN_TOKEN = "own_token"  # an API token or a webhook: its owner only (the person, or the company)
 
 POLICIES = {
     "home": LOGGED_IN,
@@ -75,6 +76,11 @@ POLICIES = {
     "preferences": LOGGED_IN,
     "api_tokens": LOGGED_IN,
     "api_token_revoke": OWN_TOKEN,
+    "webhooks": LOGGED_IN,
+    "webhook": OWN_TOKEN,
+    "webhook_test": OWN_TOKEN,
+    "webhook_enable": OWN_TOKEN,
+    "webhook_delete": OWN_TOKEN,
     "my_data": CUSTOMER,
     "my_data_download": OWN_COPY,
     "erase_account": CUSTOMER,
@@ -349,6 +355,8 @@ def world(db, settings, tmp_path):
     objects["api_token"], _secret = api_token_create(
         user=installer, name=SECRET, scopes=["read"], expires_at=now() + timedelta(days=30)
     )
+    settings.WEBHOOK_ALLOWED_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]
+    objects["webhook"] = webhook_create(user=installer, name=SECRET, url="http://127.0.0.1:9/")
     objects["rule"] = ThresholdRule.objects.create(
         company=a, name="SOC", value="battery_soc", comparison="below", threshold=15, minutes=30
     )
@@ -390,6 +398,10 @@ PAGE_OBJECTS = {
     "energy:readings_export": "plant",
     "energy:readings_export_download": "plant",
     "api_token_revoke": "api_token",
+    "webhook": "webhook",
+    "webhook_test": "webhook",
+    "webhook_enable": "webhook",
+    "webhook_delete": "webhook",
 }
 
 
@@ -473,6 +485,7 @@ FINGERPRINT_SQL = "SELECT " + ", ".join(
         ("commissioning_handoverreport", "id, sha256"),
         ("devices_settingchange", "id, outcome"),
         ("integrations_apitoken", "id, revoked_at, name"),
+        ("integrations_webhook", "id, enabled, name, url"),
     ]
 )
 

@@ -53,7 +53,7 @@ def test_a_read_token_cannot_acknowledge_or_touch_the_inverter_settings(installe
     api = bearer(api_token(installer, scopes=["read"]))
     assert api.get(f"/api/v1/alarms/{alarm.pk}/").status_code == 200
     refused = api.post(f"/api/v1/alarms/{alarm.pk}/acknowledge/", {"note": "vu"})
-    assert refused.status_code == 403 and "scopes" in refused.json()["detail"]
+    assert refused.status_code == 403 and "droits de ce jeton" in refused.json()["detail"]
     assert api.get(f"/api/v1/inverters/{inverter.pk}/settings/").status_code == 403  # read live: control
     assert (
         api.post(f"/api/v1/inverters/{inverter.pk}/settings/", {"changes": {"working_mode": 2}}).status_code
@@ -90,7 +90,7 @@ def test_a_revoked_token_is_refused_at_once(installer):
     token = ApiToken.objects.get(user=installer)
     login(installer).post(reverse("api_token_revoke", args=[token.pk]))
     refused = api.get("/api/v1/me/")
-    assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
+    assert refused.status_code == 401 and "révoqué" in refused.json()["detail"]
     assert refused["WWW-Authenticate"].startswith("Bearer")
 
 
@@ -143,15 +143,15 @@ def test_a_malformed_or_unknown_token_is_a_401_with_its_reason(db, header):
 
 def test_scopes_plants_and_expiry_beyond_the_users_rights_are_refused(installer, customer, other_company):
     soon = timezone.now() + timedelta(days=30)
-    with pytest.raises(ValidationError, match="cannot give"):
+    with pytest.raises(ValidationError, match="ne peut pas donner"):
         api_token_create(user=customer, name="x", scopes=["read", "alarms"], expires_at=soon)
-    with pytest.raises(ValidationError, match="cannot give"):
+    with pytest.raises(ValidationError, match="ne peut pas donner"):
         api_token_create(user=installer, name="x", scopes=["admin"], expires_at=soon)
-    with pytest.raises(ValidationError, match="plants you can see"):
+    with pytest.raises(ValidationError, match="centrales que vous voyez"):
         api_token_create(
             user=installer, name="x", scopes=["read"], expires_at=soon, plants=[make_plant(other_company)]
         )
-    with pytest.raises(ValidationError, match="at most"):
+    with pytest.raises(ValidationError, match="au plus"):
         api_token_create(user=installer, name="x", scopes=["read"], expires_at=soon + timedelta(days=400))
     assert not ApiToken.objects.exists()
 
