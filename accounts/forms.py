@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import ProAccountRequest, User, validate_login
+from .models import CompanyRole, ProAccountRequest, User, validate_login
 
 
 class ProAccountRequestForm(forms.ModelForm):
@@ -40,6 +40,19 @@ class InviteColleagueForm(forms.Form):
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
     email = forms.EmailField(label=_("E-mail"))
     username = forms.CharField(label=_("Login"), max_length=50, validators=[validate_login])
+    company_role = forms.ChoiceField(
+        label=_("Role"),
+        choices=CompanyRole.choices,
+        initial=CompanyRole.TECHNICIAN,
+        required=False,  # none said: technician
+        help_text=_(
+            "Administrator: members, hand-overs, deletions, webhooks and all the rest. Technician: "
+            "commissioning, alarms, remote control. Viewer: reads only."
+        ),
+    )
+
+    def clean_company_role(self):
+        return self.cleaned_data["company_role"] or CompanyRole.TECHNICIAN
 
     def clean_username(self):
         username = self.cleaned_data["username"]
@@ -93,3 +106,8 @@ class EraseAccountForm(forms.Form):
         if not self.user.check_password(self.cleaned_data["password"]):
             raise forms.ValidationError(_("This is not your password."))
         return self.cleaned_data["password"]
+
+
+class MemberRoleForm(forms.Form):
+    member = forms.IntegerField(widget=forms.HiddenInput)
+    company_role = forms.ChoiceField(label=_("Role"), choices=CompanyRole.choices)

@@ -63,8 +63,17 @@ class PortalUserManager(UserManager):
         return super().create_superuser(username, email, password, **extra_fields)
 
 
+class CompanyRole(models.TextChoices):
+    """What an installer may do in their company (SOLARMAN Business's members, VRM's technician)."""
+
+    ADMINISTRATOR = "administrator", _("Administrator")  # members, hand-overs, deletions, webhooks, all
+    TECHNICIAN = "technician", _("Technician")  # commissioning, alarms, remote control
+    VIEWER = "viewer", _("Viewer")  # reads only
+
+
 class User(AbstractUser):
-    """A person who logs in. The role says what they may do; installers belong to one company."""
+    """A person who logs in. The role says what they may do; installers belong to one company, with
+    a role in it."""
 
     class Role(models.TextChoices):
         DISTRIBUTOR_ADMIN = "distributor_admin", _("Distributor admin")
@@ -75,6 +84,9 @@ class User(AbstractUser):
     company = models.ForeignKey(
         Company, on_delete=models.PROTECT, null=True, blank=True, related_name="members"
     )
+    company_role = models.CharField(
+        _("role in the company"), max_length=20, choices=CompanyRole.choices, default=CompanyRole.TECHNICIAN
+    )  # read only for installers
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     language = models.CharField(
         _("language of e-mails"),
@@ -132,6 +144,16 @@ class User(AbstractUser):
     @property
     def is_customer(self):
         return self.role == self.Role.CUSTOMER
+
+    @property
+    def may_change(self):
+        """An installer who may change their company's plants (not a viewer)."""
+        return self.is_installer and self.company_role != CompanyRole.VIEWER
+
+    @property
+    def is_company_administrator(self):
+        """An installer who may manage the members, hand plants over, delete them, keep webhooks."""
+        return self.is_installer and self.company_role == CompanyRole.ADMINISTRATOR
 
     @property
     def can_log_in(self):

@@ -1,14 +1,14 @@
 """Workflows of the pro-account lifecycle: approve, reject, deactivate, invite."""
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.mail import send_templated, set_password_url
 
-from .models import Company, ProAccountRequest, User
+from .models import Company, CompanyRole, ProAccountRequest, User
 
 
 def account_request_submit(*, request_obj: ProAccountRequest) -> ProAccountRequest:
@@ -62,6 +62,7 @@ def account_request_approve(*, request_obj: ProAccountRequest, by: User) -> Comp
         username=request_obj.login,
         email=request_obj.email,
         role=User.Role.INSTALLER,
+        company_role=CompanyRole.ADMINISTRATOR,  # the first member
         company=company,
         phone=request_obj.mobile_phone,
     )
@@ -94,15 +95,26 @@ def company_set_active(*, company: Company, active: bool) -> None:
 
 @transaction.atomic
 def colleague_invite(
-    *, company: Company, by: User, username: str, email: str, first_name: str = "", last_name: str = ""
+    *,
+    company: Company,
+    by: User,
+    username: str,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    company_role: str = CompanyRole.TECHNICIAN,
 ) -> User:
-    """Add an installer to `company` and e-mail them a link to choose their password."""
+    """Add an installer to `company` with `company_role` and e-mail them a link to choose their
+    password. Only the company's administrators invite."""
+    if not (by.is_company_administrator and by.company_id == company.pk):
+        raise PermissionDenied(_("Only the company's administrators invite colleagues."))
     user = User(
         username=username,
         email=email,
         first_name=first_name,
         last_name=last_name,
         role=User.Role.INSTALLER,
+        company_role=company_role,
         company=company,
     )
     user.set_unusable_password()
@@ -117,3 +129,25 @@ def colleague_invite(
         )
     )
     return user
+
+
+@transaction.atomic
+def member_set_role(*, member: User, company_role: str, by: User) -> None:
+    """Give a member of `by`'s company another role. The company always keeps an administrator: its
+    administrators are locked while the last one is counted, so two demoting each other at once
+    cannot both succeed."""
+    company_id = member.company_id
+    if company_id is None or not (by.is_company_administrator and company_id == by.company_id):
+        raise PermissionDenied(_("Only the company's administrators change roles."))
+    if company_role not in CompanyRole.values:
+        raise ValidationError(_("Not a role."))
+    administrators = list(
+        User.objects.select_for_update()
+        .filter(company_id=company_id, company_role=CompanyRole.ADMINISTRATOR, is_active=True)
+        .values_list("pk", flat=True)
+    )
+    if by.pk not in administrators:  # demoted meanwhile
+        raise PermissionDenied(_("Only the company's administrators change roles."))
+    if company_role != CompanyRole.ADMINISTRATOR and administrators == [member.pk]:
+        raise ValidationError(_("The company needs an administrator: make another member one first."))
+    User.objects.filter(pk=member.pk).update(company_role=company_role)

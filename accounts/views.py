@@ -3,16 +3,16 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from core.access import distributor_admin_required, installer_required
+from core.access import company_member_required, distributor_admin_required
 
 from . import services
-from .forms import InviteColleagueForm, PreferencesForm, ProAccountRequestForm, RejectForm
-from .models import Company, ProAccountRequest, SecurityEvent
+from .forms import InviteColleagueForm, MemberRoleForm, PreferencesForm, ProAccountRequestForm, RejectForm
+from .models import Company, CompanyRole, ProAccountRequest, SecurityEvent
 
 ACCOUNT_REQUESTS_PER_HOUR = 10
 
@@ -121,13 +121,29 @@ def company_set_active(request, pk):
     return redirect("company_detail", pk=pk)
 
 
-@installer_required
+@company_member_required
 def team(request):
+    """The company's members and their roles; its administrators invite and change roles."""
     company = request.user.company
-    form = InviteColleagueForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    administrator = request.user.is_company_administrator
+    if request.method == "POST" and not administrator:
+        raise PermissionDenied
+    form = InviteColleagueForm(request.POST if "username" in request.POST else None)
+    role_form = MemberRoleForm(request.POST if "member" in request.POST else None)
+    if form.is_bound and form.is_valid():
         user = services.colleague_invite(company=company, by=request.user, **form.cleaned_data)
         messages.success(request, _("%(email)s was invited to choose a password.") % {"email": user.email})
+        return redirect("team")
+    if role_form.is_bound and role_form.is_valid():
+        member = get_object_or_404(company.members, pk=role_form.cleaned_data["member"])
+        try:
+            services.member_set_role(
+                member=member, company_role=role_form.cleaned_data["company_role"], by=request.user
+            )
+        except ValidationError as e:
+            messages.error(request, " ".join(e.messages))
+        else:
+            messages.success(request, _("%(name)s's role is changed.") % {"name": member.display_name()})
         return redirect("team")
     return render(
         request,
@@ -136,6 +152,8 @@ def team(request):
             "company": company,
             "members": company.members.order_by("username"),
             "form": form,
+            "administrator": administrator,
+            "roles": CompanyRole.choices,
         },
     )
 

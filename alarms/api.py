@@ -8,7 +8,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from accounts.models import User
-from core.access import IsInstaller, TokenScope
+from core.access import IsCompanyMember, IsInstaller, TokenScope
 from core.api import ListCreateDestroyViewSet, ModelCleanSerializer, as_drf_error
 from core.edge import ID_REGEX
 from core.scoping import ALARMS
@@ -304,7 +304,7 @@ class SubscriptionView(generics.RetrieveUpdateAPIView):
     whether only in working hours."""
 
     serializer_class = SubscriptionSerializer
-    permission_classes = [TokenScope, IsInstaller]
+    permission_classes = [TokenScope, IsCompanyMember]
     http_method_names = ["get", "put", "patch", "head", "options"]
 
     def get_object(self):

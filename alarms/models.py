@@ -308,8 +308,8 @@ def rule_value_choices():
 
 class ThresholdRuleQuerySet(models.QuerySet):
     def restrict(self, user, action=VIEW):
-        """A company's rules, for its installers (read and change)."""
-        if not user.is_authenticated or not user.is_installer:
+        """A company's rules, for its installers (a viewer reads them only)."""
+        if not user.is_authenticated or not user.is_installer or (action != VIEW and not user.may_change):
             return self.none()
         return self.filter(company_id=user.company_id)
 

@@ -10,7 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from core.access import installer_required
+from core.access import company_member_required, installer_required
 from core.csvexport import CsvLocalTime, CsvText, csv_delimiter, csv_download, csv_line, csv_lines
 from plants.models import Plant
 from plants.shortcuts import get_rw_plant_for_user
@@ -309,7 +309,7 @@ def maintenance_end(request, pk, window_pk):
     return redirect("plants:detail", pk=pk)
 
 
-@installer_required
+@company_member_required
 def my_alarm_emails(request):
     """Which plants' alarms this installer is e-mailed, and when."""
     subscription = Subscription.objects.filter(user=request.user).first() or Subscription(user=request.user)

@@ -13,20 +13,25 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from .scoping import MANAGE, READ
+from .scoping import MANAGE, READ, SAFE_METHODS
 
 if TYPE_CHECKING:  # rest_framework.views reads the settings that name this module's permissions
     from rest_framework.views import APIView
 
 
-def role_required(*checks: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Anonymous users go to the login page; a logged-in user of another role gets 403."""
+def role_required(
+    *checks: str, writes: str | None = None
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Anonymous users go to the login page; a logged-in user of another role gets 403, and so does
+    one who lacks the `writes` check for anything but reading (an installer company's viewer)."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         @login_required
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not any(getattr(request.user, check) for check in checks):
+                raise PermissionDenied
+            if writes and request.method not in SAFE_METHODS and not getattr(request.user, writes):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
@@ -36,7 +41,9 @@ def role_required(*checks: str) -> Callable[[Callable[..., HttpResponse]], Calla
 
 
 distributor_admin_required = role_required("is_distributor_admin")
-installer_required = role_required("is_installer")
+installer_required = role_required("is_installer", writes="may_change")
+company_member_required = role_required("is_installer")  # a member's own settings, viewers included
+company_administrator_required = role_required("is_company_administrator")
 customer_required = role_required("is_customer")
 
 
@@ -46,17 +53,30 @@ class IsDistributorAdmin(BasePermission):
 
 
 class IsInstaller(BasePermission):
+    """Installers; a viewer of their company only reads."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated and user.is_installer):
+            return False
+        return request.method in SAFE_METHODS or user.may_change
+
+
+class IsCompanyMember(BasePermission):
+    """Installers of any role: a member's own settings (their alarm e-mails)."""
+
     def has_permission(self, request: Request, view: APIView) -> bool:
         return bool(request.user and request.user.is_authenticated and request.user.is_installer)
 
 
 class IsInstallerOrReadOnly(BasePermission):
-    """Everyone who may see an object may read it; only installers (of its company) change it."""
+    """Everyone who may see an object may read it; only installers (of its company, not viewers)
+    change it."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
-        return request.method in ("GET", "HEAD", "OPTIONS") or request.user.is_installer
+        return request.method in SAFE_METHODS or request.user.may_change
 
 
 def token_scope_required(request: Request, view: APIView) -> str:
@@ -64,7 +84,7 @@ def token_scope_required(request: Request, view: APIView) -> str:
     action = getattr(view, "action", None)
     if action in by_action:
         return by_action[action]
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+    if request.method in SAFE_METHODS:
         return READ
     return getattr(view, "token_scope", MANAGE)
 

@@ -1,6 +1,7 @@
 """Who may do what, said once: `restrict(user, action)` on every queryset (NetBox's verb).
 
-Actions are "view" and "change". Plants carry the rule; everything attached to a plant (loggers,
+Actions are "view", "change" and "administer" (what only a company's administrators do: hand a plant
+over, delete it). Plants carry the rule; everything attached to a plant (loggers,
 inverters, alarms, grants, photos) is restricted through its plant, so that pages, API viewsets and
 JSON / CSV endpoints share one answer.
 """
@@ -12,8 +13,9 @@ from django.db import models
 from django.db.models import DateField, F, Func, Q
 from django.http import HttpRequest
 
-VIEW, CHANGE = "view", "change"
-ACTIONS = (VIEW, CHANGE)
+VIEW, CHANGE, ADMINISTER = "view", "change", "administer"
+ACTIONS = (VIEW, CHANGE, ADMINISTER)
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")  # reading: "view"; anything else changes
 
 # What an API token may be used for (integrations.ApiToken.scopes). A token never does more than its
 # user may; its scopes narrow that further. Reading is "read"; each write is declared by its view
@@ -70,7 +72,7 @@ class RestrictedByPlantQuerySet(models.QuerySet):
 
 def api_action(request: HttpRequest) -> str:
     """The action an API request needs: reading is "view", anything else is "change"."""
-    return VIEW if request.method in ("GET", "HEAD", "OPTIONS") else CHANGE
+    return VIEW if request.method in SAFE_METHODS else CHANGE
 
 
 def abilities(request: HttpRequest) -> dict[str, dict[str, bool]]:

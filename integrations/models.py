@@ -152,11 +152,11 @@ class Event(models.Model):
 
 class WebhookQuerySet(models.QuerySet):
     def restrict(self, user, action="view"):
-        """An installer's company's webhooks, a customer's own; nobody else's, the distributor's admin
-        included (a webhook carries a secret)."""
+        """The company's webhooks for its administrators, a customer's own; nobody else's, the
+        distributor's admin included (a webhook carries a secret)."""
         if not user.is_authenticated:
             return self.none()
-        if user.is_installer:
+        if user.is_company_administrator:
             return self.filter(company_id=user.company_id)
         if user.is_customer:
             return self.filter(customer=user)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Max, Q, Value
 from django.db.models.functions import Coalesce
@@ -34,6 +34,8 @@ LAST_USE_PRECISION = timedelta(minutes=1)
 
 
 def scopes_of(user: Any) -> list[Scope]:
+    if user.is_installer and not user.may_change:
+        return [Scope.READ]  # a company's viewer
     return SCOPES_OF_ROLE.get(user.role, [])
 
 
@@ -131,6 +133,8 @@ EVENTS_PER_DISPATCH = 500  # per webhook and dispatch: a webhook back after a lo
 def webhook_create(*, user: Any, name: str, url: str, kinds: Iterable[str] = ()) -> Webhook:
     """A webhook of the installer's company or of the customer, made by `user`; it carries the events
     from now on (the feed has the earlier ones)."""
+    if not (user.is_company_administrator or user.is_customer):
+        raise PermissionDenied(_("Only a company's administrators and customers have webhooks."))
     webhook = Webhook(
         company_id=user.company_id if user.is_installer else None,
         customer=user if user.is_customer else None,

@@ -60,13 +60,13 @@ def api_token_revoke(request, pk):
 
 
 def _webhook_owner_required(view):
-    """Installers (for their company) and customers (for themselves) have webhooks; the distributor's
-    admin has none."""
+    """A company's administrators (for the company) and customers (for themselves) have webhooks; the
+    distributor's admin has none."""
 
     @login_required
     @wraps(view)
     def checked(request, *args, **kwargs):
-        if not (request.user.is_installer or request.user.is_customer):
+        if not (request.user.is_company_administrator or request.user.is_customer):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 

@@ -7,7 +7,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from core.access import IsInstaller, IsInstallerOrReadOnly, TokenScope
 from core.api import ListCreateDestroyViewSet, ModelCleanSerializer, as_drf_error
 from core.edge import ID_REGEX
-from core.scoping import api_action
+from core.scoping import ADMINISTER, api_action
 
 from . import services
 from .filters import PlantFilterSet
@@ -62,7 +62,8 @@ class PlantViewSet(viewsets.ModelViewSet):
     permission_classes = [TokenScope, IsInstallerOrReadOnly]
 
     def get_queryset(self):
-        return Plant.objects.restrict(self.request.user, api_action(self.request)).order_by("name")
+        action = ADMINISTER if self.request.method == "DELETE" else api_action(self.request)
+        return Plant.objects.restrict(self.request.user, action).order_by("name")
 
     def paginate_queryset(self, queryset):
         # The list's total from the fleet counters when at most the status filters it.

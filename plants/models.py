@@ -20,7 +20,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.scoping import ACTIONS, CHANGE, VIEW, RestrictedByPlantQuerySet
+from core.scoping import ACTIONS, ADMINISTER, VIEW, RestrictedByPlantQuerySet
 from core.validators import validate_single_line
 
 from .gridcodes import GRID_STANDARDS
@@ -105,16 +105,18 @@ class CommissioningStep(models.TextChoices):
 
 class PlantQuerySet(models.QuerySet):
     def restrict(self, user, action=VIEW):
-        """The plants `user` may see ("view") or change ("change"): the one rule every page, API
-        viewset and export uses. Installers change only their company's; customers change nothing.
-        A user authenticated by an API token limited to some plants (`token_plant_ids`, set by the
-        token's authentication) has only those of them."""
+        """The plants `user` may see ("view"), change ("change") or hand over and delete
+        ("administer"): the one rule every page, API viewset and export uses. Installers change only
+        their company's, unless their role there is viewer; only its administrators administer;
+        customers change nothing. A user authenticated by an API token limited to some plants
+        (`token_plant_ids`, set by the token's authentication) has only those of them."""
         if not user.is_authenticated or action not in ACTIONS:
             return self.none()
         token_plant_ids = getattr(user, "token_plant_ids", None)
         plants = self if token_plant_ids is None else self.filter(pk__in=token_plant_ids)
-        if action == CHANGE:
-            if not user.is_installer:
+        if action != VIEW:
+            allowed = user.is_company_administrator if action == ADMINISTER else user.may_change
+            if not allowed:
                 return self.none()
             return plants.filter(company_id=user.company_id, archived_at__isnull=True)
         if user.is_distributor_admin:

@@ -4,6 +4,8 @@ use these, so that an unseen plant is a 404 everywhere and a read-only one a 403
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
+from core.scoping import CHANGE
+
 from .models import Plant
 
 
@@ -12,9 +14,9 @@ def get_plant_for_user(request, pk):
     return get_object_or_404(Plant.objects.restrict(request.user, "view"), pk=pk)
 
 
-def get_rw_plant_for_user(request, pk):
-    """The plant if `request.user` may change it: 404 if unseen, 403 if seen read-only."""
+def get_rw_plant_for_user(request, pk, action=CHANGE):
+    """The plant if `request.user` may change it (or do `action`): 404 if unseen, 403 if seen only."""
     plant = get_plant_for_user(request, pk)
-    if not Plant.objects.restrict(request.user, "change").filter(pk=pk).exists():
+    if not Plant.objects.restrict(request.user, action).filter(pk=pk).exists():
         raise PermissionDenied
     return plant

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from core.access import installer_required
 from core.forms import add_errors
+from core.scoping import ADMINISTER
 
 from . import services
 from .forms import PICK_LIMIT, GrantForm, PhotoForm, PlantForm, TransferForm
@@ -131,7 +132,7 @@ def grants(request, pk):
 @login_required
 def plant_transfer(request, pk):
     """Hand the plant over to a new owner (a house sold): the current customers lose access."""
-    plant = get_rw_plant_for_user(request, pk)
+    plant = get_rw_plant_for_user(request, pk, ADMINISTER)
     form = TransferForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -164,7 +165,7 @@ def grant_revoke(request, pk, grant_pk):
 
 @login_required
 def plant_archive(request, pk):
-    plant = get_rw_plant_for_user(request, pk)
+    plant = get_rw_plant_for_user(request, pk, ADMINISTER)
     if request.method == "POST":
         if request.POST.get("confirm_name", "").strip() != plant.name:
             messages.error(request, _("Type the plant's name exactly to confirm."))

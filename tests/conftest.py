@@ -91,6 +91,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 def make_user(username, role, company=None, **extra):
+    if role == User.Role.INSTALLER:
+        extra.setdefault("company_role", "administrator")  # the tests of the other roles say theirs
     user = User.objects.create_user(
         username=username,
         email=f"{username}@example.fr",

@@ -12,7 +12,7 @@ def test_an_installer_invites_a_colleague_into_the_same_company(
         response = login(installer).post(reverse("team"), {"email": "lea@soleil.fr", "username": "lea"})
     assert response.status_code == 302
     lea = User.objects.get(username="lea")
-    assert lea.company == installer.company and lea.is_installer
+    assert lea.company == installer.company and lea.is_installer and lea.company_role == "technician"
     assert "/password-reset/" in mailoutbox[0].body
 
 
