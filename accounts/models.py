@@ -87,6 +87,9 @@ class User(AbstractUser):
     company_role = models.CharField(
         _("role in the company"), max_length=20, choices=CompanyRole.choices, default=CompanyRole.TECHNICIAN
     )  # read only for installers
+    # A technician or viewer sees every plant of the company, or only those given to them
+    # (Plant.members); an administrator sees them all.
+    all_plants = models.BooleanField(_("sees all the company's plants"), default=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     language = models.CharField(
         _("language of e-mails"),
@@ -149,6 +152,16 @@ class User(AbstractUser):
     def may_change(self):
         """An installer who may change their company's plants (not a viewer)."""
         return self.is_installer and self.company_role != CompanyRole.VIEWER
+
+    @property
+    def may_change_company_settings(self):
+        """An installer who may change what applies to all the company's plants (alarm rules): one
+        who changes plants and sees them all."""
+        return self.may_change and self.sees_every_company_plant
+
+    @property
+    def sees_every_company_plant(self):
+        return self.is_installer and (self.all_plants or self.company_role == CompanyRole.ADMINISTRATOR)
 
     @property
     def is_company_administrator(self):

@@ -8,7 +8,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from accounts.models import User
-from core.access import IsCompanyMember, IsInstaller, TokenScope
+from core.access import IsCompanyMember, IsCompanySettings, IsInstaller, TokenScope
 from core.api import ListCreateDestroyViewSet, ModelCleanSerializer, as_drf_error
 from core.edge import ID_REGEX
 from core.scoping import ALARMS
@@ -208,7 +208,7 @@ class AlarmPolicyView(generics.RetrieveUpdateAPIView):
     """The requesting installer's company's alarm policy (the defaults until saved)."""
 
     serializer_class = AlarmPolicySerializer
-    permission_classes = [TokenScope, IsInstaller]
+    permission_classes = [TokenScope, IsCompanySettings]
 
     def get_object(self):
         return AlarmPolicy.of(self.request.user.company_id)
@@ -243,7 +243,7 @@ class ThresholdRuleViewSet(viewsets.ModelViewSet):
 
     lookup_value_regex = ID_REGEX
     serializer_class = ThresholdRuleSerializer
-    permission_classes = [TokenScope, IsInstaller]
+    permission_classes = [TokenScope, IsCompanySettings]
 
     def get_queryset(self):
         return ThresholdRule.objects.restrict(self.request.user, "change").prefetch_related("plants")

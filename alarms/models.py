@@ -308,8 +308,10 @@ def rule_value_choices():
 
 class ThresholdRuleQuerySet(models.QuerySet):
     def restrict(self, user, action=VIEW):
-        """A company's rules, for its installers (a viewer reads them only)."""
-        if not user.is_authenticated or not user.is_installer or (action != VIEW and not user.may_change):
+        """A company's rules, for its installers; changed by those who change and see all its plants."""
+        if not user.is_authenticated or not user.is_installer:
+            return self.none()
+        if action != VIEW and not user.may_change_company_settings:
             return self.none()
         return self.filter(company_id=user.company_id)
 

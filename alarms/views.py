@@ -10,7 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from core.access import company_member_required, installer_required
+from core.access import company_member_required, company_settings_required
 from core.csvexport import CsvLocalTime, CsvText, csv_delimiter, csv_download, csv_line, csv_lines
 from plants.models import Plant
 from plants.shortcuts import get_rw_plant_for_user
@@ -252,7 +252,7 @@ def battery_leds(request):
     )
 
 
-@installer_required
+@company_settings_required
 def alarm_rules(request):
     """The company's alarm rules: notification delays, the quiet period, threshold rules."""
     company = request.user.company
@@ -276,7 +276,7 @@ def alarm_rules(request):
     )
 
 
-@installer_required
+@company_settings_required
 @require_POST
 def alarm_rule_delete(request, pk):
     rule = get_object_or_404(ThresholdRule.objects.restrict(request.user, "change"), pk=pk)

@@ -42,7 +42,11 @@ def role_required(
 
 distributor_admin_required = role_required("is_distributor_admin")
 installer_required = role_required("is_installer", writes="may_change")
-company_member_required = role_required("is_installer")  # a member's own settings, viewers included
+company_member_required = role_required("is_installer")
+# What applies to all the company's plants (alarm rules): changed by members who see them all.
+company_settings_required = role_required(
+    "is_installer", writes="may_change_company_settings"
+)  # a member's own settings, viewers included
 company_administrator_required = role_required("is_company_administrator")
 customer_required = role_required("is_customer")
 
@@ -60,6 +64,17 @@ class IsInstaller(BasePermission):
         if not (user and user.is_authenticated and user.is_installer):
             return False
         return request.method in SAFE_METHODS or user.may_change
+
+
+class IsCompanySettings(BasePermission):
+    """Installers read what applies to all the company's plants; members who change plants and see
+    them all change it."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated and user.is_installer):
+            return False
+        return request.method in SAFE_METHODS or user.may_change_company_settings
 
 
 class IsCompanyMember(BasePermission):

@@ -79,7 +79,7 @@ def abilities(request: HttpRequest) -> dict[str, dict[str, bool]]:
     """What the page templates may offer the user (a context processor): the role rules stay here."""
     # No user when a request is refused before authentication (an unknown Host header): anonymous.
     user: Any = getattr(request, "user", None) or AnonymousUser()
-    installer = user.is_authenticated and user.is_installer
+    installer = user.is_authenticated and user.is_installer and user.may_change  # not a company's viewer
     pro = user.is_authenticated and not user.is_customer
     return {
         "can": {

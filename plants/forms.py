@@ -1,7 +1,15 @@
+from datetime import datetime, time, timedelta
+
 from django import forms
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import Plant
+from accounts.models import User
+from core.scoping import ADMINISTER
+from core.validators import validate_single_line
+
+from .models import Plant, PlantAccess
 
 
 class PlantForm(forms.ModelForm):
@@ -91,3 +99,56 @@ class PlantPicker(forms.Widget):
 
     def value_omitted_from_data(self, data, files, name):
         return name not in data
+
+
+class PlantAccessForm(forms.Form):
+    """Lend the plant to a subcontractor: an installer of another company, found by e-mail or login."""
+
+    who = forms.CharField(
+        label=_("Installer's e-mail or login"), max_length=254, validators=[validate_single_line]
+    )
+    role = forms.ChoiceField(label=_("Role"), choices=PlantAccess._meta.get_field("role").choices)
+    until = forms.DateField(
+        label=_("Until (included)"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        input_formats=["%Y-%m-%d"],
+    )
+
+    def __init__(self, *args, plant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plant = plant
+
+    def clean_who(self):
+        who = self.cleaned_data["who"].strip()
+        installer = (
+            User.objects.filter(role=User.Role.INSTALLER, is_active=True)
+            .filter(Q(email__iexact=who) | Q(username__iexact=who))
+            .first()
+        )
+        if installer is None:
+            raise forms.ValidationError(_("No installer's account has this e-mail or login."))
+        return installer
+
+    def clean_until(self):
+        until = self.cleaned_data["until"]
+        if until < timezone.localdate(timezone.now(), self.plant.tzinfo):
+            raise forms.ValidationError(_("Choose today or a later day."))
+        return until
+
+    def ends_at(self):
+        """The end of the last day, at the plant's midnight."""
+        following = self.cleaned_data["until"] + timedelta(days=1)
+        return datetime.combine(following, time.min, tzinfo=self.plant.tzinfo)
+
+
+class MemberPlantsForm(forms.Form):
+    member = forms.IntegerField(widget=forms.HiddenInput)
+    all_plants = forms.BooleanField(label=_("All the company's plants"), required=False)
+    plants = forms.ModelMultipleChoiceField(
+        label=_("Or only these plants"), queryset=Plant.objects.none(), required=False
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plants"].queryset = Plant.objects.restrict(user, ADMINISTER)
+        self.fields["plants"].widget = PlantPicker(multiple=True)

@@ -1,6 +1,7 @@
 """Plants (centrales), what their customers are granted, and their photos."""
 
 import functools
+import operator
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -13,14 +14,16 @@ from astral.sun import elevation
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Count, Sum
-from django.db.models.functions import Upper
+from django.db.models.functions import Now, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.scoping import ACTIONS, ADMINISTER, VIEW, RestrictedByPlantQuerySet
+from accounts.models import CompanyRole
+from core.scoping import ACTIONS, ADMINISTER, CHANGE, VIEW, RestrictedByPlantQuerySet
 from core.validators import validate_single_line
 
 from .gridcodes import GRID_STANDARDS
@@ -106,26 +109,49 @@ class CommissioningStep(models.TextChoices):
 class PlantQuerySet(models.QuerySet):
     def restrict(self, user, action=VIEW):
         """The plants `user` may see ("view"), change ("change") or hand over and delete
-        ("administer"): the one rule every page, API viewset and export uses. Installers change only
-        their company's, unless their role there is viewer; only its administrators administer;
-        customers change nothing. A user authenticated by an API token limited to some plants
-        (`token_plant_ids`, set by the token's authentication) has only those of them."""
+        ("administer"): the one rule every page, API viewset and export uses.
+
+        Installers: their company's plants (a technician or viewer limited to some: those given to
+        them), changed unless their role there is viewer, administered by its administrators only;
+        and the plants another company lends them for a period (`PlantAccess`: seen, changed if
+        lent as technician, from its start to its end, by the clock of this query: nothing has to
+        run for it to end). Customers see the plants granted to them and change nothing. A user
+        authenticated by an API token limited to some plants (`token_plant_ids`, set by the
+        token's authentication) has only those of them."""
         if not user.is_authenticated or action not in ACTIONS:
             return self.none()
         token_plant_ids = getattr(user, "token_plant_ids", None)
         plants = self if token_plant_ids is None else self.filter(pk__in=token_plant_ids)
-        if action != VIEW:
-            allowed = user.is_company_administrator if action == ADMINISTER else user.may_change
-            if not allowed:
-                return self.none()
-            return plants.filter(company_id=user.company_id, archived_at__isnull=True)
         if user.is_distributor_admin:
-            return plants.all()
-        if user.is_installer:
-            return plants.filter(company_id=user.company_id, archived_at__isnull=True)
-        return plants.filter(
-            grants__customer=user, grants__accepted_at__isnull=False, archived_at__isnull=True
-        )
+            return plants.all() if action == VIEW else self.none()
+        if user.is_customer:
+            if action != VIEW:
+                return self.none()
+            return plants.filter(
+                grants__customer=user, grants__accepted_at__isnull=False, archived_at__isnull=True
+            )
+        scopes = _installer_scopes(user, action) if user.is_installer else []
+        if not scopes:
+            return self.none()
+        return plants.filter(functools.reduce(operator.or_, scopes), archived_at__isnull=True)
+
+
+def _installer_scopes(user, action):
+    """The conditions an installer's plants meet for `action`: their company's (all, or those given
+    to them), and those lent to them now."""
+    scopes = []
+    own = {VIEW: True, CHANGE: user.may_change, ADMINISTER: user.is_company_administrator}[action]
+    if own:
+        mine = models.Q(company_id=user.company_id)
+        if not user.sees_every_company_plant:
+            mine &= models.Q(pk__in=Plant.members.through.objects.filter(user_id=user.pk).values("plant_id"))
+        scopes.append(mine)
+    if action != ADMINISTER:
+        lent = PlantAccess.objects.current().filter(user_id=user.pk)
+        if action == CHANGE:
+            lent = lent.exclude(role=CompanyRole.VIEWER)
+        scopes.append(models.Q(pk__in=lent.values("plant_id")))
+    return scopes
 
 
 # The stored copy of the plant's status and counts, computed from its devices and grants by
@@ -138,9 +164,15 @@ SERVICE_FIELDS = {*STATUS_FIELDS, "customer_history_since", "battery_confirmed"}
 
 
 def sees_whole_company(user):
-    """Whether `user` sees every plant of their company, so that the company's stored figures are
-    theirs: an installer, unless authenticated by a token limited to some plants."""
-    return user.is_authenticated and user.is_installer and getattr(user, "token_plant_ids", None) is None
+    """Whether `user` sees exactly the plants of their company, so that the company's stored figures
+    are theirs: an installer who sees all of them (not limited to some, nor by a token) and none
+    lent by another company."""
+    return (
+        user.is_authenticated
+        and user.sees_every_company_plant
+        and getattr(user, "token_plant_ids", None) is None
+        and not PlantAccess.objects.current().filter(user_id=user.pk).exists()
+    )
 
 
 def fleet_counts(user):
@@ -210,6 +242,13 @@ class Plant(models.Model):
     )
     # Two kinds of notes: the installer's own, never shown to the customer, and those for the customer.
     notes = models.TextField(_("internal notes (installers only)"), blank=True)
+    # The company's technicians and viewers given this plant (those who do not see all of them).
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="assigned_plants",
+        verbose_name=_("members given it"),
+    )
     customer_notes = models.TextField(_("notes for the customer"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
@@ -432,6 +471,65 @@ class PlantGrant(models.Model):
 
     def __str__(self):
         return f"{self.customer} → {self.plant}"
+
+
+class PlantAccessQuerySet(RestrictedByPlantQuerySet):
+    def current(self):
+        """The accesses running now, by the database's clock: one ends without anything running."""
+        return self.filter(starts_at__lte=Now(), ends_at__gt=Now())
+
+
+class PlantAccess(models.Model):
+    """A plant lent to an installer of another company (a subcontractor) for a period, as
+    technician or viewer; given by the plant's company's administrators."""
+
+    MAX_DAYS = 366
+
+    plant = models.ForeignKey(Plant, on_delete=models.CASCADE, related_name="accesses")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="plant_accesses"
+    )
+    role = models.CharField(
+        _("role"),
+        max_length=20,
+        choices=[
+            (CompanyRole.TECHNICIAN, CompanyRole.TECHNICIAN.label),
+            (CompanyRole.VIEWER, CompanyRole.VIEWER.label),
+        ],
+        default=CompanyRole.TECHNICIAN,
+    )
+    starts_at = models.DateTimeField(_("from"), default=timezone.now)
+    ends_at = models.DateTimeField(_("until"))
+    given_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = PlantAccessQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-ends_at"]
+        indexes = [models.Index(fields=["user", "ends_at"], name="access_of_user")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="access_ends_after_start"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} → {self.plant} until {self.ends_at:%Y-%m-%d %H:%M}"
+
+    def clean(self):
+        if self.user_id and not (self.user.is_installer and self.user.is_active):
+            raise ValidationError({"user": _("Only an installer's account can be lent a plant.")})
+        if self.user_id and self.plant_id and self.user.company_id == self.plant.company_id:
+            raise ValidationError(
+                {"user": _("A member of the company: give them the plant on the team page.")}
+            )
+        if self.ends_at and self.starts_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": _("The end must come after the start.")})
+        if self.ends_at and self.starts_at and self.ends_at - self.starts_at > timedelta(days=self.MAX_DAYS):
+            raise ValidationError(
+                {"ends_at": _("At most %(days)s days at a time.") % {"days": self.MAX_DAYS}}
+            )
 
 
 class PlantPhotoQuerySet(RestrictedByPlantQuerySet):

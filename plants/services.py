@@ -4,13 +4,17 @@ import io
 import struct
 import uuid
 import warnings
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,8 +22,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from accounts.models import Company, SecurityEvent, User
 from core.mail import send_templated, set_password_url
+from core.scoping import ADMINISTER
 
-from .models import Plant, PlantGrant, PlantPhoto
+from .models import Plant, PlantAccess, PlantGrant, PlantPhoto
 from .signals import plant_archived, plants_changed
 
 PHOTO_FORMATS = {"JPEG", "PNG", "WEBP"}
@@ -233,3 +238,51 @@ def plant_complete_commissioning(*, plant: Plant) -> bool:
     if done:
         plant.commissioning_completed_at = at
     return bool(done)
+
+
+def plant_lend(*, plant: Plant, user: User, role: str, ends_at: datetime, by: User) -> PlantAccess:
+    """Lend `plant` to an installer of another company (a subcontractor) until `ends_at`, as
+    technician or viewer; they lose it then by themselves (Plant.objects.restrict). Only the plant's
+    company's administrators lend."""
+    if not Plant.objects.restrict(by, ADMINISTER).filter(pk=plant.pk).exists():
+        raise PermissionDenied(_("Only the company's administrators lend a plant."))
+    access = PlantAccess(plant=plant, user=user, role=role, ends_at=ends_at, given_by=by)
+    access.full_clean()
+    access.save()
+    transaction.on_commit(
+        lambda: send_templated(
+            "plant_lent",
+            to=user.email,
+            context={
+                "access": access,
+                "plant": plant,
+                "by": by,
+                "url": reverse("plants:detail", args=[plant.pk]),
+            },
+            language=user.language,
+        )
+    )
+    return access
+
+
+def plant_access_end(*, access: PlantAccess, by: User) -> bool:
+    """End a lent access now (before its end); False if it had already ended."""
+    if not Plant.objects.restrict(by, ADMINISTER).filter(pk=access.plant_id).exists():
+        raise PermissionDenied(_("Only the company's administrators lend a plant."))
+    now = timezone.now()
+    ended = PlantAccess.objects.filter(pk=access.pk, ends_at__gt=now).update(
+        ends_at=Greatest(now, F("starts_at") + timedelta(microseconds=1))
+    )
+    return bool(ended)
+
+
+def member_give_plants(*, member: User, all_plants: bool, plants: Iterable[Plant], by: User) -> None:
+    """Let a technician or viewer see every plant of the company, or only `plants`."""
+    if not (by.is_company_administrator and member.is_installer and member.company_id == by.company_id):
+        raise PermissionDenied(_("Only the company's administrators change roles."))
+    plants = list(plants)
+    if any(plant.company_id != by.company_id for plant in plants):
+        raise ValidationError({"plants": _("Choose among the company's plants.")})
+    with transaction.atomic():
+        User.objects.filter(pk=member.pk).update(all_plants=all_plants)
+        member.assigned_plants.set([] if all_plants else plants)

@@ -18,4 +18,7 @@ urlpatterns = [
     path("<id:pk>/customers/transfer/", views.plant_transfer, name="transfer"),
     path("<id:pk>/customers/<id:grant_pk>/revoke/", views.grant_revoke, name="grant_revoke"),
     path("<id:pk>/delete/", views.plant_archive, name="archive"),
+    path("<id:pk>/subcontractors/", views.plant_accesses, name="accesses"),
+    path("<id:pk>/subcontractors/<id:access_pk>/end/", views.plant_access_end, name="access_end"),
+    path("team/<id:member_pk>/", views.member_plants, name="member_plants"),
 ]

@@ -7,16 +7,25 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from core.access import installer_required
+from core.access import company_administrator_required, installer_required
 from core.forms import add_errors
 from core.scoping import ADMINISTER
 
 from . import services
-from .forms import PICK_LIMIT, GrantForm, PhotoForm, PlantForm, TransferForm
-from .models import CommissioningStep, Plant, PlantGrant, PlantPhoto
+from .forms import (
+    PICK_LIMIT,
+    GrantForm,
+    MemberPlantsForm,
+    PhotoForm,
+    PlantAccessForm,
+    PlantForm,
+    TransferForm,
+)
+from .models import CommissioningStep, Plant, PlantAccess, PlantGrant, PlantPhoto
 from .shortcuts import get_plant_for_user, get_rw_plant_for_user
 
 
@@ -69,6 +78,7 @@ def plant_about(request, pk):
             "photos": PlantPhoto.objects.restrict(request.user, "view").filter(plant=plant),
             "form": form,
             "can_edit": can_edit,
+            "can_administer": Plant.objects.restrict(request.user, ADMINISTER).filter(pk=pk).exists(),
             "max_bytes": settings.PHOTO_MAX_BYTES,
         },
     )
@@ -123,6 +133,7 @@ def grants(request, pk):
             "plant": plant,
             "form": form,
             "grants": plant.grants.select_related("customer"),
+            "can_administer": Plant.objects.restrict(request.user, ADMINISTER).filter(pk=pk).exists(),
             "step": CommissioningStep.CUSTOMER,
             "next_step": plant.next_step,
         },
@@ -222,3 +233,75 @@ def plant_pick(request):
             "more": len(found) > PICK_LIMIT,
         },
     )
+
+
+@login_required
+def plant_accesses(request, pk):
+    """The plant lent to subcontractors (installers of other companies) for a period."""
+    plant = get_rw_plant_for_user(request, pk, ADMINISTER)
+    form = PlantAccessForm(request.POST or None, plant=plant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            access = services.plant_lend(
+                plant=plant,
+                user=form.cleaned_data["who"],
+                role=form.cleaned_data["role"],
+                ends_at=form.ends_at(),
+                by=request.user,
+            )
+        except ValidationError as e:
+            add_errors(form, e)
+        else:
+            messages.success(
+                request,
+                _("%(name)s has the plant until %(until)s.")
+                % {
+                    "name": access.user.display_name(),
+                    "until": formats.date_format(form.cleaned_data["until"]),
+                },
+            )
+            return redirect("plants:accesses", pk=pk)
+    accesses = plant.accesses.select_related("user__company", "given_by")
+    return render(
+        request,
+        "plants/accesses.html",
+        {"plant": plant, "form": form, "accesses": accesses, "now": timezone.now()},
+    )
+
+
+@login_required
+@require_POST
+def plant_access_end(request, pk, access_pk):
+    plant = get_rw_plant_for_user(request, pk, ADMINISTER)
+    access = get_object_or_404(PlantAccess, pk=access_pk, plant=plant)
+    if services.plant_access_end(access=access, by=request.user):
+        messages.success(
+            request, _("%(name)s no longer has the plant.") % {"name": access.user.display_name()}
+        )
+    return redirect("plants:accesses", pk=pk)
+
+
+@company_administrator_required
+def member_plants(request, member_pk):
+    """Which of the company's plants a technician or viewer sees: all, or those given to them."""
+    member = get_object_or_404(request.user.company.members, pk=member_pk)
+    initial = {
+        "member": member.pk,
+        "all_plants": member.all_plants,
+        "plants": list(member.assigned_plants.all()),
+    }
+    form = MemberPlantsForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.member_give_plants(
+                member=member,
+                all_plants=form.cleaned_data["all_plants"],
+                plants=form.cleaned_data["plants"],
+                by=request.user,
+            )
+        except ValidationError as e:
+            add_errors(form, e)
+        else:
+            messages.success(request, _("%(name)s's plants are saved.") % {"name": member.display_name()})
+            return redirect("team")
+    return render(request, "plants/member_plants.html", {"member": member, "form": form})

@@ -29,7 +29,7 @@ from devices import remote
 from devices.models import Datalogger, Inverter, InverterLive, Reading, SettingChange
 from energy.models import DailyEnergy, ReadingsExport
 from integrations.services import api_token_create, webhook_create
-from plants.models import Plant, PlantGrant, PlantPhoto
+from plants.models import Plant, PlantAccess, PlantGrant, PlantPhoto
 from plants.services import photo_add, plant_transfer
 from privacy.services import data_export_build, data_export_request
 
@@ -52,6 +52,7 @@ CUSTOMER = "customer"  # an end customer's own account (their data, their erasur
 OWN_COPY = "own_copy"  # a customer's copy of their data: that customer only
 OWN_EXPORT = "own_export"  # a readings export built in the background: who asked for it only
 PLANT_ADMINISTER = "plant_administer"  # hands over or deletes one of A's plants: A's administrators only
+ADMINISTRATOR_OF_A = "administrator_of_a"  # one of A's members' plants: A's administrators only
 OWN_TOKEN = "own_token"  # an API token or a webhook: its owner only (the person, or the company)
 
 POLICIES = {
@@ -124,6 +125,9 @@ POLICIES = {
     "plants:grant_check": PLANT_CHANGE,
     "plants:grant_revoke": PLANT_CHANGE,
     "plants:archive": PLANT_ADMINISTER,
+    "plants:accesses": PLANT_ADMINISTER,
+    "plants:access_end": PLANT_ADMINISTER,
+    "plants:member_plants": ADMINISTRATOR_OF_A,
     "devices:inverter": INSTALLER_OF_PLANT,
     "devices:settings": INSTALLER_OF_PLANT,
     "devices:live": PLANT_CHANGE,
@@ -197,12 +201,22 @@ POLICIES = {
     "commissioning-report": PLANT_VIEW,
     "event-list": LOGGED_IN,
 }
-OUTSIDERS = ("anonymous", "other_customer", "other_installer", "deactivated_installer")
+# A technician of A given none of A's plant, and a subcontractor whose lending of it has ended, are
+# outsiders too.
+OUTSIDERS = (
+    "anonymous",
+    "other_customer",
+    "other_installer",
+    "deactivated_installer",
+    "limited_technician_a",
+    "former_subcontractor",
+)
 # Members of A with less than the administrator's role: they see A's plants; a viewer changes
 # nothing, a technician nothing that only administrators do (the URLs of these policies, the team,
 # a plant's deletion through the API). A technician's other writes are theirs to make: the sweep
 # does not send them (a deletion would leave nothing to check the next URLs with).
-MEMBERS = ("viewer_a", "technician_a")
+MEMBERS = ("viewer_a", "technician_a", "subcontractor")
+TECHNICIANS = ("technician_a", "subcontractor")  # their writes on A's plant are theirs to make
 ADMINISTRATORS_ONLY = {PLANT_ADMINISTER, ADMIN, OWN_TOKEN, DJANGO_ADMIN}
 ADMINISTRATORS_ONLY_URLS = {"team", "plant-detail"}
 DEVICE_READS = {"inverter-settings-read"}  # read from the inverter itself, through A's (absent) logger
@@ -231,6 +245,9 @@ GET_ANSWERS = {
         "admin": {200},
         "viewer_a": {200},
         "technician_a": {200},
+        "subcontractor": {200},
+        "limited_technician_a": {404},
+        "former_subcontractor": {404},
     },
     PLANT_CHANGE: {
         "anonymous": {302, 401, 403, 405},
@@ -248,6 +265,18 @@ GET_ANSWERS = {
         "admin": {403, 404, 405},
         "viewer_a": {403, 404, 405},
         "technician_a": {403, 404, 405},
+        "subcontractor": {403, 404, 405},
+    },
+    ADMINISTRATOR_OF_A: {
+        "anonymous": {302},
+        "deactivated_installer": {302},
+        "other_customer": {403},
+        "other_installer": {404},
+        "admin": {403},
+        "viewer_a": {403},
+        "technician_a": {403},
+        "limited_technician_a": {403},
+        "subcontractor": {404},
     },
     INSTALLER_OF_PLANT: {
         "anonymous": {302, 401, 403},
@@ -355,6 +384,11 @@ def world(db, settings, tmp_path):
         "admin": make_user("distributor", User.Role.DISTRIBUTOR_ADMIN),
         "viewer_a": make_user("viewer_a", User.Role.INSTALLER, a, company_role="viewer"),
         "technician_a": make_user("technician_a", User.Role.INSTALLER, a, company_role="technician"),
+        "limited_technician_a": make_user(
+            "limited_a", User.Role.INSTALLER, a, company_role="technician", all_plants=False
+        ),
+        "subcontractor": make_user("sub_b", User.Role.INSTALLER, b),
+        "former_subcontractor": make_user("former_b", User.Role.INSTALLER, b),
     }
     objects = {
         "plant": plant, "logger": logger, "inverter": inverter, "alarm": alarm, "photo": photo,
@@ -382,6 +416,15 @@ def world(db, settings, tmp_path):
     )
     settings.WEBHOOK_ALLOWED_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]
     objects["webhook"] = webhook_create(user=installer, name=SECRET, url="http://127.0.0.1:9/")
+    actors["limited_technician_a"].assigned_plants.set([make_plant(a, name="Autre centrale A")])
+    objects["access"] = PlantAccess.objects.create(
+        plant=plant, user=actors["subcontractor"], ends_at=now() + timedelta(days=1), given_by=installer
+    )
+    PlantAccess.objects.create(
+        plant=plant, user=actors["former_subcontractor"], starts_at=now() - timedelta(days=2),
+        ends_at=now() - timedelta(seconds=1), given_by=installer,
+    )  # fmt: skip
+    objects["member"] = actors["technician_a"]
     objects["rule"] = ThresholdRule.objects.create(
         company=a, name="SOC", value="battery_soc", comparison="below", threshold=15, minutes=30
     )
@@ -464,9 +507,13 @@ def url_for(name, kwargs_names, objects):
             "report_pk",
             "window_pk",
             "export_pk",
+            "access_pk",
+            "member_pk",
         ):
             names = {
                 "export_pk": "readings_export",
+                "access_pk": "access",
+                "member_pk": "member",
                 "photo_pk": "photo",
                 "logger_pk": "logger",
                 "grant_pk": "grant",
@@ -495,10 +542,12 @@ FINGERPRINT_SQL = "SELECT " + ", ".join(
     f" FROM {table})"
     for table, columns in [
         ("portal_company", "id, is_active, name"),
-        ("portal_user", "id, is_active, role, company_id, email, company_role"),
+        ("portal_user", "id, is_active, role, company_id, email, company_role, all_plants"),
         ("plants_plant", "id, name, archived_at, notes"),
         ("devices_datalogger", "id, plant_id, archived_at, host, port"),
         ("plants_plantgrant", "id, plant_id, customer_id"),
+        ("plants_plantaccess", "id, ends_at"),
+        ("plants_plant_members", "id, plant_id, user_id"),
         ("plants_plantphoto", "id, caption"),
         ("alarms_alarm", "id, acknowledged_at, note, plant_id, cleared_at, status, assignee_id"),
         ("alarms_alarmnote", "id, text"),
@@ -553,16 +602,14 @@ def test_every_openapi_path_is_a_declared_url(admin_user):
 def methods_for(actor, name, policy):
     if policy == DJANGO_ADMIN:
         return ["get"]
-    if actor == "technician_a" and policy not in ADMINISTRATORS_ONLY and name not in ADMINISTRATORS_ONLY_URLS:
+    if actor in TECHNICIANS and policy not in ADMINISTRATORS_ONLY and name not in ADMINISTRATORS_ONLY_URLS:
         return ["get"]
     return ["get", "post", "put", "patch", "delete"]
 
 
 def is_server_error(response, name, actor):
     """A 5xx, but for an honest 503: the health check's, or a live read of A's absent stick."""
-    if response.status_code == 503 and (
-        name == "healthz" or (name in DEVICE_READS and actor == "technician_a")
-    ):
+    if response.status_code == 503 and (name == "healthz" or (name in DEVICE_READS and actor in TECHNICIANS)):
         return False
     return response.status_code >= 500
 
