@@ -41,9 +41,11 @@ TEST_ENV := SECRET_KEY=test-only-secret-key DATALOGGER_ALLOWED_NETWORKS=127.0.0.
 	DATABASE_CONN_MAX_AGE=0 REDIS_URL=redis://127.0.0.1:6379/15 CELERY_TASK_ALWAYS_EAGER=1 \
 	EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend
 
-# Every tier (tests/README.md).
+# Every tier (tests/README.md): the unit and integration tiers on both cores, then the slow tier
+# (its processes, ports and browser) alone.
 test: venv services debian-packages lint
-	$(TEST_ENV) $(BIN)/pytest
+	$(TEST_ENV) $(BIN)/pytest -m "not slow" -n 2
+	$(TEST_ENV) $(BIN)/pytest -m slow
 
 # Mutation testing of the core rules (tests/mutation.py): long, not in CI. `make mutation
 # MODULES=core/scoping.py` for one module.

@@ -31,6 +31,7 @@ class LiveValueSerializer(serializers.Serializer):
 class InverterSerializer(serializers.ModelSerializer):
     latest = serializers.JSONField(read_only=True, help_text="The latest values by register map key.")
     latest_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    firmware = serializers.CharField(read_only=True, help_text="Both versions, e.g. “ARM 1.2.3 · DSP 2.0.7”.")
     values = serializers.SerializerMethodField(help_text="The latest values, labelled, in the map's order.")
     grid_sign_flagged_on = serializers.CharField(
         read_only=True,
@@ -58,6 +59,8 @@ class InverterSerializer(serializers.ModelSerializer):
             "model_name",
             "battery_name",
             "firmware",
+            "firmware_arm",
+            "firmware_dsp",
             "rated_power_w",
             "status",
             "last_seen_at",

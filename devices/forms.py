@@ -48,3 +48,11 @@ class MoveDataloggerForm(forms.Form):
     def __init__(self, *args, plants, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to_plant"].queryset = plants
+
+
+class FirmwareNoteForm(forms.Form):
+    firmware_arm = forms.CharField(max_length=16, required=False, widget=forms.HiddenInput)
+    firmware_dsp = forms.CharField(max_length=16, required=False, widget=forms.HiddenInput)
+    text = forms.CharField(
+        label=_("Note"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -257,6 +257,17 @@ class InverterQuerySet(models.QuerySet):
         """The inverters whose values make the plant's figures: not replaced, not rejected."""
         return self.filter(ended_at__isnull=True, rejected_at__isnull=True)
 
+    def firmware_inventory(self):
+        """These inverters in service by firmware version, most common first: rows of
+        {firmware_arm, firmware_dsp, inverters, plants}; "" for a version not read yet."""
+        rows = (
+            self.counted().filter(datalogger__archived_at__isnull=True).values("firmware_arm", "firmware_dsp")
+        )
+        rows = rows.annotate(
+            inverters=models.Count("pk"), plants=models.Count("datalogger__plant", distinct=True)
+        )
+        return rows.order_by("-inverters", "firmware_arm", "firmware_dsp")
+
 
 # Who makes a plant's figures, as a filter from a plant's inverters (or a path to them).
 def counted_inverters(prefix=""):
@@ -283,7 +294,9 @@ class Inverter(models.Model):
     serial_number = models.CharField(_("serial number"), max_length=32)
     model_name = models.CharField(_("model"), max_length=32, blank=True)
     battery_name = models.CharField(_("battery"), max_length=32, blank=True)
-    firmware = models.CharField(_("firmware"), max_length=64, blank=True)
+    # The versions of its two processors as the identity block gives them (3216 ARM, 3217 DSP).
+    firmware_arm = models.CharField(_("ARM firmware"), max_length=16, blank=True)
+    firmware_dsp = models.CharField(_("DSP firmware"), max_length=16, blank=True)
     rated_power_w = models.PositiveIntegerField(_("rated power (W)"), null=True, blank=True)
     status = models.CharField(max_length=20, choices=DeviceStatus.choices, default=DeviceStatus.NEVER_SEEN)
     last_seen_at = models.DateTimeField(null=True, blank=True)
@@ -316,6 +329,13 @@ class Inverter(models.Model):
 
     def __str__(self):
         return self.serial_number
+
+    @property
+    def firmware(self):
+        """Both versions, as pages show them ("ARM 1.2.3 · DSP 2.0.7"); empty before a first read."""
+        if not (self.firmware_arm or self.firmware_dsp):
+            return ""
+        return f"ARM {self.firmware_arm or '?'} · DSP {self.firmware_dsp or '?'}"
 
     @property
     def replacement_pending(self):
@@ -615,3 +635,24 @@ class SettingChange(models.Model):
         return SettingChange.objects.filter(pk=self.pk, outcome=self.Outcome.PENDING).update(
             outcome=outcome, answer=answer, old_value=old_value, finished_at=timezone.now()
         )
+
+
+class FirmwareNote(models.Model):
+    """What the distributor knows of one firmware version (a known issue, an advice), shown to the
+    installers beside it in the firmware inventory."""
+
+    firmware_arm = models.CharField(_("ARM firmware"), max_length=16)
+    firmware_dsp = models.CharField(_("DSP firmware"), max_length=16)
+    text = models.TextField(_("note"), max_length=2000)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["firmware_arm", "firmware_dsp"], name="one_note_per_firmware")
+        ]
+
+    def __str__(self):
+        return f"ARM {self.firmware_arm} · DSP {self.firmware_dsp}"

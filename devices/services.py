@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from plants.models import Plant
 from plants.signals import plants_changed
 
-from .models import Datalogger, Inverter, Protocol, Reach
+from .models import Datalogger, FirmwareNote, Inverter, Protocol, Reach
 from .signals import datalogger_moved, datalogger_removed, inverter_replacement_decided
 
 
@@ -102,3 +102,21 @@ def inverter_replacement_decide(*, inverter: Inverter, by: Any, confirmed: bool)
         inverter_replacement_decided.send(sender=Inverter, inverter=inverter, by=by, at=now)
         plants_changed.send(sender=Inverter, plant_ids=[inverter.datalogger.plant_id])
     return bool(decided)
+
+
+def firmware_note_save(*, firmware_arm: str, firmware_dsp: str, text: str, by: Any) -> None:
+    """The distributor's note on a firmware version; an empty text removes it."""
+    if not by.is_distributor_admin:
+        raise PermissionDenied(_("Only the distributor keeps the firmware notes."))
+    if not text.strip():
+        FirmwareNote.objects.filter(firmware_arm=firmware_arm, firmware_dsp=firmware_dsp).delete()
+        return
+    note = FirmwareNote(
+        firmware_arm=firmware_arm, firmware_dsp=firmware_dsp, text=text.strip(), updated_by=by
+    )
+    note.full_clean(validate_unique=False)
+    FirmwareNote.objects.update_or_create(
+        firmware_arm=firmware_arm,
+        firmware_dsp=firmware_dsp,
+        defaults={"text": note.text, "updated_by": by, "updated_at": timezone.now()},
+    )

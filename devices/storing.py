@@ -167,7 +167,14 @@ def _slot_claimed(inverters: Sequence[Inverter], readings: Sequence[Reading], sl
     )
 
 
-IDENTITY_FIELDS = ["model_name", "battery_name", "firmware", "rated_power_w", "info_read_at"]
+IDENTITY_FIELDS = [
+    "model_name",
+    "battery_name",
+    "firmware_arm",
+    "firmware_dsp",
+    "rated_power_w",
+    "info_read_at",
+]
 
 
 def _inverter_for(logger: Datalogger, result: PollResult) -> Inverter | None:
@@ -237,7 +244,8 @@ def _identify(inverter: Inverter, result: PollResult) -> None:
     identity = result.identity
     inverter.model_name = identity.get("model_name", "")
     inverter.battery_name = identity.get("battery_name", "")
-    inverter.firmware = f"ARM {identity.get('firmware_arm')} · DSP {identity.get('firmware_dsp')}"
+    inverter.firmware_arm = str(identity.get("firmware_arm") or "")[:16]
+    inverter.firmware_dsp = str(identity.get("firmware_dsp") or "")[:16]
     model_code = result.values.get("model_code")
     inverter.rated_power_w = None if model_code is None else RATED_POWER_W.get(model_code)
     inverter.info_read_at = result.at

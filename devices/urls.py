@@ -4,6 +4,8 @@ from . import views
 
 app_name = "devices"
 urlpatterns = [
+    path("firmware/", views.firmware_inventory, name="firmware"),
+    path("firmware/note/", views.firmware_note, name="firmware_note"),
     path("inverters/<id:pk>/", views.inverter_detail, name="inverter"),
     path("inverters/<id:pk>/settings/", views.inverter_settings, name="settings"),
     path("inverters/<id:pk>/live/", views.inverter_live, name="live"),

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
+from core.access import role_required
 from core.csvexport import csv_response, local_time
 from core.edge import parse_id
 from core.forms import add_errors
@@ -20,8 +21,8 @@ from plants.models import CommissioningStep, Plant
 from plants.shortcuts import get_plant_for_user, get_rw_plant_for_user
 
 from . import hubstate, remote, services, tasks
-from .forms import DataloggerForm, MoveDataloggerForm
-from .models import Datalogger, Inverter, SettingChange
+from .forms import DataloggerForm, FirmwareNoteForm, MoveDataloggerForm
+from .models import Datalogger, FirmwareNote, Inverter, SettingChange
 from .polling import datalogger_test_connection
 from .registermap import BY_KEY, PUBLIC_DOCUMENT, SCREEN_ONLY, describe
 from .settings_forms import SettingsForm
@@ -86,14 +87,16 @@ def inverter_settings(request, pk):
     inverter = _inverter_for(request, pk, "view")
     if request.user.is_customer:
         raise PermissionDenied
+    can_write = Inverter.objects.restrict(request.user, "change").filter(pk=pk).exists()
     return render(
         request,
         "devices/settings.html",
         {
             "inverter": inverter,
             "plant": inverter.datalogger.plant,
-            "can_write": Inverter.objects.restrict(request.user, "change").filter(pk=pk).exists(),
-            "can_read": request.user.is_installer or request.user.is_distributor_admin,
+            "can_write": can_write,
+            "can_read": can_write
+            or request.user.is_distributor_admin,  # a company's viewer reads stored values
             "screen_only": [
                 (label, instruction, inverter.latest.get(key))
                 for key, (label, instruction) in SCREEN_ONLY.items()
@@ -327,3 +330,27 @@ def battery_confirm(request, pk, inverter_pk):
     plant_services.plant_confirm_battery(plant=plant, battery_name=inverter.battery_name)
     messages.success(request, _("Battery confirmed: the warning will not show again."))
     return redirect("plants:detail", pk=pk)
+
+
+@require_safe
+@role_required("is_installer", "is_distributor_admin")
+def firmware_inventory(request):
+    """The fleet's inverters by firmware version, with the distributor's notes; each version links
+    to its plants. The sticks' own versions are not readable (docs/hardware-assumptions.md)."""
+    rows = list(Inverter.objects.restrict(request.user, "view").firmware_inventory())
+    notes = {(n.firmware_arm, n.firmware_dsp): n for n in FirmwareNote.objects.all()}
+    for row in rows:
+        row["note"] = notes.get((row["firmware_arm"], row["firmware_dsp"]))
+        row["filter"] = f"{row['firmware_arm']}/{row['firmware_dsp']}"
+    return render(request, "devices/firmware.html", {"rows": rows})
+
+
+@role_required("is_distributor_admin")
+@require_POST
+def firmware_note(request):
+    form = FirmwareNoteForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(" ".join(e for errors in form.errors.values() for e in errors))
+    services.firmware_note_save(by=request.user, **form.cleaned_data)
+    messages.success(request, _("Note saved."))
+    return redirect("devices:firmware")

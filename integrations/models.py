@@ -92,6 +92,7 @@ class EventKind(models.TextChoices):
     COMMISSIONING_COMPLETED = "commissioning.completed", _("commissioning completed")
     SETTING_CHANGE_EXECUTED = "setting_change.executed", _("setting change executed")
     INVERTER_REPLACED = "inverter.replaced", _("inverter replaced")
+    FIRMWARE_CHANGED = "inverter.firmware_changed", _("inverter firmware changed")
 
 
 # What an end customer's feed and webhooks carry: what their pages show them (no serial numbers, no

@@ -17,6 +17,7 @@ class PlantFilterSet(django_filters.FilterSet):
         choices=SystemType.choices, label=_("System type"), empty_label=_("All system types")
     )
     city = django_filters.CharFilter(lookup_expr="icontains", label=_("City"), max_length=100)
+    firmware = django_filters.CharFilter(method="on_firmware", label=_("Firmware (ARM/DSP)"), max_length=40)
     tag = django_filters.CharFilter(
         field_name="tags", lookup_expr="contains", method="tagged", label=_("Tag"), max_length=40
     )
@@ -32,6 +33,19 @@ class PlantFilterSet(django_filters.FilterSet):
         if any(value for name, value in data.items() if name != "status"):
             return None
         return counts[data["status"]] if data.get("status") else sum(counts.values())
+
+    def on_firmware(self, plants, name, value):
+        """Plants with an inverter in service on this version ("1.2.3/2.0.7", as the firmware
+        inventory links them)."""
+        arm, _slash, dsp = value.partition("/")
+        running = Plant.objects.filter(
+            dataloggers__archived_at__isnull=True,
+            dataloggers__inverters__ended_at__isnull=True,
+            dataloggers__inverters__rejected_at__isnull=True,
+            dataloggers__inverters__firmware_arm=arm.strip(),
+            dataloggers__inverters__firmware_dsp=dsp.strip(),
+        )
+        return plants.filter(pk__in=running.values("pk"))
 
     def tagged(self, plants, name, value):
         return plants.filter(tags__contains=[value.strip()])

@@ -129,6 +129,8 @@ POLICIES = {
     "plants:access_end": PLANT_ADMINISTER,
     "plants:member_plants": ADMINISTRATOR_OF_A,
     "devices:inverter": INSTALLER_OF_PLANT,
+    "devices:firmware": LOGGED_IN,
+    "devices:firmware_note": ADMIN,
     "devices:settings": INSTALLER_OF_PLANT,
     "devices:live": PLANT_CHANGE,
     "devices:live_values": PLANT_CHANGE,

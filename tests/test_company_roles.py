@@ -66,6 +66,14 @@ def test_a_viewer_reads_the_plants_and_changes_nothing(viewer, plant, logger):
     assert "Edit the plant" not in text(client.get(reverse("plants:about", args=[plant.pk])))
 
 
+def test_a_viewer_is_not_offered_a_live_read_of_the_settings(viewer, installer, logger):
+    inverter = logger.inverters.get()
+    url = reverse("devices:settings", args=[inverter.pk])
+    assert reverse("devices:settings_read", args=[inverter.pk]) not in text(login(viewer).get(url))
+    assert login(viewer).post(reverse("devices:settings_read", args=[inverter.pk])).status_code in (403, 404)
+    assert reverse("devices:settings_read", args=[inverter.pk]) in text(login(installer).get(url))
+
+
 def test_a_viewers_tokens_can_only_read(viewer):
     assert [value for value, _label in ApiTokenForm(user=viewer).fields["scopes"].choices] == ["read"]
 

@@ -136,9 +136,10 @@ def seed_company(name, username, plants, now):
         )
         cursor.execute(
             """
-            INSERT INTO devices_inverter (datalogger_id, serial_number, model_name, battery_name, firmware,
-                rated_power_w, status, last_seen_at, grid_sign_check, first_seen_at)
-            SELECT d.id, 'KS' || d.serial_number, 'BluE-S 6000D', 'AURA 10KM-BG', 'ARM 1.2.3', 6000,
+            INSERT INTO devices_inverter (datalogger_id, serial_number, model_name, battery_name,
+                firmware_arm, firmware_dsp, rated_power_w, status, last_seen_at, grid_sign_check,
+                first_seen_at)
+            SELECT d.id, 'KS' || d.serial_number, 'BluE-S 6000D', 'AURA 10KM-BG', '1.2.3', '2.0.7', 6000,
                 CASE WHEN d.plant_id %% 100 < 8 THEN 'offline' ELSE 'online' END, %s, '{}'::jsonb, %s
             FROM devices_datalogger d JOIN plants_plant p ON p.id = d.plant_id WHERE p.company_id = %s
             """,

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Company, ProAccountRequest, User
+from accounts.models import Company, CompanyRole, ProAccountRequest, User
 from devices.management.commands.simulate_fleet import device_for
 from devices.models import Datalogger, Inverter, Protocol, Reach, Reading
 from devices.partitions import reading_partitions_ensure
@@ -156,8 +156,21 @@ class Command(BaseCommand):
                     "customer_account_number": f"C{abs(hash(login)) % 100000:05d}",
                 },
             )
-            installer = self._user(login, f"{login}@demo.aura", User.Role.INSTALLER, company=company)
+            installer = self._user(
+                login,
+                f"{login}@demo.aura",
+                User.Role.INSTALLER,
+                company=company,
+                company_role=CompanyRole.ADMINISTRATOR,
+            )
             logins.append((f"installer, {name}", installer.username))
+            if login == COMPANIES[0][1]:  # the roles, to try: a technician and a viewer
+                for role in (CompanyRole.TECHNICIAN, CompanyRole.VIEWER):
+                    member = f"{login}-{role}"
+                    self._user(
+                        member, f"{member}@demo.aura", User.Role.INSTALLER, company=company, company_role=role
+                    )
+                    logins.append((f"{role.label.lower()}, {name}", member))
             for pname, city, kwp, stype, battery, protocol, sn, port, unit in PLANTS[login]:
                 plant, _ = Plant.objects.get_or_create(
                     company=company,
