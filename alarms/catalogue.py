@@ -28,6 +28,8 @@ UNDERPERFORMING, STRING_LOW = "P01", "P02"
 # Daily, from the energy accounting (monitoring.findings): a battery that never cycles, a grid-charge
 # window that charged nothing, a day counter that stopped while the inverter produced.
 BATTERY_IDLE, GRID_CHARGE_MISSED, COUNTER_STOPPED, NO_PRODUCTION = "P03", "P04", "P05", "P06"
+# Daily, from the stored state of health (energy.battery): below the warranty level, or falling fast.
+BATTERY_WORN, BATTERY_AGEING_FAST = "P07", "P08"
 FINDINGS = (
     UNDERPERFORMING,
     STRING_LOW,
@@ -35,6 +37,8 @@ FINDINGS = (
     GRID_CHARGE_MISSED,
     COUNTER_STOPPED,
     NO_PRODUCTION,
+    BATTERY_WORN,
+    BATTERY_AGEING_FAST,
     RULE,
 )
 # What an end customer who opted in is told of, in plain words: the system stopped (a fault), the
@@ -501,6 +505,18 @@ UNLISTED_CODES = [
      "le disjoncteur DC, les connecteurs des panneaux (et la neige).",
      "The inverter answered all day but measured no PV power: check the PV isolator, the DC breaker, the "
      "panels' connectors (and snow)."),
+    (BATTERY_WORN, "Santé de la batterie sous le niveau de garantie",
+     "Battery health below the warranty level",
+     "L'état de santé (SOH) que la batterie indique est passé sous le niveau de garantie réglé par le "
+     "distributeur : vérifier l'historique de santé de la batterie et contacter la hotline pour la "
+     "garantie.",
+     "The state of health the battery reports has fallen below the warranty level the distributor set: "
+     "check the battery's health history and call the hotline about the warranty."),
+    (BATTERY_AGEING_FAST, "Batterie qui vieillit vite", "Battery ageing fast",
+     "L'état de santé (SOH) de la batterie a baissé plus vite que prévu sur les derniers mois : vérifier "
+     "sa température, ses cycles et la profondeur de décharge réglée.",
+     "The battery's state of health fell faster than expected over the last months: check its "
+     "temperature, its cycles and the depth of discharge set."),
     (RULE, "Seuil de règle dépassé", "Rule threshold crossed",
      "Une règle de l'entreprise (page Règles d'alarme) a vu cette valeur au-delà de son seuil pendant "
      "toute sa durée : voir le détail de l'alarme.",

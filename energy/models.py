@@ -144,3 +144,29 @@ class ReadingsExport(PreparedFile):
     @property
     def filename(self):
         return f"readings-{self.plant_id}-{self.first}-{self.last}.csv"
+
+
+class BatteryDayQuerySet(RestrictedByPlantQuerySet):
+    history_field, history_by_day = "day", True
+
+
+class BatteryDay(models.Model):
+    """A battery's health on one local day of its plant, as its inverter reported it last that day:
+    the state of health (3075) and the discharge total (3292), from which the equivalent full
+    cycles follow (the discharge total over the plant's usable capacity)."""
+
+    plant = models.ForeignKey("plants.Plant", on_delete=models.CASCADE, related_name="+")
+    inverter = models.ForeignKey("devices.Inverter", on_delete=models.CASCADE, related_name="battery_days")
+    day = models.DateField()
+    soh_pct = models.DecimalField(max_digits=4, decimal_places=1, null=True)
+    discharge_total_kwh = models.PositiveIntegerField(null=True)
+    cycles = models.DecimalField(max_digits=8, decimal_places=1, null=True)  # none: capacity unknown
+
+    objects = BatteryDayQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [models.UniqueConstraint(fields=["inverter", "day"], name="one_battery_day")]
+
+    def __str__(self):
+        return f"{self.inverter_id} {self.day}: {self.soh_pct} %"

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from . import accounting, exports
+from . import accounting, battery, exports
 from .models import ReadingsExport
 
 REFRESH_SECONDS = 300
@@ -41,3 +41,9 @@ def build_readings_export(export_id):
 @shared_task
 def purge_readings_exports():
     return ReadingsExport.purge()
+
+
+@shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)
+def record_battery_days():
+    """Today's state of health and discharge total of every battery (hourly: the day's last wins)."""
+    battery.battery_days_record()

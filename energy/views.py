@@ -10,7 +10,7 @@ from django.views.decorators.http import require_safe
 from core.csvexport import csv_download, csv_lines
 from plants.shortcuts import get_plant_for_user
 
-from . import reports, tasks
+from . import battery, reports, tasks
 from .accounting import local_today
 from .exports import readings_export_request, readings_rows_estimate
 from .forms import RangeForm
@@ -93,3 +93,21 @@ def readings_export_download(request, pk, export_pk):
     return FileResponse(
         export.file.open("rb"), as_attachment=True, filename=export.filename, content_type="text/csv"
     )
+
+
+@login_required
+@require_safe
+def battery_health(request, pk):
+    """Each battery's state of health over the last year, with its equivalent full cycles."""
+    plant = get_plant_for_user(request, pk)
+    charts = battery.battery_charts(plant, user=request.user)
+    context = {
+        "plant": plant,
+        "tab": "battery",
+        "charts": charts,
+        "width": battery.CHART_WIDTH,
+        "height": battery.CHART_HEIGHT,
+        "warranty": settings.BATTERY_WARRANTY_SOH_PCT,
+        "warranty_y": (100 - settings.BATTERY_WARRANTY_SOH_PCT) / 100 * battery.CHART_HEIGHT,
+    }
+    return render(request, "energy/battery.html", context)

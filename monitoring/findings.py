@@ -16,17 +16,26 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from pvlib.location import Location
 
-from alarms.catalogue import BATTERY_IDLE, COUNTER_STOPPED, GRID_CHARGE_MISSED, NO_PRODUCTION, UNDERPERFORMING
+from alarms.catalogue import (
+    BATTERY_AGEING_FAST,
+    BATTERY_IDLE,
+    BATTERY_WORN,
+    COUNTER_STOPPED,
+    GRID_CHARGE_MISSED,
+    NO_PRODUCTION,
+    UNDERPERFORMING,
+)
 from alarms.models import Alarm
 from devices.messages import Message, define
 from devices.models import Datalogger, InverterLive, Reading
-from energy.models import DailyEnergy
+from energy.models import BatteryDay, DailyEnergy
 from plants.models import Plant
 
 PERFORMANCE_RATIO = 0.75  # measured / (kWp × horizontal clear-sky irradiance) of a healthy plant
@@ -168,6 +177,17 @@ def underperformance_findings(*, day: date) -> list[Alarm]:
 IDLE_DAYS = 3  # whole days without a charge or a discharge
 PV_SEEN_W = 100  # a day counter that stays at zero while readings show this much PV has stopped
 
+WORN_DETAIL = define(
+    "finding.battery_worn",
+    gettext_lazy("State of health %(soh)s %% on %(day)s, under the warranty level of %(level)s %%."),
+)
+AGEING_DETAIL = define(
+    "finding.battery_ageing",
+    gettext_lazy(
+        "State of health from %(before)s %% on %(first)s to %(soh)s %% on %(day)s: "
+        "%(drop)s points in %(days)s days."
+    ),
+)
 IDLE_DETAIL = define(
     "finding.battery_idle",
     gettext_lazy("No charge and no discharge from %(first)s to %(last)s (%(days)s whole days of data)."),
@@ -320,6 +340,50 @@ def _window(day, start, end, tz):
     return opens, closes
 
 
+def battery_health_findings(*, day: date) -> list[Alarm]:
+    """P07 on plants whose battery's state of health on `day` is under BATTERY_WARRANTY_SOH_PCT;
+    P08 where it is more than BATTERY_SOH_DROP_PCT points under its highest of the BATTERY_SOH_DROP_DAYS
+    before.
+    Each clears when the battery's day no longer shows it (a battery replaced, a BMS recalibrated)."""
+    first = day - timedelta(days=settings.BATTERY_SOH_DROP_DAYS)
+    today = {
+        r.inverter_id: r
+        for r in BatteryDay.objects.filter(day=day, soh_pct__isnull=False).select_related("plant")
+    }
+    before = {
+        r.inverter_id: r
+        for r in BatteryDay.objects.filter(
+            inverter_id__in=today, day__gte=first, day__lt=day, soh_pct__isnull=False
+        )
+        .order_by("inverter_id", "-soh_pct", "day")  # each battery's highest day in the period
+        .distinct("inverter_id")
+    }
+    opened, worn, ageing = [], set(), set()
+    for inverter_id, row in today.items():
+        if row.soh_pct < settings.BATTERY_WARRANTY_SOH_PCT:
+            worn.add(row.plant_id)
+            params = {
+                "soh": float(row.soh_pct),
+                "day": day.isoformat(),
+                "level": settings.BATTERY_WARRANTY_SOH_PCT,
+            }
+            opened.append(_open_finding(row.plant, BATTERY_WORN, day, Message(WORN_DETAIL, params)))
+        earlier = before.get(inverter_id)
+        if earlier is not None and earlier.soh_pct - row.soh_pct > settings.BATTERY_SOH_DROP_PCT:
+            ageing.add(row.plant_id)
+            params = {
+                "before": float(earlier.soh_pct), "first": earlier.day.isoformat(),
+                "soh": float(row.soh_pct), "day": day.isoformat(),
+                "drop": float(earlier.soh_pct - row.soh_pct), "days": (day - earlier.day).days,
+            }  # fmt: skip
+            opened.append(_open_finding(row.plant, BATTERY_AGEING_FAST, day, Message(AGEING_DETAIL, params)))
+    seen = {row.plant_id for row in today.values()}
+    now = timezone.now()
+    Alarm.objects.filter(code_id=BATTERY_WORN, plant_id__in=seen - worn).clear(now)
+    Alarm.objects.filter(code_id=BATTERY_AGEING_FAST, plant_id__in=seen - ageing).clear(now)
+    return [a for a in opened if a is not None]
+
+
 def daily_findings(*, day: date) -> list[Alarm]:
     """Every daily finding for `day`; safe to run twice."""
     return [
@@ -327,4 +391,5 @@ def daily_findings(*, day: date) -> list[Alarm]:
         *battery_idle_findings(day=day),
         *zero_production_findings(day=day),
         *grid_charge_findings(day=day),
+        *battery_health_findings(day=day),
     ]

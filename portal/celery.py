@@ -90,6 +90,9 @@ def schedule_polling(sender, **kwargs):
     )
     sender.add_periodic_task(3600, sender.signature("integrations.tasks.purge_events"), name="old events")
     sender.add_periodic_task(
+        3600, sender.signature("energy.tasks.record_battery_days"), name="battery health"
+    )
+    sender.add_periodic_task(
         settings.WEBHOOK_DISPATCH_SECONDS,
         sender.signature(
             "integrations.tasks.dispatch_webhooks", options={"expires": settings.WEBHOOK_DISPATCH_SECONDS}

@@ -344,6 +344,11 @@ EXPORT_DAYS = env_int("EXPORT_DAYS", 2)
 API_TOKEN_QUOTA = env_int("API_TOKEN_QUOTA", 120)
 API_TOKEN_QUOTA_SECONDS = env_int("API_TOKEN_QUOTA_SECONDS", 60)
 API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 366)
+# Battery health findings: P07 under this state of health (the warranty's level, in %); P08 when it
+# falls more than BATTERY_SOH_DROP_PCT points within BATTERY_SOH_DROP_DAYS days.
+BATTERY_WARRANTY_SOH_PCT = env_int("BATTERY_WARRANTY_SOH_PCT", 70)
+BATTERY_SOH_DROP_PCT = env_int("BATTERY_SOH_DROP_PCT", 5)
+BATTERY_SOH_DROP_DAYS = env_int("BATTERY_SOH_DROP_DAYS", 90)
 # Days the events feed keeps an event (GET /api/v1/events/).
 EVENT_DAYS = env_int("EVENT_DAYS", 90)
 # Webhooks: the private ranges they may reach (none by default), the wait for an answer, the attempts
