@@ -2,8 +2,9 @@
 
 - Cells a spreadsheet would take for a formula (=, +, -, @, tab, carriage return) are prefixed with
   an apostrophe (OWASP's advice); numbers are left as numbers.
-- French users get semicolons and a UTF-8 BOM (what French Excel expects, accents included); English
-  users get commas. Headers are in the user's language; times in the plant's zone, with the offset.
+- French users get semicolons, decimal commas (12,5) and a UTF-8 BOM (what French Excel expects,
+  accents included: a decimal point makes it read 12.5 as text or a date); English users get
+  commas and decimal points. Headers are in the user's language; times in the plant's zone, with the offset.
 - Streamed row by row: constant memory whatever the size. Long tables are formatted by PostgreSQL
   (`copy_lines`: COPY … TO STDOUT), to the very bytes the Python writer gives.
 """
@@ -26,11 +27,11 @@ COPY_CHUNK_BYTES = 65536
 COPY_WORK_MEM = "64MB"  # a year of one plant's rows sorted in memory, not in files
 
 
-def safe_cell(value: Any) -> int | float | Decimal | str:
+def safe_cell(value: Any, *, decimal_comma: bool = False) -> int | float | Decimal | str:
     if value is None:
         return ""
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        return value
+        return str(value).replace(".", ",") if decimal_comma and not isinstance(value, int) else value
     text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
@@ -52,10 +53,11 @@ class _Echo:
 def csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
     """`rows` (the first one is the header) as CSV text lines, in the user's spreadsheet's dialect."""
     writer = csv.writer(_Echo(), delimiter=csv_delimiter())
-    if translation.get_language() == "fr":
+    french = decimal_comma()
+    if french:
         yield "\ufeff"
     for row in rows:
-        yield writer.writerow([safe_cell(cell) for cell in row])
+        yield writer.writerow([safe_cell(cell, decimal_comma=french) for cell in row])
 
 
 def sql_safe_text(expression: str) -> str:
@@ -138,6 +140,15 @@ def csv_line(cells: Sequence[Any], *, delimiter: str) -> Concat:
 
 def csv_delimiter() -> str:
     return ";" if translation.get_language() == "fr" else ","
+
+
+def decimal_comma() -> bool:
+    return translation.get_language() == "fr"
+
+
+def sql_number(expression: str) -> str:
+    """SQL for a number cell as `safe_cell` writes it in the user's language (12,5 in French)."""
+    return f"replace(({expression})::text, '.', ',')" if decimal_comma() else expression
 
 
 def copy_lines(queries: Iterable[tuple[str, Sequence[Any]]]) -> Iterator[bytes]:

@@ -52,7 +52,11 @@ def readings_export_build(*, export_id: int) -> None:
     since = export.plant.history_since_for(export.user)
     try:
         with translation.override(export.language), tempfile.TemporaryFile() as out:
-            for line in reports.readings_lines(export.plant, export.first, export.last, since=since):
+            serials = not export.user.is_customer
+            lines = reports.readings_lines(
+                export.plant, export.first, export.last, since=since, serials=serials
+            )
+            for line in lines:
                 out.write(line)
             out.seek(0)
             export.file.save(export.filename, File(out), save=False)

@@ -14,9 +14,9 @@ from django.db.models.functions import Collate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.csvexport import copy_lines, csv_lines, sql_local_time, sql_safe_text
+from core.csvexport import copy_lines, csv_lines, sql_local_time, sql_number, sql_safe_text
 from devices.fields import Bits32Field, ScaledIntegerField
-from devices.models import Reading, ReadingFlag, ReadingHour, live_totals
+from devices.models import Inverter, Reading, ReadingFlag, ReadingHour, live_totals
 from devices.partitions import five_minute_history_start
 from devices.registermap import BY_KEY, DERIVED_BY_KEY, HISTORY_FIELDS
 
@@ -212,17 +212,19 @@ def daily_header():
     ]
 
 
-def readings_lines(plant, first, last, *, since=None):
+def readings_lines(plant, first, last, *, since=None, serials=True):
     """The readings CSV of local days `first` to `last` as UTF-8 lines: the header, then the rows
-    formatted by PostgreSQL (`readings_queries`)."""
+    formatted by PostgreSQL (`readings_queries`). Without `serials` (a customer's: their pages show
+    none), each inverter is named by its number on the plant."""
     header = (line.encode() for line in csv_lines([readings_header()]))
-    return itertools.chain(header, copy_lines(readings_queries(plant, first, last, since=since)))
+    queries = readings_queries(plant, first, last, since=since, serials=serials)
+    return itertools.chain(header, copy_lines(queries))
 
 
 ZONE = "inverter__datalogger__plant__time_zone"  # each row's, for its local time in SQL
 
 
-def readings_queries(plant, first, last, *, since=None):
+def readings_queries(plant, first, last, *, since=None, serials=True):
     """The plant's history rows from local day `first` to `last` included, as (SELECT, params) for
     `copy_lines`, formatted as `csv_lines` formats cells (`safe_cell`, `local_time`): the hourly
     roll-ups beyond the retention, then the 5-minute rows; nothing before the moment `since`."""
@@ -247,22 +249,32 @@ def readings_queries(plant, first, last, *, since=None):
         .annotate(names=StringAgg("counter", " ", order_by=Collate("counter", "C")))
         .order_by()
     )
+    inverter = sql_safe_text("r.serial") if serials else _inverter_numbers(plant)
     return [
-        _formatted(hours.order_by(), plant.time_zone, None),
-        _formatted(slots.order_by(), plant.time_zone, flags),
+        _formatted(hours.order_by(), inverter, None),
+        _formatted(slots.order_by(), inverter, flags),
     ]
 
 
-def _formatted(rows, zone, flags):
+def _inverter_numbers(plant):
+    """SQL naming each inverter of the plant by its number ("Inverter 1"), in the order they came."""
+    ids = Inverter.objects.filter(datalogger__plant=plant).order_by("pk").values_list("pk", flat=True)
+    label = str(_("Inverter %(n)s")).replace("'", "''")
+    cases = " ".join(f"WHEN {int(pk)} THEN '{label % {'n': n}}'" for n, pk in enumerate(ids, start=1))
+    return f"CASE r.inverter {cases} END" if cases else "NULL"
+
+
+def _formatted(rows, inverter, flags):
     """(SELECT, params): `rows` (time, serial, count, inverter, history values…) as the export's
-    cells, with the names of the counters `flags` has for each row (none when None)."""
+    cells, the inverter named by the SQL `inverter`, with the names of the counters `flags` has for
+    each row (none when None)."""
     inner, params = rows.query.sql_with_params()
     names = ["at", "serial", "readings", "inverter", "zone", *HISTORY_FIELDS]
     cells = [
         sql_local_time("r.at", "r.zone"),
-        sql_safe_text("r.serial"),
+        inverter,
         "r.readings",
-        *(_sql_number(Reading._meta.get_field(key), f"r.{key}") for key in HISTORY_FIELDS),
+        *(sql_number(_sql_number(Reading._meta.get_field(key), f"r.{key}")) for key in HISTORY_FIELDS),
         "f.names" if flags is not None else "NULL",
     ]
     select = f"SELECT {', '.join(cells)} FROM ({inner}) AS r({', '.join(names)})"

@@ -64,7 +64,9 @@ def readings_csv(request, pk):
         if new:
             tasks.build_readings_export.delay_on_commit(export.pk)
         return redirect("energy:readings_export", plant.pk, export.pk)
-    lines = reports.readings_lines(plant, first, last, since=plant.history_since_for(request.user))
+    lines = reports.readings_lines(
+        plant, first, last, since=plant.history_since_for(request.user), serials=not request.user.is_customer
+    )
     return csv_download(lines, filename=f"readings-{plant.pk}.csv")
 
 

@@ -80,7 +80,7 @@ def customer_data_export(*, user: User) -> IO[bytes]:
             daily = reports.daily_rows(plant, first, last, reports.daily_header(), since=since)
             _write(zip_file, f"{name}/energy.csv", daily)
             with zip_file.open(f"{name}/readings.csv", "w") as member:
-                for line in reports.readings_lines(plant, first, last, since=since):
+                for line in reports.readings_lines(plant, first, last, since=since, serials=False):
                     member.write(line)
             _write(zip_file, f"{name}/alarms.csv", _alarm_rows(plant, since))
             changes = SettingChange.objects.restrict(user, "view").filter(plant=plant)

@@ -252,8 +252,8 @@ def test_the_beat_refresh_closes_yesterday_once_and_recomputes_only_what_changed
     quiet_logger = Datalogger.objects.create(plant=quiet, serial_number="2401000003", host="127.0.0.1")
     Inverter.objects.create(datalogger=quiet_logger, serial_number="Q")
     logger = Datalogger.objects.create(plant=plant, serial_number="2401000002", host="127.0.0.1", port=8899)
-    inverter = Inverter.objects.create(datalogger=logger, serial_number="A")
-    assert inverter.pk != plant.pk
+    # An id no plant has: a mix-up of inverter and plant ids fails here (the test's changes roll back).
+    inverter = Inverter.objects.create(pk=plant.pk + 100_000, datalogger=logger, serial_number="A")
     stored(inverter, datetime(2026, 6, 1, 21, tzinfo=PARIS), load_energy_today=d("9.0"))
     stored(inverter, datetime(2026, 6, 2, 8, tzinfo=PARIS), load_energy_today=d("1.5"))
     now = datetime(2026, 6, 2, 8, 1, tzinfo=PARIS)

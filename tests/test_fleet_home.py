@@ -83,7 +83,7 @@ def test_the_counters_equal_the_plant_statuses_and_link_to_the_filtered_list(ins
 def test_power_capacity_and_production_are_the_fleets_own(installer, fleet):
     page = text(login(installer).get(reverse("home")))
     assert "3,70\u00a0kW" in page  # 2.5 + 1.2 kW of fresh values; the other company's not counted
-    assert "30,0\u00a0kWp" in page  # 5 plants × 6 kWp
+    assert "30,0\u00a0kWc" in page  # 5 plants × 6 kWp
     assert "16,3\u00a0kWh" in page  # today
     month = 16300 + (20000 if timezone.localdate().day > 1 else 0)
     assert f"{month / 1000:.1f}".replace(".", ",") + "\u00a0kWh" in page
@@ -195,3 +195,15 @@ def test_the_fleet_home_counts_plants_by_status_and_active_alarms_by_kind(instal
     assert response.context["plant_counts"]["incomplete"] == 1
     assert response.context["alarm_counts"] == {"fault": 2, "warning": 1, "communication": 0}
     assert "Défauts actifs" in text(response)
+
+
+@pytest.mark.django_db
+def test_a_new_installer_with_no_plant_is_told_so_not_that_all_is_online(installer):
+    page = text(login(installer).get(reverse("home")))
+    assert "Aucune centrale pour l'instant." in page or "Aucune centrale pour l’instant." in page
+    assert "Toutes les centrales sont en ligne" not in page
+
+
+def test_capacity_is_in_kwc_in_french(installer, fleet):
+    page = text(login(installer).get(reverse("home")))
+    assert "kWc" in page and "kWp" not in page

@@ -1,6 +1,8 @@
 """The readings CSV, formatted by PostgreSQL (COPY): byte for byte what the Python writer gives for the
 same rows, in French and in English, in any time zone, roll-ups and flags included."""
 
+import csv
+import io
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -133,3 +135,45 @@ def test_an_export_past_its_days_is_no_longer_offered_and_is_purged(installer, p
     with time_machine.travel(later, tick=False):
         assert login(installer).get(download).status_code == 404
     assert ReadingsExport.purge(now=later) == 1 and not ReadingsExport.objects.exists()
+
+
+def numbers_of(text, delimiter, decimal):
+    """Each data row's SOC and PV-today cells read as numbers by the rules of `decimal` (a French
+    spreadsheet reads 55,5; an English one 55.5); ValueError on a cell it would not take."""
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter))
+    header, rows = rows[0], rows[1:]
+    columns = [i for i, name in enumerate(header) if "(%)" in name or "(kWh)" in name]
+    assert columns
+    values = []
+    for row in rows:
+        for i in columns:
+            cell = row[i]
+            if cell:
+                other = "." if decimal == "," else ","
+                assert other not in cell, cell
+                values.append(float(cell.replace(decimal, ".")))
+    return values
+
+
+@pytest.mark.django_db
+def test_french_numbers_have_a_decimal_comma_and_english_ones_a_point(installer, plant):
+    day = date(2026, 10, 20)
+    history(plant, day, "KS0001")
+    client = login(installer)
+    french = exported(client, plant, day, day, "fr").decode("utf-8")
+    english = exported(client, plant, day, day, "en").decode("utf-8")
+    assert 55.5 in numbers_of(french, ";", ",") and "55,5" in french
+    assert numbers_of(english, ",", ".") == numbers_of(french, ";", ",")
+    daily = client.get(
+        reverse("energy:daily_csv", args=[plant.pk]), {"start": day.isoformat(), "end": day.isoformat()},
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )  # fmt: skip
+    assert daily.status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_customers_readings_name_the_inverter_by_its_number_not_its_serial(customer, granted_plant):
+    day = date(2026, 10, 20)
+    history(granted_plant, day, "KS0001")
+    text = exported(login(customer), granted_plant, day, day, "fr").decode("utf-8")
+    assert "KS0001" not in text and "Onduleur 1" in text
