@@ -9,7 +9,11 @@ class AlarmsConfig(AppConfig):
 
     def ready(self):
         # Modules with models load once the registry is ready.
-        from . import receivers  # noqa: F401, PLC0415 (connects the hooks of devices and plants)
+        from devices import registermap  # noqa: PLC0415
+
+        from . import catalogue, receivers  # noqa: F401, PLC0415 (connects the hooks of devices and plants)
         from .models import sync_catalogue  # noqa: PLC0415
+
+        registermap.BIT_NAMES.update(catalogue.bit_names())  # the inverter page's words for the bit words
 
         post_migrate.connect(sync_catalogue, sender=self)

@@ -7,6 +7,9 @@ gives it, so that W26 keeps its BMS-program meaning (no public source confirms W
 does not answer it. Faults stop production; warnings do not.
 """
 
+from django.utils.functional import lazy
+from django.utils.translation import get_language
+
 from devices.registermap import alarm_bit
 
 FAULT, WARNING, COMMUNICATION = "fault", "warning", "communication"
@@ -561,3 +564,22 @@ def raw_word(code, values):
     """The word that raised an unlisted bit's code, as the hotline reads it (0x0000_0008)."""
     key = {UNLISTED_FAULT: "fault_bits", UNLISTED_WARNING: "warning_bits"}.get(code[:2])
     return None if key is None or values.get(key) is None else f"0x{values[key]:08X}"
+
+
+def bit_names():
+    """{register key: {bit: "F13 Meaning"}} for the bit words, each name in the reader's language at
+    the moment it is shown (devices.registermap.BIT_NAMES)."""
+    meanings = {code: (fr, en) for code, fr, en, *_hints in ALL_CODES}
+
+    def name(code):
+        def text():
+            fr, en = meanings.get(code, ("", ""))
+            meaning = en if get_language() == "en" else fr
+            return f"{code} {meaning}".strip()
+
+        return lazy(text, str)()
+
+    return {
+        key: {bit: name(code) for bit, code in bits.items()}
+        for key, bits in (("warning_bits", WARNING_BITS), ("fault_bits", FAULT_BITS))
+    }

@@ -191,9 +191,16 @@ class Register:
         return low <= value <= high
 
     def display(self, value: Value) -> Text:
-        """The value as a person reads it: a choice's name, or the number with its unit."""
+        """The value as a person reads it: a choice's name, the names of the bits up, or the number
+        with its unit."""
         if value is None:
             return "—"
+        if self.kind == Kind.BITS:
+            up = [bit for bit in range(32) if int(value) >> bit & 1]
+            if not up:
+                return _("none")
+            names = BIT_NAMES.get(self.key, {})
+            return ", ".join(str(names.get(bit) or _("bit %(bit)s") % {"bit": bit}) for bit in up)
         if self.choices:
             return str(self.choices.get(value, _("unknown (%(value)s)") % {"value": value}))
         if self.kind in (Kind.ASCII, Kind.HHMM, Kind.VERSION):
@@ -451,6 +458,11 @@ class Block:
 
     def decode(self, words: Sequence[int]) -> dict[str, Value]:
         return {r.key: r.decode(words[start:end]) for r, start, end in self.spans}
+
+
+# What each bit of a bit-word register means to people ({key: {bit: name}}): given at start-up by the
+# alarms app, whose catalogue knows the guide's codes (this layer only numbers the bits).
+BIT_NAMES: dict[str, dict[int, Text]] = {}
 
 
 def alarm_bit(code: str) -> int:

@@ -70,3 +70,16 @@ def test_history_and_test_endpoint_in_the_api(
     assert api_for(stranger).get(f"/api/v1/inverters/{inverter.pk}/readings/").status_code == 404
     assert api_for(stranger).post(f"/api/v1/dataloggers/{logger.pk}/test/").status_code == 404
     assert login(stranger).get(reverse("devices:inverter", args=[inverter.pk])).status_code == 404
+
+
+def test_the_alarm_words_are_named_not_shown_as_numbers(installer, plant, simulator, v5_device, settings):
+    settings.DEVICE_TIMEOUT_SECONDS = 0.5
+    v5_device.warning_bits = (1 << 0) | (1 << 28)
+    logger = attach_logger(plant, v5_device, simulator)
+    polling.poll_loggers([logger.pk])
+    inverter = logger.inverters.get()
+    page = text(login(installer).get(reverse("devices:inverter", args=[inverter.pk])))
+    assert "W00 " in page and "W28 " in page and "268435457" not in page
+    english = api_for(installer).get(f"/api/v1/inverters/{inverter.pk}/", HTTP_ACCEPT_LANGUAGE="en").json()
+    faults = next(v for v in english["values"] if v["key"] == "fault_bits")
+    assert faults["text"] == "none" and faults["value"] == 0

@@ -224,3 +224,8 @@ def test_a_baseline_of_another_type_is_neither_stored_nor_a_500_for_anyone(
     api = APIClient()
     api.force_authenticate(installer)
     assert api.get("/api/v1/setting-changes/").status_code == 200
+
+
+def test_the_guides_remote_control_instruction_is_said_once(inverter, installer):
+    page = text(login(installer).get(reverse("devices:settings", args=[inverter.pk])))
+    assert page.count("CONTRÔLE À DISTANCE") == 1
