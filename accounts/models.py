@@ -90,6 +90,10 @@ class User(AbstractUser):
     # A technician or viewer sees every plant of the company, or only those given to them
     # (Plant.members); an administrator sees them all.
     all_plants = models.BooleanField(_("sees all the company's plants"), default=True)
+    # Whether another company ever lent this installer a plant (plants.PlantAccess): only then do
+    # their plant queries look for a lent plant, so that nobody else's pay for it. Never cleared:
+    # whether a lending still runs is decided by each query's clock, not by this.
+    borrows_plants = models.BooleanField(default=False, editable=False)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     language = models.CharField(
         _("language of e-mails"),

@@ -59,22 +59,20 @@ class IsDistributorAdmin(BasePermission):
 class IsInstaller(BasePermission):
     """Installers; a viewer of their company only reads."""
 
+    writes = "may_change"  # what an installer must be to do more than read
+
     def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
         if not (user and user.is_authenticated and user.is_installer):
             return False
-        return request.method in SAFE_METHODS or user.may_change
+        return request.method in SAFE_METHODS or bool(getattr(user, self.writes))
 
 
-class IsCompanySettings(BasePermission):
+class IsCompanySettings(IsInstaller):
     """Installers read what applies to all the company's plants; members who change plants and see
     them all change it."""
 
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated and user.is_installer):
-            return False
-        return request.method in SAFE_METHODS or user.may_change_company_settings
+    writes = "may_change_company_settings"
 
 
 class IsCompanyMember(BasePermission):

@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from core.forms import add_errors
+
 from . import services
 from .forms import ApiTokenForm, WebhookForm
 from .models import ApiToken, Webhook
@@ -35,7 +37,7 @@ def api_tokens(request):
                 plants=data.get("plants") or (),
             )
         except ValidationError as e:
-            _form_errors(form, e)
+            add_errors(form, e)
         else:
             request.session[NEW_SECRET] = {"id": token.pk, "secret": secret}
             return redirect("api_tokens")
@@ -73,11 +75,6 @@ def _webhook_owner_required(view):
     return checked
 
 
-def _form_errors(form, error):
-    for field, errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
 @never_cache  # the page shows a webhook's secret
 @_webhook_owner_required
 def webhooks(request):
@@ -87,7 +84,7 @@ def webhooks(request):
         try:
             webhook = services.webhook_create(user=request.user, **form.cleaned_data)
         except ValidationError as e:
-            _form_errors(form, e)
+            add_errors(form, e)
         else:
             messages.success(request, _("The webhook is made: send it a test event, then check its log."))
             return redirect("webhook", pk=webhook.pk)
@@ -106,7 +103,7 @@ def webhook(request, pk):
         try:
             services.webhook_update(webhook=hook, **form.cleaned_data)
         except ValidationError as e:
-            _form_errors(form, e)
+            add_errors(form, e)
         else:
             messages.success(request, _("The webhook is saved."))
             return redirect("webhook", pk=hook.pk)

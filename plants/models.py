@@ -146,7 +146,7 @@ def _installer_scopes(user, action):
         if not user.sees_every_company_plant:
             mine &= models.Q(pk__in=Plant.members.through.objects.filter(user_id=user.pk).values("plant_id"))
         scopes.append(mine)
-    if action != ADMINISTER:
+    if action != ADMINISTER and user.borrows_plants:
         lent = PlantAccess.objects.current().filter(user_id=user.pk)
         if action == CHANGE:
             lent = lent.exclude(role=CompanyRole.VIEWER)
@@ -171,7 +171,7 @@ def sees_whole_company(user):
         user.is_authenticated
         and user.sees_every_company_plant
         and getattr(user, "token_plant_ids", None) is None
-        and not PlantAccess.objects.current().filter(user_id=user.pk).exists()
+        and not (user.borrows_plants and PlantAccess.objects.current().filter(user_id=user.pk).exists())
     )
 
 

@@ -248,7 +248,10 @@ def plant_lend(*, plant: Plant, user: User, role: str, ends_at: datetime, by: Us
         raise PermissionDenied(_("Only the company's administrators lend a plant."))
     access = PlantAccess(plant=plant, user=user, role=role, ends_at=ends_at, given_by=by)
     access.full_clean()
-    access.save()
+    with transaction.atomic():
+        access.save()
+        User.objects.filter(pk=user.pk, borrows_plants=False).update(borrows_plants=True)
+    user.borrows_plants = True
     transaction.on_commit(
         lambda: send_templated(
             "plant_lent",

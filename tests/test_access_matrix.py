@@ -390,8 +390,8 @@ def world(db, settings, tmp_path):
         "limited_technician_a": make_user(
             "limited_a", User.Role.INSTALLER, a, company_role="technician", all_plants=False
         ),
-        "subcontractor": make_user("sub_b", User.Role.INSTALLER, b),
-        "former_subcontractor": make_user("former_b", User.Role.INSTALLER, b),
+        "subcontractor": make_user("sub_b", User.Role.INSTALLER, b, borrows_plants=True),
+        "former_subcontractor": make_user("former_b", User.Role.INSTALLER, b, borrows_plants=True),
     }
     objects = {
         "plant": plant, "logger": logger, "inverter": inverter, "alarm": alarm, "photo": photo,

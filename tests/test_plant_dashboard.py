@@ -152,7 +152,8 @@ def test_csv_exports_for_the_plants_customer_in_french_excel(customer, granted_p
     daily = _csv(client.get(f"/plants/{granted_plant.pk}/energy.csv?start=2026-06-01&end=2026-06-30"))
     assert daily[0][0] == "Jour" and daily[1][:2] == ["2026-06-01", "21400"] and daily[1][-1] == "50"
     readings = _csv(client.get(f"/plants/{granted_plant.pk}/readings.csv?start=2026-06-01&end=2026-06-01"))
-    assert readings[1][:4] == ["2026-06-01 12:00:00 +02:00", "KS0000077", "1", "4100"]
+    # The inverter by its number: a customer's pages and exports show no serial number.
+    assert readings[1][:4] == ["2026-06-01 12:00:00 +02:00", "Onduleur 1", "1", "4100"]
 
 
 def test_csv_range_errors_are_400s_with_the_reason(installer, plant):
