@@ -204,7 +204,7 @@ def inverter_live_values(request, pk):
     return render(
         request,
         "devices/_live_values.html",
-        {"inverter": inverter, "rows": describe(values), "read_at": timezone.now()},
+        {"inverter": inverter, "values": values, "rows": describe(values), "read_at": timezone.now()},
     )
 
 

@@ -83,7 +83,9 @@ def live_flow(inverters, now=None, *, since=None):
     if live is None:
         return None
     age = ((now or timezone.now()) - live["at"]).total_seconds()
-    return {**live, "age_s": round(age), "stale": age > 2 * settings.POLL_INTERVAL_SECONDS}
+    rated_w = sum(inv.rated_power_w or 0 for inv in inverters if inv.counted) or None
+    stale = age > 2 * settings.POLL_INTERVAL_SECONDS
+    return {**live, "age_s": round(age), "stale": stale, "rated_w": rated_w}
 
 
 def day_summary(plant, row):

@@ -55,9 +55,9 @@ def test_the_installer_sees_the_fleet_then_a_plant_whose_flow_updates_after_a_po
     assert "2,50\u00a0kW" in page.inner_text("main")  # the fleet's solar power now
 
     page.goto(f"{base}/plants/{plant.pk}/")
-    flow = page.locator("section.flow-diagram")
-    assert "2,50\u00a0kW" in flow.inner_text()
-    assert "en charge 800\u00a0W" in flow.inner_text()
+    flow = page.locator("svg.power-flow")
+    assert "2,50\u00a0kW" in flow.text_content()
+    assert "en charge 800\u00a0W" in flow.text_content()
     # Both charts drew from the JSON endpoints (Chart.js holds their data).
     page.wait_for_function("() => Chart.getChart('power-chart') && Chart.getChart('energy-chart')")
     assert page.evaluate("Chart.getChart('power-chart').data.datasets.length") == 4
@@ -67,9 +67,9 @@ def test_the_installer_sees_the_fleet_then_a_plant_whose_flow_updates_after_a_po
     device.overrides = {"pv1_power": 2000, "pv2_power": 1500, "battery_power": 500}
     poll(logger)
     page.wait_for_function(
-        "() => document.querySelector('section.flow-diagram').innerText.includes('3,50')", timeout=10000
+        "() => document.querySelector('svg.power-flow').textContent.includes('3,50')", timeout=10000
     )
-    assert "en décharge 500\u00a0W" in page.locator("section.flow-diagram").inner_text()
+    assert "en décharge 500\u00a0W" in page.locator("svg.power-flow").text_content()
 
     page.click("button[data-period=year]")
     page.wait_for_function("() => /^\\d{4}$/.test(document.querySelector('[data-energy-label]').textContent)")
@@ -91,7 +91,7 @@ def test_the_customer_on_a_small_phone_sees_their_plant_only(
 
     log_in(page, base, "lea")
     page.wait_for_url(f"{base}/plants/{plant.pk}/")
-    assert "2,50\u00a0kW" in page.locator("section.flow-diagram").inner_text()
+    assert "2,50\u00a0kW" in page.locator("svg.power-flow").text_content()
     assert "AU5558811" not in page.content() and "Paramètres" not in page.inner_text("main")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.wait_for_function("() => Chart.getChart('power-chart')")

@@ -38,3 +38,63 @@ document.addEventListener("click", (event) => {
     { enableHighAccuracy: true, timeout: 20000 },
   );
 });
+
+// A region refreshed by htmx (data-connection names its status line) says at once when a refresh
+// fails: "connection lost", with the age of the values it still shows growing every second, and
+// says when the connection is back. The age counts from what the server said (data-age-s, seconds
+// old when rendered) plus the time since it arrived: the phone's clock may be wrong.
+const connections = {};
+
+function connectionOf(elt) {
+  const region = elt && elt.closest && elt.closest("[data-connection]");
+  const status = region && document.getElementById(region.dataset.connection);
+  if (!status) {
+    return null;
+  }
+  const id = region.dataset.connection;
+  connections[id] = connections[id] || { status: status, receivedAt: Date.now(), timer: null };
+  connections[id].region = region;
+  return connections[id];
+}
+
+function shortAge(seconds) {
+  return seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+}
+
+function showLost(connection) {
+  const aged = connection.region.querySelector("[data-age-s]");
+  const base = aged ? Number(aged.dataset.ageS) : 0;
+  const age = base + Math.round((Date.now() - connection.receivedAt) / 1000);
+  connection.status.textContent = connection.status.dataset.lost.replace("{age}", shortAge(age));
+  connection.status.hidden = false;
+  connection.status.classList.add("lost");
+  connection.region.classList.add("connection-lost");
+}
+
+function connectionFailed(event) {
+  const connection = connectionOf(event.detail.elt);
+  if (connection && !connection.timer) {
+    showLost(connection);
+    connection.timer = window.setInterval(() => showLost(connection), 1000);
+  }
+}
+
+document.addEventListener("htmx:sendError", connectionFailed);
+document.addEventListener("htmx:responseError", connectionFailed);
+// Before the swap: an outerHTML swap detaches the element, whose later events reach no listener.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.isError) {
+    return;
+  }
+  const connection = connectionOf(event.detail.elt);
+  if (!connection) {
+    return;
+  }
+  connection.receivedAt = Date.now();
+  if (connection.timer) {
+    window.clearInterval(connection.timer);
+    connection.timer = null;
+    connection.status.textContent = connection.status.dataset.back;
+    connection.status.classList.remove("lost");
+  }
+});
