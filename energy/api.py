@@ -39,7 +39,8 @@ class PlantFiguresViewSet(viewsets.GenericViewSet):
         """The plant now, compact enough to poll every 30 s with a read-scoped token (home automation:
         docs/integrations.md): `status` (the plant's, as the fleet list says it), `live` (power in W,
         + = battery discharge / grid import; `battery_soc` in %; `at`, `age_s` and `stale` say how old
-        the values are; `rated_w` the inverters' rated power; null before a first read) and `today` (energy in Wh, ratios in %)."""
+        the values are; `rated_w` the inverters' rating; null before a first read) and `today`
+        (energy in Wh, ratios in %)."""
         plant = self.plant(pk)
         inverters = Inverter.objects.filter(
             datalogger__plant=plant, datalogger__archived_at__isnull=True

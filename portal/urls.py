@@ -42,6 +42,7 @@ monitoring_api.register(router)
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("manifest.webmanifest", views.web_app_manifest, name="web_app_manifest"),
     path("metrics", prometheus.metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

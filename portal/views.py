@@ -1,10 +1,14 @@
-"""The project's own pages: where each role lands, the health check, the error pages."""
+"""The project's own pages: where each role lands, the web app manifest, the health check, the
+error pages."""
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
@@ -12,6 +16,8 @@ from monitoring.fleet import fleet_summary
 from plants.models import Plant
 
 from .health import health_report
+
+THEME_COLOUR = "#0b5394"  # the icons' blue (static/img/favicon.svg)
 
 
 @login_required
@@ -27,6 +33,34 @@ def home(request):
             return redirect("plants:detail", pk=plants[0])
         return redirect("plants:list")
     return render(request, "plants/fleet.html", {"fleet": fleet_summary(request.user)})
+
+
+@require_safe
+def web_app_manifest(request):
+    """What lets an installer keep the portal on the phone's home screen: a name, icons and the
+    colours. No service worker: the portal shows live values or says it cannot, never a cache."""
+    icons = [
+        ("img/icon-192.png", 192, "any"),
+        ("img/icon-512.png", 512, "any"),
+        ("img/icon-maskable-512.png", 512, "maskable"),
+    ]
+    manifest = {
+        "name": _("AURA installer portal"),
+        "short_name": "AURA",
+        "lang": get_language(),
+        "start_url": reverse("home"),
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": THEME_COLOUR,
+        "icons": [
+            {"src": static(path), "sizes": f"{size}x{size}", "type": "image/png", "purpose": purpose}
+            for path, size, purpose in icons
+        ],
+    }
+    return JsonResponse(
+        manifest, content_type="application/manifest+json", json_dumps_params={"ensure_ascii": False}
+    )
 
 
 @require_safe

@@ -58,6 +58,7 @@ OWN_TOKEN = "own_token"  # an API token or a webhook: its owner only (the person
 POLICIES = {
     "home": LOGGED_IN,
     "healthz": PUBLIC,
+    "web_app_manifest": PUBLIC,
     "metrics": PUBLIC,  # refused without the token or an allowed address (tests/test_metrics.py)
     "set_language": PUBLIC,
     "login": PUBLIC,

@@ -8,7 +8,7 @@ from accounts.models import User
 from plants.models import Plant
 from plants.services import photo_add
 
-from .browser import log_in, pytestmark  # noqa: F401 (the module's marks)
+from .browser import log_in, log_out, pytestmark  # noqa: F401 (the module's marks)
 from .conftest import PASSWORD, awake_inverter, make_plant, make_user
 from .test_photos import png_with_script
 
@@ -80,7 +80,7 @@ def test_an_installer_commissions_a_plant_on_a_phone(live_server, browser_page, 
     simulator.v5_devices.pop(device.logger_serial)
 
     # The customer sees the plant read-only, with its live values.
-    page.click("text=Déconnexion")
+    log_out(page)
     log_in(page, base, "claire@example.fr")
     page.wait_for_url(f"{base}/plants/{plant.pk}/")  # their only plant: straight to its dashboard
     body = page.inner_text("main")

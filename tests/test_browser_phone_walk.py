@@ -11,28 +11,19 @@ from alarms.models import Alarm
 from devices.models import Datalogger, DeviceStatus, InverterLive
 from plants.models import PlantGrant
 
-from .browser import log_in, pytestmark  # noqa: F401 (the module's marks)
+from .browser import (
+    DESKTOP,
+    OVERFLOW_AND_LABELS,
+    SMALL_PHONE,
+    check_page,
+    keyboard_unreachable,
+    log_in,
+    log_out,
+    pytestmark,  # noqa: F401 (the module's marks)
+)
 from .conftest import make_plant, make_user
 
-SMALL_PHONE = {"width": 360, "height": 740}
 LONG_EMAIL = "marie-christine.de-la-fontaine-beaumarchais@exemple-tres-long.fr"
-
-OVERFLOW_AND_LABELS = """() => {
-  const unlabeled = [...document.querySelectorAll("input, select, textarea")].filter((f) =>
-    f.type !== "hidden" && f.offsetParent !== null && !f.labels.length &&
-    !f.getAttribute("aria-label") && !f.getAttribute("aria-labelledby"));
-  return {width: document.documentElement.scrollWidth, screen: window.innerWidth,
-          unlabeled: unlabeled.map((f) => f.name || f.id || f.outerHTML.slice(0, 60))};
-}"""
-
-
-def check(page, url):
-    page.goto(url)
-    found = page.evaluate(OVERFLOW_AND_LABELS)
-    assert found["width"] <= found["screen"], (
-        f"{url}: {found['width']} px wide on a {found['screen']} px screen"
-    )
-    assert found["unlabeled"] == [], f"{url}: fields without a label {found['unlabeled']}"
 
 
 @pytest.fixture
@@ -55,29 +46,74 @@ def journey(company, installer):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_page_fits_a_small_phone_and_labels_its_fields(live_server, browser_page, journey):
+@pytest.mark.parametrize("size", [SMALL_PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_every_page_fits_labels_its_fields_and_has_no_serious_accessibility_fault(
+    live_server, browser_page, journey, size
+):
     plant, inverter, alarm, fresh = journey
     page, base = browser_page, live_server.url
-    page.set_viewport_size(SMALL_PHONE)
+    phone = size == SMALL_PHONE
+    page.set_viewport_size(size)
+    for path in ["/login/", "/pro-account/request/", "/password-reset/"]:
+        check_page(page, base + path, phone=phone)
     log_in(page, base, "paul")
     for path in [
         "/", "/plants/", "/plants/new/", f"/plants/{plant.pk}/", f"/plants/{plant.pk}/about/",
         f"/plants/{plant.pk}/customers/", f"/plants/{plant.pk}/customers/transfer/",
-        f"/plants/{plant.pk}/settings-log/", "/alarms/", f"/alarms/?plant={plant.pk}", f"/alarms/{alarm.pk}/",
+        f"/plants/{plant.pk}/settings-log/", f"/plants/{plant.pk}/battery/",
+        f"/plants/{plant.pk}/subcontractors/",
+        "/alarms/", f"/alarms/?plant={plant.pk}", f"/alarms/{alarm.pk}/", "/alarms/rules/",
         f"/devices/inverters/{inverter.pk}/", f"/devices/inverters/{inverter.pk}/settings/",
+        f"/devices/inverters/{inverter.pk}/live/",
         f"/plants/{fresh.pk}/commission/datalogger/", "/team/", "/preferences/", "/alarms/codes/",
+        "/api-tokens/", "/webhooks/", "/preferences/my-data/", "/devices/firmware/",
     ]:  # fmt: skip
-        check(page, base + path)
+        check_page(page, base + path, phone=phone)
 
-    check(page, f"{base}/plants/{fresh.pk}/commission/customer/")
+    check_page(page, f"{base}/plants/{fresh.pk}/commission/customer/", phone=phone)
     page.fill("input[name=email]", LONG_EMAIL)
     page.click("button:has-text('Vérifier')")
     page.wait_for_selector("#check *")
     found = page.evaluate(OVERFLOW_AND_LABELS)
     assert found["width"] <= found["screen"], "the customer step after Vérifier is wider than the screen"
 
-    page.click("text=Déconnexion")
+    log_out(page)
     log_in(page, base, "lea")
-    for path in [f"/plants/{plant.pk}/", "/plants/", "/preferences/"]:
-        check(page, base + path)
+    for path in [f"/plants/{plant.pk}/", "/plants/", "/preferences/", f"/plants/{plant.pk}/battery/"]:
+        check_page(page, base + path, phone=phone)
     connection.close()  # queried under Playwright's loop: a connection of its own, closed here
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_phone_header_is_one_row_with_the_menu_behind_one_button(live_server, browser_page, journey):
+    page, base = browser_page, live_server.url
+    page.set_viewport_size(SMALL_PHONE)
+    log_in(page, base, "paul")
+    page.goto(f"{base}/plants/")
+    header = page.locator("header.site-header").bounding_box()
+    assert header["height"] <= 90  # one row, not three: the page's title shows at once
+    assert page.locator("header a:visible", has_text="Alarmes").count() == 0
+    page.click(".menu-phone summary")
+    page.locator("header a:visible", has_text="Alarmes").click()
+    page.wait_for_url(f"{base}/alarms/")
+
+    page.set_viewport_size(DESKTOP)
+    assert page.locator("header a:visible", has_text="Alarmes").count() == 1  # in the bar
+    assert page.locator(".menu-phone").is_hidden()
+    connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_keyboard_reaches_every_control_of_the_main_pages(live_server, browser_page, journey):
+    plant, inverter, alarm, fresh = journey
+    page, base = browser_page, live_server.url
+    page.set_viewport_size(DESKTOP)
+    log_in(page, base, "paul")
+    for path in [
+        "/plants/", f"/plants/{plant.pk}/", f"/alarms/{alarm.pk}/", "/plants/new/",
+        f"/devices/inverters/{inverter.pk}/settings/", "/alarms/codes/",
+    ]:  # fmt: skip
+        page.goto(base + path)
+        missed = keyboard_unreachable(page)
+        assert missed == [], f"{path}: {missed}"
+    connection.close()
