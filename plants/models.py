@@ -83,6 +83,12 @@ def zone_positions() -> dict[str, tuple[float, float]]:
     return positions
 
 
+def time_zones_matching(query: str, *, limit: int) -> list[str]:
+    """Time zones whose name holds `query` (spaces for underscores, any case), at most `limit`."""
+    needle = query.strip().replace(" ", "_").casefold()
+    return [zone for zone, _label in TIMEZONE_CHOICES if needle in zone.casefold()][:limit] if needle else []
+
+
 def _degrees(value: str, width: int) -> float:
     """ISO 6709 ±DDMM[SS] / ±DDDMM[SS] as decimal degrees."""
     sign = -1 if value[0] == "-" else 1

@@ -9,6 +9,7 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation, name="invitation"),
     path("new/", views.plant_create, name="create"),
     path("pick/", views.plant_pick, name="pick"),
+    path("time-zones/", views.time_zones, name="time_zones"),
     path("<id:pk>/edit/", views.plant_edit, name="edit"),
     path("<id:pk>/about/", views.plant_about, name="about"),
     path("<id:pk>/photos/<id:photo_pk>/<str:variant>.jpg", views.photo_file, name="photo"),

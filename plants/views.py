@@ -25,7 +25,7 @@ from .forms import (
     PlantForm,
     TransferForm,
 )
-from .models import CommissioningStep, Plant, PlantAccess, PlantGrant, PlantPhoto
+from .models import CommissioningStep, Plant, PlantAccess, PlantGrant, PlantPhoto, time_zones_matching
 from .shortcuts import get_plant_for_user, get_rw_plant_for_user
 
 
@@ -204,6 +204,18 @@ def invitation(request, token):
         messages.success(request, _("The plant is now in your account."))
         return redirect("plants:detail", pk=grant.plant_id)
     return render(request, "plants/invitation.html", {"grant": grant})
+
+
+TIME_ZONE_MATCHES = 15
+
+
+@installer_required
+@require_safe
+def time_zones(request):
+    """The time zones matching the plant form's search (htmx: a datalist's options)."""
+    query = request.GET.get("time_zone", "")[:64]
+    zones = time_zones_matching(query, limit=TIME_ZONE_MATCHES)
+    return render(request, "plants/_time_zones.html", {"zones": zones})
 
 
 @installer_required

@@ -112,6 +112,7 @@ POLICIES = {
     "plants:photo_delete": PLANT_CHANGE,
     "plants:commission": PLANT_CHANGE,
     "plants:pick": INSTALLER,
+    "plants:time_zones": INSTALLER,
     "plants:checklist": INSTALLER_OF_PLANT,
     "plants:checklist_tick": PLANT_CHANGE,
     "plants:checklist_untick": PLANT_CHANGE,

@@ -117,3 +117,15 @@ def test_the_keyboard_reaches_every_control_of_the_main_pages(live_server, brows
         missed = keyboard_unreachable(page)
         assert missed == [], f"{path}: {missed}"
     connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_time_zone_is_found_by_typing_part_of_its_name(live_server, browser_page, journey):
+    page, base = browser_page, live_server.url
+    log_in(page, base, "paul")
+    page.goto(f"{base}/plants/new/")
+    page.fill("input[name=time_zone]", "")
+    page.type("input[name=time_zone]", "new_y")
+    page.wait_for_selector("#time-zone-matches option[value='America/New_York']", state="attached")
+    assert page.evaluate("document.querySelectorAll('#time-zone-matches option').length") == 1
+    connection.close()

@@ -138,6 +138,17 @@ def test_https_through_caddy_reaches_the_portal_and_logs_in(stack, installer):
     assert "max-age=31536000" in headers["Strict-Transport-Security"]
     csrf = re.search(r"csrftoken=([^;]+)", headers["Set-Cookie"]).group(1)
     assert "Secure" in headers["Set-Cookie"]
+    # Static files go out compressed, with Brotli or gzip; the login page loads no htmx.
+    assert "htmx.min" not in body  # no page before login uses it
+    stylesheet = re.search(r'href="(/static/vendor/pico\.min\.[0-9a-f]+\.css)"', body).group(1)
+    sizes = {}
+    for encoding in ("br", "gzip", "identity"):
+        got, got_headers, _ = _get(
+            https_port, stylesheet, context=context, headers={"Accept-Encoding": encoding}
+        )
+        assert got == 200 and got_headers.get("Content-Encoding", "identity") == encoding
+        sizes[encoding] = int(got_headers["Content-Length"])
+    assert sizes["br"] < sizes["gzip"] < sizes["identity"] / 4
 
     conn = http.client.HTTPSConnection("localhost", https_port, context=context, timeout=10)
     origin = f"https://localhost:{https_port}"
