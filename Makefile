@@ -6,7 +6,7 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aura
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export DATABASE_URL REDIS_URL
 
-.PHONY: demo test test-fast mutation bench bench-poll bench-hub bench-web bench-energy soak services venv debian-packages debian-runtime messages lint
+.PHONY: demo test test-fast mutation bench bench-poll bench-hub bench-web bench-energy bench-slow3g soak services venv debian-packages debian-runtime messages lint
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -77,7 +77,7 @@ demo: venv services debian-runtime
 	$(DEMO_ENV) $(BIN)/celery -A portal worker --beat --schedule $(VENV)/celerybeat-schedule --concurrency 2 --loglevel WARNING & \
 	$(DEMO_ENV) $(BIN)/python manage.py runserver $(DEMO_BIND)
 
-bench: bench-poll bench-hub bench-web bench-energy
+bench: bench-poll bench-hub bench-web bench-energy bench-slow3g
 
 bench-poll: venv services
 	SECRET_KEY=bench-only HTTPS=0 DEBUG=0 DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 $(BIN)/python -m tests.bench.poll
@@ -88,6 +88,10 @@ bench-hub: venv services
 # A few minutes of faults, worker kills and restarts, then what was lost (not in CI, not in bench).
 soak: venv services
 	SECRET_KEY=soak-only HTTPS=0 DEBUG=0 DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 $(BIN)/python -m tests.bench.soak
+
+# Each main page's first paint on emulated Slow 3G, cold cache, through the production stack (Caddy).
+bench-slow3g: venv services debian-packages
+	SECRET_KEY=bench-only $(BIN)/python -m tests.bench.slow3g
 
 bench-energy: venv services
 	SECRET_KEY=bench-only HTTPS=0 DEBUG=0 $(BIN)/python -m tests.bench.energy

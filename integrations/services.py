@@ -175,6 +175,13 @@ def webhooks_queue(*, limit: int = EVENTS_PER_DISPATCH) -> int:
     unique per webhook and event)."""
     events_number()
     queued = 0
+    bodies: dict[int, str] = {}  # an event goes to many webhooks: its JSON is rendered once
+
+    def body(event):
+        if event.number not in bodies:
+            bodies[event.number] = JSONRenderer().render(EventSerializer(event).data).decode()
+        return bodies[event.number]
+
     for pk in Webhook.objects.filter(enabled=True).values_list("pk", flat=True):
         with transaction.atomic():
             webhook = Webhook.objects.select_for_update(skip_locked=True).filter(pk=pk, enabled=True).first()
@@ -190,7 +197,7 @@ def webhooks_queue(*, limit: int = EVENTS_PER_DISPATCH) -> int:
                         webhook=webhook,
                         number=event.number,
                         kind=event.kind,
-                        body=JSONRenderer().render(EventSerializer(event).data).decode(),
+                        body=body(event),
                         next_attempt_at=timezone.now(),
                     )
                     for event in wanted

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, htmx_ready
 
 pytestmark = [
     pytest.mark.browser,
@@ -57,6 +57,9 @@ def log_in(page, base, username):
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("article button[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)
+    page.wait_for_load_state("load")
+    htmx_ready(page)
 
 
 def log_out(page):

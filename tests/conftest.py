@@ -250,6 +250,10 @@ def attach_logger(plant, device, simulator, protocol="solarman_v5"):
     )
 
 
+def htmx_ready(page):
+    page.wait_for_function("() => !document.body || !document.body.dataset.htmx || window.htmx")
+
+
 @pytest.fixture
 def browser_page(monkeypatch):
     # Playwright's sync API keeps an event loop in this thread; the test's ORM calls are still sync.
@@ -261,6 +265,16 @@ def browser_page(monkeypatch):
         )
         context = browser.new_context(viewport=PHONE, locale="fr-FR")
         page = context.new_page()
+        # As a person does, a test acts once the page is ready: htmx is fetched after the load event
+        # (static/js/portal.js), so every navigation also waits for it.
+        goto = page.goto
+
+        def goto_then_htmx(url, **options):
+            response = goto(url, **options)
+            htmx_ready(page)
+            return response
+
+        page.goto = goto_then_htmx
         page.csp_violations = []
         page.on(
             "console",

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from core.redisconn import redis_client
 from devices import hubregistry
 
-from .test_production_stack import ROOT, database_url, free_port, wait_for
+from .stack import ROOT, free_port, wait_for
+from .test_production_stack import database_url
 
 
 @dataclass

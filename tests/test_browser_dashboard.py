@@ -59,7 +59,9 @@ def test_the_installer_sees_the_fleet_then_a_plant_whose_flow_updates_after_a_po
     assert "2,50\u00a0kW" in flow.text_content()
     assert "en charge 800\u00a0W" in flow.text_content()
     # Both charts drew from the JSON endpoints (Chart.js holds their data).
-    page.wait_for_function("() => Chart.getChart('power-chart') && Chart.getChart('energy-chart')")
+    page.wait_for_function(
+        "() => window.Chart && Chart.getChart('power-chart') && Chart.getChart('energy-chart')"
+    )
     assert page.evaluate("Chart.getChart('power-chart').data.datasets.length") == 4
     totals = page.inner_text("[data-energy-totals]")
     assert totals.startswith("Total\u00a0: Production") and "kWh" in totals
@@ -94,7 +96,7 @@ def test_the_customer_on_a_small_phone_sees_their_plant_only(
     assert "2,50\u00a0kW" in page.locator("svg.power-flow").text_content()
     assert "AU5558811" not in page.content() and "Paramètres" not in page.inner_text("main")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    page.wait_for_function("() => Chart.getChart('power-chart')")
+    page.wait_for_function("() => window.Chart && Chart.getChart('power-chart')")
 
     page.goto(f"{base}/plants/")
     assert "Maison Garnier" in page.inner_text("main") and "Voisin Secret" not in page.content()

@@ -14,7 +14,7 @@ from devices.models import Datalogger
 
 from .conftest import awake_inverter
 from .hub_processes import held_by, hub_processes
-from .test_production_stack import ROOT, free_port, wait_for
+from .stack import ROOT, free_port, wait_for
 
 pytestmark = pytest.mark.slow  # other processes
 STICKS = 10

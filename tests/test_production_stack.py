@@ -4,16 +4,10 @@ reaches the portal, a login works with secure cookies and HSTS, plain HTTP is se
 right port. The docker-compose file is checked for what the stack needs (no Docker engine here)."""
 
 import http.client
-import os
 import re
-import shutil
-import signal
-import socket
-import ssl
 import subprocess
 import sys
 import time
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -31,26 +25,7 @@ from core.heartbeat import (
 from core.redisconn import redis_client
 
 from .conftest import PASSWORD
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(check, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("not ready in time")
+from .stack import ROOT, get, production_stack, wait_for
 
 
 def database_url():
@@ -58,71 +33,10 @@ def database_url():
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-def web_command(port):
-    """The compose web service's own command, bound to `port` on this machine."""
-    command = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["web"]["command"]
-    assert "--bind 0.0.0.0:8000" in command
-    return command.replace("0.0.0.0:8000", f"127.0.0.1:{port}")
-
-
 @pytest.fixture
 def stack(tmp_path):
-    web, http_port, https_port, health_port = free_port(), free_port(), free_port(), free_port()
-    # As the image: hashed, compressed static files collected first, then the service's command with
-    # production settings (no STATIC_MANIFEST=0, no DEBUG).
-    env = {**os.environ, "HTTPS": "1", "ALLOWED_HOSTS": "localhost", "DATABASE_URL": database_url(),
-           "STATIC_ROOT": str(tmp_path / "static"),
-           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}  # fmt: skip
-    for name in ("DEBUG", "STATIC_MANIFEST"):
-        env.pop(name, None)
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
-    )
-    access_log = tmp_path / "web.log"
-    portal = subprocess.Popen(
-        ["sh", "-c", web_command(web)], cwd=ROOT, env=env, start_new_session=True,
-        stdout=access_log.open("w"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    caddy = subprocess.Popen(
-        ["caddy", "run", "--config", "deploy/Caddyfile", "--adapter", "caddyfile"],
-        cwd=ROOT,
-        env={**os.environ, "AURA_DOMAIN": "localhost", "AURA_TLS": "tls internal",
-             "AURA_UPSTREAM": f"127.0.0.1:{web}", "AURA_HTTP_PORT": str(http_port),
-             "AURA_HTTPS_PORT": str(https_port), "AURA_HEALTH_PORT": str(health_port),
-             "XDG_DATA_HOME": str(tmp_path / "data"),
-             "XDG_CONFIG_HOME": str(tmp_path / "config"), "HOME": str(tmp_path)},
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    root = tmp_path / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
-    try:
-        wait_for(lambda: root.exists())
-        context = ssl.create_default_context(cafile=str(root))  # Caddy's own CA, verified for real
-        wait_for(lambda: _get(https_port, "/healthz", context=context)[0] in (200, 503))
-        yield https_port, http_port, context, health_port, access_log
-    finally:
-        caddy.terminate()
-        caddy.wait(10)
-        os.killpg(portal.pid, signal.SIGTERM)  # sh and gunicorn's master and workers
-        portal.wait(10)
-
-
-def _get(port, path, *, context=None, headers=None):
-    conn = (
-        http.client.HTTPSConnection("localhost", port, context=context, timeout=10)
-        if context
-        else http.client.HTTPConnection("localhost", port, timeout=10)
-    )
-    conn.request("GET", path, headers=headers or {})
-    response = conn.getresponse()
-    body = response.read().decode(errors="replace")
-    conn.close()
-    return response.status, response.headers, body
-
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not shutil.which("caddy"), reason="Debian's caddy is not installed"),
-]
+    with production_stack(tmp_path, database_url()) as running:
+        yield running.https_port, running.http_port, running.context, running.health_port, running.access_log
 
 
 @pytest.mark.django_db(transaction=True)
@@ -132,8 +46,8 @@ def test_https_through_caddy_reaches_the_portal_and_logs_in(stack, installer):
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.PBKDF2PasswordHasher"]):
         installer.set_password(PASSWORD)
         installer.save()
-    assert _get(health_port, "/health")[0] == 200  # what the compose health check asks Caddy
-    status, headers, body = _get(https_port, "/login/", context=context)
+    assert get(health_port, "/health")[0] == 200  # what the compose health check asks Caddy
+    status, headers, body = get(https_port, "/login/", context=context)
     assert status == 200 and "Connexion" in body
     assert "max-age=31536000" in headers["Strict-Transport-Security"]
     csrf = re.search(r"csrftoken=([^;]+)", headers["Set-Cookie"]).group(1)
@@ -143,7 +57,7 @@ def test_https_through_caddy_reaches_the_portal_and_logs_in(stack, installer):
     stylesheet = re.search(r'href="(/static/vendor/pico\.min\.[0-9a-f]+\.css)"', body).group(1)
     sizes = {}
     for encoding in ("br", "gzip", "identity"):
-        got, got_headers, _ = _get(
+        got, got_headers, _ = get(
             https_port, stylesheet, context=context, headers={"Accept-Encoding": encoding}
         )
         assert got == 200 and got_headers.get("Content-Encoding", "identity") == encoding
@@ -165,10 +79,10 @@ def test_https_through_caddy_reaches_the_portal_and_logs_in(stack, installer):
     cookies = response.headers.get_all("Set-Cookie")
     session = next(c for c in cookies if c.startswith("sessionid="))
     assert "Secure" in session and "HttpOnly" in session
-    status, _headers, body = _get(https_port, "/", context=context, headers={"Cookie": session.split(";")[0]})
+    status, _headers, body = get(https_port, "/", context=context, headers={"Cookie": session.split(";")[0]})
     assert status == 200 and "Mon parc" in body
     stylesheet = re.search(r'href="(/static/vendor/pico\.min\.[0-9a-f]{12}\.css)"', body).group(1)
-    status, headers, css = _get(https_port, stylesheet, context=context, headers={"Accept-Encoding": "gzip"})
+    status, headers, css = get(https_port, stylesheet, context=context, headers={"Accept-Encoding": "gzip"})
     assert status == 200 and headers["Content-Encoding"] == "gzip"
     assert "immutable" in headers["Cache-Control"]  # hashed names are cached for good
     request_id = headers["X-Request-ID"]  # returned by the portal, written in its access log
@@ -179,7 +93,7 @@ def test_https_through_caddy_reaches_the_portal_and_logs_in(stack, installer):
 
 def test_plain_http_is_sent_to_https_on_the_right_port(stack):
     https_port, http_port, _context, _health, _log = stack
-    status, headers, _body = _get(http_port, "/login/")
+    status, headers, _body = get(http_port, "/login/")
     assert status in (301, 308)
     assert headers["Location"] == f"https://localhost:{https_port}/login/"  # the port that is published
 

@@ -26,8 +26,8 @@ from portal.celery import app
 
 from .conftest import attach_logger, awake_inverter, make_plant, make_plants
 from .hub_processes import held_by, hub_processes
+from .stack import wait_for
 from .test_energy_refresh import DAY, MIDNIGHT, SLOT, pv_counter
-from .test_production_stack import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGGERS = 12

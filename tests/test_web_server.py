@@ -20,7 +20,8 @@ from django.utils import timezone
 from devices.models import Datalogger, Inverter
 
 from .conftest import login
-from .test_production_stack import ROOT, database_url, free_port, wait_for
+from .stack import ROOT, free_port, wait_for
+from .test_production_stack import database_url
 
 pytestmark = pytest.mark.slow  # another process
 FIRST = timezone.localdate().replace(day=1)

@@ -2,11 +2,27 @@
 // A slot without a reading is null and drawn as a gap: never joined, never interpolated.
 "use strict";
 
+// Chart.js (71 kB compressed) is fetched once the page has loaded: on a weak line it would share the
+// bandwidth with the stylesheets and hold the first paint back.
 (() => {
   const section = document.querySelector("section.charts");
-  if (!section || typeof Chart === "undefined") {
+  if (!section) {
     return;
   }
+  const start = () => {
+    const library = document.createElement("script");
+    library.src = section.dataset.chartLibrary;
+    library.addEventListener("load", () => drawCharts(section));
+    document.head.append(library);
+  };
+  if (document.readyState === "complete") {
+    start();
+  } else {
+    window.addEventListener("load", start);
+  }
+})();
+
+function drawCharts(section) {
   const words = JSON.parse(document.getElementById("chart-words").textContent);
   const lang = document.documentElement.lang || "fr";
   const kw = new Intl.NumberFormat(lang, { maximumFractionDigits: 2 });
@@ -180,4 +196,4 @@
 
   drawPower(null);
   drawEnergy(null);
-})();
+}
