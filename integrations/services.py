@@ -175,9 +175,9 @@ def webhooks_queue(*, limit: int = EVENTS_PER_DISPATCH) -> int:
     unique per webhook and event)."""
     events_number()
     queued = 0
-    bodies: dict[int, str] = {}  # an event goes to many webhooks: its JSON is rendered once
+    bodies: dict[int | None, str] = {}  # an event goes to many webhooks: its JSON is rendered once
 
-    def body(event):
+    def body(event: Event) -> str:
         if event.number not in bodies:
             bodies[event.number] = JSONRenderer().render(EventSerializer(event).data).decode()
         return bodies[event.number]
