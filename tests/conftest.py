@@ -251,7 +251,10 @@ def attach_logger(plant, device, simulator, protocol="solarman_v5"):
 
 
 def htmx_ready(page):
-    page.wait_for_function("() => !document.body || !document.body.dataset.htmx || window.htmx")
+    page.wait_for_function(
+        "() => !document.body || !document.body.dataset.htmx || window.htmx"
+        " || !document.querySelector('[hx-get], [hx-post], [hx-put], [hx-patch], [hx-delete]')"
+    )
 
 
 @pytest.fixture

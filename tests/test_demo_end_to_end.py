@@ -6,12 +6,10 @@ added in the browser calls in and the step says so; the bars have 60 days."""
 import io
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -26,16 +24,9 @@ from energy.models import DailyEnergy
 from plants.models import Plant
 
 from .conftest import login, text
-
-ROOT = Path(__file__).resolve().parents[1]
+from .stack import ROOT, free_port
 
 pytestmark = pytest.mark.slow  # tests/README.md: other processes
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def eventually(check, seconds=30):

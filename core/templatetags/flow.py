@@ -8,6 +8,7 @@ its <desc> says it all in words for screen readers.
 
 from django import template
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core import units
 
@@ -27,6 +28,14 @@ NODES: dict[str, dict] = {
     "home": {"at": (314, 130), "line": ((288, 130), (204, 130)), "text": (354, 176), "anchor": "end"},
     "battery": {"at": (180, 222), "line": ((180, 196), (180, 154)), "text": (214, 216), "anchor": "start"},
 }
+# Each branch: its node, the live value, its label, the value in words, and whether a positive
+# value flows towards the inverter (the register map's signs: grid + is import, battery + discharge).
+BRANCHES = [
+    ("pv", "pv_power", gettext_lazy("Solar"), units.power, True),
+    ("grid", "grid_power", gettext_lazy("Grid"), units.grid_flow, True),
+    ("home", "load_power", gettext_lazy("Home"), units.power, False),
+    ("battery", "battery_power", gettext_lazy("Battery"), units.battery_flow, True),
+]
 SOC_RING = 2 * 3.14159 * 24  # the battery node's circumference: its ring is the state of charge
 
 
@@ -73,37 +82,14 @@ def power_flow(live: dict, rated_w: float | None = None, age: str = "") -> dict:
     soc = live.get("battery_soc")
     branches = [
         _branch(
-            "pv",
-            live.get("pv_power"),
-            label=_("Solar"),
-            words=units.power(live.get("pv_power")),
+            key,
+            live.get(value),
+            label=str(label),
+            words=words(live.get(value)),
             rated_w=rated,
-            towards_inverter_when_positive=True,
-        ),
-        _branch(
-            "grid",
-            live.get("grid_power"),
-            label=_("Grid"),
-            words=units.grid_flow(live.get("grid_power")),
-            rated_w=rated,
-            towards_inverter_when_positive=True,
-        ),
-        _branch(
-            "home",
-            live.get("load_power"),
-            label=_("Home"),
-            words=units.power(live.get("load_power")),
-            rated_w=rated,
-            towards_inverter_when_positive=False,
-        ),
-        _branch(
-            "battery",
-            live.get("battery_power"),
-            label=_("Battery"),
-            words=units.battery_flow(live.get("battery_power")),
-            rated_w=rated,
-            towards_inverter_when_positive=True,
-        ),
+            towards_inverter_when_positive=towards,
+        )
+        for key, value, label, words, towards in BRANCHES
     ]
     battery = branches[3]
     if soc is not None:

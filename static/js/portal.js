@@ -1,12 +1,14 @@
 // Behaviour the pages need without inline script (the Content-Security-Policy forbids it).
 "use strict";
 
-// htmx (16 kB compressed) is fetched once the page has loaded: on a weak line it would share the
-// bandwidth with the stylesheets and hold the first paint back. A click before then does what the
-// page's HTML does without htmx.
+// htmx (16 kB compressed) is fetched once the page has loaded, and only by a page that uses it: on a
+// weak line it would share the bandwidth with the stylesheets and hold the first paint back. A click
+// before then does what the page's HTML does without htmx.
+const HTMX_USERS = "[hx-get], [hx-post], [hx-put], [hx-patch], [hx-delete]";
+
 (() => {
   const source = document.body.dataset.htmx;
-  if (!source) {
+  if (!source || !document.querySelector(HTMX_USERS)) {
     return;
   }
   const start = () => {
