@@ -104,3 +104,31 @@ def test_a_cut_network_is_said_at_once_and_its_return_too(
     )
     page.wait_for_selector("[data-live-note]", state="visible", timeout=3000)  # "En direct" again
     connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_live_session_draws_the_picture_and_says_when_the_line_drops(
+    live_server,
+    browser_page,
+    company,
+    polled_plant,  # noqa: F811
+):
+    plant, logger, device = polled_plant
+    device.overrides = AFTERNOON
+    inverter = logger.inverters.get()
+    make_user("paul", User.Role.INSTALLER, company)
+    page, base = browser_page, live_server.url
+    log_in(page, base, "paul")
+    page.goto(f"{base}/devices/inverters/{inverter.pk}/live/")
+    page.wait_for_selector("svg.power-flow")  # read from the stick, not the stored values
+    assert picture(page)["battery"] == ["out", "en charge 800\u00a0W"]
+
+    page.context.set_offline(True)
+    page.wait_for_selector("#live-session-connection.lost", timeout=8000)  # refreshed every 5 s
+    assert page.inner_text("#live-session-connection").startswith("Connexion perdue")
+    page.context.set_offline(False)
+    page.wait_for_function(
+        "() => !document.querySelector('#live-session-connection').classList.contains('lost')", timeout=8000
+    )
+    assert page.inner_text("#live-session-connection").startswith("Connexion rétablie")
+    connection.close()
