@@ -4,6 +4,7 @@ reaches the portal, a login works with secure cookies and HSTS, plain HTTP is se
 right port. The docker-compose file is checked for what the stack needs (no Docker engine here)."""
 
 import http.client
+import os
 import re
 import subprocess
 import sys
@@ -26,6 +27,8 @@ from core.redisconn import redis_client
 
 from .conftest import PASSWORD
 from .stack import ROOT, get, production_stack, wait_for
+
+pytestmark = pytest.mark.slow  # tests/README.md: other processes (gunicorn, Caddy, manage.py)
 
 
 def database_url():
@@ -138,8 +141,10 @@ def test_the_compose_health_checks_run_what_they_say():
 def test_the_role_checks_tell_a_working_role_from_a_stopped_one(settings):
     client = redis_client()
     client.delete(WORKERS_KEY, WORKERS_WITHOUT_DATABASE_KEY, POLL_CYCLE_KEY)
+    # The commands read this pytest-xdist worker's Redis database, where the test writes.
+    env = {**os.environ, "REDIS_URL": settings.REDIS_URL}
     check = lambda *args: subprocess.run(  # noqa: E731
-        [sys.executable, "manage.py", "healthcheck", *args], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "manage.py", "healthcheck", *args], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert check("worker", "--hostname", "celery@w1").returncode == 1
     worker_heartbeat("celery@w1", database_ok=False)
