@@ -1,23 +1,30 @@
 """A plant as a whole, with its devices, alarms and energy: the plant list and the dashboard."""
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from django.shortcuts import render
+from django.http import QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from alarms.forms import MaintenanceForm
 from alarms.models import Alarm, AlarmNote, MaintenanceWindow
 from commissioning.checks import checklist_of
 from commissioning.models import HandoverReport
+from core.access import company_member_required
 from core.pagination import FromEitherEndPaginator
 from energy import reports
 from energy.accounting import local_today
 from energy.models import FLOWS
-from plants.filters import PlantFilterSet
-from plants.models import Plant, fleet_counts
+from plants.filters import PlantFilterSet, filter_query
+from plants.forms import SavedFilterForm
+from plants.models import Plant, SavedFilter, fleet_counts
+from plants.services import saved_filter_save
 from plants.shortcuts import get_plant_for_user
 
 
@@ -41,8 +48,42 @@ def plant_list(request):
             "plant_counts": plant_counts,
             "plant_total": sum(plant_counts.values()),
             "alarm_counts": Alarm.objects.restrict(request.user, "view").active_counts(),
+            "saved_filters": SavedFilter.objects.filter(user=request.user)
+            if request.user.is_installer
+            else [],
+            "filtered": filters.is_valid() and bool(filter_query(request.GET)),
+            "save_form": SavedFilterForm(initial={"query": filter_query(request.GET) or ""}),
         },
     )
+
+
+@company_member_required
+@require_POST
+def saved_filter_create(request):
+    """Keep the plant list's current filters under a name (a person's own, viewers included)."""
+    form = SavedFilterForm(request.POST)
+    query = filter_query(QueryDict(form.data.get("query", "")[:500])) if form.is_valid() else None
+    if query:
+        try:
+            saved_filter_save(user=request.user, name=form.cleaned_data["name"], query=query)
+        except ValidationError as e:
+            form.add_error(None, e)
+        else:
+            messages.success(request, _("Filter “%(name)s” kept.") % {"name": form.cleaned_data["name"]})
+            return redirect(f"{reverse('plants:list')}?{query}")
+    elif form.is_valid() and query == "":
+        form.add_error(None, _("Choose at least one filter before keeping it."))
+    elif form.is_valid():
+        form.add_error(None, _("These filters are not valid: correct them on the list first."))
+    messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return redirect("plants:list")
+
+
+@login_required
+@require_POST
+def saved_filter_delete(request, pk):
+    get_object_or_404(SavedFilter, pk=pk, user=request.user).delete()
+    return redirect("plants:list")
 
 
 def _dashboard(plant, user):

@@ -1,6 +1,8 @@
 """The plant list's filters: one filterset for the page and the API (bad input: the form's error on the
 page, 400 with the reason in the API)."""
 
+from urllib.parse import urlencode
+
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -61,3 +63,12 @@ class PlantFilterSet(django_filters.FilterSet):
             ).values_list("pk", flat=True)
             found |= Q(pk__in=list(by_sn))
         return plants.filter(found)
+
+
+def filter_query(data) -> str | None:
+    """The plant list's query string (a QueryDict) reduced to its filters, for keeping: "" when it
+    has none, None when they are not valid (their form says why on the list)."""
+    known = {key: value for key in PlantFilterSet.base_filters if (value := data.get(key, "").strip())}
+    if not PlantFilterSet(known, queryset=Plant.objects.none()).form.is_valid():
+        return None
+    return urlencode(sorted(known.items()))

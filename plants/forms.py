@@ -182,3 +182,8 @@ class MemberPlantsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["plants"].queryset = Plant.objects.restrict(user, ADMINISTER)
         self.fields["plants"].widget = PlantPicker(multiple=True)
+
+
+class SavedFilterForm(forms.Form):
+    name = forms.CharField(label=_("Name of this filter"), max_length=60, validators=[validate_single_line])
+    query = forms.CharField(max_length=500, required=False, widget=forms.HiddenInput)

@@ -559,3 +559,22 @@ class PlantPhoto(models.Model):
 
     def __str__(self):
         return self.caption or self.image.name
+
+
+class SavedFilter(models.Model):
+    """A person's named filter of the plant list ("Offline in Brittany", "tag:SAV"): the list's
+    query string, kept with only the filters the list knows."""
+
+    MAX_PER_USER = 20
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters")
+    name = models.CharField(_("name"), max_length=60, validators=[validate_single_line])
+    query = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="saved_filter_unique_name")]
+
+    def __str__(self):
+        return self.name

@@ -24,7 +24,7 @@ from accounts.models import Company, SecurityEvent, User
 from core.mail import send_templated, set_password_url
 from core.scoping import ADMINISTER
 
-from .models import Plant, PlantAccess, PlantGrant, PlantPhoto
+from .models import Plant, PlantAccess, PlantGrant, PlantPhoto, SavedFilter
 from .signals import plant_archived, plants_changed
 
 PHOTO_FORMATS = {"JPEG", "PNG", "WEBP"}
@@ -289,3 +289,19 @@ def member_give_plants(*, member: User, all_plants: bool, plants: Iterable[Plant
     with transaction.atomic():
         User.objects.filter(pk=member.pk).update(all_plants=all_plants)
         member.assigned_plants.set([] if all_plants else plants)
+
+
+def saved_filter_save(*, user: User, name: str, query: str) -> SavedFilter:
+    """Keep (or replace, by name) `user`'s named filter of the plant list; refused beyond
+    SavedFilter.MAX_PER_USER. `query` is the list's query string, already reduced to its filters."""
+    filters = SavedFilter.objects.filter(user=user)
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()  # two saves at once count right
+        if not filters.filter(name=name).exists() and filters.count() >= SavedFilter.MAX_PER_USER:
+            raise ValidationError(
+                _("You already keep %(n)s filters: delete one first.") % {"n": SavedFilter.MAX_PER_USER}
+            )
+        saved, _created = SavedFilter.objects.update_or_create(
+            user=user, name=name, defaults={"query": query}
+        )
+    return saved

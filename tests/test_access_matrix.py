@@ -29,7 +29,7 @@ from devices import remote
 from devices.models import Datalogger, Inverter, InverterLive, Reading, SettingChange
 from energy.models import DailyEnergy, ReadingsExport
 from integrations.services import api_token_create, webhook_create
-from plants.models import Plant, PlantAccess, PlantGrant, PlantPhoto
+from plants.models import Plant, PlantAccess, PlantGrant, PlantPhoto, SavedFilter
 from plants.services import photo_add, plant_transfer
 from privacy.services import data_export_build, data_export_request
 
@@ -113,6 +113,8 @@ POLICIES = {
     "plants:commission": PLANT_CHANGE,
     "plants:pick": INSTALLER,
     "plants:time_zones": INSTALLER,
+    "plants:saved_filter_create": INSTALLER,
+    "plants:saved_filter_delete": OWN_TOKEN,
     "plants:checklist": INSTALLER_OF_PLANT,
     "plants:checklist_tick": PLANT_CHANGE,
     "plants:checklist_untick": PLANT_CHANGE,
@@ -421,6 +423,7 @@ def world(db, settings, tmp_path):
     )
     settings.WEBHOOK_ALLOWED_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]
     objects["webhook"] = webhook_create(user=installer, name=SECRET, url="http://127.0.0.1:9/")
+    objects["saved_filter"] = SavedFilter.objects.create(user=installer, name=SECRET, query="status=offline")
     actors["limited_technician_a"].assigned_plants.set([make_plant(a, name="Autre centrale A")])
     objects["access"] = PlantAccess.objects.create(
         plant=plant, user=actors["subcontractor"], ends_at=now() + timedelta(days=1), given_by=installer
@@ -472,6 +475,7 @@ PAGE_OBJECTS = {
     "energy:readings_export": "plant",
     "energy:readings_export_download": "plant",
     "api_token_revoke": "api_token",
+    "plants:saved_filter_delete": "saved_filter",
     "webhook": "webhook",
     "webhook_test": "webhook",
     "webhook_enable": "webhook",

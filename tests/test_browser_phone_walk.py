@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from alarms.models import Alarm
 from devices.models import Datalogger, DeviceStatus, InverterLive
-from plants.models import PlantGrant
+from plants.models import PlantGrant, SavedFilter
 
 from .browser import (
     DESKTOP,
@@ -42,6 +42,7 @@ def journey(company, installer):
         plant=plant, customer=customer, granted_by=installer, accepted_at=timezone.now()
     )
     fresh = make_plant(company, name="Maison à commissionner")
+    SavedFilter.objects.create(user=installer, name="Hors ligne", query="status=offline")
     return plant, inverter, alarm, fresh
 
 
@@ -58,7 +59,8 @@ def test_every_page_fits_labels_its_fields_and_has_no_serious_accessibility_faul
         check_page(page, base + path, phone=phone)
     log_in(page, base, "paul")
     for path in [
-        "/", "/plants/", "/plants/new/", f"/plants/{plant.pk}/", f"/plants/{plant.pk}/about/",
+        "/", "/plants/", "/plants/?status=offline", "/plants/new/", f"/plants/{plant.pk}/",
+        f"/plants/{plant.pk}/about/",
         f"/plants/{plant.pk}/customers/", f"/plants/{plant.pk}/customers/transfer/",
         f"/plants/{plant.pk}/settings-log/", f"/plants/{plant.pk}/battery/",
         f"/plants/{plant.pk}/subcontractors/",
