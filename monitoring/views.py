@@ -39,6 +39,7 @@ def plant_list(request):
     if filters.is_valid() and (known := filters.known_count(plant_counts)) is not None:
         paginator.count = known  # a cached property: no COUNT over the whole fleet
     page = paginator.get_page(request.GET.get("page"))
+    kept_query = filter_query(request.GET)  # what "Keep this filter" would keep
     return render(
         request,
         "plants/list.html",
@@ -51,8 +52,8 @@ def plant_list(request):
             "saved_filters": SavedFilter.objects.filter(user=request.user)
             if request.user.is_installer
             else [],
-            "filtered": filters.is_valid() and bool(filter_query(request.GET)),
-            "save_form": SavedFilterForm(initial={"query": filter_query(request.GET) or ""}),
+            "filtered": filters.is_valid() and bool(kept_query),
+            "save_form": SavedFilterForm(initial={"query": kept_query or ""}),
         },
     )
 

@@ -94,8 +94,6 @@ def seed():
 
 def logged_in_state(browser, base, username):
     """The cookies of a login made at full speed (not measured)."""
-    from django.conf import settings  # noqa: F401 (configured)
-
     from portal.management.commands.seed_demo import PASSWORD
 
     context = browser.new_context(ignore_https_errors=True, locale="fr-FR")
