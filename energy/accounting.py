@@ -11,8 +11,8 @@ replaced inverter adds its own part of the day. Power samples are never integrat
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from itertools import takewhile
@@ -92,16 +92,51 @@ def max_kw(rated_power_w: int | None) -> float:
     return max(RESIDENTIAL_MAX_KW, 2 * (rated_power_w or 0) / 1000)
 
 
+# What a day counted is also split by half-hour of the day (`DailyEnergy.half_hours`): the prices of
+# a tariff change on the half-hour (French off-peak hours such as 22:30-06:30), and the split is kept
+# apart from any tariff so that a tariff entered later values past days too. A rise between two
+# readings is spread over the time between them, in proportion; the first reading of a day with
+# nothing before it puts its whole count in its own half-hour.
+HALF_HOUR = timedelta(minutes=30)
+
+
 @dataclass
 class CounterState:
-    """Where one inverter's day counter stands after some of the day's readings: what it counted,
-    its last accepted reading, and whether that reading still carries yesterday's count (rule 3).
-    Stored with the day's row, so that the next refresh resumes here instead of from midnight."""
+    """Where one inverter's day counter stands after some of the day's readings: what it counted (in
+    all and by half-hour of the day since `day_start`), its last accepted reading, and whether that
+    reading still carries yesterday's count (rule 3). Stored with the day's row, so that the next
+    refresh resumes here instead of from midnight."""
 
     total: Decimal = Decimal(0)
     last_at: datetime | None = None
     last: Decimal | None = None
     yesterdays: bool = False
+    half_hours: dict[int, Decimal] = field(default_factory=dict)
+
+    def copy(self) -> "CounterState":
+        return CounterState(self.total, self.last_at, self.last, self.yesterdays, dict(self.half_hours))
+
+    def count(
+        self, amount: Decimal, *, since: datetime | None, until: datetime, day_start: datetime | None
+    ) -> None:
+        """Add `amount`, counted between the readings at `since` and `until`, to the total and to the
+        half-hours it was counted in (none without a `day_start`)."""
+        self.total += amount
+        if day_start is None or not amount:
+            return
+        first = max(since or until, day_start)
+        if until <= first:
+            index = max(0, int((until - day_start) / HALF_HOUR))
+            self.half_hours[index] = self.half_hours.get(index, Decimal(0)) + amount
+            return
+        span, left, at = Decimal((until - first).total_seconds()), amount, first
+        while at < until:
+            index = int((at - day_start) / HALF_HOUR)
+            end = min(until, day_start + (index + 1) * HALF_HOUR)
+            part = left if end == until else amount * Decimal((end - at).total_seconds()) / span
+            self.half_hours[index] = self.half_hours.get(index, Decimal(0)) + part
+            left -= part
+            at = end
 
     @classmethod
     def before_day(cls, before: SlotValue | None) -> "CounterState":
@@ -110,16 +145,24 @@ class CounterState:
 
     def to_json(self) -> list[Any]:
         at = None if self.last_at is None else self.last_at.isoformat()
-        return [str(self.total), at, None if self.last is None else str(self.last), self.yesterdays]
+        half_hours = {str(index): str(value) for index, value in self.half_hours.items()}
+        return [
+            str(self.total),
+            at,
+            None if self.last is None else str(self.last),
+            self.yesterdays,
+            half_hours,
+        ]
 
     @classmethod
     def from_json(cls, data: list[Any]) -> "CounterState":
-        total, at, last, yesterdays = data
+        total, at, last, yesterdays, half_hours = data
         return cls(
             Decimal(total),
             None if at is None else datetime.fromisoformat(at),
             None if last is None else Decimal(last),
             yesterdays,
+            {int(index): Decimal(value) for index, value in half_hours.items()},
         )
 
 
@@ -158,16 +201,16 @@ def fold(
     reading known, counted as a reset now and a glitch if the counter comes back)."""
     ignored = [] if ignored is None else ignored
     known: list[SlotValue] = [(slot, value) for slot, value in readings if value is not None]
-    state = replace(state)
+    state = state.copy()
     settled = undecided = None
     for i, (slot, value) in enumerate(known):
         if settled is None and settle_before is not None and slot >= settle_before:
-            settled = replace(state)
+            settled = state.copy()
         if undecided is None and latest is not None and slot > latest - GLITCH_WINDOW:
             undecided = slot if state.last is not None and value < state.last else None
         if reason := _count(state, slot, value, known[i + 1 :], day_start=day_start, limit_kw=limit_kw):
             ignored.append((slot, reason))
-    return state, settled or replace(state), undecided
+    return state, settled or state.copy(), undecided
 
 
 def _count(
@@ -181,12 +224,13 @@ def _count(
 ) -> str | None:
     """Count one reading into `state`; returns why it was ignored, if it was."""
     if state.last is None or state.last_at is None:
-        state.total, state.last_at, state.last = state.total + value, slot, value
+        state.count(value, since=None, until=slot, day_start=day_start)
+        state.last_at, state.last = slot, value
         return None
     if value < state.last:
         if _comes_back(later, since=slot, level=state.last):
             return ReadingFlag.Reason.GLITCH  # 1. a dip that comes back
-        state.total += value  # a reset: counts again from zero
+        state.count(value, since=state.last_at, until=slot, day_start=day_start)  # a reset: from zero
         state.yesterdays = False
     else:
         # kWh per hour, compared in exact decimals (a float hour made a rise at the limit a spike).
@@ -194,7 +238,8 @@ def _count(
         if (value - state.last - COUNTER_STEP_KWH) * 3600 > Decimal(str(limit_kw)) * seconds:
             return ReadingFlag.Reason.SPIKE  # 2. a spike
         if not (state.yesterdays and day_start is not None and slot < day_start + CLOCK_DRIFT):
-            state.total += value - state.last  # 3. else still yesterday's count
+            state.count(value - state.last, since=state.last_at, until=slot, day_start=day_start)
+        # 3. else still yesterday's count
     state.last_at, state.last = slot, value
     return None
 
@@ -219,6 +264,8 @@ class _DayTally:
             dict
         )  # inverter → column → last (slot, value) before the day
         self.rated_w: dict[int, int | None] = {}
+        if resumed and not _split_by_half_hour(resumed):
+            resumed = None  # stored before the half-hour split: the day is counted again
         resumed = resumed or {}
         self.resume_from = datetime.fromisoformat(resumed["from"]) if resumed else None
         self.tallied_slots: int = resumed.get("slots", 0)
@@ -251,10 +298,12 @@ class _DayTally:
             return []
         return [inverter_id for inverter_id in self.series if not self.before[inverter_id]]
 
-    def energy_wh(self, flags: list[ReadingFlag], latest: datetime | None) -> tuple[dict[str, int], Any]:
-        """The day's energy by flow, in Wh, and the tally to resume from (None without a reading):
-        every counter up to the first reading a later one may still change (see `fold`), the same
-        point for all; the readings it ignored are added to `flags`."""
+    def energy_wh(
+        self, flags: list[ReadingFlag], latest: datetime | None
+    ) -> tuple[dict[str, int], dict[str, list[int]], Any]:
+        """The day's energy by flow, in Wh, in all and by half-hour of the day, and the tally to resume
+        from (None without a reading): every counter up to the first reading a later one may still
+        change (see `fold`), the same point for all; the readings it ignored are added to `flags`."""
         starts = {
             (inverter_id, column): self.states.get(inverter_id, {}).get(column)
             or CounterState.before_day(self.before[inverter_id].get(column))
@@ -262,6 +311,7 @@ class _DayTally:
             for column in COUNTER_COLUMNS
         }
         wh = dict.fromkeys(WH_FIELDS, 0)
+        by_half_hour: defaultdict[str, defaultdict[int, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
         folded = {}
         for (inverter_id, column), state in starts.items():
             ignored: list[tuple[datetime, str]] = []
@@ -274,12 +324,15 @@ class _DayTally:
                 latest=latest,
             )
             wh[FLOW_OF[column]] += int(final.total * 1000)
+            for index, kwh in final.half_hours.items():
+                by_half_hour[FLOW_OF[column]][index] += kwh
             flags += [
                 ReadingFlag(inverter_id=inverter_id, slot=slot, counter=column, reason=reason)
                 for slot, reason in ignored
             ]
+        half_hours = _half_hours_wh(by_half_hour)
         if latest is None:
-            return wh, None
+            return wh, half_hours, None
         undecided = [result[2] for result in folded.values() if result[2] is not None]
         resume_from = min(undecided, default=latest + RESUME_AFTER)
         counters: dict[str, dict[str, list[Any]]] = {}
@@ -295,7 +348,7 @@ class _DayTally:
                 )
             counters.setdefault(str(inverter_id), {})[column] = resumed.to_json()
         slots = self.tallied_slots + sum(1 for slot in self.slots if slot < resume_from)
-        return wh, {"from": resume_from.isoformat(), "slots": slots, "counters": counters}
+        return wh, half_hours, {"from": resume_from.isoformat(), "slots": slots, "counters": counters}
 
     def _series(self, inverter_id: int, column: str) -> list[tuple[datetime, Any]]:
         return self.series[inverter_id][column] if inverter_id in self.series else []
@@ -303,6 +356,26 @@ class _DayTally:
     @property
     def slots_with_data(self) -> int:
         return self.tallied_slots + len(self.slots)
+
+
+def _split_by_half_hour(tally: dict[str, Any]) -> bool:
+    return all(
+        len(state) == 5 for columns in tally.get("counters", {}).values() for state in columns.values()
+    )
+
+
+def _half_hours_wh(by_half_hour: Mapping[str, Mapping[int, Decimal]]) -> dict[str, list[int]]:
+    """{flow field: Wh of each half-hour of the day, from the first}, rounded so that each flow's
+    half-hours add up to its rounded total (the largest remainders get the leftover Wh)."""
+    split = {}
+    for flow, halves in by_half_hour.items():
+        wh = {index: kwh * 1000 for index, kwh in halves.items()}
+        rounded = {index: int(value) for index, value in wh.items()}
+        leftover = int(sum(wh.values())) - sum(rounded.values())
+        for index in sorted(wh, key=lambda i: rounded[i] - wh[i])[:leftover]:
+            rounded[index] += 1
+        split[flow] = [rounded.get(index, 0) for index in range(max(rounded, default=-1) + 1)]
+    return split
 
 
 def _read_history(tallies: dict[int, _DayTally], start: datetime, end: datetime) -> None:
@@ -414,7 +487,7 @@ def _row(
     latest = max(tally.slots, default=None)
     if latest is None and stored is not None and tally.resume_from is not None:
         latest = stored.latest_slot
-    wh, resume = tally.energy_wh(flags, latest)
+    wh, half_hours, resume = tally.energy_wh(flags, latest)
     return DailyEnergy(
         plant=plant,
         company_id=plant.company_id,
@@ -424,6 +497,7 @@ def _row(
         computed_at=now,
         latest_slot=latest,
         tally=resume,
+        half_hours=half_hours,
         **wh,
     )
 
@@ -449,7 +523,7 @@ def _store(
             rows,
             update_conflicts=True,
             unique_fields=["plant", "day"],
-            update_fields=[*SUMMED_FIELDS, "computed_at", "latest_slot", "tally"],
+            update_fields=[*SUMMED_FIELDS, "computed_at", "latest_slot", "tally", "half_hours"],
             batch_size=1000,
         )
         monthly_energy_update(plant_ids=ids, month=day.replace(day=1), now=now)

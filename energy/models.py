@@ -84,6 +84,9 @@ class DailyEnergy(Energy):
     # inverter's counters at the last settled reading, so that a refresh reads only what came since.
     latest_slot = models.DateTimeField(null=True, editable=False)
     tally = models.JSONField(null=True, editable=False)
+    # {flow field: [Wh of each half-hour from the day's start]} (46 to 50 half-hours on
+    # daylight-saving days; a list stops at its last counted half-hour): what tariffs value (economics).
+    half_hours = models.JSONField(null=True, editable=False)
 
     objects = DailyEnergyQuerySet.as_manager()
 

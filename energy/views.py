@@ -28,7 +28,7 @@ def _range_or_400(request, plant, *, default_start):
     return form, render(request, "energy/range_error.html", {"plant": plant, "form": form}, status=400)
 
 
-def _asked(request, pk, *, default_start):
+def asked_range(request, pk, *, default_start):
     """(the plant, first day, last day, None) as the request asks, or (…, the range's 400 page)."""
     plant = get_plant_for_user(request, pk)
     form, error = _range_or_400(request, plant, default_start=default_start)
@@ -42,7 +42,7 @@ def _asked(request, pk, *, default_start):
 def daily_csv(request, pk):
     """Daily energy of the plant, in Wh, for ?start=YYYY-MM-DD&end=YYYY-MM-DD (local days; by
     default this month)."""
-    plant, first, last, error = _asked(request, pk, default_start=lambda today: today.replace(day=1))
+    plant, first, last, error = asked_range(request, pk, default_start=lambda today: today.replace(day=1))
     if error:
         return error
     since = plant.history_since_for(request.user)
@@ -56,7 +56,7 @@ def readings_csv(request, pk):
     """Every history row of the plant's inverters (5-minute slots), streamed, local times (by default
     today): formatted by PostgreSQL (core.csvexport.copy_lines). Longer than EXPORT_BACKGROUND_ROWS:
     built in the background, and this page says when it can be downloaded."""
-    plant, first, last, error = _asked(request, pk, default_start=lambda today: today)
+    plant, first, last, error = asked_range(request, pk, default_start=lambda today: today)
     if error:
         return error
     if readings_rows_estimate(plant=plant, first=first, last=last) > settings.EXPORT_BACKGROUND_ROWS:

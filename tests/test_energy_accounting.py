@@ -27,10 +27,12 @@ from energy.accounting import (
     COUNTER_STEP_KWH,
     GLITCH_WINDOW,
     RESIDENTIAL_MAX_KW,
+    CounterState,
     counted,
     daily_energy_compute,
     daily_energy_refresh,
     daily_energy_today,
+    fold,
     max_kw,
     other_production_wh,
     ratios,
@@ -508,3 +510,34 @@ def test_a_retrofits_other_pv_is_never_negative_and_the_ratios_round_to_a_tenth(
     day = {"production_wh": 3000, "consumption_wh": 3000, "grid_export_wh": 1000, "grid_import_wh": 4000}
     assert ratios(day) == {"self_consumption_pct": 66.7, "self_sufficiency_pct": 0}
     assert ratios(day, other_wh=1000)["self_consumption_pct"] == 75.0
+
+
+def test_a_rise_across_a_gap_is_spread_over_its_half_hours():
+    """Tariffs value the day by half-hour: a rise between two readings an hour apart is split in
+    proportion to the time in each half-hour; a reading every 5 minutes falls in one."""
+    state, _settled, _undecided = fold(
+        [(MIDNIGHT + timedelta(hours=10), d("1.0")), (MIDNIGHT + timedelta(hours=11, minutes=15), d("4.0")),
+         (MIDNIGHT + timedelta(hours=11, minutes=20), d("4.5"))],
+        CounterState.before_day(None),
+        day_start=MIDNIGHT,
+    )  # fmt: skip
+    # 1.0 counted before 10:00 (the first reading of a day without one before it) in its half-hour;
+    # 3.0 over 10:00-11:15: 1.2 in 10:00, 1.2 in 10:30, 0.6 in 11:00; then 0.5 in 11:00.
+    assert state.half_hours == {20: d("2.2"), 21: d("1.2"), 22: d("1.1")}
+    assert sum(state.half_hours.values()) == state.total == d("4.5")
+
+
+def test_a_tally_stored_before_the_half_hour_split_counts_the_day_again(plant):
+    inverter = InverterFactory(datalogger__plant=plant)
+    morning = datetime(2026, 6, 1, 9, tzinfo=PARIS)
+    for i, value in enumerate(["1.0", "2.0", "3.0"]):
+        stored(inverter, morning + i * SLOT, pv_energy_today=d(value))
+    later = datetime(2026, 6, 1, 12, tzinfo=PARIS)
+    (row,) = daily_energy_compute(plants=[plant], day=date(2026, 6, 1), now=later)
+    old = {column: state[:4] for column, state in row.tally["counters"][str(inverter.pk)].items()}
+    DailyEnergy.objects.filter(pk=row.pk).update(
+        tally={**row.tally, "counters": {str(inverter.pk): old}}, half_hours=None
+    )
+    stored(inverter, morning + 3 * SLOT, pv_energy_today=d("3.5"))
+    (row,) = daily_energy_compute(plants=[plant], day=date(2026, 6, 1), now=later)
+    assert row.production_wh == 3500 and sum(row.half_hours["production_wh"]) == 3500
