@@ -2,7 +2,7 @@
 e-mails. The language's decimal mark (a comma in French), a no-break space before the unit, and
 directions said in words rather than by a sign."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import formats
 from django.utils.translation import gettext as _
@@ -33,6 +33,18 @@ def energy(wh: Number | None) -> str:
     if wh is None:
         return "–"
     return f"{number(float(wh) / 1000, 1)}{NBSP}kWh"
+
+
+def cents(amount: Number) -> Decimal:
+    """An amount of euros rounded to the cent as a bill rounds it (half up)."""
+    return Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def euros(amount: Number | None) -> str:
+    """12,35 € (to the cent)."""
+    if amount is None:
+        return "–"
+    return f"{formats.number_format(cents(amount), 2, use_l10n=True, force_grouping=True)}{NBSP}€"
 
 
 def percent(value: Number | None, decimals: int = 0) -> str:

@@ -18,6 +18,7 @@ from commissioning.checks import checklist_of
 from commissioning.models import HandoverReport
 from core.access import company_member_required
 from core.pagination import FromEitherEndPaginator
+from economics.money import money_periods
 from energy import reports
 from energy.accounting import local_today
 from energy.models import FLOWS
@@ -144,6 +145,15 @@ def plant_detail(request, pk):
         "can_edit": Plant.objects.restrict(request.user, "change").filter(pk=pk).exists(),
         "month_start": today.replace(day=1),
         "today_date": today,
+        # What the energy was worth, once the plant has a tariff (economics).
+        "money": money_periods(
+            plant,
+            today,
+            {"today": _("Today"), "billing": _("This billing period")},
+            since=plant.history_since_for(request.user),
+        )
+        if plant.tariffs.exists()
+        else None,
         "chart_words": {
             "pv_power": _("PV"),
             "load_power": _("Home"),

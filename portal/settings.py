@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "devices",
     "alarms",
     "energy",
+    "economics",
     "commissioning",
     "monitoring",
     "privacy",

@@ -70,6 +70,7 @@ urlpatterns = [
     path("", include("integrations.urls")),
     path("plants/", include((plant_pages, "plants"))),
     path("plants/", include("energy.urls")),
+    path("", include("economics.urls")),
     path("devices/", include("devices.urls")),
     path("alarms/", include("alarms.urls")),
     path("api/v1/", include(router.urls)),

@@ -12,6 +12,7 @@ import io
 import ipaddress
 import zipfile
 from datetime import date, timedelta
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -27,6 +28,7 @@ from alarms.models import Alarm, MaintenanceWindow, ThresholdRule
 from commissioning.models import HandoverReport, Tick
 from devices import remote
 from devices.models import Datalogger, Inverter, InverterLive, Reading, SettingChange
+from economics.models import Tariff
 from energy.models import DailyEnergy, ReadingsExport
 from integrations.services import api_token_create, webhook_create
 from plants.models import Plant, PlantAccess, PlantGrant, PlantPhoto, SavedFilter
@@ -99,6 +101,11 @@ POLICIES = {
     "plants:live": PLANT_VIEW,
     "energy:daily_csv": PLANT_VIEW,
     "energy:battery": PLANT_VIEW,
+    "economics:savings": PLANT_VIEW,
+    "economics:savings_csv": PLANT_VIEW,
+    "economics:tariffs": PLANT_VIEW,  # its POST adds a tariff: A's installers only (tests/test_tariffs.py)
+    "economics:tariff_delete": PLANT_CHANGE,
+    "economics:tempo": LOGGED_IN,  # its POST: the distributor admin only (tests/test_tempo.py)
     "energy:readings_csv": PLANT_VIEW,
     "energy:readings_export": OWN_EXPORT,
     "energy:readings_export_download": OWN_EXPORT,
@@ -433,6 +440,9 @@ def world(db, settings, tmp_path):
         ends_at=now() - timedelta(seconds=1), given_by=installer,
     )  # fmt: skip
     objects["member"] = actors["technician_a"]
+    objects["tariff"] = Tariff.objects.create(
+        plant=plant, valid_from=date(2026, 1, 1), base_price=Decimal("0.25")
+    )
     objects["rule"] = ThresholdRule.objects.create(
         company=a, name="SOC", value="battery_soc", comparison="below", threshold=15, minutes=30
     )
@@ -471,6 +481,10 @@ PAGE_OBJECTS = {
     "account_request_detail": "request",
     "energy:daily_csv": "plant",
     "energy:battery": "plant",
+    "economics:savings": "plant",
+    "economics:savings_csv": "plant",
+    "economics:tariffs": "plant",
+    "economics:tariff_delete": "plant",
     "energy:readings_csv": "plant",
     "energy:readings_export": "plant",
     "energy:readings_export_download": "plant",
@@ -519,11 +533,13 @@ def url_for(name, kwargs_names, objects):
             "export_pk",
             "access_pk",
             "member_pk",
+            "tariff_pk",
         ):
             names = {
                 "export_pk": "readings_export",
                 "access_pk": "access",
                 "member_pk": "member",
+                "tariff_pk": "tariff",
                 "photo_pk": "photo",
                 "logger_pk": "logger",
                 "grant_pk": "grant",
@@ -570,6 +586,8 @@ FINGERPRINT_SQL = "SELECT " + ", ".join(
         ("devices_settingchange", "id, outcome"),
         ("integrations_apitoken", "id, revoked_at, name"),
         ("integrations_webhook", "id, enabled, name, url"),
+        ("economics_tariff", "id, base_price, valid_from"),
+        ("economics_tempoday", "id, colour"),
     ]
 )
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from alarms.models import Alarm
 from devices.models import Datalogger, DeviceStatus, InverterLive
+from economics.models import Tariff
 from plants.models import PlantGrant, SavedFilter
 
 from .browser import (
@@ -43,6 +44,10 @@ def journey(company, installer):
     )
     fresh = make_plant(company, name="Maison à commissionner")
     SavedFilter.objects.create(user=installer, name="Hors ligne", query="status=offline")
+    Tariff.objects.create(
+        plant=plant, valid_from=timezone.localdate(), kind=Tariff.Kind.PEAK_OFF_PEAK,
+        off_peak_hours="22:00-06:00", peak_price="0.2146", off_peak_price="0.1696",
+    )  # fmt: skip
     return plant, inverter, alarm, fresh
 
 
@@ -69,6 +74,7 @@ def test_every_page_fits_labels_its_fields_and_has_no_serious_accessibility_faul
         f"/devices/inverters/{inverter.pk}/live/",
         f"/plants/{fresh.pk}/commission/datalogger/", "/team/", "/preferences/", "/alarms/codes/",
         "/api-tokens/", "/webhooks/", "/preferences/my-data/", "/devices/firmware/",
+        f"/plants/{plant.pk}/savings/", f"/plants/{plant.pk}/tariffs/", "/tempo/",
     ]:  # fmt: skip
         check_page(page, base + path, phone=phone)
 
@@ -81,7 +87,8 @@ def test_every_page_fits_labels_its_fields_and_has_no_serious_accessibility_faul
 
     log_out(page)
     log_in(page, base, "lea")
-    for path in [f"/plants/{plant.pk}/", "/plants/", "/preferences/", f"/plants/{plant.pk}/battery/"]:
+    for path in [f"/plants/{plant.pk}/", "/plants/", "/preferences/", f"/plants/{plant.pk}/battery/",
+                 f"/plants/{plant.pk}/savings/", f"/plants/{plant.pk}/tariffs/"]:  # fmt: skip
         check_page(page, base + path, phone=phone)
     connection.close()  # queried under Playwright's loop: a connection of its own, closed here
 

@@ -10,6 +10,7 @@ register = template.Library()
 register.filter("power", units.power)
 register.filter("energy", units.energy)
 register.filter("percent", units.percent)
+register.filter("euros", units.euros)
 register.filter("battery_flow", units.battery_flow)
 register.filter("grid_flow", units.grid_flow)
 

@@ -1,6 +1,7 @@
 """python manage.py seed_demo: the demo's accounts and plants, bound to the local simulator."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -13,6 +14,7 @@ from devices.models import Datalogger, Inverter, Protocol, Reach, Reading
 from devices.partitions import reading_partitions_ensure
 from devices.polling import history_slot
 from devices.registermap import HISTORY_FIELDS, RATED_POWER_W, live_values
+from economics.models import Tariff, TempoColour, TempoDay
 from energy.accounting import daily_energy_compute
 from plants.models import BatteryModel, Plant, PlantGrant, SystemType
 
@@ -99,6 +101,32 @@ PLANTS = {
 
 # So that the curves and bars show production at any hour of the demo, from its first start.
 HISTORY_DAYS = 60
+# The demo's contracts, at France's regulated prices of February 2025 (€/kWh, taxes included) and
+# the surplus sale price of 2025: demo figures, not a reference. Plants not named here: Base.
+BASE = {"base_price": Decimal("0.2016")}
+TARIFFS = {
+    "Maison Martin": {
+        "kind": Tariff.Kind.PEAK_OFF_PEAK, "off_peak_hours": "22:00-06:00",
+        "peak_price": Decimal("0.2146"), "off_peak_price": Decimal("0.1696"),
+        "feed_in": Tariff.FeedIn.SURPLUS, "feed_in_price": Decimal("0.0400"),
+    },
+    "Gîte des Vignes": {
+        "kind": Tariff.Kind.TEMPO,
+        "blue_peak_price": Decimal("0.1552"), "blue_off_peak_price": Decimal("0.1288"),
+        "white_peak_price": Decimal("0.1792"), "white_off_peak_price": Decimal("0.1447"),
+        "red_peak_price": Decimal("0.6586"), "red_off_peak_price": Decimal("0.1518"),
+    },
+}  # fmt: skip
+
+
+def demo_tempo_colour(day):
+    """A made-up Tempo calendar for the demo (RTE's real one is imported by the distributor): red
+    on some winter weekdays, white on others, blue otherwise."""
+    if day.month in (4, 5, 6, 7, 8, 9, 10) or day.weekday() == 6:
+        return TempoColour.BLUE
+    if day.month in (12, 1, 2) and day.weekday() < 5 and day.toordinal() % 4 == 0:
+        return TempoColour.RED
+    return TempoColour.WHITE if day.toordinal() % 3 == 0 else TempoColour.BLUE
 
 
 def seed_history(logger, *, days, now=None):
@@ -171,33 +199,8 @@ class Command(BaseCommand):
                         member, f"{member}@demo.aura", User.Role.INSTALLER, company=company, company_role=role
                     )
                     logins.append((f"{role.label.lower()}, {name}", member))
-            for pname, city, kwp, stype, battery, protocol, sn, port, unit in PLANTS[login]:
-                plant, _ = Plant.objects.get_or_create(
-                    company=company,
-                    name=pname,
-                    defaults={
-                        "address": "1 place de la Mairie",
-                        "postcode": "00000",
-                        "city": city,
-                        "pv_power_kwp": kwp,
-                        "system_type": stype,
-                        "battery_model": battery,
-                        "created_by": installer,
-                    },
-                )
-                if sn and not Datalogger.objects.filter(serial_number=sn, archived_at__isnull=True).exists():
-                    # WiFi sticks call the demo's hub in, as real ones behind an internet box would;
-                    # Modbus TCP gateways are reached directly.
-                    hub = protocol == Protocol.SOLARMAN_V5
-                    Datalogger.objects.create(
-                        plant=plant,
-                        serial_number=sn,
-                        reach=Reach.HUB if hub else Reach.DIRECT,
-                        protocol=protocol,
-                        host="" if hub else "127.0.0.1",
-                        port=port,
-                        unit_id=unit,
-                    )
+            for row in PLANTS[login]:
+                self._plant(company, installer, *row)
         customer = self._user("client.martin@demo.aura", "client.martin@demo.aura", User.Role.CUSTOMER)
         PlantGrant.objects.get_or_create(
             plant=Plant.objects.get(name="Maison Martin"),
@@ -216,6 +219,10 @@ class Command(BaseCommand):
                 "customer_account_number": "C42424",
             },
         )
+        today = timezone.localdate()
+        for back in range(HISTORY_DAYS + 2):
+            day = today - timedelta(days=back)
+            TempoDay.objects.get_or_create(day=day, defaults={"colour": demo_tempo_colour(day)})
         for logger in Datalogger.objects.active().select_related("plant"):
             days = seed_history(logger, days=HISTORY_DAYS)
             if days:
@@ -223,6 +230,41 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo accounts (password for all: {PASSWORD}):")
         for role, login in logins:
             self.stdout.write(f"  {login:<28} {role}")
+
+    def _plant(self, company, installer, pname, city, kwp, stype, battery, protocol, sn, port, unit):
+        plant, _ = Plant.objects.get_or_create(
+            company=company,
+            name=pname,
+            defaults={
+                "address": "1 place de la Mairie",
+                "postcode": "00000",
+                "city": city,
+                "pv_power_kwp": kwp,
+                "system_type": stype,
+                "battery_model": battery,
+                "created_by": installer,
+            },
+        )
+        if not plant.tariffs.exists():
+            Tariff.objects.create(
+                plant=plant,
+                valid_from=timezone.localdate() - timedelta(days=HISTORY_DAYS + 1),
+                created_by=installer,
+                **TARIFFS.get(pname, BASE),
+            )
+        if sn and not Datalogger.objects.filter(serial_number=sn, archived_at__isnull=True).exists():
+            # WiFi sticks call the demo's hub in, as real ones behind an internet box would;
+            # Modbus TCP gateways are reached directly.
+            hub = protocol == Protocol.SOLARMAN_V5
+            Datalogger.objects.create(
+                plant=plant,
+                serial_number=sn,
+                reach=Reach.HUB if hub else Reach.DIRECT,
+                protocol=protocol,
+                host="" if hub else "127.0.0.1",
+                port=port,
+                unit_id=unit,
+            )
 
     def _user(self, username, email, role, company=None, **extra):
         user, created = User.objects.get_or_create(

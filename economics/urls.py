@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "economics"
+urlpatterns = [
+    path("plants/<id:pk>/savings/", views.savings, name="savings"),
+    path("plants/<id:pk>/savings.csv", views.savings_csv, name="savings_csv"),
+    path("plants/<id:pk>/tariffs/", views.tariffs, name="tariffs"),
+    path("plants/<id:pk>/tariffs/<id:tariff_pk>/delete/", views.tariff_delete, name="tariff_delete"),
+    path("tempo/", views.tempo, name="tempo"),
+]
