@@ -32,7 +32,7 @@ def poll_batch(logger_ids, cycle_at):
 def apply_setting_changes(change_ids):
     """Write recorded setting changes one by one, each read back; safe to run twice."""
     outcomes = remote.setting_changes_apply(change_ids=change_ids)
-    return [str(outcome) for outcome, _answer in outcomes]
+    return [str(outcome) for outcome, _answer, _old in outcomes]
 
 
 @shared_task(time_limit=60, soft_time_limit=50)

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import translation
 
-from devices import polling, remote
+from devices import polling, remote, tasks
 from devices.models import SettingChange
 from devices.simulator import Behaviour
 
@@ -163,3 +163,11 @@ def test_twenty_parallel_requests_pass_exactly_the_limit(inverter, installer, se
     for thread in threads:
         thread.join()
     assert outcomes.count("accepted") == 10 and SettingChange.objects.count() == 10
+
+
+def test_the_write_task_ends_without_an_error_once_the_changes_are_written(inverter, installer, v5_device):
+    """The Celery task a worker runs (not only the service): a task ending in an error after the
+    write would be logged as failed for every change made."""
+    v5_device.remote_control = True
+    changes = remote.setting_changes_request(inverter=inverter, by=installer, new={"charge_limit": 40})
+    assert tasks.apply_setting_changes([c.pk for c in changes]) == ["confirmed"]
