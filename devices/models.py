@@ -656,3 +656,97 @@ class FirmwareNote(models.Model):
 
     def __str__(self):
         return f"ARM {self.firmware_arm} · DSP {self.firmware_dsp}"
+
+
+class SettingsJobQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """A job is its author's, and its company's administrators' (who answer for every plant)."""
+        if not (user.is_authenticated and user.is_installer and user.company_id):
+            return self.none()
+        rows = self.filter(company_id=user.company_id)
+        return rows if user.company_role == "administrator" else rows.filter(by=user)
+
+
+class SettingsJob(models.Model):
+    """The same settings for many plants at once: a dry run reads each inverter's current values and
+    writes nothing; the run then writes each inverter through remote control (its own SettingChange
+    rows, read back, its rate limit), one target at a time; a cancel stops the targets not begun."""
+
+    class Status(models.TextChoices):
+        READING = "reading", _("dry run under way")
+        READY = "ready", _("dry run done")
+        RUNNING = "running", _("running")
+        CANCELLED = "cancelled", _("cancelled")
+        DONE = "done", _("done")
+
+    company = models.ForeignKey("portal.Company", on_delete=models.CASCADE, related_name="+")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Who pressed "Run": the writes are theirs in the settings log (an administrator may run a
+    # colleague's dry run).
+    run_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    preset = models.JSONField()  # {setting key: value}, checked against the register map
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.READING)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SettingsJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.pk} {self.status}"
+
+    @property
+    def preset_rows(self):
+        return [(BY_KEY[key].label, BY_KEY[key].display(value)) for key, value in self.preset.items()]
+
+
+class SettingsJobTarget(models.Model):
+    """One inverter of a job: what the dry run read, then what its write gave."""
+
+    class State(models.TextChoices):
+        READING = "reading", _("being read")
+        READ = "read", _("read, nothing written")
+        UNREACHABLE = "unreachable", _("not reached")
+        UNCHANGED = "unchanged", _("already set")
+        WRITING = "writing", _("being written")
+        CONFIRMED = "confirmed", _("confirmed")
+        REFUSED = "refused", _("refused")
+        NOT_CONFIRMED = "not_confirmed", _("not confirmed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    FINAL = {"unreachable", "unchanged", "confirmed", "refused", "not_confirmed", "cancelled"}
+
+    job = models.ForeignKey(SettingsJob, on_delete=models.CASCADE, related_name="targets")
+    plant = models.ForeignKey("plants.Plant", on_delete=models.CASCADE, related_name="+")
+    inverter = models.ForeignKey(Inverter, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=15, choices=State.choices, default=State.READING)
+    current = models.JSONField(null=True)  # the preset's settings as the dry run read them
+    answer = MessageField(null=True, blank=True)  # why it was not reached, refused or not confirmed
+    changes = models.ManyToManyField(SettingChange, related_name="+")
+
+    class Meta:
+        ordering = ["plant__name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["job", "inverter"], name="one_target_per_inverter")]
+
+    def __str__(self):
+        return f"{self.job_id} {self.inverter_id} {self.state}"
+
+    @property
+    def to_write(self):
+        """The preset's settings whose value the dry run read differs (all when it could not read)."""
+        current = self.current or {}
+        return {key: value for key, value in self.job.preset.items() if current.get(key) != value}
+
+    @property
+    def rows(self):
+        """(setting, value read, new value) for the page."""
+        current = self.current or {}
+        return [
+            (BY_KEY[key].label, BY_KEY[key].display(current.get(key)), BY_KEY[key].display(value))
+            for key, value in self.job.preset.items()
+        ]

@@ -185,7 +185,7 @@ def setting_changes_apply(*, change_ids):
     except LoggerBusy:
         outcomes = [(SettingChange.Outcome.NOT_CONFIRMED, Message(BUSY), None)] * len(changes)
     except (DeviceError, NoInverterAnswer, TimeoutError, OSError) as e:
-        outcomes = [(SettingChange.Outcome.NOT_CONFIRMED, _not_reached(e), None)] * len(changes)
+        outcomes = [(SettingChange.Outcome.NOT_CONFIRMED, not_reached(e), None)] * len(changes)
     for change, (outcome, answer, old) in zip(changes, outcomes, strict=False):
         change.finish(outcome, answer, old_value=old)
     return outcomes
@@ -218,15 +218,15 @@ async def _write_one(conn, change):
                 Message(REFUSED, {"code": e.code, "instruction": {"code": GUIDE}}),
                 old,
             )
-        return SettingChange.Outcome.NOT_CONFIRMED, _not_reached(e), old
+        return SettingChange.Outcome.NOT_CONFIRMED, not_reached(e), old
     except (NoInverterAnswer, TimeoutError) as e:
-        return SettingChange.Outcome.NOT_CONFIRMED, _not_reached(e), old
+        return SettingChange.Outcome.NOT_CONFIRMED, not_reached(e), old
     if register.group == Group.COMMAND:
         return SettingChange.Outcome.CONFIRMED, Message(ACCEPTED), old
     try:
         back = (await read_values(conn, block))[register.key]
     except (DeviceError, NoInverterAnswer, TimeoutError) as e:
-        return SettingChange.Outcome.NOT_CONFIRMED, _not_reached(e), old
+        return SettingChange.Outcome.NOT_CONFIRMED, not_reached(e), old
     if back != change.new_value:
         return (
             SettingChange.Outcome.NOT_CONFIRMED,
@@ -236,7 +236,7 @@ async def _write_one(conn, change):
     return SettingChange.Outcome.CONFIRMED, Message(CONFIRMED), old
 
 
-def _not_reached(error):
+def not_reached(error):
     why = error.message if isinstance(error, DeviceError) else Message(NO_ANSWER)
     return Message(NOT_REACHED, {"why": why.as_json()})
 

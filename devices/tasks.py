@@ -7,7 +7,7 @@ from django.utils.dateparse import parse_datetime
 
 from core.heartbeat import poll_cycle_sent
 
-from . import partitions, polling, remote
+from . import bulk, partitions, polling, remote
 
 
 @shared_task
@@ -52,3 +52,15 @@ def maintain_history():
         partitions.reading_history_expire(),
         partitions.reading_partitions_compact(),
     )
+
+
+@shared_task(time_limit=60, soft_time_limit=50)
+def read_settings_job_target(target_id):
+    """The dry run of one inverter of a settings job; safe to run twice."""
+    bulk.settings_job_target_read(target_id=target_id)
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def write_settings_job_target(target_id):
+    """Write one inverter of a running settings job; safe to run twice (the target is claimed)."""
+    return bulk.settings_job_target_write(target_id=target_id)

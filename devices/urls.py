@@ -1,11 +1,16 @@
 from django.urls import path
 
-from . import views
+from . import job_views, views
 
 app_name = "devices"
 urlpatterns = [
     path("firmware/", views.firmware_inventory, name="firmware"),
     path("firmware/note/", views.firmware_note, name="firmware_note"),
+    path("settings-jobs/", job_views.settings_jobs, name="settings_jobs"),
+    path("settings-jobs/new/", job_views.settings_job_new, name="settings_job_new"),
+    path("settings-jobs/<id:pk>/", job_views.settings_job, name="settings_job"),
+    path("settings-jobs/<id:pk>/run/", job_views.settings_job_run, name="settings_job_run"),
+    path("settings-jobs/<id:pk>/cancel/", job_views.settings_job_cancel, name="settings_job_cancel"),
     path("inverters/<id:pk>/", views.inverter_detail, name="inverter"),
     path("inverters/<id:pk>/settings/", views.inverter_settings, name="settings"),
     path("inverters/<id:pk>/live/", views.inverter_live, name="live"),

@@ -27,7 +27,7 @@ from accounts.models import Company, ProAccountRequest, User
 from alarms.models import Alarm, MaintenanceWindow, ThresholdRule
 from commissioning.models import HandoverReport, Tick
 from devices import remote
-from devices.models import Datalogger, Inverter, InverterLive, Reading, SettingChange
+from devices.models import Datalogger, Inverter, InverterLive, Reading, SettingChange, SettingsJob
 from economics.models import Tariff
 from energy.models import DailyEnergy, ReadingsExport
 from integrations.services import api_token_create, webhook_create
@@ -105,7 +105,12 @@ POLICIES = {
     "economics:savings_csv": PLANT_VIEW,
     "economics:tariffs": PLANT_VIEW,  # its POST adds a tariff: A's installers only (tests/test_tariffs.py)
     "economics:tariff_delete": PLANT_CHANGE,
-    "economics:tempo": LOGGED_IN,  # its POST: the distributor admin only (tests/test_tempo.py)
+    "economics:tempo": LOGGED_IN,
+    "devices:settings_jobs": INSTALLER,
+    "devices:settings_job_new": INSTALLER,
+    "devices:settings_job": OWN_TOKEN,  # its author and the company's administrators
+    "devices:settings_job_run": OWN_TOKEN,
+    "devices:settings_job_cancel": OWN_TOKEN,  # its POST: the distributor admin only (tests/test_tempo.py)
     "energy:readings_csv": PLANT_VIEW,
     "energy:readings_export": OWN_EXPORT,
     "energy:readings_export_download": OWN_EXPORT,
@@ -440,6 +445,7 @@ def world(db, settings, tmp_path):
         ends_at=now() - timedelta(seconds=1), given_by=installer,
     )  # fmt: skip
     objects["member"] = actors["technician_a"]
+    objects["settings_job"] = SettingsJob.objects.create(company=a, by=installer, preset={"charge_limit": 50})
     objects["tariff"] = Tariff.objects.create(
         plant=plant, valid_from=date(2026, 1, 1), base_price=Decimal("0.25")
     )
@@ -485,6 +491,9 @@ PAGE_OBJECTS = {
     "economics:savings_csv": "plant",
     "economics:tariffs": "plant",
     "economics:tariff_delete": "plant",
+    "devices:settings_job": "settings_job",
+    "devices:settings_job_run": "settings_job",
+    "devices:settings_job_cancel": "settings_job",
     "energy:readings_csv": "plant",
     "energy:readings_export": "plant",
     "energy:readings_export_download": "plant",
@@ -588,6 +597,7 @@ FINGERPRINT_SQL = "SELECT " + ", ".join(
         ("integrations_webhook", "id, enabled, name, url"),
         ("economics_tariff", "id, base_price, valid_from"),
         ("economics_tempoday", "id, colour"),
+        ("devices_settingsjob", "id, status"),
     ]
 )
 

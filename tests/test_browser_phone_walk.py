@@ -75,6 +75,7 @@ def test_every_page_fits_labels_its_fields_and_has_no_serious_accessibility_faul
         f"/plants/{fresh.pk}/commission/datalogger/", "/team/", "/preferences/", "/alarms/codes/",
         "/api-tokens/", "/webhooks/", "/preferences/my-data/", "/devices/firmware/",
         f"/plants/{plant.pk}/savings/", f"/plants/{plant.pk}/tariffs/", "/tempo/",
+        "/devices/settings-jobs/", "/devices/settings-jobs/new/",
     ]:  # fmt: skip
         check_page(page, base + path, phone=phone)
 
