@@ -42,10 +42,10 @@ TEST_ENV := SECRET_KEY=test-only-secret-key DATALOGGER_ALLOWED_NETWORKS=127.0.0.
 	EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend
 
 # Every tier (tests/README.md): the unit and integration tiers on both cores, then the slow tier
-# (its processes, ports and browser) alone.
+# (its processes, ports and browser) on both cores too, a module per worker at a time.
 test: venv services debian-packages lint
 	$(TEST_ENV) $(BIN)/pytest -m "not slow" -n 2
-	$(TEST_ENV) $(BIN)/pytest -m slow
+	$(TEST_ENV) $(BIN)/pytest -m slow -n 2 --dist loadfile
 
 # Mutation testing of the core rules (tests/mutation.py): long, not in CI. `make mutation
 # MODULES=core/scoping.py` for one module.

@@ -21,6 +21,7 @@ from devices.reading import LOCK_KEY
 from devices.services import datalogger_attach
 from devices.simulator import FleetSimulator, SimulatedInverter, SimulatorThread
 from plants.models import BatteryModel, Plant, PlantGrant, SystemType
+from portal.celery import app as celery_app
 
 from .factories import InverterFactory
 
@@ -28,12 +29,14 @@ from .factories import InverterFactory
 def _redis_of_this_worker():
     """Under pytest-xdist (`make test-fast -n 2`) each worker has its own database (pytest-django)
     and, from here, its own Redis database: locks, hub state and heartbeats of one worker's tests
-    are never another's. Worker N takes the database N below the one configured."""
+    are never another's. Worker N takes the database N below the one configured; the processes a
+    test starts (Celery workers, hubs, gunicorn) inherit it through the environment."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     offset = int(worker.removeprefix("gw") or 0)
     if offset:
         base, _, db = settings.REDIS_URL.rpartition("/")
-        settings.REDIS_URL = f"{base}/{int(db) - offset}"
+        settings.REDIS_URL = os.environ["REDIS_URL"] = f"{base}/{int(db) - offset}"
+        settings.CELERY_BROKER_URL = celery_app.conf.broker_url = settings.REDIS_URL
 
 
 _redis_of_this_worker()
