@@ -79,6 +79,7 @@ class PreferencesForm(forms.ModelForm):
             "email_findings",
             "email_digest",
             "alert_me",
+            "monthly_report",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -87,7 +88,7 @@ class PreferencesForm(forms.ModelForm):
         hidden = (
             ["email_warnings", "email_findings", "email_digest"]
             if self.instance.is_customer
-            else ["alert_me"]
+            else ["alert_me", "monthly_report"]
         )
         for name in hidden:
             del self.fields[name]

@@ -116,6 +116,12 @@ class User(AbstractUser):
         default=False,
         help_text=_("Each morning: what opened, what is still open and what cleared over the last day."),
     )
+    # An end customer's opt-in: their plants' monthly report (PDF) on the 1st (economics.services).
+    monthly_report = models.BooleanField(
+        _("e-mail me a monthly report"),
+        default=False,
+        help_text=_("On the 1st: last month's production, consumption, savings and incidents, as a PDF."),
+    )
     # An end customer's opt-in: told in plain words when their system needs attention.
     alert_me = models.BooleanField(
         _("e-mail me when my installation needs attention"),

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.template import Context
 from django.template.loader import get_template
 from django.urls import reverse
@@ -13,15 +13,26 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 
-def send_templated(name: str, *, to: str | list[str], context: dict[str, Any], language: str = "fr") -> None:
-    """Render `emails/<name>_subject.txt` and `emails/<name>.txt` and send them to `to`."""
+def send_templated(
+    name: str,
+    *,
+    to: str | list[str],
+    context: dict[str, Any],
+    language: str = "fr",
+    attachments: list[tuple[str, bytes, str]] | None = None,
+) -> None:
+    """Render `emails/<name>_subject.txt` and `emails/<name>.txt` and send them to `to`, with the
+    (filename, content, MIME type) `attachments`."""
     context = {**context, "portal_url": settings.PORTAL_URL}
     with translation.override(language):
         # Plain text: nothing is HTML-escaped (an apostrophe stays an apostrophe, not &#x27;).
         # One line: a line break (from a plant's name, say) makes the mail library refuse the message.
         subject = " ".join(_plain(f"emails/{name}_subject.txt", context).split())
         body = _plain(f"emails/{name}.txt", context)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to if isinstance(to, list) else [to])
+    message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, to if isinstance(to, list) else [to])
+    for attachment in attachments or []:
+        message.attach(*attachment)
+    message.send()
 
 
 def _plain(template_name: str, context: dict[str, Any]) -> str:

@@ -182,3 +182,19 @@ class TempoDay(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.colour}"
+
+
+class MonthlyReportSent(models.Model):
+    """A customer's monthly report of one plant, claimed before it is e-mailed: the beat's task run
+    twice (a retry, two beats) sends it once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    plant = models.ForeignKey("plants.Plant", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()  # its first day
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "plant", "month"], name="one_report_a_month")]
+
+    def __str__(self):
+        return f"{self.user_id} {self.plant_id} {self.month:%Y-%m}"

@@ -2,23 +2,25 @@
 plants, the plant's customers see them and what the energy was worth, the distributor keeps the
 Tempo colours."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from core.csvexport import csv_download, csv_lines
 from core.units import cents
 from energy.accounting import local_today
+from energy.forms import FIRST_DAY
 from energy.views import asked_range
 from plants.shortcuts import get_plant_for_user, get_rw_plant_for_user
 
-from . import money
+from . import money, reports
 from .forms import TariffForm, TempoDayForm, TempoImportForm
 from .models import Tariff, TempoDay
 from .services import tempo_days_save
@@ -50,6 +52,7 @@ def savings(request, pk):
     context = {
         "plant": plant,
         "tab": "savings",
+        "report_months": [today.replace(day=1), (today.replace(day=1) - timedelta(days=1)).replace(day=1)],
         "tariff": tariff,
         "has_tariffs": plant.tariffs.exists(),
         "periods": periods,
@@ -168,3 +171,23 @@ def tempo(request):
     )
     context = {"days": days, "editable": editable, "day_form": day_form, "import_form": import_form}
     return render(request, "economics/tempo.html", context, status=status)
+
+
+@login_required
+@require_safe
+def monthly_report(request, pk, month):
+    """The monthly report of `month` (YYYY-MM) as PDF, in the reader's language, with what they may
+    see of the plant (a new owner: from the hand-over)."""
+    plant = get_plant_for_user(request, pk)
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError:
+        raise Http404 from None
+    if not FIRST_DAY <= first <= local_today(plant):
+        raise Http404
+    pdf = reports.monthly_report_pdf(
+        plant=plant, month=first, user=request.user, language=translation.get_language()
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="aura-{plant.pk}-{month}.pdf"'
+    return response

@@ -70,6 +70,13 @@ def schedule_polling(sender, **kwargs):
     sender.add_periodic_task(
         crontab(hour=7, minute=0), sender.signature("alarms.tasks.send_digests"), name="alarm digests"
     )
+    # Every hour of the 1st from 06:00: each report is sent once (claimed), one refused by the mail
+    # server goes at the next hour; by then the last day of the month is closed.
+    sender.add_periodic_task(
+        crontab(minute=0, hour="6-23", day_of_month="1"),
+        sender.signature("economics.tasks.send_monthly_reports"),
+        name="monthly reports",
+    )
     sender.add_periodic_task(
         300,
         sender.signature("energy.tasks.refresh_daily_energy"),

@@ -106,6 +106,7 @@ POLICIES = {
     "economics:tariffs": PLANT_VIEW,  # its POST adds a tariff: A's installers only (tests/test_tariffs.py)
     "economics:tariff_delete": PLANT_CHANGE,
     "economics:tempo": LOGGED_IN,
+    "economics:monthly_report": PLANT_VIEW,
     "devices:settings_jobs": INSTALLER,
     "devices:settings_job_new": INSTALLER,
     "devices:settings_job": OWN_TOKEN,  # its author and the company's administrators
@@ -491,6 +492,7 @@ PAGE_OBJECTS = {
     "economics:savings_csv": "plant",
     "economics:tariffs": "plant",
     "economics:tariff_delete": "plant",
+    "economics:monthly_report": "plant",
     "devices:settings_job": "settings_job",
     "devices:settings_job_run": "settings_job",
     "devices:settings_job_cancel": "settings_job",
@@ -521,6 +523,7 @@ FIXED_ARGUMENTS = {
     "step": "datalogger",
     "decision": "reject",
     "item": "stop_order_explained",
+    "month": "2026-11",
 }
 
 
