@@ -88,7 +88,7 @@ class PreferencesForm(forms.ModelForm):
         hidden = (
             ["email_warnings", "email_findings", "email_digest"]
             if self.instance.is_customer
-            else ["alert_me", "monthly_report"]
+            else ["alert_me"]
         )
         for name in hidden:
             del self.fields[name]

@@ -116,11 +116,15 @@ class User(AbstractUser):
         default=False,
         help_text=_("Each morning: what opened, what is still open and what cleared over the last day."),
     )
-    # An end customer's opt-in: their plants' monthly report (PDF) on the 1st (economics.services).
+    # On the 1st, last month's report as PDF (economics.services): a customer's of each plant, an
+    # installer's of the fleet they see.
     monthly_report = models.BooleanField(
         _("e-mail me a monthly report"),
         default=False,
-        help_text=_("On the 1st: last month's production, consumption, savings and incidents, as a PDF."),
+        help_text=_(
+            "On the 1st, as a PDF: for a customer, each plant's production, consumption, savings and "
+            "incidents; for an installer, the fleet's availability, yield, incidents, batteries and firmware."
+        ),
     )
     # An end customer's opt-in: told in plain words when their system needs attention.
     alert_me = models.BooleanField(

@@ -118,6 +118,8 @@ class SimulatedInverter:
     writes: list = field(default_factory=list)  # (address, raw value) of every write the device received
     reads: list = field(default_factory=list)  # (function, address) of every read the device answered
     restarts: int = 0
+    # A test's line that drops after this many more accepted writes (then every request is DROP).
+    drop_after_writes: int | None = None
     _last_step: datetime | None = None
     _powers: dict = field(default_factory=dict)
 
@@ -320,6 +322,10 @@ class SimulatedInverter:
             self.restarts += 1
         else:
             self.settings[reg.key] = value
+        if self.drop_after_writes is not None:
+            self.drop_after_writes -= 1
+            if self.drop_after_writes <= 0:
+                self.behaviour, self.drop_after_writes = Behaviour.DROP, None
         return None
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.scoping import RestrictedByPlantQuerySet
+from devices.messages import MessageField
 
 MINUTES_PER_DAY = 24 * 60
 # A price per kWh, taxes included, in euros: 0 to 10 (a typing error of 100 times a real price
@@ -185,16 +186,50 @@ class TempoDay(models.Model):
 
 
 class MonthlyReportSent(models.Model):
-    """A customer's monthly report of one plant, claimed before it is e-mailed: the beat's task run
-    twice (a retry, two beats) sends it once."""
+    """A monthly report claimed before it is e-mailed (a customer's of one plant, an installer's of
+    the fleet: no plant): the beat's task run twice (a retry, two beats) sends it once."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    plant = models.ForeignKey("plants.Plant", on_delete=models.CASCADE, related_name="+")
+    plant = models.ForeignKey("plants.Plant", null=True, on_delete=models.CASCADE, related_name="+")
     month = models.DateField()  # its first day
     sent_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "plant", "month"], name="one_report_a_month")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "plant", "month"], name="one_report_a_month", nulls_distinct=False
+            )
+        ]
 
     def __str__(self):
         return f"{self.user_id} {self.plant_id} {self.month:%Y-%m}"
+
+
+class ChargeSchedule(models.Model):
+    """A plant's tariff-driven grid charging (economics.charging): opted in by an installer, run each
+    evening. `window` is what the portal last confirmed on the inverters (only its enable when it
+    left charging off): a window read different from it was changed by someone else."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("waiting for the evening")
+        WRITTEN = "written", _("written and read back")
+        UNCHANGED = "unchanged", _("already set: nothing written")
+        HAND_CHANGED = "hand_changed", _("changed by someone else: not overwritten")
+        NOT_CONFIRMED = "not_confirmed", _("not confirmed")
+        REFUSED = "refused", _("refused by the inverter")
+
+    plant = models.OneToOneField("plants.Plant", on_delete=models.CASCADE, related_name="charge_schedule")
+    enabled = models.BooleanField(default=False)
+    enabled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    enabled_at = models.DateTimeField(null=True)
+    window = models.JSONField(null=True)
+    found = models.JSONField(null=True)  # the window read when it was changed by someone else
+    night_of = models.DateField(null=True)  # the last night planned
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.WAITING)
+    answer = MessageField(null=True, blank=True)  # the inverter's, when not confirmed or refused
+    run_at = models.DateTimeField(null=True)
+
+    def __str__(self):
+        return f"{self.plant_id} {'on' if self.enabled else 'off'} {self.status}"

@@ -1,4 +1,6 @@
-"""The customer's monthly report as PDF (WeasyPrint): the month's production, consumption and
+"""The monthly reports as PDF: the customer's of one plant, the installer's of the fleet.
+
+The customer's monthly report (WeasyPrint): the month's production, consumption and
 self-sufficiency as the dashboard shows them (the same `energy_bars`), what the energy was worth
 (the savings page's `money_by_day`), the incidents and what the installer wrote to the customer.
 Rendered in the reader's language; the chart is inline SVG, nothing is fetched."""
@@ -6,12 +8,14 @@ Rendered in the reader's language; the chart is inline SVG, nothing is fetched."
 from datetime import date, datetime, time, timedelta
 
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 from alarms.models import Alarm, AlarmNote
-from energy.reports import energy_bars
+from devices.models import FirmwareNote, Inverter
+from energy.models import MonthlyEnergy
+from energy.reports import completeness_pct, energy_bars
 from plants.models import Plant
 
 from .money import money_by_day, total
@@ -80,4 +84,74 @@ def monthly_report_pdf(*, plant: Plant, month: date, user, language: str) -> byt
             "economics/monthly_report.html", monthly_report_context(plant=plant, month=month, user=user)
         )
     # Only inline data: the report never fetches a file or an address.
+    return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=["data"])).write_pdf()
+
+
+LISTED = 15  # rows per table of the fleet report: the worst first
+LOW_YIELD_SHARE = 0.7  # under 70 % of the fleet's median kWh/kWp: worth a look
+BATTERY_CODES = ("P07", "P08")  # state of health under the warranty level, or falling fast
+
+
+def fleet_report_context(*, user, month: date) -> dict:
+    """The month of the plants `user` sees (an installer's company): availability, yield against
+    the fleet's median, incidents and their time to resolve, batteries and firmware to look at."""
+    plants = list(
+        Plant.objects.restrict(user, "view").filter(archived_at__isnull=True).select_related("company")
+    )
+    energy = {row.plant_id: row for row in MonthlyEnergy.objects.filter(plant__in=plants, month=month)}
+    rows = []
+    for plant in plants:
+        row = energy.get(plant.pk)
+        availability = completeness_pct(row.slots_with_data, row.slots_expected) if row else None
+        kwp = float(plant.pv_power_kwp or 0)
+        yield_ = round(row.production_wh / 1000 / kwp, 1) if row and kwp else None
+        rows.append({"plant": plant, "availability": availability, "yield": yield_})
+    yields = sorted(r["yield"] for r in rows if r["yield"] is not None)
+    median = yields[len(yields) // 2] if yields else None
+    start = datetime.combine(month, time(), tzinfo=timezone.get_current_timezone())
+    end = datetime.combine(
+        month_end(month) + timedelta(days=1), time(), tzinfo=timezone.get_current_timezone()
+    )
+    alarms = Alarm.objects.filter(plant__in=plants, started_at__gte=start, started_at__lt=end).select_related(
+        "plant", "code"
+    )
+    cleared = sorted((a.cleared_at - a.started_at for a in alarms if a.cleared_at is not None), reverse=True)
+    firmware_notes = {(n.firmware_arm, n.firmware_dsp): n.text for n in FirmwareNote.objects.all()}
+    firmware = [
+        {**row, "note": firmware_notes[row["firmware_arm"], row["firmware_dsp"]]}
+        for row in Inverter.objects.filter(datalogger__plant__in=plants).firmware_inventory()
+        if (row["firmware_arm"], row["firmware_dsp"]) in firmware_notes
+    ]
+    return {
+        "month": month,
+        "company": user.company,
+        "plants": len(plants),
+        "least_available": sorted(
+            (r for r in rows if r["availability"] is not None and r["availability"] < 100),
+            key=lambda r: r["availability"],
+        )[:LISTED],
+        "median_yield": median,
+        "low_yield": sorted(
+            (r for r in rows if median and r["yield"] is not None and r["yield"] < LOW_YIELD_SHARE * median),
+            key=lambda r: r["yield"],
+        )[:LISTED],
+        "alarms": len(alarms),
+        "open_alarms": sum(1 for a in alarms if a.cleared_at is None),
+        "median_resolution": cleared[len(cleared) // 2] if cleared else None,
+        "longest": [
+            {"alarm": a, "took": a.cleared_at - a.started_at}
+            for a in sorted((a for a in alarms if a.cleared_at), key=lambda a: a.started_at - a.cleared_at)
+        ][:LISTED],
+        "batteries": Alarm.objects.filter(plant__in=plants, code_id__in=BATTERY_CODES)
+        .filter(started_at__lt=end)
+        .exclude(cleared_at__lt=start)
+        .select_related("plant", "code")
+        .order_by("plant__name")[:LISTED],
+        "firmware": firmware,
+    }
+
+
+def fleet_report_pdf(*, user, month: date, language: str) -> bytes:
+    with translation.override(language):
+        html = render_to_string("economics/fleet_report.html", fleet_report_context(user=user, month=month))
     return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=["data"])).write_pdf()

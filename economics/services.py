@@ -2,6 +2,7 @@
 tasks only call these)."""
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
@@ -12,7 +13,7 @@ from core.mail import send_templated
 from plants.models import Plant, PlantGrant
 
 from .models import MonthlyReportSent, TempoDay
-from .reports import monthly_report_context, monthly_report_pdf
+from .reports import fleet_report_pdf, monthly_report_context, monthly_report_pdf
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,11 @@ def last_month(plant: Plant, now: datetime) -> date:
 
 
 def monthly_reports_send(*, now: datetime | None = None) -> int:
-    """E-mail last month's report of each plant granted to each customer who asked for it (in their
-    language, the PDF attached); returns how many were sent. Each report is claimed in the same
-    transaction as its sending: sent once however often this runs, and sent again next time if the
-    mail server refused it. A failure for one customer does not stop the others."""
+    """E-mail last month's reports to who asked for them (User.monthly_report), in their language,
+    the PDF attached: to a customer, one per plant granted to them; to an installer, their fleet's.
+    Returns how many were sent. Each report is claimed in the transaction that sends it: sent once
+    however often this runs, and sent at the next run if the mail server refused it. A failure for
+    one report does not stop the others."""
     now = now or timezone.now()
     grants = (
         PlantGrant.objects.filter(
@@ -51,25 +53,53 @@ def monthly_reports_send(*, now: datetime | None = None) -> int:
         .select_related("customer", "plant__company")
         .order_by("pk")
     )
-    sent = 0
-    for grant in grants:
-        plant, user = grant.plant, grant.customer
-        month = last_month(plant, now)
-        try:
-            with transaction.atomic():
-                claim, new = MonthlyReportSent.objects.get_or_create(user=user, plant=plant, month=month)
-                if not new:
-                    continue
-                pdf = monthly_report_pdf(plant=plant, month=month, user=user, language=user.language)
-                send_templated(
-                    "monthly_report",
-                    to=user.email,
-                    context=monthly_report_context(plant=plant, month=month, user=user),
-                    language=user.language,
-                    attachments=[(f"aura-{plant.pk}-{month:%Y-%m}.pdf", pdf, "application/pdf")],
-                )
-        except Exception:  # a mail server down: this one is sent at the next run, the others now
-            log.exception("monthly report of plant %s for user %s not sent", plant.pk, user.pk)
-            continue
-        sent += 1
-    return sent
+    sent = sum(_send_plant_report(grant.customer, grant.plant, now) for grant in grants)
+    installers = User.objects.filter(
+        role=User.Role.INSTALLER, monthly_report=True, is_active=True, company__is_active=True
+    ).select_related("company")
+    return sent + sum(_send_fleet_report(installer, now) for installer in installers.order_by("pk"))
+
+
+def _send_plant_report(user: User, plant: Plant, now: datetime) -> bool:
+    month = last_month(plant, now)
+
+    def send() -> None:
+        pdf = monthly_report_pdf(plant=plant, month=month, user=user, language=user.language)
+        send_templated(
+            "monthly_report",
+            to=user.email,
+            context=monthly_report_context(plant=plant, month=month, user=user),
+            language=user.language,
+            attachments=[(f"aura-{plant.pk}-{month:%Y-%m}.pdf", pdf, "application/pdf")],
+        )
+
+    return _claimed_and_sent(user, plant, month, send)
+
+
+def _send_fleet_report(user: User, now: datetime) -> bool:
+    today = timezone.localtime(now).date()
+    month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+    def send() -> None:
+        pdf = fleet_report_pdf(user=user, month=month, language=user.language)
+        send_templated(
+            "fleet_report",
+            to=user.email,
+            context={"company": user.company, "month": month},
+            language=user.language,
+            attachments=[(f"aura-fleet-{month:%Y-%m}.pdf", pdf, "application/pdf")],
+        )
+
+    return _claimed_and_sent(user, None, month, send)
+
+
+def _claimed_and_sent(user: User, plant: Plant | None, month: date, send: Callable[[], None]) -> bool:
+    try:
+        with transaction.atomic():
+            _claim, new = MonthlyReportSent.objects.get_or_create(user=user, plant=plant, month=month)
+            if new:
+                send()
+            return new
+    except Exception:  # a mail server down: this one goes at the next run, the others now
+        log.exception("monthly report of plant %s for user %s not sent", getattr(plant, "pk", None), user.pk)
+        return False

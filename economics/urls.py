@@ -13,5 +13,7 @@ urlpatterns = [
         name="monthly_report",
     ),
     path("plants/<id:pk>/tariffs/<id:tariff_pk>/delete/", views.tariff_delete, name="tariff_delete"),
+    path("plants/<id:pk>/grid-charging/", views.charge_schedule, name="charge_schedule"),
     path("tempo/", views.tempo, name="tempo"),
+    path("fleet-reports/<str:month>.pdf", views.fleet_report, name="fleet_report"),
 ]

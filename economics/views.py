@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from core.access import company_member_required
 from core.csvexport import csv_download, csv_lines
 from core.units import cents
 from energy.accounting import local_today
@@ -20,9 +21,9 @@ from energy.forms import FIRST_DAY
 from energy.views import asked_range
 from plants.shortcuts import get_plant_for_user, get_rw_plant_for_user
 
-from . import money, reports
+from . import charging, money, reports
 from .forms import TariffForm, TempoDayForm, TempoImportForm
-from .models import Tariff, TempoDay
+from .models import ChargeSchedule, Tariff, TempoDay
 from .services import tempo_days_save
 
 TEMPO_SHOWN_DAYS = 62
@@ -128,7 +129,15 @@ def tariffs(request, pk):
                 % {"day": form.instance.valid_from.strftime("%d/%m/%Y")},
             )
             return redirect("economics:tariffs", pk=plant.pk)
-    context = {"plant": plant, "tab": "savings", "tariffs": plant.tariffs.all(), "form": form}
+    context = {
+        "plant": plant,
+        "tab": "savings",
+        "tariffs": plant.tariffs.all(),
+        "form": form,
+        "can_edit": _can_edit(request, plant),
+        "schedule": ChargeSchedule.objects.filter(plant=plant).first(),
+        "plan": charging.charge_plan(plant=plant, night_of=local_today(plant)),
+    }
     return render(request, "economics/tariffs.html", context, status=400 if form and form.errors else 200)
 
 
@@ -191,3 +200,37 @@ def monthly_report(request, pk, month):
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="aura-{plant.pk}-{month}.pdf"'
     return response
+
+
+@company_member_required
+@require_safe
+def fleet_report(request, month):
+    """The fleet's health report of `month` (YYYY-MM) as PDF: the plants this installer sees."""
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError:
+        raise Http404 from None
+    if not FIRST_DAY <= first <= timezone.localdate():
+        raise Http404
+    pdf = reports.fleet_report_pdf(user=request.user, month=first, language=translation.get_language())
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="aura-fleet-{month}.pdf"'
+    return response
+
+
+@login_required
+@require_POST
+def charge_schedule(request, pk):
+    """Opt the plant in or out of tariff-driven grid charging (its installers)."""
+    plant = get_rw_plant_for_user(request, pk)
+    enabled = request.POST.get("enabled") == "1"
+    charging.charge_schedule_enable(plant=plant, by=request.user, enabled=enabled)
+    if enabled:
+        messages.success(
+            request, _("Grid charging follows the tariff from tonight: the portal owns the window.")
+        )
+    else:
+        messages.success(
+            request, _("Grid charging no longer follows the tariff: the window is left as it is.")
+        )
+    return redirect("economics:tariffs", pk=plant.pk)

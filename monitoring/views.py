@@ -1,5 +1,7 @@
 """A plant as a whole, with its devices, alarms and energy: the plant list and the dashboard."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -55,6 +57,7 @@ def plant_list(request):
             else [],
             "filtered": filters.is_valid() and bool(kept_query),
             "save_form": SavedFilterForm(initial={"query": kept_query or ""}),
+            "last_month": (timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=1),
         },
     )
 

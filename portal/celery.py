@@ -78,6 +78,9 @@ def schedule_polling(sender, **kwargs):
         name="monthly reports",
     )
     sender.add_periodic_task(
+        crontab(minute=10), sender.signature("economics.tasks.plan_grid_charging"), name="grid charging plans"
+    )
+    sender.add_periodic_task(
         300,
         sender.signature("energy.tasks.refresh_daily_energy"),
         name="daily energy",

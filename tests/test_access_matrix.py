@@ -107,6 +107,8 @@ POLICIES = {
     "economics:tariff_delete": PLANT_CHANGE,
     "economics:tempo": LOGGED_IN,
     "economics:monthly_report": PLANT_VIEW,
+    "economics:fleet_report": INSTALLER,
+    "economics:charge_schedule": PLANT_CHANGE,
     "devices:settings_jobs": INSTALLER,
     "devices:settings_job_new": INSTALLER,
     "devices:settings_job": OWN_TOKEN,  # its author and the company's administrators
@@ -493,6 +495,7 @@ PAGE_OBJECTS = {
     "economics:tariffs": "plant",
     "economics:tariff_delete": "plant",
     "economics:monthly_report": "plant",
+    "economics:charge_schedule": "plant",
     "devices:settings_job": "settings_job",
     "devices:settings_job_run": "settings_job",
     "devices:settings_job_cancel": "settings_job",
@@ -600,6 +603,7 @@ FINGERPRINT_SQL = "SELECT " + ", ".join(
         ("integrations_webhook", "id, enabled, name, url"),
         ("economics_tariff", "id, base_price, valid_from"),
         ("economics_tempoday", "id, colour"),
+        ("economics_chargeschedule", "id, enabled"),
         ("devices_settingsjob", "id, status"),
     ]
 )

@@ -3,7 +3,7 @@ dashboard and the savings page; e-mailed on the 1st to the customers who asked f
 their language, for the plants granted to them."""
 
 import subprocess
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -13,15 +13,18 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.models import User
+from alarms.models import Alarm
 from core import units
+from devices.models import Datalogger, FirmwareNote
 from economics.models import Tariff
 from economics.money import money_by_day, total
-from economics.reports import monthly_report_pdf
+from economics.reports import fleet_report_pdf, monthly_report_pdf
 from economics.services import monthly_reports_send
+from energy.models import MonthlyEnergy
 from energy.reports import energy_bars
 from plants.models import PlantGrant
 
-from .conftest import login, make_user
+from .conftest import login, make_plant, make_user
 from .test_savings import counted_days  # noqa: F401 (the fixture)
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -89,3 +92,45 @@ def test_the_report_is_downloaded_by_who_sees_the_plant(report_plant, customer, 
         .status_code
         == 404
     )
+
+
+def fleet_plant(company, name, *, kwp=6, production_kwh=600, with_data=8000, expected=8000):
+    plant = make_plant(company, name=name, pv_power_kwp=kwp)
+    MonthlyEnergy.objects.create(
+        plant=plant, company=company, month=date(2026, 11, 1), production_wh=production_kwh * 1000,
+        slots_with_data=with_data, slots_expected=expected,
+    )  # fmt: skip
+    return plant
+
+
+def test_the_fleet_report_says_what_to_look_at(company, other_company, installer, tmp_path):
+    fleet_plant(company, "Toujours là")
+    fleet_plant(company, "Souvent muette", with_data=4000)  # 50 % of its slots
+    fleet_plant(company, "Bien moins que les autres", production_kwh=200)  # 33 kWh/kWp, median 100
+    ombre = fleet_plant(company, "Onduleur ancien")
+    fleet_plant(other_company, "Chez un autre installateur", with_data=1)
+    logger = Datalogger.objects.create(plant=ombre, serial_number="2401000999", host="127.0.0.1")
+    inverter = logger.inverters.create(serial_number="KSOLD", firmware_arm="1.2.3", firmware_dsp="2.0.7")
+    FirmwareNote.objects.create(firmware_arm="1.2.3", firmware_dsp="2.0.7", text="Relance du BMS à prévoir")
+    started = datetime(2026, 11, 10, 8, tzinfo=PARIS)
+    Alarm.objects.create(plant=ombre, datalogger=logger, inverter=inverter, code_id="F13", started_at=started,
+                         cleared_at=started + timedelta(hours=3, minutes=20))  # fmt: skip
+    Alarm.objects.create(plant=ombre, datalogger=logger, inverter=inverter, code_id="P07", started_at=started)
+    with time_machine.travel(datetime(2026, 12, 1, 7, tzinfo=PARIS), tick=False):
+        text = pdf_text(fleet_report_pdf(user=installer, month=date(2026, 11, 1), language="fr"), tmp_path)
+    assert "Souvent muette 50 %" in text and "Chez un autre" not in text
+    assert "Bien moins que les autres 33,3 kWh/kWc" in text  # 200 kWh / 6 kWc; the median is 100
+    assert "2 alarmes levées, 1 encore ouverte" in text and "3 h 20 min" in text
+    assert "P07" in text and "Relance du BMS à prévoir" in text
+
+
+def test_the_fleet_report_goes_to_installers_who_asked(company, installer, colleague):
+    User.objects.filter(pk=installer.pk).update(monthly_report=True)
+    fleet_plant(company, "Toujours là")
+    with time_machine.travel(datetime(2026, 12, 1, 7, tzinfo=PARIS), tick=False):
+        assert monthly_reports_send() == 1 and monthly_reports_send() == 0
+    (message,) = mail.outbox
+    assert message.to == [installer.email] and "novembre 2026" in message.subject
+    assert message.attachments[0][1].startswith(b"%PDF")
+    page = login(installer).get(reverse("economics:fleet_report", args=["2026-11"]))
+    assert page.status_code == 200 and page["Content-Type"] == "application/pdf"
