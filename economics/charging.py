@@ -241,7 +241,15 @@ def charge_schedules_run_due(*, now=None) -> int:
     ran = 0
     for schedule in ChargeSchedule.objects.filter(enabled=True).select_related("plant", "enabled_by"):
         local = timezone.localtime(now, schedule.plant.tzinfo)
-        if local.hour >= PLAN_HOUR and schedule.night_of != local.date():
+        if local.hour < PLAN_HOUR or schedule.night_of == local.date():
+            continue
+        # Claimed for tonight first: two workers running this at once write the window once.
+        claimed = (
+            ChargeSchedule.objects.filter(pk=schedule.pk, enabled=True)
+            .exclude(night_of=local.date())
+            .update(night_of=local.date())
+        )
+        if claimed:
             charge_schedule_run(schedule=schedule, night_of=local.date())
             ran += 1
     return ran

@@ -14,7 +14,7 @@ Per half-hour h of a day, with p(h) the price of a kWh bought then and f the sal
 Amounts are exact decimals; rounding to the cent happens where they are shown.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -147,10 +147,16 @@ class Period:
 
 
 def money_periods(
-    plant: Plant, today: date, labels: dict[str, str], *, since: datetime | None = None
+    plant: Plant,
+    today: date,
+    labels: dict[str, str],
+    *,
+    since: datetime | None = None,
+    days: list[tuple[DailyEnergy, Money]] | None = None,
 ) -> list[Period]:
     """The periods of `labels` (keys among today, billing: the billing period so far, year: this
-    year so far, all: since the first day with energy), each summed from its days, read in one query."""
+    year so far, all: since the first day with energy), each summed from its days, read in one query
+    (or from `days`, every day up to today, when the caller has them)."""
     tariff = plant.tariffs.in_force(today)
     starts = {
         "today": today,
@@ -158,7 +164,8 @@ def money_periods(
         "year": today.replace(month=1, day=1),
         "all": date.min,
     }
-    days = money_by_day(plant, min(starts[key] for key in labels), today, since=since)
+    if days is None:
+        days = money_by_day(plant, min(starts[key] for key in labels), today, since=since)
     if days:
         starts["all"] = days[0][0].day
     return [
@@ -168,9 +175,20 @@ def money_periods(
 
 
 def monthly(days: list[tuple[DailyEnergy, Money]]) -> list[tuple[date, Money]]:
-    """The days' money summed per calendar month, oldest first."""
-    months: dict[date, Money] = {}
+    """The days' money summed per calendar month (dated by its first day), oldest first."""
+    return _grouped(days, lambda day: day.replace(day=1))
+
+
+def yearly(days: list[tuple[DailyEnergy, Money]]) -> list[tuple[date, Money]]:
+    """The days' money summed per year (dated by its first day), oldest first."""
+    return _grouped(days, lambda day: day.replace(month=1, day=1))
+
+
+def _grouped(
+    days: list[tuple[DailyEnergy, Money]], period: Callable[[date], date]
+) -> list[tuple[date, Money]]:
+    sums: dict[date, Money] = {}
     for row, money in days:
-        month = row.day.replace(day=1)
-        months[month] = months.get(month, Money()) + money
-    return sorted(months.items())
+        key = period(row.day)
+        sums[key] = sums.get(key, Money()) + money
+    return sorted(sums.items())

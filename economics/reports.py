@@ -14,7 +14,8 @@ from weasyprint.urls import URLFetcher
 
 from alarms.models import Alarm, AlarmNote
 from devices.models import FirmwareNote, Inverter
-from energy.models import MonthlyEnergy
+from energy.accounting import other_production_wh
+from energy.models import WH_FIELDS, MonthlyEnergy
 from energy.reports import completeness_pct, energy_bars
 from plants.models import Plant
 
@@ -104,7 +105,9 @@ def fleet_report_context(*, user, month: date) -> dict:
         row = energy.get(plant.pk)
         availability = completeness_pct(row.slots_with_data, row.slots_expected) if row else None
         kwp = float(plant.pv_power_kwp or 0)
-        yield_ = round(row.production_wh / 1000 / kwp, 1) if row and kwp else None
+        # An AC-coupled retrofit's existing PV counts, derived from the balance as on its dashboard.
+        produced = row.production_wh + (other_production_wh(plant, _wh(row)) or 0) if row else 0
+        yield_ = round(produced / 1000 / kwp, 1) if row and kwp else None
         rows.append({"plant": plant, "availability": availability, "yield": yield_})
     yields = sorted(r["yield"] for r in rows if r["yield"] is not None)
     median = yields[len(yields) // 2] if yields else None
@@ -125,6 +128,7 @@ def fleet_report_context(*, user, month: date) -> dict:
     return {
         "month": month,
         "company": user.company,
+        "yield_chart": _yield_chart(yields, median),
         "plants": len(plants),
         "least_available": sorted(
             (r for r in rows if r["availability"] is not None and r["availability"] < 100),
@@ -148,6 +152,34 @@ def fleet_report_context(*, user, month: date) -> dict:
         .select_related("plant", "code")
         .order_by("plant__name")[:LISTED],
         "firmware": firmware,
+    }
+
+
+def _wh(row) -> dict:
+    return {field: getattr(row, field) for field in WH_FIELDS}
+
+
+def _yield_chart(yields: list[float], median: float | None) -> dict:
+    """Each plant's yield of the month (kWh/kWp), lowest first, as bars, and the median as a line."""
+    top = max(yields, default=0) or 1
+    step = CHART_WIDTH / max(len(yields), 1)
+    bars = [
+        {
+            "x": round(i * step, 1),
+            "y": round(CHART_HEIGHT - y / top * CHART_HEIGHT, 1),
+            "height": round(y / top * CHART_HEIGHT, 1),
+        }
+        for i, y in enumerate(yields)
+    ]
+    median_y = None if median is None else round(CHART_HEIGHT - median / top * CHART_HEIGHT, 1)
+    bar = min(max(round(step - 1, 1), 0.5), 24)
+    return {
+        "bars": bars,
+        "bar": bar,
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "median_y": median_y,
+        "top": top,
     }
 
 

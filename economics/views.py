@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
@@ -42,14 +43,15 @@ def period_labels():
 @require_safe
 def savings(request, pk):
     """What the plant's energy was worth: today, this billing period, this year and in all, then the
-    months of this year and the days of this billing period."""
+    months of this year, the years and the days of this billing period (the days read once)."""
     plant = get_plant_for_user(request, pk)
     today = local_today(plant)
     since = plant.history_since_for(request.user)
     tariff = plant.tariffs.in_force(today)
-    periods = money.money_periods(plant, today, period_labels(), since=since)
+    every_day = money.money_by_day(plant, date.min, today, since=since)
+    periods = money.money_periods(plant, today, period_labels(), since=since, days=every_day)
     billing = periods[1]
-    days = money.money_by_day(plant, today.replace(month=1, day=1), today, since=since)
+    days = [(row, m) for row, m in every_day if row.day.year == today.year]
     context = {
         "plant": plant,
         "tab": "savings",
@@ -58,7 +60,8 @@ def savings(request, pk):
         "has_tariffs": plant.tariffs.exists(),
         "periods": periods,
         "months": money.monthly(days),
-        "days": [(row, m) for row, m in days if row.day >= billing.first][::-1],
+        "years": money.yearly(every_day),
+        "days": [(row, m) for row, m in every_day if row.day >= billing.first][::-1],
         "can_edit": _can_edit(request, plant),
     }
     return render(request, "economics/savings.html", context)
@@ -122,14 +125,28 @@ def tariffs(request, pk):
         form = TariffForm(request.POST or None, plant=plant, initial=initial)
         if request.method == "POST" and form.is_valid():
             form.instance.created_by = request.user
-            form.save()
+            try:
+                with transaction.atomic():
+                    form.save()
+            except IntegrityError:  # the same day saved by a second click or a colleague meanwhile
+                form.add_error(
+                    "valid_from", _("This plant already has a tariff from that day: delete it first.")
+                )
+                return render(
+                    request, "economics/tariffs.html", _tariffs_context(request, plant, form), status=400
+                )
             messages.success(
                 request,
                 _("Tariff saved: the days from %(day)s are valued with it.")
                 % {"day": form.instance.valid_from.strftime("%d/%m/%Y")},
             )
             return redirect("economics:tariffs", pk=plant.pk)
-    context = {
+    context = _tariffs_context(request, plant, form)
+    return render(request, "economics/tariffs.html", context, status=400 if form and form.errors else 200)
+
+
+def _tariffs_context(request, plant, form):
+    return {
         "plant": plant,
         "tab": "savings",
         "tariffs": plant.tariffs.all(),
@@ -138,7 +155,6 @@ def tariffs(request, pk):
         "schedule": ChargeSchedule.objects.filter(plant=plant).first(),
         "plan": charging.charge_plan(plant=plant, night_of=local_today(plant)),
     }
-    return render(request, "economics/tariffs.html", context, status=400 if form and form.errors else 200)
 
 
 @login_required

@@ -122,6 +122,7 @@ def test_the_fleet_report_says_what_to_look_at(company, other_company, installer
     assert "Bien moins que les autres 33,3 kWh/kWc" in text  # 200 kWh / 6 kWc; the median is 100
     assert "2 alarmes levées, 1 encore ouverte" in text and "3 h 20 min" in text
     assert "P07" in text and "Relance du BMS à prévoir" in text
+    assert "la ligne en pointillés est la médiane" in text  # the yields' chart
 
 
 def test_the_fleet_report_goes_to_installers_who_asked(company, installer, colleague):

@@ -166,9 +166,12 @@ def test_a_price_change_mid_month_keeps_the_days_before_it(counted_days, install
     assert cents(after)["import_cost"] == Decimal("4.11")  # 13.7 × 0.30
     with time_machine.travel(datetime(2026, 12, 16, 23, 50, tzinfo=PARIS), tick=False):
         page = text(login(installer).get(reverse("economics:savings", args=[counted_days.pk])))
+        dashboard = text(login(installer).get(reverse("plants:detail", args=[counted_days.pk])))
+    assert "Cette période de facturation : <strong>4,41\u00a0€</strong>" in dashboard
     # This billing period (from the 1st): 8.0 × 0.2516 + 8.0 × 0.30 = 4.4128 not bought, and
     # 3.44692 + 4.11 = 7.55692 of purchases, in French.
     assert "4,41\u00a0€" in page and "7,56\u00a0€" in page
+    assert '<th scope="row">2026</th><td>4,41\u00a0€</td>' in page  # the year's row
 
 
 def test_the_savings_csv_has_each_day_to_the_cent_in_french(counted_days, installer):
