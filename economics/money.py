@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from energy.accounting import HALF_HOUR, day_bounds
-from energy.models import DailyEnergy
+from energy.models import WH_FIELDS, DailyEnergy
 from plants.models import Plant
 
 from .models import TEMPO_DAY_STARTS, TEMPO_PEAK_ENDS, Tariff, TempoDay
@@ -79,10 +79,8 @@ def half_hour_prices(
 
 def day_money(plant: Plant, row: DailyEnergy, tariff: Tariff | None, colours: dict[date, str]) -> Money:
     """The day's money under `tariff` (the one in force that day)."""
-    if not any(
-        getattr(row, f"{flow}_wh") for flow in ("production", "consumption", "grid_import", "grid_export")
-    ):
-        return Money()
+    if not any(getattr(row, field) for field in WH_FIELDS):
+        return Money()  # a day without energy is neither valued nor unpriced
     if tariff is None or row.half_hours is None:
         return Money(unpriced_days=1)
     halves = row.half_hours

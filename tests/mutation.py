@@ -50,6 +50,7 @@ CORE = {
         "tests/test_access_matrix.py",
         "tests/test_data_rights.py",
     ],
+    "economics/money.py": ["tests/test_savings.py"],
     "monitoring/status.py": [
         "tests/test_plant_status.py",
         "tests/test_commissioning.py",

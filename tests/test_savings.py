@@ -12,12 +12,12 @@ from django.urls import reverse
 
 from devices.models import Reading
 from economics.models import Tariff, TempoDay
-from economics.money import money_by_day
+from economics.money import money_by_day, money_periods, monthly, yearly
 from energy.accounting import daily_energy_compute
 from energy.models import DailyEnergy
 from plants.models import Plant, PlantGrant
 
-from .conftest import login, text
+from .conftest import login, make_plant, text
 from .factories import InverterFactory
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -45,10 +45,10 @@ COUNTERS = [
 ]
 
 
-def day_of_readings(inverter, day):
+def day_of_readings(inverter, day, tz=PARIS):
     """The day's readings every half-hour, the counters rising as DAY says, from zero at midnight."""
     totals = dict.fromkeys(COUNTERS, Decimal(0))
-    start = datetime.combine(day, datetime.min.time(), tzinfo=PARIS)
+    start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
     rows = [Reading(inverter=inverter, slot=start, **totals)]
     for half in range(1, 48):
         for first, last, rises in DAY:
@@ -104,18 +104,30 @@ def test_base_equals_the_hand_computation(counted_days):
         "import_cost": Decimal("3.45"),  # 13.7 × 0.2516 = 3.44692
         "battery_share": Decimal("-0.91"),  # 6.0 × 0.2516 − 9.6 × 0.2516 = −0.90576
     }
+    assert (money.days, money.unpriced_days) == (1, 0)
+
+
+def test_a_total_sale_sells_the_production_and_the_house_buys_all_it_uses(counted_days):
+    tariff(counted_days, base_price=Decimal("0.2516"), feed_in="total", feed_in_price=Decimal("0.1300"))
+    _row, money = the_red_day(counted_days)
+    assert cents(money) == {
+        "not_bought": Decimal("0.00"),
+        "export_income": Decimal("0.78"),  # the whole production, 6.0 × 0.13
+        "import_cost": Decimal("3.45"),
+        "battery_share": Decimal("0.00"),
+    }
+
+
+PEAK_OFF_PEAK = {
+    "kind": Tariff.Kind.PEAK_OFF_PEAK,
+    "off_peak_hours": "22:00-06:00",
+    "peak_price": Decimal("0.2700"),
+    "off_peak_price": Decimal("0.2068"),
+}
 
 
 def test_peak_and_off_peak_equal_the_hand_computation(counted_days):
-    tariff(
-        counted_days,
-        kind=Tariff.Kind.PEAK_OFF_PEAK,
-        off_peak_hours="22:00-06:00",
-        peak_price=Decimal("0.2700"),
-        off_peak_price=Decimal("0.2068"),
-        feed_in="surplus",
-        feed_in_price=Decimal("0.1269"),
-    )
+    tariff(counted_days, **PEAK_OFF_PEAK, feed_in="surplus", feed_in_price=Decimal("0.1269"))
     _row, money = the_red_day(counted_days)
     assert cents(money) == {
         "not_bought": Decimal("2.16"),  # 8.0 × 0.27, all in peak hours
@@ -123,6 +135,18 @@ def test_peak_and_off_peak_equal_the_hand_computation(counted_days):
         "import_cost": Decimal("2.88"),  # 12 × 0.2068 + 0.8 × 0.27 + 0.9 × 0.2068 = 2.88372
         "battery_share": Decimal("-0.37"),  # 6.0 × 0.27 − 9.6 × 0.2068 = −0.36528
     }
+
+
+def test_the_off_peak_hours_are_the_plants_own_local_time(company):
+    """A plant in La Réunion (UTC+4): its 22:00-06:00 off-peak hours are Saint-Denis time, not Paris's
+    nor the server's."""
+    reunion = ZoneInfo("Indian/Reunion")
+    plant = make_plant(company, name="Case créole", time_zone="Indian/Reunion")
+    day_of_readings(InverterFactory(datalogger__plant=plant), RED_DAY, tz=reunion)
+    daily_energy_compute(plants=[plant], day=RED_DAY, now=datetime(2026, 12, 20, tzinfo=reunion))
+    tariff(plant, **PEAK_OFF_PEAK)
+    _row, money = the_red_day(plant)
+    assert cents(money)["import_cost"] == Decimal("2.88")  # as in Lyon, at Saint-Denis's hours
 
 
 TEMPO = {
@@ -194,3 +218,72 @@ def test_the_customer_sees_the_savings_from_the_hand_over_only(counted_days, cus
     assert [row.day for row, _m in money_by_day(counted_days, RED_DAY, NEXT_DAY)] == [RED_DAY, NEXT_DAY]
     since = counted_days.history_since_for(customer)
     assert [row.day for row, _m in money_by_day(counted_days, RED_DAY, NEXT_DAY, since=since)] == [NEXT_DAY]
+
+
+def bought(plant, day, kwh=1):
+    """A day when the house bought `kwh` in its first half-hour, and nothing else."""
+    DailyEnergy.objects.create(
+        plant=plant, company=plant.company, day=day, grid_import_wh=kwh * 1000, consumption_wh=kwh * 1000,
+        half_hours={"grid_import_wh": [kwh * 1000], "consumption_wh": [kwh * 1000]},
+    )  # fmt: skip
+
+
+def test_the_periods_follow_the_billing_day_across_the_new_year(plant):
+    Tariff.objects.create(plant=plant, valid_from=date(2025, 12, 1), base_price=Decimal("1"), billing_day=5)
+    for day in (date(2025, 12, 20), date(2026, 1, 3), date(2026, 1, 6), date(2026, 1, 7)):
+        bought(plant, day)
+    labels = {"today": "t", "billing": "b", "year": "y", "all": "a"}
+    today = date(2026, 1, 7)
+    periods = {p.label: p for p in money_periods(plant, today, labels)}
+    assert {label: (p.first, p.last, p.money.import_cost) for label, p in periods.items()} == {
+        "t": (today, today, Decimal(1)),
+        "b": (date(2026, 1, 5), today, Decimal(2)),  # from the billing day
+        "y": (date(2026, 1, 1), today, Decimal(3)),
+        "a": (date(2025, 12, 20), today, Decimal(4)),  # from the first day counted
+    }
+    # The billing day after today: the period began in the month before.
+    (billing,) = money_periods(plant, date(2026, 1, 4), {"billing": "b"})
+    assert billing.first == date(2025, 12, 5) and billing.money.import_cost == Decimal(2)
+    days = money_by_day(plant, date(2025, 1, 1), today)
+    assert [(m, money.import_cost) for m, money in monthly(days)] == [
+        (date(2025, 12, 1), Decimal(1)),
+        (date(2026, 1, 1), Decimal(3)),
+    ]
+    assert [(y, money.import_cost) for y, money in yearly(days)] == [
+        (date(2025, 1, 1), Decimal(1)),
+        (date(2026, 1, 1), Decimal(3)),
+    ]
+
+
+def test_without_a_tariff_the_billing_period_is_the_month_and_nothing_is_valued(plant):
+    bought(plant, date(2026, 1, 6))
+    (billing,) = money_periods(plant, date(2026, 1, 7), {"billing": "b"})
+    assert billing.first == date(2026, 1, 1) and billing.money.unpriced_days == 1 and billing.money.days == 0
+
+
+def test_a_plant_is_valued_with_its_own_energy_only(plant, company):
+    neighbour = make_plant(company, name="Voisin")
+    Tariff.objects.create(plant=plant, valid_from=date(2026, 1, 1), base_price=Decimal("1"))
+    bought(plant, date(2026, 1, 6))
+    bought(neighbour, date(2026, 1, 6), kwh=5)
+    ((_row, money),) = money_by_day(plant, date(2026, 1, 1), date(2026, 1, 31))
+    assert money.import_cost == Decimal(1)
+
+
+def test_the_battery_charged_by_the_sun_gives_up_the_sale_it_would_have_made(plant):
+    """2 kWh of noon sun into the battery (nothing bought), given back in the evening: worth the
+    evening's price less what those 2 kWh would have sold for."""
+    Tariff.objects.create(
+        plant=plant, valid_from=date(2026, 1, 1), base_price=Decimal("0.25"),
+        feed_in="surplus", feed_in_price=Decimal("0.10"),
+    )  # fmt: skip
+    noon, evening = [0] * 24 + [2000], [0] * 38 + [2000]
+    DailyEnergy.objects.create(
+        plant=plant, company=plant.company, day=date(2026, 1, 6), production_wh=2000, consumption_wh=2000,
+        battery_charge_wh=2000, battery_discharge_wh=2000,
+        half_hours={"production_wh": noon, "battery_charge_wh": noon, "battery_discharge_wh": evening,
+                    "consumption_wh": evening},
+    )  # fmt: skip
+    ((_row, money),) = money_by_day(plant, date(2026, 1, 6), date(2026, 1, 6))
+    assert money.battery_share == Decimal("0.30")  # 2 × 0.25 − 2 × 0.10
+    assert money.not_bought == Decimal("0.50") and money.export_income == 0
