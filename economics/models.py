@@ -136,7 +136,7 @@ class Tariff(models.Model):
     def clean(self):
         errors = {
             name: _("Required for this contract.")
-            for name in self.REQUIRED[Tariff.Kind(self.kind)]
+            for name in self.REQUIRED.get(self.kind, [])  # an unknown kind is the field's own error
             if getattr(self, name) in (None, "")
         }
         if self.feed_in != self.FeedIn.NONE and self.feed_in_price is None:

@@ -58,9 +58,11 @@ def test_an_installer_adds_a_tariff_and_a_price_change(plant, installer):
         ({"billing_day": "31"}, "billing_day", "Assurez-vous que cette valeur est inférieure ou égale à 28."),
         ({"valid_from": "1899-01-01"}, "valid_from", "Indiquez une date entre 2000 et 2099."),
         ({"base_price": "9" * 40}, "base_price", None),
+        ({"kind": "gratuit"}, "kind", None),
+        ({"feed_in": "troc", "feed_in_price": "0,1"}, "feed_in", None),
     ],
     ids=["no price", "no peak price", "hours", "no sale price", "100 times a price", "negative", "day 31",
-         "date", "huge number"],
+         "date", "huge number", "unknown contract", "unknown sale"],
 )  # fmt: skip
 def test_a_wrong_tariff_is_refused_with_its_reason(plant, installer, changes, field, message):
     response = login(installer).post(url(plant), {**BASE, **changes})
