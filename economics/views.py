@@ -204,34 +204,11 @@ def monthly_report(request, pk, month):
     """The monthly report of `month` (YYYY-MM) as PDF, in the reader's language, with what they may
     see of the plant (a new owner: from the hand-over)."""
     plant = get_plant_for_user(request, pk)
-    try:
-        first = date.fromisoformat(f"{month}-01")
-    except ValueError:
-        raise Http404 from None
-    if not FIRST_DAY <= first <= local_today(plant):
-        raise Http404
+    first = _month_or_404(month, today=local_today(plant))
     pdf = reports.monthly_report_pdf(
         plant=plant, month=first, user=request.user, language=translation.get_language()
     )
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="aura-{plant.pk}-{month}.pdf"'
-    return response
-
-
-@company_member_required
-@require_safe
-def fleet_report(request, month):
-    """The fleet's health report of `month` (YYYY-MM) as PDF: the plants this installer sees."""
-    try:
-        first = date.fromisoformat(f"{month}-01")
-    except ValueError:
-        raise Http404 from None
-    if not FIRST_DAY <= first <= timezone.localdate():
-        raise Http404
-    pdf = reports.fleet_report_pdf(user=request.user, month=first, language=translation.get_language())
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="aura-fleet-{month}.pdf"'
-    return response
+    return _pdf(pdf, f"aura-{plant.pk}-{month}.pdf")
 
 
 @login_required
@@ -250,3 +227,29 @@ def charge_schedule(request, pk):
             request, _("Grid charging no longer follows the tariff: the window is left as it is.")
         )
     return redirect("economics:tariffs", pk=plant.pk)
+
+
+@company_member_required
+@require_safe
+def fleet_report(request, month):
+    """The fleet's health report of `month` (YYYY-MM) as PDF: the plants this installer sees."""
+    first = _month_or_404(month, today=timezone.localdate())
+    pdf = reports.fleet_report_pdf(user=request.user, month=first, language=translation.get_language())
+    return _pdf(pdf, f"aura-fleet-{month}.pdf")
+
+
+def _month_or_404(month, *, today):
+    """The first day of `month` (YYYY-MM), a month begun by `today`; else a 404."""
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError:
+        raise Http404 from None
+    if not FIRST_DAY <= first <= today:
+        raise Http404
+    return first
+
+
+def _pdf(content, filename):
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
