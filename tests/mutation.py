@@ -74,6 +74,10 @@ EQUIVALENT: dict[str, str] = {
     "devices.registermap.xǁRegisterǁencode__mutmut_11": "codec names are case-insensitive",
     "devices.registermap.xǁRegisterǁencode__mutmut_20": "int.from_bytes is big-endian by default",
     "alarms.services.x__code_changes__mutmut_10": "night looked up for every poll: only W04 depends on it",
+    "economics.money.x_tempo_colours__mutmut_8": "no lower bound: earlier colours read too, the same prices",
+    "economics.money.x_money_by_day__mutmut_34": "one more earlier day's colour read, never used",
+    "economics.money.x_day_money__mutmut_18": "no half-hour at all: one empty half-hour adds nothing",
+    "economics.money.x_half_hour_prices__mutmut_7": "hour × 61 adds under 30 min: no half-hour changes side",
 }
 
 ENV = {

@@ -218,6 +218,8 @@ def test_the_customer_sees_the_savings_from_the_hand_over_only(counted_days, cus
     assert [row.day for row, _m in money_by_day(counted_days, RED_DAY, NEXT_DAY)] == [RED_DAY, NEXT_DAY]
     since = counted_days.history_since_for(customer)
     assert [row.day for row, _m in money_by_day(counted_days, RED_DAY, NEXT_DAY, since=since)] == [NEXT_DAY]
+    (in_all,) = money_periods(counted_days, NEXT_DAY, {"all": "a"}, since=since)  # the dashboard's
+    assert in_all.first == NEXT_DAY and in_all.money.days == 1
 
 
 def bought(plant, day, kwh=1):
