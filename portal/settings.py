@@ -146,6 +146,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "core.scoping.abilities",
                 "core.context.hotline",
+                "core.context.theme",
             ],
         },
     },

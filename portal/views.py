@@ -12,12 +12,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from core.context import THEME_COLOUR
 from monitoring.fleet import fleet_summary
 from plants.models import Plant
 
 from .health import health_report
-
-THEME_COLOUR = "#0b5394"  # the icons' blue (static/img/favicon.svg)
 
 
 @login_required

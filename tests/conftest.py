@@ -254,9 +254,9 @@ def attach_logger(plant, device, simulator, protocol="solarman_v5"):
 
 
 def htmx_ready(page):
+    """Until portal.js has fetched htmx, or decided this page does not need it (body[data-htmx-state])."""
     page.wait_for_function(
-        "() => !document.body || !document.body.dataset.htmx || window.htmx"
-        " || !document.querySelector('[hx-get], [hx-post], [hx-put], [hx-patch], [hx-delete]')"
+        "() => !document.body || !document.body.dataset.htmx || document.body.dataset.htmxState"
     )
 
 

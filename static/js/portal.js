@@ -6,14 +6,17 @@
 // before then does what the page's HTML does without htmx.
 const HTMX_USERS = "[hx-get], [hx-post], [hx-put], [hx-patch], [hx-delete]";
 
+// body[data-htmx-state] says where it stands ("none": not needed here, "loaded"): tests wait on it.
 (() => {
   const source = document.body.dataset.htmx;
   if (!source || !document.querySelector(HTMX_USERS)) {
+    document.body.dataset.htmxState = "none";
     return;
   }
   const start = () => {
     const script = document.createElement("script");
     script.src = source;
+    script.addEventListener("load", () => { document.body.dataset.htmxState = "loaded"; });
     document.head.append(script);
   };
   if (document.readyState === "complete") {
