@@ -52,6 +52,10 @@ LOOKBACK_DAYS = 3  # the days whose export says what the sun will fill tomorrow
 LOWEST_SOC = 20  # the register map's lowest grid-charge SOC (3260)
 SOC_STEP = 5
 
+NO_OWNER = define(
+    "charging.no_owner",
+    gettext_lazy("The installer who switched this on no longer has an account: switch it on again."),
+)
 RATE_LIMITED = define(
     "charging.rate_limited",
     gettext_lazy(
@@ -182,6 +186,8 @@ def charge_schedule_run(*, schedule: ChargeSchedule, night_of: date) -> ChargeSc
     written, a window changed by someone else is reported, not overwritten."""
     plan = charge_plan(plant=schedule.plant, night_of=night_of)
     status, answer, found, window = ChargeSchedule.Status.UNCHANGED, None, None, schedule.window
+    if schedule.enabled_by_id is None:  # every write is someone's: theirs was deleted
+        return _record(schedule, ChargeSchedule.Status.NOT_CONFIRMED, Message(NO_OWNER), None, window, None)
     inverters = (
         Inverter.objects.counted()
         .filter(datalogger__plant=schedule.plant, datalogger__archived_at__isnull=True)
@@ -206,6 +212,12 @@ def charge_schedule_run(*, schedule: ChargeSchedule, night_of: date) -> ChargeSc
         if known != read:
             status = ChargeSchedule.Status.WRITTEN
         window = plan.window
+    # Not confirmed (an inverter asleep or out of reach): the next hour of the evening tries again.
+    retry = status == ChargeSchedule.Status.NOT_CONFIRMED
+    return _record(schedule, status, answer, found, window, None if retry else night_of)
+
+
+def _record(schedule, status, answer, found, window, night_of):
     ChargeSchedule.objects.filter(pk=schedule.pk).update(
         status=status, answer=answer, found=found, window=window, night_of=night_of, run_at=timezone.now()
     )

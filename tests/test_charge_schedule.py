@@ -153,3 +153,21 @@ def test_only_the_plants_installers_switch_it(plant, installer, customer, strang
     assert not ChargeSchedule.objects.exists()
     assert login(installer).post(url, {"enabled": "1"}).status_code == 302
     assert ChargeSchedule.objects.get().enabled
+
+
+def test_an_inverter_out_of_reach_is_tried_again_the_next_hour(scheduled, v5_device):
+    v5_device.behaviour = Behaviour.TIMEOUT
+    evening = datetime(2026, 12, 14, 20, 10, tzinfo=PARIS)
+    assert charge_schedules_run_due(now=evening) == 1
+    assert ChargeSchedule.objects.get().status == "not_confirmed"
+    v5_device.behaviour = Behaviour.NORMAL
+    assert charge_schedules_run_due(now=evening + timedelta(hours=1)) == 1
+    schedule = ChargeSchedule.objects.get()
+    assert schedule.status == "written" and schedule.night_of == TONIGHT
+
+
+def test_a_schedule_whose_installer_left_writes_nothing(scheduled, installer, v5_device):
+    ChargeSchedule.objects.update(enabled_by=None)
+    schedule = charge_schedule_run(schedule=ChargeSchedule.objects.get(), night_of=TONIGHT)
+    assert schedule.status == "not_confirmed" and "n'a plus de compte" in str(schedule.answer)
+    assert not SettingChange.objects.exists()
