@@ -62,9 +62,10 @@ def settings_job_new(request):
     changeable = Plant.objects.restrict(request.user, "change").order_by("name", "pk")
     filters = PlantFilterSet(request.GET, queryset=changeable)
     shown = filters.qs if filters.is_valid() else changeable.none()
-    form = PresetForm(
-        request.POST or None, plants=changeable, initial={"plants": list(shown[: bulk.MAX_PLANTS])}
-    )
+    # The filter's plants are the choices (the form posts to this URL, filters included): a fleet
+    # larger than a job is narrowed first, never rendered as thousands of boxes.
+    count = shown.count()
+    form = PresetForm(request.POST or None, plants=shown, initial={"plants": list(shown[: bulk.MAX_PLANTS])})
     if request.method == "POST" and form.is_valid():
         try:
             job = bulk.settings_job_create(
@@ -79,7 +80,7 @@ def settings_job_new(request):
     context = {
         "form": form,
         "filters": filters,
-        "shown": shown[: bulk.MAX_PLANTS + 1],
+        "count": count,
         "limit": bulk.MAX_PLANTS,
     }
     return render(request, "devices/settings_job_new.html", context, status=400 if form.errors else 200)

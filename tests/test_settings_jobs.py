@@ -170,3 +170,14 @@ def test_a_job_is_its_author_and_company_administrators_only(
     assert login(viewer).post(reverse("devices:settings_job_new"), {"plants": [plant.pk]}).status_code == 403
     assert login(stranger).post(reverse("devices:settings_job_cancel", args=[job.pk])).status_code == 404
     assert SettingsJob.objects.get(pk=job.pk).status == "reading"
+
+
+def test_a_fleet_larger_than_a_job_is_narrowed_by_the_filter_first(company, installer, monkeypatch):
+    monkeypatch.setattr(bulk, "MAX_PLANTS", 2)
+    for name in ("Alpha", "Bravo", "Charlie"):
+        make_plant(company, name=name)
+    client = login(installer)
+    page = text(client.get(reverse("devices:settings_job_new")))
+    assert "Trop de centrales pour une tâche" in page and 'name="plants"' not in page
+    page = text(client.get(reverse("devices:settings_job_new"), {"q": "Bravo"}))
+    assert page.count('name="plants"') == 1 and "Bravo" in page and "Alpha" not in page
