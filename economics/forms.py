@@ -7,7 +7,7 @@ from datetime import date
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from energy.forms import FIRST_DAY, ISO_DAY, LAST_DAY
+from energy.forms import FIRST_DAY, ISO_DAY, LAST_DAY, day_in_range
 
 from .models import Tariff, TempoColour
 
@@ -54,9 +54,7 @@ class TariffForm(forms.ModelForm):
                 field.widget.is_localized = True
 
     def clean_valid_from(self):
-        day = self.cleaned_data["valid_from"]
-        if not FIRST_DAY <= day <= LAST_DAY:
-            raise forms.ValidationError(_("Give a date between 2000 and 2099."))
+        day = day_in_range(self.cleaned_data["valid_from"])
         if (
             Tariff.objects.filter(plant=self.instance.plant, valid_from=day)
             .exclude(pk=self.instance.pk)
@@ -73,10 +71,7 @@ class TempoDayForm(forms.Form):
     colour = forms.ChoiceField(label=_("Colour"), choices=TempoColour.choices)
 
     def clean_day(self):
-        day = self.cleaned_data["day"]
-        if not FIRST_DAY <= day <= LAST_DAY:
-            raise forms.ValidationError(_("Give a date between 2000 and 2099."))
-        return day
+        return day_in_range(self.cleaned_data["day"])
 
 
 class TempoImportForm(forms.Form):

@@ -28,6 +28,11 @@ def month_end(month: date) -> date:
     return (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
+def previous_month(day: date) -> date:
+    """The first day of the month before `day`'s."""
+    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
 def monthly_report_context(*, plant: Plant, month: date, user) -> dict:
     """What the report shows of `month` (its first day) to `user`, who may see the plant."""
     since = plant.history_since_for(user)

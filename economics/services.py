@@ -3,7 +3,7 @@ tasks only call these)."""
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,7 +13,7 @@ from core.mail import send_templated
 from plants.models import Plant, PlantGrant
 
 from .models import MonthlyReportSent, TempoDay
-from .reports import fleet_report_pdf, monthly_report_context, monthly_report_pdf
+from .reports import fleet_report_pdf, monthly_report_context, monthly_report_pdf, previous_month
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def tempo_days_save(*, colours: dict[date, str], by: User) -> int:
 def last_month(plant: Plant, now: datetime) -> date:
     """The first day of the month before the plant's current local month."""
     today = timezone.localtime(now, plant.tzinfo).date()
-    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    return previous_month(today)
 
 
 def monthly_reports_send(*, now: datetime | None = None) -> int:
@@ -77,8 +77,7 @@ def _send_plant_report(user: User, plant: Plant, now: datetime) -> bool:
 
 
 def _send_fleet_report(user: User, now: datetime) -> bool:
-    today = timezone.localtime(now).date()
-    month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    month = previous_month(timezone.localtime(now).date())
 
     def send() -> None:
         pdf = fleet_report_pdf(user=user, month=month, language=user.language)

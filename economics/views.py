@@ -55,7 +55,7 @@ def savings(request, pk):
     context = {
         "plant": plant,
         "tab": "savings",
-        "report_months": [today.replace(day=1), (today.replace(day=1) - timedelta(days=1)).replace(day=1)],
+        "report_months": [today.replace(day=1), reports.previous_month(today)],
         "tariff": tariff,
         "has_tariffs": plant.tariffs.exists(),
         "periods": periods,

@@ -14,7 +14,7 @@ MAX_RANGE_DAYS = 400
 ISO_DAY = ["%Y-%m-%d"]
 
 
-def _in_range(day):
+def day_in_range(day):
     if not FIRST_DAY <= day <= LAST_DAY:
         raise forms.ValidationError(_("Give a date between 2000 and 2099."))
     return day
@@ -27,7 +27,7 @@ class DayForm(forms.Form):
 
     def clean_date(self):
         day = self.cleaned_data["date"]
-        return None if day is None else _in_range(day)
+        return None if day is None else day_in_range(day)
 
 
 class PeriodForm(forms.Form):
@@ -59,7 +59,7 @@ class PeriodForm(forms.Form):
                 {"date": _("Give the date as %(example)s.") % {"example": example}}
             ) from None
         if start is not None:
-            _in_range(start)
+            day_in_range(start)
         data["start"] = start
         return data
 
@@ -90,8 +90,8 @@ class RangeForm(forms.Form):
         start, end = data.get("start"), data.get("end")
         if start is None or end is None:
             return data
-        _in_range(start)
-        _in_range(end)
+        day_in_range(start)
+        day_in_range(end)
         if end < start:
             raise forms.ValidationError({"end": _("The end is before the start.")})
         if (end - start).days >= MAX_RANGE_DAYS:

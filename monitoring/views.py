@@ -1,7 +1,5 @@
 """A plant as a whole, with its devices, alarms and energy: the plant list and the dashboard."""
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,6 +19,7 @@ from commissioning.models import HandoverReport
 from core.access import company_member_required
 from core.pagination import FromEitherEndPaginator
 from economics.money import money_periods
+from economics.reports import previous_month
 from energy import reports
 from energy.accounting import local_today
 from energy.models import FLOWS
@@ -57,7 +56,7 @@ def plant_list(request):
             else [],
             "filtered": filters.is_valid() and bool(kept_query),
             "save_form": SavedFilterForm(initial={"query": kept_query or ""}),
-            "last_month": (timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=1),
+            "last_month": previous_month(timezone.localdate()),
         },
     )
 
