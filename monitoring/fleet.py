@@ -3,9 +3,11 @@ current power, installed capacity and energy, and the plants that need attention
 
 from collections import defaultdict
 from datetime import timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, Sum, Value
+from django.db.models import Count, IntegerField, Max, Sum, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -13,9 +15,9 @@ from django.utils import timezone
 from accounts.models import Company
 from alarms.models import Alarm, AlarmCode
 from commissioning.checks import checklists_of
-from devices.models import InverterLive, counted_inverters
+from devices.models import Datalogger, InverterLive, counted_inverters
 from energy.models import DailyEnergy, MonthlyEnergy
-from plants.models import FleetFigures, Plant, PlantStatus, fleet_counts, sees_whole_company
+from plants.models import FleetFigures, Plant, PlantFigures, PlantStatus, fleet_counts, sees_whole_company
 
 
 def fleet_summary(user, *, watch_list=10, now=None):
@@ -107,11 +109,13 @@ def _figures_by_company(*, plants, days, months, now):
 
 
 def fleet_figures_refresh(*, now=None, company_ids=None):
-    """Compute and store the figures of every company (the beat) or of `company_ids`; returns
-    {company id: figures}. Safe to run twice or at once: each run writes what it computed."""
+    """Compute and store the figures of every company (the beat) or of `company_ids`, and those of
+    each of their plants (the fleet table's); returns {company id: figures}. Safe to run twice or at
+    once: each run writes what it computed."""
     now = now or timezone.now()
     companies = Company.objects.all() if company_ids is None else Company.objects.filter(pk__in=company_ids)
     plants = Plant.objects.filter(company__in=companies, archived_at__isnull=True)
+    plant_figures_refresh(plants=plants, now=now)
     computed = _figures_by_company(
         plants=plants,
         days=DailyEnergy.objects.filter(plant__in=plants),
@@ -126,6 +130,78 @@ def fleet_figures_refresh(*, now=None, company_ids=None):
         rows, update_conflicts=True, unique_fields=["company"], update_fields=[*FIGURES, "day", "computed_at"]
     )
     return {row.company_id: {name: getattr(row, name) for name in (*FIGURES, "computed_at")} for row in rows}
+
+
+def plant_figures_refresh(*, plants, now):
+    """Compute and store the fleet table's figures of `plants` (PlantFigures): a few GROUP BYs over
+    them and one upsert, whatever their number."""
+    fresh = now - timedelta(seconds=2 * settings.POLL_INTERVAL_SECONDS)
+    power = dict(
+        InverterLive.objects.filter(
+            counted_inverters("inverter__"),
+            inverter__datalogger__plant__in=plants,
+            inverter__datalogger__archived_at__isnull=True,
+            at__gte=fresh,
+        )
+        .order_by()
+        .values("inverter__datalogger__plant")
+        .annotate(total=Sum(Cast(KT("values__pv_power"), IntegerField())))
+        .values_list("inverter__datalogger__plant", "total")
+    )
+    seen = dict(
+        Datalogger.objects.filter(plant__in=plants, archived_at__isnull=True)
+        .order_by()
+        .values("plant")
+        .annotate(at=Max("last_seen_at"))
+        .values_list("plant", "at")
+    )
+    alarms = dict(
+        Alarm.objects.filter(plant__in=plants, cleared_at__isnull=True)
+        .order_by()
+        .values("plant")
+        .annotate(n=Count("pk"))
+        .values_list("plant", "n")
+    )
+    # Each plant's today and yesterday are its own time zone's.
+    produced = {}
+    for zone in plants.order_by().values_list("time_zone", flat=True).distinct():
+        today = timezone.localdate(now, ZoneInfo(zone))
+        days = DailyEnergy.objects.filter(
+            plant__in=plants.filter(time_zone=zone), day__in=[today, today - timedelta(days=1)]
+        )
+        for plant_id, day, wh in days.values_list("plant", "day", "production_wh"):
+            produced[plant_id, "today" if day == today else "yesterday"] = wh
+    rows = [
+        PlantFigures(
+            plant_id=pk,
+            company_id=company_id,
+            pv_power_w=power.get(pk),
+            today_wh=produced.get((pk, "today"), 0),
+            yield_yesterday=specific_yield(produced.get((pk, "yesterday")), kwp),
+            last_seen_at=seen.get(pk),
+            active_alarms=alarms.get(pk, 0),
+            computed_at=now,
+        )
+        for pk, company_id, kwp in plants.order_by("pk").values_list("pk", "company_id", "pv_power_kwp")
+    ]
+    PlantFigures.objects.bulk_create(
+        rows,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["plant"],
+        update_fields=[f.name for f in PlantFigures._meta.concrete_fields if not f.primary_key],
+    )
+
+
+def specific_yield(wh, kwp):
+    """kWh per installed kWp, to the hundredth (at most the column's 99,999.99, for a capacity
+    entered far too small); None without a day's figure or a capacity."""
+    if wh is None or not kwp:
+        return None
+    return min((Decimal(wh) / 1000 / kwp).quantize(Decimal("0.01")), YIELD_MAX)
+
+
+YIELD_MAX = Decimal("99999.99")
 
 
 def fleet_figures_of(*, company_id, now):

@@ -25,15 +25,26 @@ from energy.accounting import local_today
 from energy.models import FLOWS
 from plants.filters import PlantFilterSet, filter_query
 from plants.forms import SavedFilterForm
-from plants.models import Plant, SavedFilter, fleet_counts
+from plants.models import Plant, SavedFilter, fleet_counts, sees_whole_company
 from plants.services import saved_filter_save
 from plants.shortcuts import get_plant_for_user
+
+from .fleet import fleet_figures_of
 
 
 @login_required
 @require_safe
 def plant_list(request):
-    plants = Plant.objects.restrict(request.user, "view").select_related("company").order_by("name", "pk")
+    """The fleet table: each plant's status and figures, filtered and sorted by the database (one
+    index range per page, whatever the fleet's size)."""
+    if sees_whole_company(request.user):
+        # The beat keeps the figures; this recomputes them only when it is far behind.
+        fleet_figures_of(company_id=request.user.company_id, now=timezone.now())
+    plants = (
+        Plant.objects.restrict(request.user, "view")
+        .select_related("company", "figures")
+        .order_by("name", "pk")
+    )
     filters = PlantFilterSet(request.GET, queryset=plants)
     shown = filters.qs if filters.is_valid() else plants.none()  # the form says what is wrong
     plant_counts, _kwp = fleet_counts(request.user)

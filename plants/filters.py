@@ -4,10 +4,34 @@ page, 400 with the reason in the API)."""
 from urllib.parse import urlencode
 
 import django_filters
-from django.db.models import Q
+from django.db.models import F, OrderBy, Q
 from django.utils.translation import gettext_lazy as _
 
 from .models import Plant, PlantStatus, SystemType
+
+# The list's orders: the plant's name, or one of its figures (PlantFigures), each either way.
+SORT_FIELDS = {
+    "name": "name",
+    "power": "figures__pv_power_w",
+    "today": "figures__today_wh",
+    "yield": "figures__yield_yesterday",
+    "seen": "figures__last_seen_at",
+    "alarms": "figures__active_alarms",
+}
+SORT_CHOICES = [
+    ("name", _("Name, A to Z")),
+    ("-name", _("Name, Z to A")),
+    ("-power", _("Power now, highest first")),
+    ("power", _("Power now, lowest first")),
+    ("-today", _("Production today, highest first")),
+    ("today", _("Production today, lowest first")),
+    ("-yield", _("Yield yesterday, highest first")),
+    ("yield", _("Yield yesterday, lowest first")),
+    ("-seen", _("Last seen, most recent first")),
+    ("seen", _("Last seen, longest ago first")),
+    ("-alarms", _("Active alarms, most first")),
+    ("alarms", _("Active alarms, fewest first")),
+]
 
 
 class PlantFilterSet(django_filters.FilterSet):
@@ -23,6 +47,9 @@ class PlantFilterSet(django_filters.FilterSet):
     tag = django_filters.CharFilter(
         field_name="tags", lookup_expr="contains", method="tagged", label=_("Tag"), max_length=40
     )
+    sort = django_filters.ChoiceFilter(
+        choices=SORT_CHOICES, method="sorted_by", label=_("Sort by"), empty_label=_("Name, A to Z")
+    )
 
     class Meta:
         model = Plant
@@ -32,7 +59,7 @@ class PlantFilterSet(django_filters.FilterSet):
         """How many plants a valid filter shows when at most the status filters them, from the
         status `counts` (every plant the user sees); None when another filter is set."""
         data = self.form.cleaned_data
-        if any(value for name, value in data.items() if name != "status"):
+        if any(value for name, value in data.items() if name not in ("status", "sort")):
             return None
         return counts[data["status"]] if data.get("status") else sum(counts.values())
 
@@ -51,6 +78,22 @@ class PlantFilterSet(django_filters.FilterSet):
 
     def tagged(self, plants, name, value):
         return plants.filter(tags__contains=[value.strip()])
+
+    def sorted_by(self, plants, name, value):
+        """In the chosen order, the plant's id breaking ties. A figure's order reads its index of
+        the company (the figures' copy of the company joined to the plant's, so that the planner
+        narrows both to the user's company); a plant without a figure comes after those with one
+        (before them, lowest first)."""
+        descending = value.startswith("-")
+        field = SORT_FIELDS[value.lstrip("-")]
+        tie = OrderBy(F("pk"), descending=descending)
+        if field == "name":
+            return plants.order_by(OrderBy(F(field), descending=descending), tie)
+        # The index's own order (highest first, no figure last) or its mirror.
+        order = OrderBy(
+            F(field), descending=descending, nulls_last=descending or None, nulls_first=not descending or None
+        )
+        return plants.filter(figures__company_id=F("company_id")).order_by(order, tie)
 
     def search(self, plants, name, value):
         """By name, address or city (contains; trigram indexes), or by an attached logger's SN

@@ -452,6 +452,45 @@ class FleetFigures(models.Model):
         return f"{self.company_id} at {self.computed_at:%Y-%m-%d %H:%M}"
 
 
+# The fleet table's sort keys (PlantFigures' columns): sorted highest first, a plant with no value
+# (None) after every plant with one; the other way round ascending.
+FIGURE_SORT_KEYS = ("pv_power_w", "today_wh", "yield_yesterday", "last_seen_at", "active_alarms")
+
+
+class PlantFigures(models.Model):
+    """A plant's figures as the fleet table shows and sorts them: solar power now, production today,
+    yesterday's yield per installed kWp, when a logger was last heard, active alarms. Computed for
+    every plant by the beat with the company figures (`monitoring.fleet.fleet_figures_refresh`), so
+    that sorting the list by one of them reads one index range of the company, whatever the fleet's
+    size. The database makes each plant's row with it and moves it with the plant to a new company
+    (triggers, migration 0017_plant_figures), so that the sorted list, an inner join, never loses a
+    plant (docs/architecture/invariants.md)."""
+
+    plant = models.OneToOneField(Plant, on_delete=models.CASCADE, primary_key=True, related_name="figures")
+    # The plant's company, copied so that each sort key's index starts with it.
+    company = models.ForeignKey("portal.Company", on_delete=models.CASCADE, related_name="+", db_index=False)
+    pv_power_w = models.BigIntegerField(null=True)  # None: no live value fresh enough
+    today_wh = models.BigIntegerField(db_default=0)  # the plant's local day
+    yield_yesterday = models.DecimalField(max_digits=7, decimal_places=2, null=True)  # kWh/kWp
+    last_seen_at = models.DateTimeField(null=True)
+    active_alarms = models.IntegerField(db_default=0)
+    computed_at = models.DateTimeField(null=True)  # None: not computed yet (a plant just made)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                models.F("company"),
+                models.F(key).desc(nulls_last=True),
+                models.F("plant").desc(),
+                name=f"plant_figures_{key}",
+            )
+            for key in FIGURE_SORT_KEYS
+        ]
+
+    def __str__(self):
+        return f"{self.plant_id} at {self.computed_at}"
+
+
 def new_token():
     return secrets.token_urlsafe(32)
 

@@ -159,7 +159,16 @@ def _queries(client, url):
 
 
 @pytest.mark.parametrize(
-    "url", ["/", "/plants/", "/api/v1/fleet/", "/api/v1/plants/", "/alarms/", "/alarms/export.csv"]
+    "url",
+    [
+        "/",
+        "/plants/",
+        "/plants/?sort=-today",
+        "/api/v1/fleet/",
+        "/api/v1/plants/",
+        "/alarms/",
+        "/alarms/export.csv",
+    ],
 )
 def test_fleet_pages_send_as_many_queries_at_10_as_at_1000_plants(installer, company, url):
     client = login(installer)

@@ -5,18 +5,20 @@ live values and this month's daily energy; 300 active and 20,000 cleared alarms;
 of 5-minute readings (~105,000 rows), whose daily energy is computed by the portal's own accounting.
 A second company of 100 plants, alike plant for plant and with as many alarms (98 of them active), is
 the baseline of the fleet pages' cost. The beat's fleet figures (power and energy per company, that the
-fleet home reads) are computed first, as every minute in production, and that run is timed
-(fleet_figures_refresh_ms).
+fleet home reads, and each plant's, that the fleet table sorts by) are computed first, as every minute
+in production, and that run is timed (fleet_figures_refresh_ms).
 Then times sequential requests of one logged-in installer (after a few unmeasured warm-up requests per
 page: gunicorn imports, PostgreSQL plans; no application cache exists to warm) to the fleet home, the
 plant list and the plant API list (alternating with the small company's installer: `<page>_vs_small`
 is the ratio of their p95), the plant dashboard, the year chart's JSON and the fleet alarm list, and
-counts the SQL queries of the fleet home; a name search in the plant list and a logger's "move"
+counts the SQL queries of the fleet home; the plant list sorted by today's production (`fleet_table`,
+against the small company's); a name search in the plant list and a logger's "move"
 page (each against the small company's); the year of readings as CSV through gunicorn (rows/s,
 beside the Python writer's rows/s over the same rows in this process), and the fleet home's p95
 while two slow clients download that year again and again (gunicorn runs with
 deploy/gunicorn.conf.py, threads). The last line reads:
 fleet_home_p95_ms=<n> fleet_home_vs_small=<n> plant_list_p95_ms=<n> plant_list_vs_small=<n>
+fleet_table_p95_ms=<n> fleet_table_vs_small=<n>
 plant_list_last_page_p95_ms=<n> plant_list_last_page_vs_small=<n>
 plant_api_p95_ms=<n> plant_api_vs_small=<n> plant_dashboard_p95_ms=<n> year_chart_p95_ms=<n>
 alarm_list_p95_ms=<n> healthz_p95_ms=<n> plant_list_8c_p95_ms=<n> alarm_export_ms=<n>
@@ -473,7 +475,13 @@ def main():
         # them stale and count the page's own recomputation).
         queries = fleet_home_queries(installer)
         figures = {}
-        for name, path in (("fleet_home", "/"), ("plant_list", "/plants/"), ("plant_api", "/api/v1/plants/")):
+        pages = (
+            ("fleet_home", "/"),
+            ("plant_list", "/plants/"),
+            ("fleet_table", "/plants/?sort=-today"),  # the list sorted by today's production
+            ("plant_api", "/api/v1/plants/"),
+        )
+        for name, path in pages:
             large, small = paired_p95_ms(port, path, cookie, small_cookie)
             figures[f"{name}_p95_ms"] = large
             figures[f"{name}_vs_small"] = large / small
