@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -147,6 +148,7 @@ TEMPLATES = [
                 "core.scoping.abilities",
                 "core.context.hotline",
                 "core.context.theme",
+                "core.context.styles",
             ],
         },
     },
@@ -275,12 +277,14 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "PAGE_SIZE": 50,
 }
-# Only the portal's own (vendored) scripts and styles; no inline script or style; no framing.
+# Only the portal's own (vendored) scripts and styles; no inline script; no inline style but the
+# portal's own stylesheets on a first visit, under the response's nonce (core.context.styles); no
+# framing.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
-        "style-src": ["'self'"],
+        "style-src": ["'self'", NONCE],
         "img-src": ["'self'", "data:", "blob:"],
         "media-src": ["'self'", "blob:"],  # the camera preview of the SN scan
         "connect-src": ["'self'"],

@@ -13,6 +13,14 @@ pytestmark = [
     pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed"),
 ]
 
+
+def BROWSER(test):  # noqa: N802 (a mark, named as marks are)
+    """The browser tests' marks, for one test of a module that has others."""
+    for mark in reversed(pytestmark):
+        test = mark(test)
+    return test
+
+
 SMALL_PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1366, "height": 900}
 
