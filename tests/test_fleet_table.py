@@ -110,10 +110,10 @@ def test_sorting_keeps_the_filters_and_the_headings_say_the_order(installer, fle
     response = client.get(reverse("plants:list"), {"tag": "SAV", "sort": "-power", "page": "1"})
     assert [p.name for p in response.context["page"]] == ["Dojo", "Atelier"]
     body = response.content.decode()
-    power = re.search(r'<th aria-sort="descending"><a href="\?([^"]+)">Puissance actuelle', body)
+    power = re.search(r'<th class="num" aria-sort="descending"><a href="\?([^"]+)">Puissance actuelle', body)
     assert power and "sort=power" in power.group(1) and "tag=SAV" in power.group(1)
     assert "page=" not in power.group(1)
-    today = re.search(r'<th><a href="\?([^"]+)">Aujourd', body).group(1)
+    today = re.search(r'<th class="num"><a href="\?([^"]+)">Aujourd', body).group(1)
     assert "sort=-today" in today and "tag=SAV" in today
 
 
