@@ -51,13 +51,16 @@ def test_https_through_caddy_reaches_the_portal_and_logs_in(stack, installer):
         installer.save()
     assert get(health_port, "/health")[0] == 200  # what the compose health check asks Caddy
     status, headers, body = get(https_port, "/login/", context=context)
+    first_page = body
     assert status == 200 and "Connexion" in body
     assert "max-age=31536000" in headers["Strict-Transport-Security"]
     csrf = re.search(r"csrftoken=([^;]+)", headers["Set-Cookie"]).group(1)
     assert "Secure" in headers["Set-Cookie"]
     # Static files go out compressed, with Brotli or gzip; the login page loads no htmx.
     assert "htmx.min" not in body  # no page before login uses it
-    stylesheet = re.search(r'href="(/static/vendor/pico\.min\.[0-9a-f]+\.css)"', body).group(1)
+    # A first visit gets the stylesheets inline, and their hashed URLs to fetch once it has loaded.
+    assert re.search(r'<style nonce="[^"]+">', body)
+    stylesheet = re.search(r'data-stylesheets="(/static/vendor/pico\.min\.[0-9a-f]+\.css) ', body).group(1)
     sizes = {}
     for encoding in ("br", "gzip", "identity"):
         got, got_headers, _ = get(
@@ -82,7 +85,10 @@ def test_https_through_caddy_reaches_the_portal_and_logs_in(stack, installer):
     cookies = response.headers.get_all("Set-Cookie")
     session = next(c for c in cookies if c.startswith("sessionid="))
     assert "Secure" in session and "HttpOnly" in session
-    status, _headers, body = get(https_port, "/", context=context, headers={"Cookie": session.split(";")[0]})
+    # The stylesheets fetched after the first page (portal.js): the next pages link them.
+    styles = "styles=" + re.search(r'data-styles="([^"]+)"', first_page).group(1)
+    cookie = f"{session.split(';')[0]}; {styles}"
+    status, _headers, body = get(https_port, "/", context=context, headers={"Cookie": cookie})
     assert status == 200 and "Mon parc" in body
     stylesheet = re.search(r'href="(/static/vendor/pico\.min\.[0-9a-f]{12}\.css)"', body).group(1)
     status, headers, css = get(https_port, stylesheet, context=context, headers={"Accept-Encoding": "gzip"})
