@@ -29,6 +29,8 @@ DROP TRIGGER plants_plant_figures_move ON plants_plant;
 DROP FUNCTION plants_plant_figures_insert();
 DROP FUNCTION plants_plant_figures_move();
 """
+# The sort keys as of this migration (plants.models.FIGURE_SORT_KEYS).
+SORT_KEYS = ("pv_power_w", "today_wh", "yield_yesterday", "last_seen_at", "active_alarms")
 PLANT_FIGURES_FILL = (
     "INSERT INTO plants_plantfigures (plant_id, company_id) SELECT id, company_id FROM plants_plant"
 )
@@ -74,34 +76,11 @@ class Migration(migrations.Migration):
                 "indexes": [
                     models.Index(
                         models.F("company"),
-                        models.OrderBy(models.F("pv_power_w"), descending=True, nulls_last=True),
+                        models.OrderBy(models.F(key), descending=True, nulls_last=True),
                         models.OrderBy(models.F("plant"), descending=True),
-                        name="plant_figures_pv_power_w",
-                    ),
-                    models.Index(
-                        models.F("company"),
-                        models.OrderBy(models.F("today_wh"), descending=True, nulls_last=True),
-                        models.OrderBy(models.F("plant"), descending=True),
-                        name="plant_figures_today_wh",
-                    ),
-                    models.Index(
-                        models.F("company"),
-                        models.OrderBy(models.F("yield_yesterday"), descending=True, nulls_last=True),
-                        models.OrderBy(models.F("plant"), descending=True),
-                        name="plant_figures_yield_yesterday",
-                    ),
-                    models.Index(
-                        models.F("company"),
-                        models.OrderBy(models.F("last_seen_at"), descending=True, nulls_last=True),
-                        models.OrderBy(models.F("plant"), descending=True),
-                        name="plant_figures_last_seen_at",
-                    ),
-                    models.Index(
-                        models.F("company"),
-                        models.OrderBy(models.F("active_alarms"), descending=True, nulls_last=True),
-                        models.OrderBy(models.F("plant"), descending=True),
-                        name="plant_figures_active_alarms",
-                    ),
+                        name=f"plant_figures_{key}",
+                    )
+                    for key in SORT_KEYS
                 ],
             },
         ),
