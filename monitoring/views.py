@@ -45,13 +45,15 @@ def plant_list(request):
         .select_related("company", "figures")
         .order_by("name", "pk")
     )
-    filters = PlantFilterSet(request.GET, queryset=plants)
+    filters = PlantFilterSet(request.GET, queryset=plants, request=request)
     shown = filters.qs if filters.is_valid() else plants.none()  # the form says what is wrong
     plant_counts, _kwp = fleet_counts(request.user)
     paginator = FromEitherEndPaginator(shown, 25)
     if filters.is_valid() and (known := filters.known_count(plant_counts)) is not None:
         paginator.count = known  # a cached property: no COUNT over the whole fleet
     page = paginator.get_page(request.GET.get("page"))
+    for plant in page:
+        plant.figures.redact_for(request.user)
     kept_query = filter_query(request.GET)  # what "Keep this filter" would keep
     return render(
         request,

@@ -87,6 +87,9 @@ class PlantFilterSet(django_filters.FilterSet):
         descending = value.startswith("-")
         field = SORT_FIELDS[value.lstrip("-")]
         tie = OrderBy(F("pk"), descending=descending)
+        if field != "name" and getattr(getattr(self.request, "user", None), "is_customer", False):
+            # A customer's figures may be older than their hand-over: no order may tell them.
+            return plants
         if field == "name":
             return plants.order_by(OrderBy(F(field), descending=descending), tie)
         # The index's own order (highest first, no figure last) or its mirror.

@@ -490,6 +490,24 @@ class PlantFigures(models.Model):
     def __str__(self):
         return f"{self.plant_id} at {self.computed_at}"
 
+    def redact_for(self, user):
+        """These figures as `user` may read them, in memory: a customer given the plant at a
+        hand-over reads nothing from before it (Plant.history_since_for): not the production of
+        the hand-over's day (it mixes both owners'), nor the yield of the day before, nor a
+        contact older than it (`seen_before_history`)."""
+        since = self.plant.history_since_for(user)
+        if since is None:
+            return self
+        first_day = self.plant.first_whole_day(since)
+        today = timezone.localdate(self.computed_at or timezone.now(), self.plant.tzinfo)
+        if first_day > today:
+            self.today_wh = None
+        if first_day > today - timedelta(days=1):
+            self.yield_yesterday = None
+        if self.last_seen_at is not None and self.last_seen_at < since:
+            self.last_seen_at, self.seen_before_history = None, True
+        return self
+
 
 def new_token():
     return secrets.token_urlsafe(32)

@@ -133,6 +133,40 @@ def test_a_customer_sees_their_plants_figures_but_no_alarm_column(customer, inst
     assert "2,50\u00a0kW" in body and "Alarmes actives" not in body
 
 
+def test_a_new_owner_reads_no_figure_from_before_the_hand_over(customer, installer, fleet):
+    """Given Atelier and Chai an hour ago: today's production mixes both owners' and yesterday was
+    the previous owner's; Chai's logger was last heard before the hand-over. The power now is theirs."""
+    for plant in (fleet[0], fleet[2]):
+        PlantGrant.objects.create(
+            plant=plant, customer=customer, granted_by=installer, accepted_at=timezone.now()
+        )
+    Plant.objects.filter(pk__in=[fleet[0].pk, fleet[2].pk]).update(
+        customer_history_since=timezone.now() - timedelta(hours=1)
+    )
+    body = text(login(customer).get(reverse("plants:list")))
+    atelier, chai = row_of(body, "Atelier"), row_of(body, "Chai")
+    assert "2,50\u00a0kW" in atelier and "il y a 5\u00a0min" in atelier
+    assert "kWh" not in atelier.replace("kWh/kWc", "") and "kWh/kWc" not in atelier  # no today, no yield
+    assert "il y a" not in chai and "jamais" not in chai
+    # Nor may an order tell them: sorted by the name whatever they ask.
+    for sort in ("-today", "today", "-yield", "yield", "-seen", "seen"):
+        assert names_in_order(login(customer), sort=sort) == ["Atelier", "Chai"], sort
+    assert [
+        p["name"] for p in api_for(customer).get("/api/v1/plants/", {"sort": "today"}).json()["results"]
+    ] == [
+        "Atelier",
+        "Chai",
+    ]
+
+
+def test_the_previous_owner_with_shared_history_reads_every_figure(customer, installer, fleet):
+    PlantGrant.objects.create(
+        plant=fleet[0], customer=customer, granted_by=installer, accepted_at=timezone.now()
+    )
+    atelier = row_of(text(login(customer).get(reverse("plants:list"))), "Atelier")
+    assert "12,3\u00a0kWh" in atelier and "5,00\u00a0kWh/kWc" in atelier
+
+
 def test_a_plant_made_since_the_last_refresh_is_listed_in_every_order(installer, company, fleet):
     """Its figures' row is made with it by the database, even by a bulk insert, and says nothing yet."""
     make_plant(company, name="Érable")
