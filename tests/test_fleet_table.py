@@ -213,6 +213,15 @@ def test_a_kept_filter_keeps_its_order(installer, fleet):
 def test_figures_left_by_a_stopped_beat_are_recomputed_by_the_page(installer, fleet):
     PlantFigures.objects.update(computed_at=timezone.now() - timedelta(hours=2), today_wh=0)
     assert names_in_order(login(installer), sort="-today")[:2] == ["Bergerie", "Atelier"]
+    assert "Chiffres calculés il y a 0\u00a0s" in text(login(installer).get(reverse("plants:list")))
+
+
+def test_a_customer_is_told_how_old_the_figures_are_when_the_beat_has_stopped(customer, installer, fleet):
+    PlantGrant.objects.create(
+        plant=fleet[0], customer=customer, granted_by=installer, accepted_at=timezone.now()
+    )
+    PlantFigures.objects.update(computed_at=timezone.now() - timedelta(hours=2))
+    assert "Chiffres calculés il y a 2\u00a0h" in text(login(customer).get(reverse("plants:list")))
 
 
 def test_each_plant_counts_today_and_yesterday_in_its_own_time_zone(company):
