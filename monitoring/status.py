@@ -45,9 +45,9 @@ def plants_with_computed_status(plants):
         )
         .annotate(
             computed_status=Case(
-                When(computed_loggers=0, then=Value(PlantStatus.INCOMPLETE)),
-                # Online only once an inverter answered: a stick asleep at night (`05 00`) with
-                # no inverter ever identified has shown nothing of the plant yet.
+                # No logger (so no inverter, none down), or no inverter identified yet: online only
+                # once an inverter answered, since a stick asleep at night (`05 00`) with no inverter
+                # ever identified has shown nothing of the plant yet.
                 When(computed_inverters=0, computed_loggers_down=0, then=Value(PlantStatus.INCOMPLETE)),
                 When(computed_down=0, then=Value(PlantStatus.ONLINE)),
                 When(computed_down=F("computed_devices"), then=Value(PlantStatus.OFFLINE)),
