@@ -62,8 +62,6 @@ CORE = {
 
 # Mutants no test can kill, by name, with why (mutmut's names: module.x_function__mutmut_n).
 EQUIVALENT: dict[str, str] = {
-    "monitoring.status.x_plants_with_computed_status__mutmut_104": "Django infers CharField from the Values",
-    "monitoring.status.x_plants_with_computed_status__mutmut_110": "Django infers CharField from the Values",
     "alarms.services.x_alarm_notify__mutmut_25": "select_related: one query fewer, the same e-mail",
     "alarms.services.x_alarm_notify__mutmut_27": "select_related: one query fewer, the same e-mail",
     "alarms.services.x_alarm_notify__mutmut_37": "the alarm itself is not yet e-mailed (emailed=False)",
