@@ -49,6 +49,7 @@ CORE = {
         "tests/test_plant_access.py",
         "tests/test_access_matrix.py",
         "tests/test_data_rights.py",
+        "tests/test_company_roles.py",
     ],
     "economics/money.py": ["tests/test_savings.py"],
     "monitoring/status.py": [

@@ -160,3 +160,12 @@ def test_two_administrators_demoting_each_other_at_once_leave_one(company):
         thread.join()
     roles = sorted(User.objects.filter(company=company).values_list("company_role", flat=True))
     assert roles == [CompanyRole.ADMINISTRATOR, CompanyRole.TECHNICIAN] and len(refused) == 1
+
+
+def test_the_customers_tab_is_offered_to_who_may_authorise_them(installer, technician, viewer, plant):
+    """Installers who change the plant authorise its customers; a viewer reads, so no tab."""
+    grants = reverse("plants:grants", args=[plant.pk])
+    page = reverse("plants:detail", args=[plant.pk])
+    assert f'href="{grants}"' in text(login(installer).get(page))
+    assert f'href="{grants}"' in text(login(technician).get(page))
+    assert f'href="{grants}"' not in text(login(viewer).get(page))
