@@ -160,6 +160,25 @@ def test_the_hub_answers_a_sticks_own_frames_as_the_public_material_shows(hub):
     assert answer[-1] == 0x15 and answer[-2] == sum(answer[1:-2]) & 0xFF
 
 
+def test_a_frame_with_a_wrong_checksum_or_end_is_garbage_not_answered(hub):
+    """A heartbeat (decode_heartbeat.md) whose checksum, or whose end byte, is wrong: counted as
+    garbage and never answered; the stick's next good frame on the same line is."""
+    good = bytearray(bytes.fromhex("a5 01 00 10 47 05 06") + struct.pack("<I", SERIAL) + b"\x00\x00\x15")
+    good[-2] = sum(good[1:-2]) & 0xFF
+    bad_checksum, bad_end = bytearray(good), bytearray(good)
+    bad_checksum[-2] = (good[-2] + 1) & 0xFF
+    bad_end[-1] = 0x16
+    with socket.create_connection(("127.0.0.1", hub.hub.port)) as raw:
+        raw.settimeout(1)
+        for garbage in (bad_checksum, bad_end):
+            raw.sendall(garbage)
+            with pytest.raises(TimeoutError):
+                raw.recv(64)
+        assert hub.hub.counters["garbage"] == 2
+        raw.sendall(good)
+        assert len(raw.recv(64)) == 23
+
+
 def answer_to_heartbeat(serial, port):
     with socket.create_connection(("127.0.0.1", port)) as raw:
         raw.sendall(v5.heartbeat(1, serial))
