@@ -179,6 +179,32 @@ def test_a_frame_with_a_wrong_checksum_or_end_is_garbage_not_answered(hub):
         assert len(raw.recv(64)) == 23
 
 
+def read_after(chunks, *, garbage_limit):
+    """read_frame over a line that brings `chunks` one after the other (the reader's buffer holds
+    16 bytes, so longer junk without a start byte is dropped a buffer at a time)."""
+
+    async def run():
+        reader = asyncio.StreamReader(limit=16)
+        reading = asyncio.create_task(v5.read_frame(reader, garbage_limit=garbage_limit))
+        for chunk in chunks:
+            reader.feed_data(chunk)
+            await asyncio.sleep(0.01)
+        return await asyncio.wait_for(reading, 2)
+
+    return asyncio.run(run())
+
+
+def test_junk_before_a_frame_is_counted_across_buffers_up_to_the_limit():
+    """55 bytes of junk in three pieces (two longer than the buffer) before a heartbeat: read with a
+    limit of 55, refused with a limit of 54; with no limit, read whatever the junk."""
+    beat = v5.heartbeat(1, SERIAL)
+    junk = [b"\x00" * 20, b"\x00" * 20, b"\x00" * 15 + beat]
+    assert read_after(junk, garbage_limit=55) == beat
+    with pytest.raises(v5.FrameError):
+        read_after(junk, garbage_limit=54)
+    assert read_after([b"\x00" * 100, beat], garbage_limit=None) == beat
+
+
 def answer_to_heartbeat(serial, port):
     with socket.create_connection(("127.0.0.1", port)) as raw:
         raw.sendall(v5.heartbeat(1, serial))
