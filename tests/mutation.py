@@ -77,9 +77,9 @@ EQUIVALENT: dict[str, str] = {
     "economics.money.x_money_by_day__mutmut_34": "one more earlier day's colour read, never used",
     "economics.money.x_day_money__mutmut_18": "no half-hour at all: one empty half-hour adds nothing",
     "economics.money.x_half_hour_prices__mutmut_7": "hour × 61 adds under 30 min: no half-hour changes side",
-    "devices.v5.x_check__mutmut_9": "the hub catches FrameError and never reads its words",
-    "devices.v5.x_read_frame__mutmut_14": "the hub catches FrameError and never reads its words",
-    "devices.v5.x_read_frame__mutmut_33": "the hub catches FrameError and never reads its words",
+    "devices.v5.x_check__mutmut_9": "its callers (hub, transport, simulator) never read its words",
+    "devices.v5.x_read_frame__mutmut_14": "its callers (hub, transport, simulator) never read its words",
+    "devices.v5.x_read_frame__mutmut_33": "its callers (hub, transport, simulator) never read its words",
 }
 
 ENV = {
