@@ -136,32 +136,20 @@ def plant_figures_refresh(*, plants, now):
     """Compute and store the fleet table's figures of `plants` (PlantFigures): a few GROUP BYs over
     them and one upsert, whatever their number."""
     fresh = now - timedelta(seconds=2 * settings.POLL_INTERVAL_SECONDS)
-    power = dict(
+    power = _by_plant(
         InverterLive.objects.filter(
             counted_inverters("inverter__"),
             inverter__datalogger__plant__in=plants,
             inverter__datalogger__archived_at__isnull=True,
             at__gte=fresh,
-        )
-        .order_by()
-        .values("inverter__datalogger__plant")
-        .annotate(total=Sum(Cast(KT("values__pv_power"), IntegerField())))
-        .values_list("inverter__datalogger__plant", "total")
+        ),
+        Sum(Cast(KT("values__pv_power"), IntegerField())),
+        plant="inverter__datalogger__plant",
     )
-    seen = dict(
-        Datalogger.objects.filter(plant__in=plants, archived_at__isnull=True)
-        .order_by()
-        .values("plant")
-        .annotate(at=Max("last_seen_at"))
-        .values_list("plant", "at")
+    seen = _by_plant(
+        Datalogger.objects.filter(plant__in=plants, archived_at__isnull=True), Max("last_seen_at")
     )
-    alarms = dict(
-        Alarm.objects.filter(plant__in=plants, cleared_at__isnull=True)
-        .order_by()
-        .values("plant")
-        .annotate(n=Count("pk"))
-        .values_list("plant", "n")
-    )
+    alarms = _by_plant(Alarm.objects.filter(plant__in=plants, cleared_at__isnull=True), Count("pk"))
     # Each plant's today and yesterday are its own time zone's.
     produced = {}
     for zone in plants.order_by().values_list("time_zone", flat=True).distinct():
@@ -191,6 +179,11 @@ def plant_figures_refresh(*, plants, now):
         unique_fields=["plant"],
         update_fields=[f.name for f in PlantFigures._meta.concrete_fields if not f.primary_key],
     )
+
+
+def _by_plant(rows, aggregate, *, plant="plant"):
+    """{plant id: `aggregate` of its `rows`}, in one GROUP BY."""
+    return dict(rows.order_by().values(plant).annotate(value=aggregate).values_list(plant, "value"))
 
 
 def specific_yield(wh, kwp):
