@@ -359,9 +359,7 @@ class _DayTally:
 
 
 def _split_by_half_hour(tally: dict[str, Any]) -> bool:
-    return all(
-        len(state) == 5 for columns in tally.get("counters", {}).values() for state in columns.values()
-    )
+    return all(len(state) == 5 for columns in tally["counters"].values() for state in columns.values())
 
 
 def _half_hours_wh(by_half_hour: Mapping[str, Mapping[int, Decimal]]) -> dict[str, list[int]]:

@@ -76,6 +76,8 @@ EQUIVALENT: dict[str, str] = {
     "devices.registermap.xǁRegisterǁdecode__mutmut_9": "a 16-bit word's third byte is a NUL, dropped",
     "devices.registermap.xǁRegisterǁencode__mutmut_11": "codec names are case-insensitive",
     "devices.registermap.xǁRegisterǁencode__mutmut_20": "int.from_bytes is big-endian by default",
+    "energy.accounting.x_daily_energy_due__mutmut_59": "one row per plant and day (unique): [:2] reads one",
+    "energy.accounting.x_daily_energy_due__mutmut_70": "values_list() without a field lists the pk",
     "alarms.services.x__code_changes__mutmut_10": "night looked up for every poll: only W04 depends on it",
     "economics.money.x_tempo_colours__mutmut_8": "no lower bound: earlier colours read too, the same prices",
     "economics.money.x_money_by_day__mutmut_34": "one more earlier day's colour read, never used",

@@ -30,16 +30,19 @@ from energy.accounting import (
     CounterState,
     counted,
     daily_energy_compute,
+    daily_energy_due,
     daily_energy_refresh,
+    daily_energy_refresh_batch,
     daily_energy_today,
     fold,
+    local_today,
     max_kw,
     other_production_wh,
     ratios,
     slots_expected,
 )
 from energy.models import DailyEnergy, MonthlyEnergy
-from plants.models import SystemType
+from plants.models import Plant, SystemType
 
 from .conftest import api_for, attach_logger, login, make_plant
 from .factories import InverterFactory
@@ -216,6 +219,14 @@ def test_counter_resets_and_gaps_never_count_twice():
     assert counted(series(NOON, "4.2", "4.2")) == d("4.2")
 
 
+def test_the_readings_ignored_are_said_and_the_limit_is_the_plants():
+    readings = series(NOON, "1.0", "0.0", "1.1", "9.0")  # a dip that comes back, then 94.8 kW
+    ignored = []
+    assert counted(readings, ignored=ignored) == d("1.1")
+    assert ignored == [(NOON + SLOT, ReadingFlag.Reason.GLITCH), (NOON + 3 * SLOT, ReadingFlag.Reason.SPIKE)]
+    assert counted(readings, limit_kw=100) == d("9.0")  # a plant rated for it: energy
+
+
 def test_a_zero_read_in_the_afternoon_does_not_count_the_morning_twice():
     assert counted(series(NOON, "20.0", "20.5", "0.0", "20.9", "21.0")) == d("21.0")
     assert counted(series(NOON, "20.0", "0.0", "0.0", "20.2")) == d("20.2")  # two zero reads in a row
@@ -279,6 +290,39 @@ def test_the_beat_refresh_closes_yesterday_once_and_recomputes_only_what_changed
     assert MonthlyEnergy.objects.get(plant=plant, month=date(2026, 6, 1)).consumption_wh == 10700
 
 
+def test_the_beat_computes_a_plant_whose_own_row_is_behind_and_never_for_a_rejected_inverter(company):
+    behind, current, replaced = (
+        make_plant(company, name=name, created_at=LONG_AGO) for name in ("En retard", "À jour", "Remplacé")
+    )
+    inverters = {plant: InverterFactory(datalogger__plant=plant) for plant in (behind, current, replaced)}
+    eight = datetime(2026, 6, 2, 8, tzinfo=PARIS)
+    stored(inverters[behind], eight + timedelta(minutes=5), load_energy_today=d("1.0"))
+    stored(inverters[current], eight + timedelta(minutes=20), load_energy_today=d("1.0"))
+    stored(inverters[replaced], eight, load_energy_today=d("1.0"))
+    now = eight + timedelta(minutes=30)
+    daily_energy_compute(plants=[behind, current, replaced], day=date(2026, 6, 2), now=now)
+    # Each plant against its own row: 08:10 is newer than its 08:05, older than the other's 08:20.
+    stored(inverters[behind], eight + timedelta(minutes=10), load_energy_today=d("1.1"))
+    rejected = InverterFactory(datalogger=inverters[replaced].datalogger, rejected_at=now)
+    stored(rejected, eight + timedelta(minutes=25), load_energy_today=d("7.0"))
+    due = daily_energy_due(now=now)
+    assert due[date(2026, 6, 2)] == [behind.pk]
+    assert {behind.pk, current.pk, replaced.pk} <= set(due[date(2026, 6, 1)])  # today's rows close not it
+
+
+def test_the_beat_counts_each_plants_day_in_its_own_time_zone(company, plant):
+    """At 23:30 in Paris it is already tomorrow on Réunion (UTC+4): a reading there after its
+    midnight is due for its new day, and its day before is still to be closed."""
+    reunion = make_plant(company, name="Saint-Denis", time_zone="Indian/Reunion", created_at=LONG_AGO)
+    inverter = InverterFactory(datalogger__plant=reunion)
+    stored(inverter, datetime(2026, 6, 3, 1, tzinfo=ZoneInfo("Indian/Reunion")), load_energy_today=d("0.2"))
+    now = datetime(2026, 6, 2, 23, 30, tzinfo=PARIS)
+    assert local_today(reunion, now) == date(2026, 6, 3)
+    due = daily_energy_due(now=now)
+    assert due[date(2026, 6, 3)] == [reunion.pk]
+    assert reunion.pk in due[date(2026, 6, 2)] and plant.pk in due[date(2026, 6, 1)]
+
+
 def test_a_plant_created_at_noon_expects_the_afternoon_only(company):
     plant = make_plant(company, created_at=datetime(2026, 6, 1, 12, 2, tzinfo=PARIS))
     (row,) = daily_energy_compute(plants=[plant], day=date(2026, 6, 1), now=datetime(2026, 7, 1, tzinfo=UTC))
@@ -291,6 +335,10 @@ def test_self_consumption_and_self_sufficiency():
     day = {"production_wh": 20000, "consumption_wh": 12000, "grid_export_wh": 9000, "grid_import_wh": 3000}
     assert ratios(day) == {"self_consumption_pct": 55.0, "self_sufficiency_pct": 75.0}
     assert ratios(dict.fromkeys(day, 0)) == {"self_consumption_pct": None, "self_sufficiency_pct": None}
+    # All of it exported, all of it bought: zero, not a rounding above it.
+    day = {"production_wh": 100, "grid_export_wh": 100, "consumption_wh": 300, "grid_import_wh": 300}
+    assert ratios(day) == {"self_consumption_pct": 0, "self_sufficiency_pct": 0}
+    assert ratios({**day, "consumption_wh": 3, "grid_import_wh": 1})["self_sufficiency_pct"] == 66.7
 
 
 def test_history_columns_are_the_register_maps():
@@ -470,6 +518,48 @@ def test_todays_figures_are_computed_again_once_a_poll_stored_a_newer_reading(pl
     computed_at = DailyEnergy.objects.get(plant=plant).computed_at
     daily_energy_today(plant=plant, now=now + timedelta(minutes=9))
     assert DailyEnergy.objects.get(plant=plant).computed_at == computed_at
+
+
+def test_todays_figures_are_the_plants_own_computed_at_the_time_asked(company, plant):
+    neighbour = make_plant(company, name="Voisin", created_at=LONG_AGO)
+    inverter, neighbours = (
+        InverterFactory(datalogger__plant=plant),
+        InverterFactory(datalogger__plant=neighbour),
+    )
+    eight = datetime(2026, 6, 2, 8, tzinfo=PARIS)
+    stored(inverter, eight - timedelta(hours=11), pv_energy_today=d("9.0"))
+    stored(neighbours, eight, pv_energy_today=d("5.0"))
+    daily_energy_compute(plants=[plant], day=date(2026, 6, 1), now=eight)
+    daily_energy_compute(plants=[neighbour], day=date(2026, 6, 2), now=eight)
+    # No row of its own today (yesterday's and the neighbour's are not it): computed at 08:00.
+    row = daily_energy_today(plant=plant, now=eight)
+    assert (row.plant, row.day, row.production_wh, row.computed_at) == (plant, date(2026, 6, 2), 0, eight)
+    assert row.slots_expected == 97
+    # Nothing stored today since: not computed again, its expected slots counted to 08:20 only.
+    row = daily_energy_today(plant=plant, now=eight + timedelta(minutes=20))
+    assert (row.computed_at, row.slots_expected) == (eight, 101)
+    assert DailyEnergy.objects.get(plant=neighbour).slots_expected == 97
+    stored(inverter, eight + timedelta(minutes=25), pv_energy_today=d("1.0"))
+    row = daily_energy_today(plant=plant, now=eight + timedelta(minutes=26))
+    assert (row.production_wh, row.computed_at) == (1000, eight + timedelta(minutes=26))
+    # The neighbour's poll and a rejected replacement's are not this plant's news.
+    stored(neighbours, eight + timedelta(minutes=30), pv_energy_today=d("5.5"))
+    rejected = InverterFactory(datalogger=inverter.datalogger, rejected_at=eight)
+    stored(rejected, eight + timedelta(minutes=30), pv_energy_today=d("7.0"))
+    row = daily_energy_today(plant=plant, now=eight + timedelta(minutes=31))
+    assert (row.production_wh, row.computed_at) == (1000, eight + timedelta(minutes=26))
+
+
+def test_an_archived_plant_is_left_by_a_batch_queued_before(plant):
+    stored(
+        InverterFactory(datalogger__plant=plant),
+        datetime(2026, 6, 2, 8, tzinfo=PARIS),
+        pv_energy_today=d("1"),
+    )
+    Plant.objects.filter(pk=plant.pk).update(archived_at=datetime(2026, 6, 2, 8, 1, tzinfo=PARIS))
+    now = datetime(2026, 6, 2, 8, 2, tzinfo=PARIS)
+    assert daily_energy_refresh_batch(plant_ids=[plant.pk], day=date(2026, 6, 2), now=now) == 0
+    assert not DailyEnergy.objects.filter(plant=plant).exists()
 
 
 def test_the_rules_hold_at_their_edges():

@@ -12,6 +12,7 @@ from energy.accounting import daily_energy_compute, daily_energy_today
 from energy.models import DailyEnergy, MonthlyEnergy
 
 from .conftest import make_plant
+from .factories import InverterFactory
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY = date(2026, 6, 2)
@@ -61,7 +62,7 @@ def flags_of(plant):
 
 
 def figures(row):
-    return row.production_wh, row.slots_with_data, row.slots_expected
+    return row.production_wh, row.slots_with_data, row.slots_expected, row.half_hours
 
 
 @pytest.mark.django_db
@@ -83,6 +84,24 @@ def test_a_day_refreshed_every_few_minutes_equals_the_day_computed_from_midnight
     # The day's accidents were all seen (glitch and spike flagged; the restart counted on).
     assert {reason for _slot, _counter, reason in incremental_flags} == {"glitch", "spike"}
     assert from_midnight.production_wh == 8300 + 3500  # 8.3 kWh by 12:55, then 3.5 from zero by 15:55
+
+
+@pytest.mark.django_db
+def test_a_refresh_between_two_readings_of_yesterdays_count_still_knows_it_is_yesterdays(company):
+    """An inverter clock minutes late: the house's consumption still adds to yesterday's count after
+    local midnight, and a refresh comes between those readings."""
+    plant = make_plant(company)
+    inverter = InverterFactory(datalogger__plant=plant)
+    for slot, kwh in [
+        (MIDNIGHT - SLOT, "12.0"),
+        (MIDNIGHT, "12.1"),
+        (MIDNIGHT + SLOT, "12.2"),
+        (MIDNIGHT + 2 * SLOT, "0.1"),
+    ]:
+        Reading.objects.create(inverter=inverter, slot=slot, load_energy_today=Decimal(kwh))
+        Inverter.objects.filter(pk=inverter.pk).update(history_slot=slot)
+        (row,) = daily_energy_compute(plants=[plant], day=DAY, now=slot + timedelta(minutes=1))
+    assert row.consumption_wh == 100  # from the reset at 00:10 only
 
 
 @pytest.mark.parametrize(
