@@ -351,7 +351,7 @@ class _DayTally:
         return wh, half_hours, {"from": resume_from.isoformat(), "slots": slots, "counters": counters}
 
     def _series(self, inverter_id: int, column: str) -> list[tuple[datetime, Any]]:
-        return self.series[inverter_id][column] if inverter_id in self.series else []
+        return self.series.get(inverter_id, {}).get(column, [])
 
     @property
     def slots_with_data(self) -> int:

@@ -78,6 +78,8 @@ EQUIVALENT: dict[str, str] = {
     "devices.registermap.xǁRegisterǁencode__mutmut_20": "int.from_bytes is big-endian by default",
     "energy.accounting.x_daily_energy_due__mutmut_59": "one row per plant and day (unique): [:2] reads one",
     "energy.accounting.x_daily_energy_due__mutmut_70": "values_list() without a field lists the pk",
+    "energy.accounting.x_slots_between__mutmut_7": "int() of a positive span's quotient is its floor",
+    "energy.accounting.xǁ_DayTallyǁadd__mutmut_12": "values_list(*COUNTER_COLUMNS): always as many values",
     "alarms.services.x__code_changes__mutmut_10": "night looked up for every poll: only W04 depends on it",
     "economics.money.x_tempo_colours__mutmut_8": "no lower bound: earlier colours read too, the same prices",
     "economics.money.x_money_by_day__mutmut_34": "one more earlier day's colour read, never used",

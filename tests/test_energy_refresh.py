@@ -104,6 +104,28 @@ def test_a_refresh_between_two_readings_of_yesterdays_count_still_knows_it_is_ye
     assert row.consumption_wh == 100  # from the reset at 00:10 only
 
 
+@pytest.mark.django_db
+def test_a_reading_from_an_inverter_the_tally_does_not_hold_counts_the_day_again(company):
+    """A second inverter's readings stored late (its own logger's backlog), one of them from before
+    the tally's point: its whole day counts, whatever the order the inverters are read in."""
+    plant = make_plant(company)
+    late, tallied = InverterFactory(datalogger__plant=plant), InverterFactory(datalogger__plant=plant)
+    assert late.pk < tallied.pk  # read first: a later inverter the tally holds must not hide it
+    nine = MIDNIGHT + timedelta(hours=9)
+
+    def stored(inverter, slot, kwh):
+        Reading.objects.create(inverter=inverter, slot=slot, pv_energy_today=Decimal(kwh))
+        Inverter.objects.filter(pk=inverter.pk).update(history_slot=slot)
+
+    stored(tallied, nine, "2.0")
+    daily_energy_compute(plants=[plant], day=DAY, now=nine + timedelta(minutes=1))
+    stored(late, nine - timedelta(minutes=30), "5.0")
+    stored(late, nine + timedelta(minutes=30), "0.5")  # restarted since: from zero
+    stored(tallied, nine + timedelta(minutes=30), "2.4")
+    (row,) = daily_energy_compute(plants=[plant], day=DAY, now=nine + timedelta(minutes=31))
+    assert row.production_wh == 2400 + 5500
+
+
 @pytest.mark.parametrize(
     ("hours", "resumes_at"),
     [
