@@ -351,7 +351,8 @@ class _DayTally:
         return wh, half_hours, {"from": resume_from.isoformat(), "slots": slots, "counters": counters}
 
     def _series(self, inverter_id: int, column: str) -> list[tuple[datetime, Any]]:
-        return self.series.get(inverter_id, {}).get(column, [])
+        series = self.series.get(inverter_id)  # not [inverter_id]: that would add it to the day
+        return [] if series is None else series[column]
 
     @property
     def slots_with_data(self) -> int:
