@@ -615,6 +615,9 @@ def test_a_rise_across_a_gap_is_spread_over_its_half_hours():
     # 3.0 over 10:00-11:15: 1.2 in 10:00, 1.2 in 10:30, 0.6 in 11:00; then 0.5 in 11:00.
     assert state.half_hours == {20: d("2.2"), 21: d("1.2"), 22: d("1.1")}
     assert sum(state.half_hours.values()) == state.total == d("4.5")
+    # The day's first reading at 00:10, nothing before it: the first half-hour's.
+    state, _settled, _undecided = fold(series(MIDNIGHT + 2 * SLOT, "0.3"), CounterState(), day_start=MIDNIGHT)
+    assert state.half_hours == {0: d("0.3")}
 
 
 def test_a_tally_stored_before_the_half_hour_split_counts_the_day_again(plant):
