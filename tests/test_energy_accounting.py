@@ -615,6 +615,13 @@ def test_a_rise_across_a_gap_is_spread_over_its_half_hours():
     # 3.0 over 10:00-11:15: 1.2 in 10:00, 1.2 in 10:30, 0.6 in 11:00; then 0.5 in 11:00.
     assert state.half_hours == {20: d("2.2"), 21: d("1.2"), 22: d("1.1")}
     assert sum(state.half_hours.values()) == state.total == d("4.5")
+    # A restart between two readings: what the counter counted since is spread the same way.
+    state, _settled, _undecided = fold(
+        [(MIDNIGHT + timedelta(hours=10), d("5.0")), (MIDNIGHT + timedelta(hours=11, minutes=15), d("0.9"))],
+        CounterState(),
+        day_start=MIDNIGHT,
+    )
+    assert state.half_hours == {20: d("5.36"), 21: d("0.36"), 22: d("0.18")}
     # The day's first reading at 00:10, nothing before it: the first half-hour's.
     state, _settled, _undecided = fold(series(MIDNIGHT + 2 * SLOT, "0.3"), CounterState(), day_start=MIDNIGHT)
     assert state.half_hours == {0: d("0.3")}
