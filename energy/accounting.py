@@ -264,9 +264,8 @@ class _DayTally:
             dict
         )  # inverter → column → last (slot, value) before the day
         self.rated_w: dict[int, int | None] = {}
-        if resumed and not _split_by_half_hour(resumed):
-            resumed = None  # stored before the half-hour split: the day is counted again
-        resumed = resumed or {}
+        if not resumed or not _split_by_half_hour(resumed):
+            resumed = {}  # none, or stored before the half-hour split: the day is counted again
         self.resume_from = datetime.fromisoformat(resumed["from"]) if resumed else None
         self.tallied_slots: int = resumed.get("slots", 0)
         self.states = {

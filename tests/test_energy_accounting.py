@@ -34,6 +34,7 @@ from energy.accounting import (
     daily_energy_refresh,
     daily_energy_refresh_batch,
     daily_energy_today,
+    day_bounds,
     fold,
     local_today,
     max_kw,
@@ -318,6 +319,10 @@ def test_the_beat_counts_each_plants_day_in_its_own_time_zone(company, plant):
     stored(inverter, datetime(2026, 6, 3, 1, tzinfo=ZoneInfo("Indian/Reunion")), load_energy_today=d("0.2"))
     now = datetime(2026, 6, 2, 23, 30, tzinfo=PARIS)
     assert local_today(reunion, now) == date(2026, 6, 3)
+    assert day_bounds(date(2026, 6, 3), reunion.tzinfo) == (
+        datetime(2026, 6, 2, 20, tzinfo=UTC),
+        datetime(2026, 6, 3, 20, tzinfo=UTC),
+    )
     due = daily_energy_due(now=now)
     assert due[date(2026, 6, 3)] == [reunion.pk]
     assert reunion.pk in due[date(2026, 6, 2)] and plant.pk in due[date(2026, 6, 1)]
