@@ -372,7 +372,7 @@ def _half_hours_wh(by_half_hour: Mapping[str, Mapping[int, Decimal]]) -> dict[st
         leftover = int(sum(wh.values())) - sum(rounded.values())
         for index in sorted(wh, key=lambda i: rounded[i] - wh[i])[:leftover]:
             rounded[index] += 1
-        split[flow] = [rounded.get(index, 0) for index in range(max(rounded, default=-1) + 1)]
+        split[flow] = [rounded.get(index, 0) for index in range(max(rounded) + 1)]  # never empty
     return split
 
 

@@ -126,6 +126,35 @@ def test_a_reading_from_an_inverter_the_tally_does_not_hold_counts_the_day_again
     assert row.production_wh == 2400 + 5500
 
 
+@pytest.mark.django_db
+def test_a_large_inverters_fast_rise_is_energy_before_and_after_a_refresh(company):
+    """42 kW for five minutes is beyond a house but not a 25 kW inverter (its limit is 50 kW), in the
+    first count and in the tally kept across a restart that may yet be a glitch."""
+    plant = make_plant(company)
+    inverter = InverterFactory(datalogger__plant=plant, rated_power_w=25000)
+    ten = MIDNIGHT + timedelta(hours=10)
+    produced = []
+    for i, kwh in enumerate(["1.0", "4.5", "0.3", "0.6"]):
+        Reading.objects.create(inverter=inverter, slot=ten + i * SLOT, pv_energy_today=Decimal(kwh))
+        Inverter.objects.filter(pk=inverter.pk).update(history_slot=ten + i * SLOT)
+        if i != 1:  # the rise and the restart read by one refresh
+            (row,) = daily_energy_compute(plants=[plant], day=DAY, now=ten + i * SLOT + timedelta(minutes=1))
+            produced.append(row.production_wh)
+    assert produced == [1000, 4500 + 300, 4500 + 600]
+
+
+@pytest.mark.django_db
+def test_the_half_hours_round_to_the_days_wh_the_leftover_to_the_largest_remainder(company):
+    plant = make_plant(company)
+    inverter = InverterFactory(datalogger__plant=plant)
+    start = MIDNIGHT + timedelta(hours=10, minutes=25)
+    for slot, kwh in [(start, "1.0"), (start + timedelta(minutes=35), "1.1")]:
+        Reading.objects.create(inverter=inverter, slot=slot, pv_energy_today=Decimal(kwh))
+    (row,) = daily_energy_compute(plants=[plant], day=DAY, now=start + timedelta(hours=1))
+    # 1,000 Wh at 10:25, then 100 Wh over 35 minutes: 14.29 Wh before 10:30 and 85.71 after.
+    assert row.half_hours["production_wh"][20:] == [1014, 86]
+
+
 @pytest.mark.parametrize(
     ("hours", "resumes_at"),
     [
