@@ -326,6 +326,8 @@ def test_the_beat_counts_each_plants_day_in_its_own_time_zone(company, plant):
     due = daily_energy_due(now=now)
     assert due[date(2026, 6, 3)] == [reunion.pk]
     assert reunion.pk in due[date(2026, 6, 2)] and plant.pk in due[date(2026, 6, 1)]
+    (row,) = daily_energy_compute(plants=[reunion], day=date(2026, 6, 3), now=now)
+    assert row.consumption_wh == 200  # read at 21:00 UTC: the Réunion day's, not the Paris one's
 
 
 def test_a_plant_created_at_noon_expects_the_afternoon_only(company):
