@@ -84,6 +84,7 @@ EQUIVALENT: dict[str, str] = {
     "energy.accounting.x__read_history__mutmut_62": "a batch size: the same readings",
     "energy.accounting.x__without_rejected__mutmut_7": "values_list() without a field lists the pk",
     "energy.accounting.x_daily_energy_compute__mutmut_11": "a deferred field is read when used: same row",
+    "energy.accounting.x__store__mutmut_5": "FOR UPDATE, a stronger lock: the same writes in the same order",
     "alarms.services.x__code_changes__mutmut_10": "night looked up for every poll: only W04 depends on it",
     "economics.money.x_tempo_colours__mutmut_8": "no lower bound: earlier colours read too, the same prices",
     "economics.money.x_money_by_day__mutmut_34": "one more earlier day's colour read, never used",

@@ -176,6 +176,8 @@ def test_a_refresh_reads_only_the_readings_a_later_one_may_change(company, hours
     Reading.objects.filter(inverter=inverter, slot__lt=resume_from).update(pv_energy_today=Decimal("999"))
     (again,) = daily_energy_compute(plants=[plant], day=DAY, now=end + timedelta(minutes=5))
     assert again.production_wh == row.production_wh
+    # Nothing new: the same point to resume from, kept for the refresh after.
+    assert (again.latest_slot, again.tally) == (row.latest_slot, row.tally)
 
 
 @pytest.mark.django_db
