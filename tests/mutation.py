@@ -9,6 +9,7 @@ The score is killed / (killed + survived + untested); a survivor that no test co
 equivalent mutant) is said so in EQUIVALENT with the reason, and left out of the score.
 """
 
+import fnmatch
 import os
 import re
 import shutil
@@ -62,6 +63,20 @@ CORE = {
         "tests/test_customer_grant.py",
         "tests/test_datalogger_attach.py",
         "tests/test_fleet_home.py",
+    ],
+}
+
+# Where the rule is a part of its module, only that part's functions are mutated: in the alarm
+# services, opening and clearing alarms from a poll (not the notices, escalations and digests).
+RULE_FUNCTIONS = {
+    "alarms/services.py": [
+        "alarms_from_poll",
+        "_reopen_recent",
+        "policies_of",
+        "_communication_changes",
+        "_code_changes",
+        "_detail",
+        "_communication",
     ],
 }
 
@@ -155,13 +170,19 @@ def _results(work):
 
 def mutate(module):
     work = _copy_checkout(module, CORE[module])
+    dotted = module.removesuffix(".py").replace("/", ".")
+    names = [f"{dotted}.x_{function}__mutmut_*" for function in RULE_FUNCTIONS.get(module, [])]
     subprocess.run(
-        [sys.executable, "-m", "mutmut", "run", "--max-children", "2"],
+        [sys.executable, "-m", "mutmut", "run", "--max-children", "2", *names],
         cwd=work,
         env={**os.environ, **ENV},
         check=False,
     )
-    statuses = _results(work)
+    statuses = {
+        name: status
+        for name, status in _results(work).items()
+        if not names or any(fnmatch.fnmatch(name, pattern) for pattern in names)
+    }
     counted = {name: s for name, s in statuses.items() if name not in EQUIVALENT}
     killed = sum(s in ("killed", "timeout", "caught by type check") for s in counted.values())
     survivors = sorted(name for name, s in counted.items() if s in ("survived", "no tests"))
