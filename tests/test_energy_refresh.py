@@ -155,6 +155,20 @@ def test_the_half_hours_round_to_the_days_wh_the_leftover_to_the_largest_remaind
     assert row.half_hours["production_wh"][20:] == [1014, 86]
 
 
+@pytest.mark.django_db
+def test_a_plants_refresh_replaces_its_own_flags_and_no_other_plants(company):
+    plants = [make_plant(company, name=name) for name in ("Est", "Ouest")]
+    ten = MIDNIGHT + timedelta(hours=10)
+    for plant in plants:
+        inverter = InverterFactory(datalogger__plant=plant)
+        for i, kwh in enumerate(["1.0", "700.0", "1.1"]):  # a spike, flagged
+            Reading.objects.create(inverter=inverter, slot=ten + i * SLOT, pv_energy_today=Decimal(kwh))
+    daily_energy_compute(plants=plants, day=DAY, now=ten + timedelta(hours=1))
+    DailyEnergy.objects.filter(plant=plants[0]).delete()  # counted again from midnight
+    daily_energy_compute(plants=plants[:1], day=DAY, now=ten + timedelta(hours=2))
+    assert [len(flags_of(plant)) for plant in plants] == [1, 1]
+
+
 @pytest.mark.parametrize(
     ("hours", "resumes_at"),
     [
