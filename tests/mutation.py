@@ -7,14 +7,20 @@ long). Each module runs in a copy of the checkout under MUTATION_DIR, against it
 
 The score is killed / (killed + survived + untested); a survivor that no test could ever kill (an
 equivalent mutant) is said so in EQUIVALENT with the reason, and left out of the score.
+
+One mutant at a time per module, two modules at once (one per core), each in a lane of its own
+databases. Two mutants of one module at once would share its test database: the second pytest's
+setup fails ("database already exists") and mutmut counts that failure as a killed mutant.
 """
 
 import fnmatch
 import os
+import queue
 import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,9 +128,17 @@ ENV = {
     "DATABASE_CONN_MAX_AGE": "0",
     "CELERY_TASK_ALWAYS_EAGER": "1",
     "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/aura_mutation",
-    "REDIS_URL": "redis://127.0.0.1:6379/12",
 }
+
+
+def _lane_env(lane):
+    """The databases of one lane: PostgreSQL (its test database is test_<name>) and Redis."""
+    return {
+        **os.environ,
+        **ENV,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/aura_mutation_{lane}",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{12 + lane}",
+    }
 
 
 def _copy_checkout(module, tests):
@@ -155,13 +169,13 @@ pytest_add_cli_args_test_selection = {tests!r}
     return work
 
 
-def _results(work):
+def _results(work, env):
     listing = subprocess.run(
         [sys.executable, "-m", "mutmut", "results", "--all", "true"],
         cwd=work,
         capture_output=True,
         text=True,
-        env={**os.environ, **ENV},
+        env=env,
     ).stdout
     statuses = {}
     for line in listing.splitlines():
@@ -171,19 +185,23 @@ def _results(work):
     return statuses
 
 
-def mutate(module):
+def mutate(module, lane):
     work = _copy_checkout(module, CORE[module])
     dotted = module.removesuffix(".py").replace("/", ".")
     names = [f"{dotted}.x_{function}__mutmut_*" for function in RULE_FUNCTIONS.get(module, [])]
-    subprocess.run(
-        [sys.executable, "-m", "mutmut", "run", "--max-children", "2", *names],
-        cwd=work,
-        env={**os.environ, **ENV},
-        check=False,
-    )
+    env = _lane_env(lane)
+    with open(work.with_suffix(".log"), "w") as log:
+        subprocess.run(
+            [sys.executable, "-m", "mutmut", "run", "--max-children", "1", *names],
+            cwd=work,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
     statuses = {
         name: status
-        for name, status in _results(work).items()
+        for name, status in _results(work, env).items()
         if not names or any(fnmatch.fnmatch(name, pattern) for pattern in names)
     }
     counted = {name: s for name, s in statuses.items() if name not in EQUIVALENT}
@@ -195,10 +213,19 @@ def mutate(module):
 
 
 def main(modules):
-    lines = []
-    for module in modules or CORE:
-        score, survivors, total = mutate(module)
-        lines.append((module, score, survivors, total))
+    lanes: queue.Queue[int] = queue.Queue()
+    for lane in range(2):
+        lanes.put(lane)
+
+    def in_a_lane(module):
+        lane = lanes.get()
+        try:
+            return (module, *mutate(module, lane))
+        finally:
+            lanes.put(lane)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        lines = list(pool.map(in_a_lane, modules or CORE))
     for module, score, survivors, total in lines:
         print(f"{module}: {score:.1f} % killed of {total} mutants; survivors: {' '.join(survivors) or '-'}")
     print(
