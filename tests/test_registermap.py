@@ -4,6 +4,7 @@ sanity limits, the alarm words' bits. Golden words from the public definition ar
 import pytest
 from django.utils import translation
 
+from devices import registermap
 from devices.registermap import (
     BY_KEY,
     DERIVED_BY_KEY,
@@ -11,6 +12,8 @@ from devices.registermap import (
     REGISTERS,
     SETTINGS,
     Group,
+    Kind,
+    Register,
     alarm_bit,
     alarm_word,
     describe,
@@ -96,6 +99,30 @@ def test_values_are_shown_in_words_with_their_unit_in_french():
         assert BY_KEY["battery_soc"].display(None) == "—"
         assert DERIVED_BY_KEY["pv_power"].display(1500) == "1500\u00a0W"
         assert DERIVED_BY_KEY["pv_power"].display(None) == "—"
+
+
+def test_a_bit_word_reads_as_the_codes_of_its_bits_up(monkeypatch):
+    faults = BY_KEY["fault_bits"]
+    with translation.override("fr"):
+        assert faults.display(0) == "aucune"
+        assert (
+            faults.display(1 << 1 | 1 << 2)
+            == "F01 Court-circuit tension onduleur (OND), F02 Défaut capteur GFCI"
+        )
+        assert faults.display(1 << 31).startswith("F32 ")  # the word's last bit
+    with translation.override("en"):
+        assert faults.display(1 << 2) == "F02 GFCI sensor fault"
+    # The device layer without the alarm catalogue's names: a bit reads as its number.
+    monkeypatch.setattr(registermap, "BIT_NAMES", {})
+    assert faults.display(1 << 3 | 1 << 5) == "bit 3, bit 5"
+
+
+def test_a_read_is_at_most_a_block_long_and_a_block_may_be_exactly_that():
+    def at(address):
+        return Register(f"r{address}", address, Kind.U16, "")
+
+    assert [block.count for block in plan([at(3000), at(3000 + MAX_BLOCK - 1)])] == [MAX_BLOCK]
+    assert [block.count for block in plan([at(3000), at(3000 + MAX_BLOCK)])] == [1, 1]
 
 
 def test_the_inverter_page_lists_the_live_values_in_the_maps_order_with_sums():
