@@ -43,6 +43,7 @@ def test_fault_f13_opens_one_alarm_keeps_it_and_clears_it_at_the_right_time(logg
     first = poll(logger)
     alarm = Alarm.objects.get()
     assert alarm.code_id == "F13" and alarm.cleared_at is None and alarm.started_at == first.at
+    assert alarm.detail is None  # a code the guide names says no raw word
     for _ in range(5):
         poll(logger)
     assert Alarm.objects.count() == 1
@@ -229,6 +230,7 @@ def test_a_replacement_opens_swp_once_naming_both_inverters(plant):
     assert alarm == opened and (alarm.plant, alarm.datalogger, alarm.inverter) == (plant, logger, new)
     assert str(alarm.detail) == "Onduleur OLD0000001 remplacé par NEW0000001."
     assert alarms_from_poll([(logger, new, poll)]) == []  # open already
+    assert Alarm.objects.get(code_id="SWP").cleared_at is None  # no fault bit up clears it
     Inverter.objects.filter(pk=new.pk).update(replacement_confirmed_at=timezone.now())
     new.refresh_from_db()
     alarms_from_poll([(logger, new, poll)])
