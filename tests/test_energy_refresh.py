@@ -141,6 +141,7 @@ def test_a_large_inverters_fast_rise_is_energy_before_and_after_a_refresh(compan
             (row,) = daily_energy_compute(plants=[plant], day=DAY, now=ten + i * SLOT + timedelta(minutes=1))
             produced.append(row.production_wh)
     assert produced == [1000, 4500 + 300, 4500 + 600]
+    assert sum(row.half_hours["production_wh"]) == row.production_wh  # the kept tally's half-hours too
 
 
 @pytest.mark.django_db
