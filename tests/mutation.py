@@ -111,6 +111,8 @@ EQUIVALENT: dict[str, str] = {
     "energy.accounting.x_monthly_energy_update__mutmut_17": "unquoted SQL names are case-insensitive",
     "devices.registermap.xǁRegisterǁdisplay__mutmut_6": "a 32-bit word has no bit 32",
     "alarms.services.x_policies_of__mutmut_5": "a default policy's company is never read, only its delays",
+    "devices.registermap.x__grid_current_checked__mutmut_28": "power under 50 W returned earlier",
+    "alarms.services.x_alarms_from_poll__mutmut_5": "other loggers' alarms, never matched: keyed by logger",
     "alarms.services.x__code_changes__mutmut_10": "night looked up for every poll: only W04 depends on it",
     "economics.money.x_tempo_colours__mutmut_8": "no lower bound: earlier colours read too, the same prices",
     "economics.money.x_money_by_day__mutmut_34": "one more earlier day's colour read, never used",

@@ -189,12 +189,18 @@ def _grid(current, power, voltage=230.0):
      (0.0, 50, 230.0, None),  # no current under 50 W imported: the two disagree
      (-3.0, 50, 230.0, None),  # at 50 W the sign is checked
      (-3.0, 49, 230.0, -3.0),  # under 50 W it says little: kept as read
+     (0.5, 100, 230.0, 0.5),  # under 1 A, importing: the same sign
      (5.0, 2300, 0.0, 5.0)],  # no voltage: nothing to check against
 )  # fmt: skip
 def test_the_grid_current_is_kept_unwrapped_or_dropped_by_its_phases_power(current, power, voltage, kept):
     values, dropped = _grid(current, power, voltage)
     assert values["grid_current"] == kept
     assert dropped == ([] if kept is not None else ["grid_current"])
+
+
+def test_a_grid_current_or_power_not_read_leaves_the_other_as_read():
+    assert _grid(None, 2300)[0] == {"grid_current": None, "grid_power_l1": 2300, "grid_voltage": 230.0}
+    assert _grid(5.0, None)[0] == {"grid_current": 5.0, "grid_power_l1": None, "grid_voltage": 230.0}
 
 
 def test_a_dropped_grid_current_is_logged_with_what_contradicts_it(caplog):
