@@ -59,15 +59,33 @@ def test_two_simultaneous_warnings_open_two_alarms(logger, v5_device):
     assert sorted(Alarm.objects.values_list("code_id", flat=True)) == ["W00", "W28"]
 
 
-def test_a_code_that_returns_within_the_quiet_period_reopens_its_alarm(logger, v5_device):
-    v5_device.warning_bits = 1 << 12
+def test_codes_that_return_within_the_quiet_period_reopen_their_alarms(logger, v5_device):
+    v5_device.warning_bits = 1 << 12 | 1 << 28
     poll(logger)
     v5_device.warning_bits = 0
     poll(logger)
-    v5_device.warning_bits = 1 << 12
+    v5_device.warning_bits = 1 << 12 | 1 << 28
     poll(logger)
-    alarm = Alarm.objects.get(code_id="W12")
-    assert alarm.cleared_at is None and alarm.times_raised == 2
+    alarms = Alarm.objects.order_by("code_id")
+    assert [(a.code_id, a.cleared_at, a.times_raised) for a in alarms] == [("W12", None, 2), ("W28", None, 2)]
+
+
+def test_an_alarm_another_worker_opened_first_leaves_the_rest_of_the_batch_to_open(plant):
+    """The same stick twice in one batch (two of its polls stored together): the second F13 is
+    refused by the database, the next stick's still opens."""
+    first, second = InverterFactory.create_batch(2, datalogger__plant=plant, status=DeviceStatus.ONLINE)
+    loggers = {lg.pk: lg for lg in Datalogger.objects.select_related("plant")}
+    f13 = PollResult(
+        first.datalogger_id, outcome=PollOutcome.OK, values={"fault_bits": F13, "warning_bits": 0}
+    )
+    also = PollResult(
+        second.datalogger_id, outcome=PollOutcome.OK, values={"fault_bits": F13, "warning_bits": 0}
+    )
+    polled = [(loggers[first.datalogger_id], first, f13)] * 2 + [
+        (loggers[second.datalogger_id], second, also)
+    ]
+    assert len(alarms_from_poll(polled)) == 2
+    assert sorted(Alarm.objects.values_list("inverter_id", flat=True)) == [first.pk, second.pk]
 
 
 def test_a_logger_killed_mid_poll_raises_communication_lost_and_keeps_its_alarms(logger, v5_device, settings):
