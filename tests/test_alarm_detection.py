@@ -1,11 +1,13 @@
 """From the inverter's F/W bits, through real polls of the simulator, to alarms in PostgreSQL."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from alarms import catalogue
-from alarms.models import Alarm, AlarmCode
+from alarms.models import Alarm, AlarmCode, Incident
 from alarms.services import alarms_from_poll
 from devices import polling
 from devices.models import Datalogger, DeviceStatus, Inverter, PollOutcome
@@ -13,7 +15,7 @@ from devices.reading import PollResult
 from devices.registermap import alarm_bit
 from devices.simulator import Behaviour
 
-from .conftest import attach_logger
+from .conftest import attach_logger, make_plant
 from .factories import InverterFactory
 from .test_polling import place_at_solar_hour
 
@@ -68,6 +70,52 @@ def test_codes_that_return_within_the_quiet_period_reopen_their_alarms(logger, v
     poll(logger)
     alarms = Alarm.objects.order_by("code_id")
     assert [(a.code_id, a.cleared_at, a.times_raised) for a in alarms] == [("W12", None, 2), ("W28", None, 2)]
+
+
+def _f13_cleared(inverter, *, at, status=Incident.NEW):
+    return Alarm.objects.create(
+        plant=inverter.datalogger.plant, datalogger=inverter.datalogger, inverter=inverter, code_id="F13",
+        started_at=at - timedelta(hours=1), cleared_at=at, status=status,
+    )  # fmt: skip
+
+
+def _f13_again(inverter, at):
+    logger = Datalogger.objects.select_related("plant").get(pk=inverter.datalogger_id)
+    result = PollResult(
+        logger.pk, outcome=PollOutcome.OK, values={"fault_bits": F13, "warning_bits": 0}, at=at
+    )
+    return alarms_from_poll([(logger, inverter, result)])
+
+
+@pytest.mark.parametrize(
+    ("status", "reopened_as"),
+    [
+        (Incident.RESOLVED, Incident.NEW),
+        (Incident.IN_PROGRESS, Incident.IN_PROGRESS),
+        (Incident.IGNORED, Incident.IGNORED),
+    ],
+)
+def test_a_code_back_at_the_quiet_periods_end_reopens_its_alarm_as_people_left_it(plant, status, reopened_as):
+    """Back exactly ALARM_QUIET_MINUTES (60) after it cleared: the same incident. Resolved, it is new
+    again; in progress or ignored, it stays so."""
+    inverter = InverterFactory(datalogger__plant=plant)
+    cleared = timezone.now() - timedelta(hours=1)
+    alarm = _f13_cleared(inverter, at=cleared, status=status)
+    assert _f13_again(inverter, cleared + timedelta(minutes=60)) == []
+    alarm.refresh_from_db()
+    assert (alarm.cleared_at, alarm.times_raised, alarm.status) == (None, 2, reopened_as)
+
+
+def test_a_code_back_on_a_stick_moved_to_another_plant_opens_that_plants_alarm(plant, company):
+    """A hand-over: the stick now reports for another plant; its old plant's alarm stays as it was."""
+    inverter = InverterFactory(datalogger__plant=plant)
+    cleared = timezone.now() - timedelta(minutes=5)
+    old = _f13_cleared(inverter, at=cleared)
+    other = make_plant(company, name="Nouvelle")
+    Datalogger.objects.filter(pk=inverter.datalogger_id).update(plant=other)
+    (opened,) = _f13_again(inverter, cleared + timedelta(minutes=1))
+    old.refresh_from_db()
+    assert opened.plant == other and (old.cleared_at, old.times_raised) == (cleared, 1)
 
 
 def test_an_alarm_another_worker_opened_first_leaves_the_rest_of_the_batch_to_open(plant):
