@@ -79,12 +79,12 @@ def _f13_cleared(inverter, *, at, status=Incident.NEW):
     )  # fmt: skip
 
 
-def _f13_again(inverter, at):
+def _f13_again(inverter, at, *, polls=1):
     logger = Datalogger.objects.select_related("plant").get(pk=inverter.datalogger_id)
     result = PollResult(
         logger.pk, outcome=PollOutcome.OK, values={"fault_bits": F13, "warning_bits": 0}, at=at
     )
-    return alarms_from_poll([(logger, inverter, result)])
+    return alarms_from_poll([(logger, inverter, result)] * polls)
 
 
 @pytest.mark.parametrize(
@@ -101,9 +101,16 @@ def test_a_code_back_at_the_quiet_periods_end_reopens_its_alarm_as_people_left_i
     inverter = InverterFactory(datalogger__plant=plant)
     cleared = timezone.now() - timedelta(hours=1)
     alarm = _f13_cleared(inverter, at=cleared, status=status)
-    assert _f13_again(inverter, cleared + timedelta(minutes=60)) == []
+    other = Alarm.objects.create(
+        plant=plant, datalogger=inverter.datalogger, inverter=inverter, code_id="W12",
+        started_at=cleared - timedelta(hours=2), cleared_at=cleared,
+    )  # fmt: skip
+    # Two of the stick's polls stored together: reopened once.
+    assert _f13_again(inverter, cleared + timedelta(minutes=60), polls=2) == []
     alarm.refresh_from_db()
     assert (alarm.cleared_at, alarm.times_raised, alarm.status) == (None, 2, reopened_as)
+    other.refresh_from_db()
+    assert (other.cleared_at, other.times_raised) == (cleared, 1)  # a code that did not come back
 
 
 def test_a_code_back_on_a_stick_moved_to_another_plant_opens_that_plants_alarm(plant, company):
