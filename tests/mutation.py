@@ -120,6 +120,8 @@ EQUIVALENT: dict[str, str] = {
     "alarms.services.x__reopen_recent__mutmut_23": "older rows read too, then refused by the quiet period",
     "devices.registermap.xǁRegisterǁdecode__mutmut_8": "int.to_bytes is big-endian by default",
     "devices.registermap.xǁRegisterǁdecode__mutmut_23": "codec names are case-insensitive",
+    "alarms.services.x__communication__mutmut_10": "a logger never seen never had COM open: none to clear",
+    "alarms.services.x__communication__mutmut_17": "a logger never seen never had INV open: none to clear",
     "alarms.services.x__code_changes__mutmut_10": "night looked up for every poll: only W04 depends on it",
     "economics.money.x_tempo_colours__mutmut_8": "no lower bound: earlier colours read too, the same prices",
     "economics.money.x_money_by_day__mutmut_34": "one more earlier day's colour read, never used",

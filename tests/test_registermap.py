@@ -214,3 +214,12 @@ def test_text_registers_fill_their_words_and_a_byte_that_is_no_ascii_shows_as_su
     assert len(words) == serial.count == 11 and words[:2] == [0x4155, 0x3100]
     assert serial.decode(words) == "AU1"
     assert serial.decode([0x41C3, *[0] * 10]) == "A\ufffd"
+    assert len(serial.encode("A" * 30)) == 11  # cut to its 22 bytes
+
+
+def test_a_whole_number_register_decodes_to_a_whole_number():
+    pv1 = BY_KEY["pv1_power"]
+    assert pv1.decode([2300]) == 2300 and isinstance(pv1.decode([2300]), int)
+    assert pv1.decode([0xFFF6]) == -10  # a signed word
+    with translation.override("fr"):
+        assert pv1.display(pv1.decode([2300])) == "2300\u00a0W"
