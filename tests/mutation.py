@@ -125,6 +125,7 @@ EQUIVALENT: dict[str, str] = {
     "devices.registermap.xǁRegisterǁencode__mutmut_65": "a sign of 1 or -1: dividing by it is multiplying",
     "devices.registermap.xǁRegisterǁdecode__mutmut_63": "round(an int, 0) is that int: scale 1",
     "devices.registermap.xǁRegisterǁdecode__mutmut_70": "round(an int, 0) is that int: scale 1",
+    "monitoring.status.x_plant_status_refresh__mutmut_17": "SQL keywords are case-insensitive",
     "alarms.services.x__code_changes__mutmut_10": "night looked up for every poll: only W04 depends on it",
     "economics.money.x_tempo_colours__mutmut_8": "no lower bound: earlier colours read too, the same prices",
     "economics.money.x_money_by_day__mutmut_34": "one more earlier day's colour read, never used",

@@ -152,10 +152,12 @@ def test_every_device_down_is_offline_and_a_replaced_inverter_is_no_device(plant
     Inverter.objects.filter(pk=old.pk).update(status=DeviceStatus.OFFLINE)
     plant_status_refresh(Plant.objects.filter(pk=plant.pk))
     assert Plant.objects.get(pk=plant.pk).status == PlantStatus.OFFLINE
+    assert plant_status_refresh(Plant.objects.filter(pk=plant.pk)) == 0  # nothing changed: no row written
+    assert plant_status_refresh(Plant.objects.filter(pk__in=[])) == 0
     Inverter.objects.filter(pk=old.pk).update(ended_at=timezone.now())
     InverterFactory(datalogger=old.datalogger, status=DeviceStatus.ONLINE, replaces=old)
     Datalogger.objects.filter(pk=old.datalogger_id).update(status=DeviceStatus.ONLINE)
-    plant_status_refresh(Plant.objects.filter(pk=plant.pk))
+    assert plant_status_refresh(Plant.objects.filter(pk=plant.pk)) == 1
     stored = Plant.objects.get(pk=plant.pk)
     assert (stored.status, stored.n_devices, stored.n_down) == (PlantStatus.ONLINE, 2, 0)
 
