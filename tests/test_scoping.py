@@ -37,6 +37,9 @@ def test_each_role_is_offered_its_own_work(admin_user, installer, customer, gran
     assert reverse("plants:create") not in customer_page and reverse("alarms:list") not in customer_page
     assert next_step not in customer_page
     assert "My plants" in customer_page or "Mes centrales" in customer_page
+    # The alarm list's CSV export: offered to pros, not to customers.
+    assert reverse("alarms:export") in text(login(installer).get(reverse("alarms:list")))
+    assert reverse("alarms:export") not in text(login(customer).get(reverse("alarms:list")))
 
 
 def test_an_alarm_opens_for_the_installer_and_not_for_the_customer(installer, customer, granted_plant):
