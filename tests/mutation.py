@@ -126,6 +126,8 @@ EQUIVALENT: dict[str, str] = {
     "devices.registermap.xǁRegisterǁdecode__mutmut_63": "round(an int, 0) is that int: scale 1",
     "devices.registermap.xǁRegisterǁdecode__mutmut_70": "round(an int, 0) is that int: scale 1",
     "monitoring.status.x_plant_status_refresh__mutmut_17": "SQL keywords are case-insensitive",
+    "monitoring.status.x_plants_with_computed_status__mutmut_103": "the Case's type inferred from its texts",
+    "monitoring.status.x_plants_with_computed_status__mutmut_108": "the Case's type inferred from its texts",
     "alarms.services.x__code_changes__mutmut_10": "night looked up for every poll: only W04 depends on it",
     "economics.money.x_tempo_colours__mutmut_8": "no lower bound: earlier colours read too, the same prices",
     "economics.money.x_money_by_day__mutmut_34": "one more earlier day's colour read, never used",
