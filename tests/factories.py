@@ -14,7 +14,7 @@ from factory.django import DjangoModelFactory
 
 from accounts.models import Company
 from alarms.models import Alarm
-from devices.models import Datalogger, Inverter, Reach
+from devices.models import Datalogger, Inverter, Reach, Reading
 from devices.services import datalogger_attach
 from integrations.services import api_token_create
 from plants.models import BatteryModel, Plant, SystemType
@@ -86,6 +86,14 @@ class InverterFactory(DjangoModelFactory):
         inverter = super()._create(model_class, *args, **fields)
         plants_changed.send(sender=Inverter, plant_ids=[inverter.datalogger.plant_id])
         return inverter
+
+
+def reading_stored(inverter, slot, **values):
+    """A history row as a poll stores it: the inverter's newest slot claimed with it (Reading has no
+    unique index; every writer claims `Inverter.history_slot`, docs/invariants.md)."""
+    reading = Reading.objects.create(inverter=inverter, slot=slot, **values)
+    Inverter.objects.filter(pk=inverter.pk).update(history_slot=slot)
+    return reading
 
 
 def open_alarm(logger, code, minutes_ago=10, cleared=False):

@@ -46,7 +46,7 @@ from energy.models import DailyEnergy, MonthlyEnergy
 from plants.models import Plant, SystemType
 
 from .conftest import api_for, attach_logger, login, make_plant
-from .factories import InverterFactory
+from .factories import InverterFactory, reading_stored
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -255,12 +255,6 @@ def test_a_replaced_inverter_adds_its_part_of_the_day(company, plant):
     assert row.slots_with_data == 5
 
 
-def stored(inverter, slot, **values):
-    """A history row as a poll stores it: the inverter's newest slot claimed with it."""
-    Reading.objects.create(inverter=inverter, slot=slot, **values)
-    Inverter.objects.filter(pk=inverter.pk).update(history_slot=slot)
-
-
 def test_the_beat_refresh_closes_yesterday_once_and_recomputes_only_what_changed(company, plant):
     quiet = make_plant(company, name="Rien de neuf")  # its inverter first: no id is another's
     quiet_logger = Datalogger.objects.create(plant=quiet, serial_number="2401000003", host="127.0.0.1")
@@ -268,8 +262,8 @@ def test_the_beat_refresh_closes_yesterday_once_and_recomputes_only_what_changed
     logger = Datalogger.objects.create(plant=plant, serial_number="2401000002", host="127.0.0.1", port=8899)
     # An id no plant has: a mix-up of inverter and plant ids fails here (the test's changes roll back).
     inverter = Inverter.objects.create(pk=plant.pk + 100_000, datalogger=logger, serial_number="A")
-    stored(inverter, datetime(2026, 6, 1, 21, tzinfo=PARIS), load_energy_today=d("9.0"))
-    stored(inverter, datetime(2026, 6, 2, 8, tzinfo=PARIS), load_energy_today=d("1.5"))
+    reading_stored(inverter, datetime(2026, 6, 1, 21, tzinfo=PARIS), load_energy_today=d("9.0"))
+    reading_stored(inverter, datetime(2026, 6, 2, 8, tzinfo=PARIS), load_energy_today=d("1.5"))
     now = datetime(2026, 6, 2, 8, 1, tzinfo=PARIS)
     # Today's row of the plant with readings; yesterday's of both, not yet closed.
     assert daily_energy_refresh(now=now) == 3
@@ -279,7 +273,7 @@ def test_the_beat_refresh_closes_yesterday_once_and_recomputes_only_what_changed
     # Today's expected slots are those begun so far: 00:00 … 08:00 local.
     assert rows[date(2026, 6, 2)].slots_expected == 97
     assert daily_energy_refresh(now=now + timedelta(minutes=5)) == 0  # nothing new, nothing computed
-    stored(inverter, datetime(2026, 6, 2, 8, 5, tzinfo=PARIS), load_energy_today=d("1.7"))
+    reading_stored(inverter, datetime(2026, 6, 2, 8, 5, tzinfo=PARIS), load_energy_today=d("1.7"))
     with CaptureQueriesContext(connection) as queries:
         assert daily_energy_refresh(now=now + timedelta(minutes=6)) == 1  # only the one that changed
     # A few per batch of plants (the stored rows; the readings since; replacements rejected; the
@@ -297,15 +291,15 @@ def test_the_beat_computes_a_plant_whose_own_row_is_behind_and_never_for_a_rejec
     )
     inverters = {plant: InverterFactory(datalogger__plant=plant) for plant in (behind, current, replaced)}
     eight = datetime(2026, 6, 2, 8, tzinfo=PARIS)
-    stored(inverters[behind], eight + timedelta(minutes=5), load_energy_today=d("1.0"))
-    stored(inverters[current], eight + timedelta(minutes=20), load_energy_today=d("1.0"))
-    stored(inverters[replaced], eight, load_energy_today=d("1.0"))
+    reading_stored(inverters[behind], eight + timedelta(minutes=5), load_energy_today=d("1.0"))
+    reading_stored(inverters[current], eight + timedelta(minutes=20), load_energy_today=d("1.0"))
+    reading_stored(inverters[replaced], eight, load_energy_today=d("1.0"))
     now = eight + timedelta(minutes=30)
     daily_energy_compute(plants=[behind, current, replaced], day=date(2026, 6, 2), now=now)
     # Each plant against its own row: 08:10 is newer than its 08:05, older than the other's 08:20.
-    stored(inverters[behind], eight + timedelta(minutes=10), load_energy_today=d("1.1"))
+    reading_stored(inverters[behind], eight + timedelta(minutes=10), load_energy_today=d("1.1"))
     rejected = InverterFactory(datalogger=inverters[replaced].datalogger, rejected_at=now)
-    stored(rejected, eight + timedelta(minutes=25), load_energy_today=d("7.0"))
+    reading_stored(rejected, eight + timedelta(minutes=25), load_energy_today=d("7.0"))
     due = daily_energy_due(now=now)
     assert due[date(2026, 6, 2)] == [behind.pk]
     assert {behind.pk, current.pk, replaced.pk} <= set(due[date(2026, 6, 1)])  # today's rows close not it
@@ -316,7 +310,9 @@ def test_the_beat_counts_each_plants_day_in_its_own_time_zone(company, plant):
     midnight is due for its new day, and its day before is still to be closed."""
     reunion = make_plant(company, name="Saint-Denis", time_zone="Indian/Reunion", created_at=LONG_AGO)
     inverter = InverterFactory(datalogger__plant=reunion)
-    stored(inverter, datetime(2026, 6, 3, 1, tzinfo=ZoneInfo("Indian/Reunion")), load_energy_today=d("0.2"))
+    reading_stored(
+        inverter, datetime(2026, 6, 3, 1, tzinfo=ZoneInfo("Indian/Reunion")), load_energy_today=d("0.2")
+    )
     now = datetime(2026, 6, 2, 23, 30, tzinfo=PARIS)
     assert local_today(reunion, now) == date(2026, 6, 3)
     assert day_bounds(date(2026, 6, 3), reunion.tzinfo) == (
@@ -516,8 +512,7 @@ def test_todays_figures_are_computed_again_once_a_poll_stored_a_newer_reading(pl
     inverter = InverterFactory(datalogger__plant=plant)
     now = datetime(2026, 6, 1, 10, 1, tzinfo=PARIS)
     for slot, kwh in ((now - timedelta(hours=1), "1.0"), (now + timedelta(minutes=4), "1.6")):
-        Reading.objects.create(inverter=inverter, slot=slot, pv_energy_today=d(kwh))
-        Inverter.objects.filter(pk=inverter.pk).update(history_slot=slot)  # as every poll claims it
+        reading_stored(inverter, slot, pv_energy_today=d(kwh))
         assert daily_energy_today(plant=plant, now=slot + timedelta(minutes=2)).production_wh == int(
             d(kwh) * 1000
         )
@@ -534,8 +529,8 @@ def test_todays_figures_are_the_plants_own_computed_at_the_time_asked(company, p
         InverterFactory(datalogger__plant=neighbour),
     )
     eight = datetime(2026, 6, 2, 8, tzinfo=PARIS)
-    stored(inverter, eight - timedelta(hours=11), pv_energy_today=d("9.0"))
-    stored(neighbours, eight, pv_energy_today=d("5.0"))
+    reading_stored(inverter, eight - timedelta(hours=11), pv_energy_today=d("9.0"))
+    reading_stored(neighbours, eight, pv_energy_today=d("5.0"))
     daily_energy_compute(plants=[plant], day=date(2026, 6, 1), now=eight)
     daily_energy_compute(plants=[neighbour], day=date(2026, 6, 2), now=eight)
     # No row of its own today (yesterday's and the neighbour's are not it): computed at 08:00.
@@ -546,19 +541,19 @@ def test_todays_figures_are_the_plants_own_computed_at_the_time_asked(company, p
     row = daily_energy_today(plant=plant, now=eight + timedelta(minutes=20))
     assert (row.computed_at, row.slots_expected) == (eight, 101)
     assert DailyEnergy.objects.get(plant=neighbour).slots_expected == 97
-    stored(inverter, eight + timedelta(minutes=25), pv_energy_today=d("1.0"))
+    reading_stored(inverter, eight + timedelta(minutes=25), pv_energy_today=d("1.0"))
     row = daily_energy_today(plant=plant, now=eight + timedelta(minutes=26))
     assert (row.production_wh, row.computed_at) == (1000, eight + timedelta(minutes=26))
     # The neighbour's poll and a rejected replacement's are not this plant's news.
-    stored(neighbours, eight + timedelta(minutes=30), pv_energy_today=d("5.5"))
+    reading_stored(neighbours, eight + timedelta(minutes=30), pv_energy_today=d("5.5"))
     rejected = InverterFactory(datalogger=inverter.datalogger, rejected_at=eight)
-    stored(rejected, eight + timedelta(minutes=30), pv_energy_today=d("7.0"))
+    reading_stored(rejected, eight + timedelta(minutes=30), pv_energy_today=d("7.0"))
     row = daily_energy_today(plant=plant, now=eight + timedelta(minutes=31))
     assert (row.production_wh, row.computed_at) == (1000, eight + timedelta(minutes=26))
 
 
 def test_an_archived_plant_is_left_by_a_batch_queued_before(plant):
-    stored(
+    reading_stored(
         InverterFactory(datalogger__plant=plant),
         datetime(2026, 6, 2, 8, tzinfo=PARIS),
         pv_energy_today=d("1"),
@@ -638,13 +633,13 @@ def test_a_tally_stored_before_the_half_hour_split_counts_the_day_again(plant):
     inverter = InverterFactory(datalogger__plant=plant)
     morning = datetime(2026, 6, 1, 9, tzinfo=PARIS)
     for i, value in enumerate(["1.0", "2.0", "3.0"]):
-        stored(inverter, morning + i * SLOT, pv_energy_today=d(value))
+        reading_stored(inverter, morning + i * SLOT, pv_energy_today=d(value))
     later = datetime(2026, 6, 1, 12, tzinfo=PARIS)
     (row,) = daily_energy_compute(plants=[plant], day=date(2026, 6, 1), now=later)
     old = {column: state[:4] for column, state in row.tally["counters"][str(inverter.pk)].items()}
     DailyEnergy.objects.filter(pk=row.pk).update(
         tally={**row.tally, "counters": {str(inverter.pk): old}}, half_hours=None
     )
-    stored(inverter, morning + 3 * SLOT, pv_energy_today=d("3.5"))
+    reading_stored(inverter, morning + 3 * SLOT, pv_energy_today=d("3.5"))
     (row,) = daily_energy_compute(plants=[plant], day=date(2026, 6, 1), now=later)
     assert row.production_wh == 3500 and sum(row.half_hours["production_wh"]) == 3500

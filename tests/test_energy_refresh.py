@@ -12,7 +12,7 @@ from energy.accounting import daily_energy_compute, daily_energy_today
 from energy.models import DailyEnergy, MonthlyEnergy
 
 from .conftest import make_plant
-from .factories import InverterFactory
+from .factories import InverterFactory, reading_stored
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY = date(2026, 6, 2)
@@ -50,11 +50,6 @@ def day_of(plant, until):
     return inverter, slots
 
 
-def store(inverter, slot):
-    Reading.objects.create(inverter=inverter, slot=slot, pv_energy_today=pv_counter(slot))
-    Inverter.objects.filter(pk=inverter.pk).update(history_slot=slot)
-
-
 def flags_of(plant):
     return sorted(
         ReadingFlag.objects.filter(inverter__datalogger__plant=plant).values_list("slot", "counter", "reason")
@@ -71,7 +66,7 @@ def test_a_day_refreshed_every_few_minutes_equals_the_day_computed_from_midnight
     end = MIDNIGHT + timedelta(hours=16)
     inverter, slots = day_of(plant, end)
     for i, slot in enumerate(slots):
-        store(inverter, slot)
+        reading_stored(inverter, slot, pv_energy_today=pv_counter(slot))
         if i % 3 == 0 or 8 <= slot.hour < 14:  # uneven moments; right after each accident
             daily_energy_compute(plants=[plant], day=DAY, now=slot + timedelta(minutes=1))
     (incremental,) = daily_energy_compute(plants=[plant], day=DAY, now=end)
@@ -98,8 +93,7 @@ def test_a_refresh_between_two_readings_of_yesterdays_count_still_knows_it_is_ye
         (MIDNIGHT + SLOT, "12.2"),
         (MIDNIGHT + 2 * SLOT, "0.1"),
     ]:
-        Reading.objects.create(inverter=inverter, slot=slot, load_energy_today=Decimal(kwh))
-        Inverter.objects.filter(pk=inverter.pk).update(history_slot=slot)
+        reading_stored(inverter, slot, load_energy_today=Decimal(kwh))
         (row,) = daily_energy_compute(plants=[plant], day=DAY, now=slot + timedelta(minutes=1))
     assert row.consumption_wh == 100  # from the reset at 00:10 only
 
@@ -112,16 +106,13 @@ def test_a_reading_from_an_inverter_the_tally_does_not_hold_counts_the_day_again
     late, tallied = InverterFactory(datalogger__plant=plant), InverterFactory(datalogger__plant=plant)
     assert late.pk < tallied.pk  # read first: a later inverter the tally holds must not hide it
     nine = MIDNIGHT + timedelta(hours=9)
-
-    def stored(inverter, slot, kwh):
-        Reading.objects.create(inverter=inverter, slot=slot, pv_energy_today=Decimal(kwh))
-        Inverter.objects.filter(pk=inverter.pk).update(history_slot=slot)
-
-    stored(tallied, nine, "2.0")
+    reading_stored(tallied, nine, pv_energy_today=Decimal("2.0"))
     daily_energy_compute(plants=[plant], day=DAY, now=nine + timedelta(minutes=1))
-    stored(late, nine - timedelta(minutes=30), "5.0")
-    stored(late, nine + timedelta(minutes=30), "0.5")  # restarted since: from zero
-    stored(tallied, nine + timedelta(minutes=30), "2.4")
+    reading_stored(late, nine - timedelta(minutes=30), pv_energy_today=Decimal("5.0"))
+    reading_stored(
+        late, nine + timedelta(minutes=30), pv_energy_today=Decimal("0.5")
+    )  # restarted since: from zero
+    reading_stored(tallied, nine + timedelta(minutes=30), pv_energy_today=Decimal("2.4"))
     (row,) = daily_energy_compute(plants=[plant], day=DAY, now=nine + timedelta(minutes=31))
     assert row.production_wh == 2400 + 5500
 
@@ -135,8 +126,7 @@ def test_a_large_inverters_fast_rise_is_energy_before_and_after_a_refresh(compan
     ten = MIDNIGHT + timedelta(hours=10)
     produced = []
     for i, kwh in enumerate(["1.0", "4.5", "0.3", "0.6"]):
-        Reading.objects.create(inverter=inverter, slot=ten + i * SLOT, pv_energy_today=Decimal(kwh))
-        Inverter.objects.filter(pk=inverter.pk).update(history_slot=ten + i * SLOT)
+        reading_stored(inverter, ten + i * SLOT, pv_energy_today=Decimal(kwh))
         if i != 1:  # the rise and the restart read by one refresh
             (row,) = daily_energy_compute(plants=[plant], day=DAY, now=ten + i * SLOT + timedelta(minutes=1))
             produced.append(row.production_wh)
@@ -183,7 +173,7 @@ def test_a_refresh_reads_only_the_readings_a_later_one_may_change(company, hours
     end = MIDNIGHT + timedelta(hours=hours)
     inverter, slots = day_of(plant, end)
     for slot in slots:
-        store(inverter, slot)
+        reading_stored(inverter, slot, pv_energy_today=pv_counter(slot))
     (row,) = daily_energy_compute(plants=[plant], day=DAY, now=end)
     resume_from = datetime.fromisoformat(row.tally["from"])
     assert resume_from == (resumes_at or slots[-1] + timedelta(microseconds=1))
@@ -200,7 +190,7 @@ def test_an_inverter_rejected_after_it_was_tallied_leaves_the_days_energy(compan
     plant = make_plant(company)
     inverter, slots = day_of(plant, MIDNIGHT + timedelta(hours=12))
     for slot in slots:
-        store(inverter, slot)
+        reading_stored(inverter, slot, pv_energy_today=pv_counter(slot))
     (row,) = daily_energy_compute(plants=[plant], day=DAY, now=slots[-1])
     assert row.production_wh > 0
     Inverter.objects.filter(pk=inverter.pk).update(rejected_at=slots[-1])
@@ -214,7 +204,7 @@ def test_a_plant_that_stopped_reporting_is_less_complete_as_its_day_goes_on(comp
     plant = make_plant(company, created_at=MIDNIGHT - timedelta(days=1))
     inverter, slots = day_of(plant, MIDNIGHT + timedelta(hours=10))
     for slot in slots:
-        store(inverter, slot)
+        reading_stored(inverter, slot, pv_energy_today=pv_counter(slot))
     daily_energy_compute(plants=[plant], day=DAY, now=slots[-1] + timedelta(minutes=30))  # the last refresh
     row = daily_energy_today(plant=plant, now=MIDNIGHT + timedelta(hours=18))
     assert (row.slots_with_data, row.slots_expected) == (120, 217)  # 00:00 … 09:55 of 00:00 … 18:00
@@ -228,7 +218,7 @@ def test_an_earlier_look_at_today_never_lowers_the_slots_counted_by_a_later_one(
     plant = make_plant(company, created_at=MIDNIGHT - timedelta(days=1))
     inverter, slots = day_of(plant, MIDNIGHT + timedelta(hours=10))
     for slot in slots:
-        store(inverter, slot)
+        reading_stored(inverter, slot, pv_energy_today=pv_counter(slot))
     daily_energy_compute(plants=[plant], day=DAY, now=slots[-1] + timedelta(minutes=30))
     daily_energy_today(plant=plant, now=MIDNIGHT + timedelta(hours=18))
     assert daily_energy_today(plant=plant, now=MIDNIGHT + timedelta(hours=12)).slots_expected == 217
