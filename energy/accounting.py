@@ -76,10 +76,10 @@ def slots_expected(plant: Plant, start: datetime, end: datetime, now: datetime) 
 #    residential connection's largest subscription (36 kVA: no flow of a home, grid import included,
 #    goes beyond it) and twice the inverter's rated power (PV oversized up to 1.5 DC/AC plus a battery
 #    charging), per hour elapsed, plus one counter step.
-# 3. After midnight, readings whose counters are not below the last reading before the day (however
-#    old) are still yesterday's until the counters fall: an inverter clock minutes late resets after
-#    local midnight. Only within CLOCK_DRIFT of midnight, so that a counter that never resets is
-#    still counted.
+# 3. After midnight, readings whose counters are not below the last reading of the day before (however
+#    early in it) are still yesterday's until the counters fall: an inverter clock minutes late resets
+#    after local midnight. Only within CLOCK_DRIFT of midnight, so that a counter that never resets is
+#    still counted. A reading older than the day before is no baseline: a day counter has reset since.
 # Ignored readings stay in the history as they were read.
 GLITCH_WINDOW = timedelta(hours=1)
 CLOCK_DRIFT = timedelta(hours=1)
@@ -529,7 +529,7 @@ def _store(
 
 def _yesterdays_last(tallies: dict[int, _DayTally], start: datetime) -> None:
     """For inverters with no reading in the hour before the day (an outage, a sleeping inverter):
-    their last reading of the day before, however old (rule 3)."""
+    their last reading of the day before, however early in it; none older (rule 3)."""
     missing = {inverter_id: tally for tally in tallies.values() for inverter_id in tally.without_before()}
     if not missing:
         return

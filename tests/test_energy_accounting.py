@@ -364,6 +364,18 @@ def test_a_late_inverter_clock_with_no_reading_before_midnight_does_not_count_ye
     assert row.production_wh == 4900
 
 
+def test_a_reading_older_than_the_day_before_is_not_yesterdays_count(company, plant):
+    """The stick was offline from the evening before yesterday until 15:00 today: the day counter
+    (the definition's "Today …") has reset at least once since 12.0 kWh was read, so 13.0 kWh read
+    at 15:00 is today's, not 1.0 kWh more. Only a reading of the day before may be yesterday's."""
+    inverter = InverterFactory(datalogger__plant=plant)
+    today = datetime(2026, 6, 2, tzinfo=PARIS)
+    reading_stored(inverter, today - timedelta(days=1, hours=4), pv_energy_today=d("12.0"))
+    reading_stored(inverter, today + timedelta(hours=15), pv_energy_today=d("13.0"))
+    (row,) = daily_energy_compute(plants=[plant], day=date(2026, 6, 2), now=datetime(2026, 12, 1, tzinfo=UTC))
+    assert row.production_wh == 13000
+
+
 def poll_through(sim, day, loggers, *, at_noon):
     """Poll local `day` (and the hour before) every 5 minutes; `loggers()` says which loggers are
     polled now, `at_noon()` runs once before the 12:00 poll. Returns the last values read by logger."""
