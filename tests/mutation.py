@@ -169,9 +169,16 @@ def _lane_env(lane):
 
 
 def _fresh_test_database(env):
-    name = "test_" + env["DATABASE_URL"].rsplit("/", 1)[1]
+    """Drop the lane's test databases. mutmut forks each mutant's pytest from a process whose own
+    runs already renamed the settings' database to its test name, so the name a mutant uses is
+    test_ more than once over (test_test_…_aura_mutation_0)."""
+    lane_database = env["DATABASE_URL"].rsplit("/", 1)[1]
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        names = connection.execute(
+            "SELECT datname FROM pg_database WHERE datname ~ %s", [rf"^(test_)+{lane_database}$"]
+        ).fetchall()
+        for (name,) in names:
+            connection.execute(f'DROP DATABASE "{name}"')
 
 
 def _copy_checkout(module, half, tests):
