@@ -129,17 +129,27 @@ EQUIVALENT: dict[str, str] = {
     "economics.money.x_half_hour_prices__mutmut_7": "hour × 61 adds under 30 min: no half-hour changes side",
     "economics.money.x_money_by_day__mutmut_34": "one more earlier day's colour read, never used",
     "economics.money.x_tempo_colours__mutmut_8": "no lower bound: earlier colours read too, the same prices",
+    "energy.accounting.x__read_history__mutmut_8": "the default serves an empty group, which is skipped",
     "energy.accounting.x__read_history__mutmut_42": "each inverter's readings stay in time order",
     "energy.accounting.x__read_history__mutmut_62": "a batch size: the same readings",
     "energy.accounting.x__store__mutmut_5": "FOR UPDATE, a stronger lock: the same writes in the same order",
+    "energy.accounting.x__store__mutmut_10": "FOR UPDATE, a stronger lock: the same writes in the same order",
+    "energy.accounting.x__store__mutmut_20": "a batch size: the same rows",
+    "energy.accounting.x__store__mutmut_22": "a batch size: the same rows",
     "energy.accounting.x__store__mutmut_28": "a batch size: the same rows",
     "energy.accounting.x__without_rejected__mutmut_7": "values_list() without a field lists the pk",
-    "energy.accounting.x__yesterdays_last__mutmut_39": "values_list(*COUNTER_COLUMNS): always as many values",
+    "energy.accounting.x__yesterdays_last__mutmut_36": "values_list(*COUNTER_COLUMNS): always as many values",
+    "energy.accounting.x__yesterdays_last__mutmut_40": "values_list(*COUNTER_COLUMNS): always as many values",
     "energy.accounting.x_daily_energy_compute__mutmut_11": "a deferred field is read when used: same row",
+    "energy.accounting.x_daily_energy_compute__mutmut_14": "a wider read: stored rows looked up by plant",
     "energy.accounting.x_daily_energy_due__mutmut_59": "one row per plant and day (unique): [:2] reads one",
     "energy.accounting.x_daily_energy_due__mutmut_70": "values_list() without a field lists the pk",
+    "energy.accounting.x_daily_energy_due__mutmut_88": "values_list() without a field lists the pk",
+    "energy.accounting.x_day_bounds__mutmut_18": "the same instant in another zone: only compared",
     "energy.accounting.x_monthly_energy_update__mutmut_17": "unquoted SQL names are case-insensitive",
     "energy.accounting.x_slots_between__mutmut_7": "int() of a positive span's quotient is its floor",
+    "energy.accounting.xǁCounterStateǁcount__mutmut_24": "a first count of the day: its half-hour empty",
+    "energy.accounting.xǁCounterStateǁcount__mutmut_48": "the last part as a ratio: 1e-28 kWh off, not a Wh",
     "energy.accounting.xǁ_DayTallyǁadd__mutmut_12": "values_list(*COUNTER_COLUMNS): always as many values",
     "monitoring.status.x_plant_status_refresh__mutmut_17": "SQL keywords are case-insensitive",
     "monitoring.status.x_plants_with_computed_status__mutmut_103": "the Case's type inferred from its texts",
@@ -196,12 +206,15 @@ def _copy_checkout(module, half, tests):
             shutil.copy2(ROOT / name, target)
     package = module.split("/")[0]
     others = sorted({name.split("/")[0] for name in files if "/" in name} - {package, "tests"})
+    # A mutant's CPU-time limit is (its tests' time + 1 s) × timeout_multiplier × 2: mutmut's default
+    # 15 let a mutant looping forever in the half-hour split hold a core for 14 minutes.
     config = f"""
 [tool.mutmut]
 source_paths = ["{package}"]
 only_mutate = ["{module}"]
 also_copy = {[*others, "manage.py"]!r}
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x", "--reuse-db"]
+timeout_multiplier = 2.0
 pytest_add_cli_args_test_selection = {tests!r}
 """
     with open(work / "pyproject.toml", "a") as pyproject:

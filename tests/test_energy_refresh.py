@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from devices.models import Datalogger, Inverter, Reading, ReadingFlag
-from energy.accounting import daily_energy_compute, daily_energy_today
+from energy.accounting import daily_energy_compute, daily_energy_today, monthly_energy_update
 from energy.models import DailyEnergy, MonthlyEnergy
 
 from .conftest import make_plant
@@ -113,8 +113,11 @@ def test_a_reading_from_an_inverter_the_tally_does_not_hold_counts_the_day_again
         late, nine + timedelta(minutes=30), pv_energy_today=Decimal("0.5")
     )  # restarted since: from zero
     reading_stored(tallied, nine + timedelta(minutes=30), pv_energy_today=Decimal("2.4"))
-    (row,) = daily_energy_compute(plants=[plant], day=DAY, now=nine + timedelta(minutes=31))
-    assert row.production_wh == 2400 + 5500
+    tomorrow = MIDNIGHT + timedelta(days=1, hours=1)
+    reading_stored(late, tomorrow, pv_energy_today=Decimal("0.3"))  # the day is closed the next morning
+    reading_stored(tallied, tomorrow, pv_energy_today=Decimal("0.2"))
+    (row,) = daily_energy_compute(plants=[plant], day=DAY, now=tomorrow + timedelta(minutes=1))
+    assert row.production_wh == 2400 + 5500  # none of the next day's
 
 
 @pytest.mark.django_db
@@ -160,11 +163,53 @@ def test_a_plants_refresh_replaces_its_own_flags_and_no_other_plants(company):
     assert [len(flags_of(plant)) for plant in plants] == [1, 1]
 
 
+@pytest.mark.django_db
+def test_a_days_refresh_replaces_its_own_flags_and_not_the_next_days(company):
+    plant = make_plant(company)
+    inverter = InverterFactory(datalogger__plant=plant)
+    for day in (MIDNIGHT, MIDNIGHT + timedelta(days=1)):
+        for i, kwh in enumerate(["1.0", "700.0", "1.1"]):  # a spike each day, flagged
+            reading_stored(inverter, day + timedelta(hours=10) + i * SLOT, pv_energy_today=Decimal(kwh))
+    later = MIDNIGHT + timedelta(days=3)
+    daily_energy_compute(plants=[plant], day=DAY + timedelta(days=1), now=later)
+    DailyEnergy.objects.filter(plant=plant, day=DAY).delete()
+    daily_energy_compute(plants=[plant], day=DAY, now=later)
+    assert [slot.astimezone(PARIS).day for slot, _counter, _reason in flags_of(plant)] == [2, 3]
+
+
+@pytest.mark.django_db
+def test_two_inverters_producing_in_one_half_hour_both_count_in_it(company):
+    plant = make_plant(company)
+    inverters = [InverterFactory(datalogger__plant=plant) for _ in range(2)]
+    ten = MIDNIGHT + timedelta(hours=10)
+    for inverter, kwh in zip(inverters, ["1.0", "2.0"], strict=True):
+        for slot, value in [(ten, kwh), (ten + 2 * SLOT, str(Decimal(kwh) + Decimal("0.5")))]:
+            reading_stored(inverter, slot, pv_energy_today=Decimal(value))
+    (row,) = daily_energy_compute(plants=[plant], day=DAY, now=ten + timedelta(hours=1))
+    assert row.production_wh == 4000
+    assert row.half_hours["production_wh"][20] == 4000  # 10:00-10:30: the two inverters' 3.0 + 1.0 kWh
+
+
+@pytest.mark.django_db
+def test_a_months_energy_is_its_own_days_only(company):
+    plant = make_plant(company)
+    for day, wh in [
+        (date(2026, 5, 31), 1),
+        (date(2026, 6, 1), 10),
+        (date(2026, 6, 30), 100),
+        (date(2026, 7, 1), 1000),
+    ]:
+        DailyEnergy.objects.create(plant=plant, company=company, day=day, production_wh=wh)
+    monthly_energy_update(plant_ids=[plant.pk], month=date(2026, 6, 1), now=MIDNIGHT)
+    assert MonthlyEnergy.objects.get(plant=plant, month=date(2026, 6, 1)).production_wh == 110
+
+
 @pytest.mark.parametrize(
     ("hours", "resumes_at"),
     [
         (12, None),  # a counter rising: the tally holds every reading, the next refresh reads the new
         (13.5, MIDNIGHT + timedelta(hours=13)),  # the restart at 13:00 may yet be a glitch: from there
+        (14 + 1 / 12, None),  # the reading at 14:00, a whole GLITCH_WINDOW later, settled it: a restart
     ],
 )
 @pytest.mark.django_db
