@@ -231,6 +231,10 @@ def test_the_readings_ignored_are_said_and_the_limit_is_the_plants():
 def test_a_zero_read_in_the_afternoon_does_not_count_the_morning_twice():
     assert counted(series(NOON, "20.0", "20.5", "0.0", "20.9", "21.0")) == d("21.0")
     assert counted(series(NOON, "20.0", "0.0", "0.0", "20.2")) == d("20.2")  # two zero reads in a row
+    # Back exactly where it was 40 minutes later (a cloudy hour): the zero was the glitch, not a
+    # restart that counted 20 kWh again (30 kW: not a spike either).
+    back = [(NOON, d("20.0")), (NOON + SLOT, d("0.0")), (NOON + timedelta(minutes=45), d("20.0"))]
+    assert counted(back) == d("20.0")
 
 
 def test_a_spike_inside_the_sanity_limits_is_not_energy():
@@ -324,6 +328,27 @@ def test_the_beat_counts_each_plants_day_in_its_own_time_zone(company, plant):
     assert reunion.pk in due[date(2026, 6, 2)] and plant.pk in due[date(2026, 6, 1)]
     (row,) = daily_energy_compute(plants=[reunion], day=date(2026, 6, 3), now=now)
     assert row.consumption_wh == 200  # read at 21:00 UTC: the Réunion day's, not the Paris one's
+
+
+def test_a_plants_day_with_nothing_new_expects_the_slots_since_its_own_midnight(company):
+    reunion = make_plant(company, name="Saint-Denis", time_zone="Indian/Reunion", created_at=LONG_AGO)
+    inverter = InverterFactory(datalogger__plant=reunion)
+    midnight = datetime(2026, 6, 3, tzinfo=ZoneInfo("Indian/Reunion"))  # 22:00 the day before in Paris
+    reading_stored(inverter, midnight + timedelta(hours=1), load_energy_today=d("0.2"))
+    daily_energy_compute(plants=[reunion], day=date(2026, 6, 3), now=midnight + timedelta(hours=1, minutes=1))
+    row = daily_energy_today(plant=reunion, now=midnight + timedelta(hours=2, minutes=30))
+    assert row.slots_expected == 31  # 00:00 … 02:30 in Saint-Denis
+
+
+def test_the_beat_closes_each_plants_yesterday_by_its_own_row(company):
+    """A row of yesterday computed during yesterday is not closed; another plant's closed row does
+    not close it."""
+    closed, open_ = (make_plant(company, name=name, created_at=LONG_AGO) for name in ("Close", "Ouverte"))
+    yesterday, midnight = date(2026, 6, 1), datetime(2026, 6, 2, tzinfo=PARIS)
+    for plant, computed_at in ((closed, midnight + SLOT), (open_, midnight - SLOT)):
+        DailyEnergy.objects.create(plant=plant, company=company, day=yesterday, computed_at=computed_at)
+    due = daily_energy_due(now=midnight + timedelta(minutes=20))
+    assert open_.pk in due[yesterday] and closed.pk not in due[yesterday]
 
 
 def test_a_plant_created_at_noon_expects_the_afternoon_only(company):
