@@ -147,6 +147,13 @@ def test_the_half_hours_round_to_the_days_wh_the_leftover_to_the_largest_remaind
     (row,) = daily_energy_compute(plants=[plant], day=DAY, now=start + timedelta(hours=1))
     # 1,000 Wh at 10:25, then 100 Wh over 35 minutes: 14.29 Wh before 10:30 and 85.71 after.
     assert row.half_hours["production_wh"][20:] == [1014, 86]
+    # The larger half-hour with the larger remainder: 1,000 Wh at 10:20, then 500 Wh over 30 minutes,
+    # a third before 10:30 (1,166.67 Wh) and two after (333.33 Wh).
+    other = InverterFactory(datalogger__plant=make_plant(company, name="Autre"))
+    for slot, kwh in [(start - SLOT, "1.0"), (start + timedelta(minutes=25), "1.5")]:
+        reading_stored(other, slot, pv_energy_today=Decimal(kwh))
+    (row,) = daily_energy_compute(plants=[other.datalogger.plant], day=DAY, now=start + timedelta(hours=1))
+    assert row.half_hours["production_wh"][20:] == [1167, 333]
 
 
 @pytest.mark.django_db
@@ -175,6 +182,35 @@ def test_a_days_refresh_replaces_its_own_flags_and_not_the_next_days(company):
     DailyEnergy.objects.filter(plant=plant, day=DAY).delete()
     daily_energy_compute(plants=[plant], day=DAY, now=later)
     assert [slot.astimezone(PARIS).day for slot, _counter, _reason in flags_of(plant)] == [2, 3]
+
+
+@pytest.mark.django_db
+def test_a_rejected_replacements_readings_are_not_the_plants_energy(company):
+    plant = make_plant(company)
+    inverter = InverterFactory(datalogger__plant=plant)
+    rejected = InverterFactory(datalogger=inverter.datalogger, rejected_at=MIDNIGHT)
+    ten = MIDNIGHT + timedelta(hours=10)
+    for unit, kwh in ((inverter, "2.0"), (rejected, "7.0")):
+        reading_stored(unit, ten, pv_energy_today=Decimal(kwh))
+    (row,) = daily_energy_compute(plants=[plant], day=DAY, now=ten + SLOT)
+    assert row.production_wh == 2000
+
+
+@pytest.mark.django_db
+def test_the_baseline_is_yesterdays_last_reading_and_none_of_today(company):
+    """No reading in the hour before midnight (an outage from 20:00): the house's day counter stood
+    at 12.0 kWh then, so 0.4 at 00:30 is below it, a reset, and counts; 0.3 read at 07:00 is older."""
+    plant = make_plant(company)
+    inverter = InverterFactory(datalogger__plant=plant)
+    for slot, kwh in [
+        (MIDNIGHT - timedelta(hours=17), "0.3"),
+        (MIDNIGHT - timedelta(hours=4), "12.0"),
+        (MIDNIGHT + timedelta(minutes=30), "0.4"),
+        (MIDNIGHT + timedelta(hours=3), "0.9"),
+    ]:
+        reading_stored(inverter, slot, load_energy_today=Decimal(kwh))
+    (row,) = daily_energy_compute(plants=[plant], day=DAY, now=MIDNIGHT + timedelta(hours=4))
+    assert row.consumption_wh == 900
 
 
 @pytest.mark.django_db
@@ -210,6 +246,7 @@ def test_a_months_energy_is_its_own_days_only(company):
         (12, None),  # a counter rising: the tally holds every reading, the next refresh reads the new
         (13.5, MIDNIGHT + timedelta(hours=13)),  # the restart at 13:00 may yet be a glitch: from there
         (14 + 1 / 12, None),  # the reading at 14:00, a whole GLITCH_WINDOW later, settled it: a restart
+        (3, None),  # a counter flat at night: no later reading can change it
     ],
 )
 @pytest.mark.django_db
