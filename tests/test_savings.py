@@ -246,6 +246,9 @@ def test_the_periods_follow_the_billing_day_across_the_new_year(plant):
     # The billing day after today: the period began in the month before.
     (billing,) = money_periods(plant, date(2026, 1, 4), {"billing": "b"})
     assert billing.first == date(2025, 12, 5) and billing.money.import_cost == Decimal(2)
+    # In March, the year still began on the 1st of January.
+    (year,) = money_periods(plant, date(2026, 3, 2), {"year": "y"})
+    assert year.first == date(2026, 1, 1) and year.money.import_cost == Decimal(3)
     days = money_by_day(plant, date(2025, 1, 1), today)
     assert [(m, money.import_cost) for m, money in monthly(days)] == [
         (date(2025, 12, 1), Decimal(1)),
