@@ -205,6 +205,29 @@ def test_junk_before_a_frame_is_counted_across_buffers_up_to_the_limit():
     assert read_after([b"\x00" * 100, beat], garbage_limit=None) == beat
 
 
+def test_the_heartbeat_is_the_sticks_frame_byte_for_byte():
+    """decode_heartbeat.md: start, length 1, control 0x4710, sequence, the logger serial (little
+    endian), one zero byte of payload, checksum (sum of the bytes between start and it), end."""
+    assert v5.heartbeat(1, SERIAL) == bytes.fromhex("a5 0100 1047 0100 11e4b98d 00 94 15")
+
+
+def test_junk_or_a_payload_exactly_at_its_limit_is_read_one_byte_more_is_refused():
+    """Junk exactly at the garbage limit, dropped a whole buffer at a time, is still tolerated; a
+    payload of MAX_PAYLOAD bytes is read; one byte more of either and the line is not trusted."""
+    beat = v5.heartbeat(1, SERIAL)
+    assert read_after([b"\x00" * 20, b"\x00" * 20, beat], garbage_limit=40) == beat
+    with pytest.raises(v5.FrameError, match="41 bytes without a frame"):
+        read_after([b"\x00" * 20, b"\x00" * 21, beat], garbage_limit=40)
+
+    def of_length(length):
+        return bytes.fromhex("a5") + length.to_bytes(2, "little") + bytes(8) + bytes(length) + b"\x00\x15"
+
+    largest = of_length(v5.MAX_PAYLOAD)
+    assert read_after([largest], garbage_limit=None) == largest
+    with pytest.raises(v5.FrameError, match="payload of 1025 bytes"):
+        read_after([of_length(v5.MAX_PAYLOAD + 1)], garbage_limit=None)
+
+
 def answer_to_heartbeat(serial, port):
     with socket.create_connection(("127.0.0.1", port)) as raw:
         raw.sendall(v5.heartbeat(1, serial))
