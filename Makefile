@@ -37,6 +37,10 @@ debian-runtime:
 	@dpkg -s $(DEBIAN_RUNTIME) >/dev/null 2>&1 || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_RUNTIME) >/dev/null)
 
+# The fast tier's pytest: work stealing (a worker idle at the end takes tests from the other: 6 s
+# less than the default split); without the plugins no fast test uses (schemathesis's and
+# hypothesis's serve the slow tier's API fuzz; Faker's fixture is unused): 3 s less.
+FAST_TIER := -m "not slow" -n 2 --dist worksteal -p no:schemathesis -p no:hypothesispytest -p no:Faker
 TEST_ENV := SECRET_KEY=test-only-secret-key DATALOGGER_ALLOWED_NETWORKS=127.0.0.0/8 HTTPS=0 DEBUG=0 STATIC_MANIFEST=0 \
 	DATABASE_CONN_MAX_AGE=0 REDIS_URL=redis://127.0.0.1:6379/15 CELERY_TASK_ALWAYS_EAGER=1 \
 	EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend
@@ -44,7 +48,7 @@ TEST_ENV := SECRET_KEY=test-only-secret-key DATALOGGER_ALLOWED_NETWORKS=127.0.0.
 # Every tier (tests/README.md): the unit and integration tiers on both cores, then the slow tier
 # (its processes, ports and browser) on both cores too, a module per worker at a time.
 test: venv services debian-packages lint
-	$(TEST_ENV) $(BIN)/pytest -m "not slow" -n 2
+	$(TEST_ENV) $(BIN)/pytest $(FAST_TIER)
 	$(TEST_ENV) $(BIN)/pytest -m slow -n 2 --dist loadfile
 
 # Mutation testing of the core rules (tests/mutation.py): long, not in CI. `make mutation
@@ -55,7 +59,7 @@ mutation: venv services
 # The unit and integration tiers (no browser, no other process), on both cores: each pytest-xdist
 # worker has its own test database and Redis database (tests/conftest.py).
 test-fast: venv services
-	$(TEST_ENV) $(BIN)/pytest -m "not slow" -n 2
+	$(TEST_ENV) $(BIN)/pytest $(FAST_TIER)
 
 # The demo serves published passwords: on this machine only, unless DEMO_BIND=0.0.0.0:8000 is asked for.
 DEMO_BIND ?= 127.0.0.1:8000
