@@ -50,6 +50,11 @@ def day_of(plant, until):
     return inverter, slots
 
 
+def store_pv_day(inverter, slots):
+    for slot in slots:
+        reading_stored(inverter, slot, pv_energy_today=pv_counter(slot))
+
+
 def flags_of(plant):
     return sorted(
         ReadingFlag.objects.filter(inverter__datalogger__plant=plant).values_list("slot", "counter", "reason")
@@ -109,9 +114,8 @@ def test_a_reading_from_an_inverter_the_tally_does_not_hold_counts_the_day_again
     reading_stored(tallied, nine, pv_energy_today=Decimal("2.0"))
     daily_energy_compute(plants=[plant], day=DAY, now=nine + timedelta(minutes=1))
     reading_stored(late, nine - timedelta(minutes=30), pv_energy_today=Decimal("5.0"))
-    reading_stored(
-        late, nine + timedelta(minutes=30), pv_energy_today=Decimal("0.5")
-    )  # restarted since: from zero
+    # Restarted since: from zero.
+    reading_stored(late, nine + timedelta(minutes=30), pv_energy_today=Decimal("0.5"))
     reading_stored(tallied, nine + timedelta(minutes=30), pv_energy_today=Decimal("2.4"))
     tomorrow = MIDNIGHT + timedelta(days=1, hours=1)
     reading_stored(late, tomorrow, pv_energy_today=Decimal("0.3"))  # the day is closed the next morning
@@ -143,7 +147,7 @@ def test_the_half_hours_round_to_the_days_wh_the_leftover_to_the_largest_remaind
     inverter = InverterFactory(datalogger__plant=plant)
     start = MIDNIGHT + timedelta(hours=10, minutes=25)
     for slot, kwh in [(start, "1.0"), (start + timedelta(minutes=35), "1.1")]:
-        Reading.objects.create(inverter=inverter, slot=slot, pv_energy_today=Decimal(kwh))
+        reading_stored(inverter, slot, pv_energy_today=Decimal(kwh))
     (row,) = daily_energy_compute(plants=[plant], day=DAY, now=start + timedelta(hours=1))
     # 1,000 Wh at 10:25, then 100 Wh over 35 minutes: 14.29 Wh before 10:30 and 85.71 after.
     assert row.half_hours["production_wh"][20:] == [1014, 86]
@@ -254,8 +258,7 @@ def test_a_refresh_reads_only_the_readings_a_later_one_may_change(company, hours
     plant = make_plant(company)
     end = MIDNIGHT + timedelta(hours=hours)
     inverter, slots = day_of(plant, end)
-    for slot in slots:
-        reading_stored(inverter, slot, pv_energy_today=pv_counter(slot))
+    store_pv_day(inverter, slots)
     (row,) = daily_energy_compute(plants=[plant], day=DAY, now=end)
     resume_from = datetime.fromisoformat(row.tally["from"])
     assert resume_from == (resumes_at or slots[-1] + timedelta(microseconds=1))
@@ -271,8 +274,7 @@ def test_a_refresh_reads_only_the_readings_a_later_one_may_change(company, hours
 def test_an_inverter_rejected_after_it_was_tallied_leaves_the_days_energy(company):
     plant = make_plant(company)
     inverter, slots = day_of(plant, MIDNIGHT + timedelta(hours=12))
-    for slot in slots:
-        reading_stored(inverter, slot, pv_energy_today=pv_counter(slot))
+    store_pv_day(inverter, slots)
     (row,) = daily_energy_compute(plants=[plant], day=DAY, now=slots[-1])
     assert row.production_wh > 0
     Inverter.objects.filter(pk=inverter.pk).update(rejected_at=slots[-1])
@@ -285,8 +287,7 @@ def test_a_plant_that_stopped_reporting_is_less_complete_as_its_day_goes_on(comp
     """Nothing new: the beat leaves its row alone, but the page still counts the slots since."""
     plant = make_plant(company, created_at=MIDNIGHT - timedelta(days=1))
     inverter, slots = day_of(plant, MIDNIGHT + timedelta(hours=10))
-    for slot in slots:
-        reading_stored(inverter, slot, pv_energy_today=pv_counter(slot))
+    store_pv_day(inverter, slots)
     daily_energy_compute(plants=[plant], day=DAY, now=slots[-1] + timedelta(minutes=30))  # the last refresh
     row = daily_energy_today(plant=plant, now=MIDNIGHT + timedelta(hours=18))
     assert (row.slots_with_data, row.slots_expected) == (120, 217)  # 00:00 … 09:55 of 00:00 … 18:00
@@ -299,8 +300,7 @@ def test_an_earlier_look_at_today_never_lowers_the_slots_counted_by_a_later_one(
     """Two pages read at once, the slower one computed first: the stored count keeps the larger."""
     plant = make_plant(company, created_at=MIDNIGHT - timedelta(days=1))
     inverter, slots = day_of(plant, MIDNIGHT + timedelta(hours=10))
-    for slot in slots:
-        reading_stored(inverter, slot, pv_energy_today=pv_counter(slot))
+    store_pv_day(inverter, slots)
     daily_energy_compute(plants=[plant], day=DAY, now=slots[-1] + timedelta(minutes=30))
     daily_energy_today(plant=plant, now=MIDNIGHT + timedelta(hours=18))
     assert daily_energy_today(plant=plant, now=MIDNIGHT + timedelta(hours=12)).slots_expected == 217
