@@ -3,14 +3,12 @@
 import html
 import os
 import shutil
-import time
 from datetime import timedelta
 
 import pytest
 import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.test import Client
 from django.test.utils import override_settings
 from django.utils import timezone
@@ -89,29 +87,10 @@ def _no_stale_logger_locks():
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """History partitions for every month the tests write readings in (the migration creates the
-    current month and two ahead; tests also write past days and years). At the end, the sessions of
-    the processes tests started are let go before the test database is dropped."""
+    current month and two ahead; tests also write past days and years)."""
     with django_db_blocker.unblock():
         now = timezone.now()
         reading_partitions_ensure(first=now - timedelta(days=3 * 365), last=now + timedelta(days=2 * 365))
-    yield
-    with django_db_blocker.unblock():
-        _other_sessions_ended()
-
-
-def _other_sessions_ended(seconds=10):
-    """A gunicorn or Celery process a test stopped has exited, but PostgreSQL ends its sessions a
-    moment later; dropping the database before that fails ("being accessed by other users")."""
-    deadline = time.monotonic() + seconds
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            if not cursor.fetchone()[0]:
-                return
-            time.sleep(0.1)
 
 
 def make_user(username, role, company=None, **extra):
