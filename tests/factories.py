@@ -90,7 +90,7 @@ class InverterFactory(DjangoModelFactory):
 
 def reading_stored(inverter, slot, **values):
     """A history row as a poll stores it: the inverter's newest slot claimed with it (Reading has no
-    unique index; every writer claims `Inverter.history_slot`, docs/invariants.md)."""
+    unique index; every writer claims `Inverter.history_slot`, docs/architecture/invariants.md)."""
     reading = Reading.objects.create(inverter=inverter, slot=slot, **values)
     Inverter.objects.filter(pk=inverter.pk).update(history_slot=slot)
     return reading
